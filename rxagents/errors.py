@@ -1,0 +1,147 @@
+"""The exceptions rxagents raises.
+
+Every error the library raises on purpose derives from :class:`RxAgentsError`::
+
+    RxAgentsError
+    ├── UserError                  misuse: bad configuration or arguments, raised at call time
+    │   ├── ConfigurationError     an object was built with settings that cannot work
+    │   └── InvalidInputError      input data failed validation (also a ValueError)
+    ├── ChunkParseError            wire data is not a valid chunk (also a ValueError)
+    │   └── UnknownChunkTypeError  the chunk's ``type`` is not in the vocabulary
+    └── RunError                   a run failed after it started
+        ├── ProviderError          a model provider answered with an error (status, body, headers)
+        ├── MalformedStreamError   a stream broke its framing or ordering rules
+        ├── IdleTimeoutError       no chunk arrived in time (also a TimeoutError)
+        ├── ToolExecutionError     a tool raised or got invalid arguments
+        └── RemoteError            a remote rxagents or Mastra server refused a request
+
+Cancellation is never an error here: cancelled work raises :class:`asyncio.CancelledError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = (
+    "ChunkParseError",
+    "ConfigurationError",
+    "IdleTimeoutError",
+    "InvalidInputError",
+    "MalformedStreamError",
+    "ProviderError",
+    "RemoteError",
+    "RunError",
+    "RxAgentsError",
+    "ToolExecutionError",
+    "UnknownChunkTypeError",
+    "UserError",
+)
+
+
+class RxAgentsError(Exception):
+    """Root of every error rxagents raises on purpose."""
+
+
+class UserError(RxAgentsError):
+    """The library was used in a way that cannot work; raised eagerly at call time."""
+
+
+class ConfigurationError(UserError):
+    """An object was configured with settings that cannot work together."""
+
+
+class InvalidInputError(UserError, ValueError):
+    """Input data failed validation before any work started."""
+
+
+class ChunkParseError(RxAgentsError, ValueError):
+    """Wire data could not be parsed into a chunk."""
+
+
+class UnknownChunkTypeError(ChunkParseError):
+    """A chunk's ``type`` is not part of the vocabulary.
+
+    Attributes:
+        chunk_type: The offending ``type`` value.
+    """
+
+    def __init__(self, chunk_type: object) -> None:
+        super().__init__(
+            f"unknown chunk type {chunk_type!r}: not an agent, workflow or network chunk "
+            "(see DESIGN section 2 for the vocabulary)"
+        )
+        self.chunk_type = chunk_type
+
+
+class RunError(RxAgentsError):
+    """A run failed after it started."""
+
+
+class ProviderError(RunError):
+    """A model provider answered with an error.
+
+    Attributes:
+        status: The HTTP status, or ``None`` when the failure was not an HTTP answer.
+        body: The response body, truncated; never contains the API key.
+        headers: The response headers (credentials removed).
+        provider: The provider's name, e.g. ``"openai"``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        body: str = "",
+        headers: Mapping[str, str] | None = None,
+        provider: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+        self.headers: dict[str, str] = dict(headers or {})
+        self.provider = provider
+
+
+class MalformedStreamError(RunError):
+    """A stream broke its framing (SSE, JSON) or the chunk ordering rules."""
+
+
+class IdleTimeoutError(RunError, TimeoutError):
+    """No chunk arrived within the allowed idle time.
+
+    Attributes:
+        seconds: The idle limit that was exceeded.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no chunk arrived within {seconds:g} s")
+        self.seconds = seconds
+
+
+class ToolExecutionError(RunError):
+    """A tool raised, or was called with arguments that failed its schema.
+
+    Attributes:
+        tool_name: The tool's name as the model saw it.
+    """
+
+    def __init__(self, message: str, *, tool_name: str) -> None:
+        super().__init__(message)
+        self.tool_name = tool_name
+
+
+class RemoteError(RunError):
+    """A remote server refused a request before streaming anything.
+
+    Attributes:
+        status: The HTTP status of the refusal.
+        error: The decoded JSON error body (or ``{"error": text}``).
+    """
+
+    def __init__(self, status: int, error: Any) -> None:
+        message = error.get("error") if isinstance(error, dict) else error
+        super().__init__(f"remote server answered {status}: {message}")
+        self.status = status
+        self.error = error

@@ -1,0 +1,115 @@
+"""Base classes shared by every chunk: wire naming, the envelope, serialised errors."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import (
+    MISSING,
+    BaseModel,
+    ConfigDict,
+    PrivateAttr,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    ValidatorFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+__all__ = ("MISSING", "ChunkBase", "ErrorInfo", "Payload", "Source", "WireModel", "wire_name")
+
+Source = Literal["AGENT", "WORKFLOW", "NETWORK", "USER", "SYSTEM"]
+"""Who emitted a chunk: the ``from`` field of the envelope."""
+
+
+def wire_name(name: str) -> str:
+    """Turn a Python field name into its wire name: ``run_id`` → ``runId``, ``from_`` → ``from``."""
+    return to_camel(name.rstrip("_"))
+
+
+class WireModel(BaseModel):
+    """A frozen model whose fields are snake_case in Python and camelCase on the wire.
+
+    Unknown keys are kept (``extra="allow"``) so that data from other implementations survives a
+    round trip. Optional fields default to :data:`MISSING` and are left out of dumps when absent.
+    """
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="allow",
+        alias_generator=wire_name,
+        validate_by_name=True,
+        validate_by_alias=True,
+    )
+
+
+class Payload(WireModel):
+    """Base of every chunk payload."""
+
+
+class ErrorInfo(WireModel):
+    """A serialised error: at least ``name`` and ``message``.
+
+    Parsing accepts the forms other implementations send: a plain string, an object with
+    ``message``, or an error object nested under some key (``{"__error__": {...}}``). The original
+    wire form is kept and dumped back unchanged.
+    """
+
+    name: str = "Error"
+    """The error class name, e.g. ``"TypeError"``."""
+    message: str = ""
+    """What went wrong; never dropped."""
+
+    _wire: Any = PrivateAttr(default=None)
+
+    @classmethod
+    def from_exception(cls, error: BaseException) -> ErrorInfo:
+        """Serialise an exception as ``{name, message}``."""
+        return cls(name=type(error).__name__, message=str(error))
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _accept_foreign_forms(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        if isinstance(data, str):
+            info = handler({"message": data})
+            info._wire = data
+            return info
+        if isinstance(data, dict) and "message" not in data:
+            for value in data.values():
+                if isinstance(value, dict) and "message" in value:
+                    info = handler(
+                        {"name": value.get("name", "Error"), "message": value["message"]}
+                    )
+                    info._wire = data
+                    return info
+        return handler(data)
+
+    @model_serializer(mode="wrap")
+    def _dump_foreign_forms(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> Any:
+        if self._wire is not None:
+            return self._wire
+        return handler(self)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.message}"
+
+
+class ChunkBase(WireModel):
+    """The envelope every chunk shares: ``{"type", "runId", "from", "payload"}``."""
+
+    chunk_types: ClassVar[tuple[str, ...]] = ()
+
+    type: str
+    """The chunk's kind, e.g. ``"text-delta"``."""
+    run_id: str
+    """The run that emitted the chunk."""
+    from_: Source
+    """Who emitted it (wire name ``from``)."""
+    payload: Any
+    """The kind-specific data."""
+
+
+_ = MISSING  # re-exported for payload modules

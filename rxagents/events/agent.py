@@ -1,0 +1,430 @@
+"""Agent chunks (``from: AGENT``): one model call is one ``step-start … step-finish`` block."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import MISSING
+
+from rxagents.events._base import ChunkBase, ErrorInfo, Payload, Source
+from rxagents.usage import Usage
+
+__all__ = (
+    "Abort",
+    "AbortPayload",
+    "AgentChunk",
+    "AgentError",
+    "AgentErrorPayload",
+    "Finish",
+    "ObjectChunk",
+    "ObjectPayload",
+    "ReasoningDelta",
+    "ReasoningDeltaPayload",
+    "ReasoningEnd",
+    "ReasoningStart",
+    "ResponseMetadata",
+    "ResponseMetadataPayload",
+    "Start",
+    "StartPayload",
+    "StepFinish",
+    "StepFinishPayload",
+    "StepMetadata",
+    "StepOutput",
+    "StepResult",
+    "StepStart",
+    "StepStartPayload",
+    "TextBlockPayload",
+    "TextDelta",
+    "TextDeltaPayload",
+    "TextEnd",
+    "TextStart",
+    "ToolCall",
+    "ToolCallDelta",
+    "ToolCallDeltaPayload",
+    "ToolCallInputStreamingEnd",
+    "ToolCallInputStreamingEndPayload",
+    "ToolCallInputStreamingStart",
+    "ToolCallInputStreamingStartPayload",
+    "ToolCallPayload",
+    "ToolCallSummary",
+    "ToolError",
+    "ToolErrorPayload",
+    "ToolResult",
+    "ToolResultPayload",
+)
+
+JsonValue = Any
+"""Untyped JSON data: tool arguments and results."""
+
+
+# --- payloads -------------------------------------------------------------------------------
+
+
+class StartPayload(Payload):
+    """Payload of ``start``."""
+
+    id: str | MISSING = MISSING
+    """The agent's id."""
+    message_id: str | MISSING = MISSING
+    """The id of the assistant message this run produces."""
+
+
+class StepStartPayload(Payload):
+    """Payload of ``step-start``."""
+
+    message_id: str | MISSING = MISSING
+    """The assistant message id."""
+    request: dict[str, Any] | MISSING = MISSING
+    """What was sent to the model (provider-specific)."""
+    warnings: list[Any] | MISSING = MISSING
+    """Warnings the model reported for the call."""
+    started_at: int | MISSING = MISSING
+    """When the model call started, in epoch milliseconds."""
+
+
+class TextBlockPayload(Payload):
+    """Payload of ``text-start``, ``text-end``, ``reasoning-start`` and ``reasoning-end``."""
+
+    id: str
+    """The block id; every chunk of one block carries the same id."""
+    provider_metadata: dict[str, Any] | MISSING = MISSING
+    """Provider-specific data, passed through untouched."""
+
+
+class TextDeltaPayload(Payload):
+    """Payload of ``text-delta``."""
+
+    id: str
+    """The text block id."""
+    text: str
+    """The new text."""
+    provider_metadata: dict[str, Any] | MISSING = MISSING
+    """Provider-specific data, passed through untouched."""
+
+
+class ReasoningDeltaPayload(TextDeltaPayload):
+    """Payload of ``reasoning-delta``."""
+
+
+class ToolCallInputStreamingStartPayload(Payload):
+    """Payload of ``tool-call-input-streaming-start``."""
+
+    tool_call_id: str
+    """The call's id, shared by every chunk about this call."""
+    tool_name: str
+    """The tool's name as the model sees it."""
+
+
+class ToolCallDeltaPayload(Payload):
+    """Payload of ``tool-call-delta``."""
+
+    tool_call_id: str
+    """The call's id."""
+    tool_name: str | MISSING = MISSING
+    """The tool's name."""
+    args_text_delta: str
+    """A fragment of the JSON arguments as the model streams them."""
+
+
+class ToolCallInputStreamingEndPayload(Payload):
+    """Payload of ``tool-call-input-streaming-end``."""
+
+    tool_call_id: str
+    """The call's id."""
+
+
+class ToolCallPayload(Payload):
+    """Payload of ``tool-call``."""
+
+    tool_call_id: str
+    """The call's id."""
+    tool_name: str
+    """The tool's name."""
+    args: JsonValue = None
+    """The parsed arguments."""
+
+
+class ToolResultPayload(Payload):
+    """Payload of ``tool-result``."""
+
+    tool_call_id: str
+    """The call's id."""
+    tool_name: str
+    """The tool's name."""
+    args: JsonValue = None
+    """The arguments the tool ran with."""
+    result: JsonValue = None
+    """What the tool returned."""
+
+
+class ToolErrorPayload(Payload):
+    """Payload of ``tool-error``."""
+
+    tool_call_id: str
+    """The call's id."""
+    tool_name: str
+    """The tool's name."""
+    args: JsonValue = None
+    """The arguments the tool was called with."""
+    error: ErrorInfo
+    """Why the tool failed; the model sees this as the tool's result."""
+
+
+class ToolCallSummary(Payload):
+    """A tool call as listed in a step's ``output.toolCalls``."""
+
+    tool_call_id: str
+    """The call's id."""
+    tool_name: str
+    """The tool's name."""
+    args: JsonValue = None
+    """The parsed arguments."""
+
+
+class StepResult(Payload):
+    """``stepResult`` of ``step-finish`` and ``finish``."""
+
+    reason: str
+    """Why the model stopped: ``stop``, ``tool-calls``, ``length``, ``error`` …"""
+    is_continued: bool = False
+    """Whether the loop calls the model again after this step."""
+    warnings: list[Any] | MISSING = MISSING
+    """Warnings reported by the model."""
+
+
+class StepOutput(Payload):
+    """``output`` of ``step-finish`` and ``finish``."""
+
+    text: str = ""
+    """The step's text (for ``finish``: the last step's text)."""
+    tool_calls: list[ToolCallSummary] | MISSING = MISSING
+    """The step's tool calls."""
+    usage: Usage
+    """Token usage of this step (for ``finish``: the sum over all steps)."""
+
+
+class StepMetadata(Payload):
+    """``metadata`` of ``step-finish`` and ``finish``; every field is optional."""
+
+    id: str | MISSING = MISSING
+    """The provider's response id."""
+    model_id: str | MISSING = MISSING
+    """The model that answered."""
+    provider: str | MISSING = MISSING
+    """The provider's name."""
+    timestamp: int | str | MISSING = MISSING
+    """When the response was created."""
+
+
+class StepFinishPayload(Payload):
+    """Payload of ``step-finish`` and ``finish``."""
+
+    message_id: str | MISSING = MISSING
+    """The assistant message id."""
+    step_result: StepResult
+    """Why the step ended and whether the loop continues."""
+    output: StepOutput
+    """The step's text, tool calls and usage."""
+    metadata: StepMetadata | MISSING = MISSING
+    """Response metadata from the provider."""
+
+
+class AgentErrorPayload(Payload):
+    """Payload of ``error``."""
+
+    error: ErrorInfo
+    """The provider or stream failure."""
+
+
+class AbortPayload(Payload):
+    """Payload of ``abort`` (empty)."""
+
+
+class ObjectPayload(Payload):
+    """Payload of ``object``: the partial structured output parsed so far."""
+
+    object: JsonValue = None
+    """The partial object."""
+
+
+class ResponseMetadataPayload(Payload):
+    """Payload of ``response-metadata``."""
+
+    id: str | MISSING = MISSING
+    """The provider's response id."""
+    model_id: str | MISSING = MISSING
+    """The model that answered."""
+    timestamp: int | str | MISSING = MISSING
+    """When the response was created."""
+
+
+# --- chunks ---------------------------------------------------------------------------------
+
+
+class _AgentChunkBase(ChunkBase):
+    from_: Source = "AGENT"
+
+
+class Start(_AgentChunkBase):
+    """``start``: the first chunk of an agent run."""
+
+    type: Literal["start"] = "start"
+    payload: StartPayload
+
+
+class StepStart(_AgentChunkBase):
+    """``step-start``: a model call begins."""
+
+    type: Literal["step-start"] = "step-start"
+    payload: StepStartPayload
+
+
+class TextStart(_AgentChunkBase):
+    """``text-start``: a text block opens."""
+
+    type: Literal["text-start"] = "text-start"
+    payload: TextBlockPayload
+
+
+class TextDelta(_AgentChunkBase):
+    """``text-delta``: text streamed inside an open text block."""
+
+    type: Literal["text-delta"] = "text-delta"
+    payload: TextDeltaPayload
+
+
+class TextEnd(_AgentChunkBase):
+    """``text-end``: a text block closes."""
+
+    type: Literal["text-end"] = "text-end"
+    payload: TextBlockPayload
+
+
+class ReasoningStart(_AgentChunkBase):
+    """``reasoning-start``: a reasoning block opens."""
+
+    type: Literal["reasoning-start"] = "reasoning-start"
+    payload: TextBlockPayload
+
+
+class ReasoningDelta(_AgentChunkBase):
+    """``reasoning-delta``: reasoning text inside an open reasoning block."""
+
+    type: Literal["reasoning-delta"] = "reasoning-delta"
+    payload: ReasoningDeltaPayload
+
+
+class ReasoningEnd(_AgentChunkBase):
+    """``reasoning-end``: a reasoning block closes."""
+
+    type: Literal["reasoning-end"] = "reasoning-end"
+    payload: TextBlockPayload
+
+
+class ToolCallInputStreamingStart(_AgentChunkBase):
+    """``tool-call-input-streaming-start``: the model starts streaming a tool call's input."""
+
+    type: Literal["tool-call-input-streaming-start"] = "tool-call-input-streaming-start"
+    payload: ToolCallInputStreamingStartPayload
+
+
+class ToolCallDelta(_AgentChunkBase):
+    """``tool-call-delta``: a fragment of streamed tool input."""
+
+    type: Literal["tool-call-delta"] = "tool-call-delta"
+    payload: ToolCallDeltaPayload
+
+
+class ToolCallInputStreamingEnd(_AgentChunkBase):
+    """``tool-call-input-streaming-end``: streamed tool input is complete."""
+
+    type: Literal["tool-call-input-streaming-end"] = "tool-call-input-streaming-end"
+    payload: ToolCallInputStreamingEndPayload
+
+
+class ToolCall(_AgentChunkBase):
+    """``tool-call``: the model calls a tool with parsed arguments."""
+
+    type: Literal["tool-call"] = "tool-call"
+    payload: ToolCallPayload
+
+
+class ToolResult(_AgentChunkBase):
+    """``tool-result``: a tool answered a call."""
+
+    type: Literal["tool-result"] = "tool-result"
+    payload: ToolResultPayload
+
+
+class ToolError(_AgentChunkBase):
+    """``tool-error``: a tool failed; the run goes on."""
+
+    type: Literal["tool-error"] = "tool-error"
+    payload: ToolErrorPayload
+
+
+class StepFinish(_AgentChunkBase):
+    """``step-finish``: a model call ended; carries that call's usage."""
+
+    type: Literal["step-finish"] = "step-finish"
+    payload: StepFinishPayload
+
+
+class Finish(_AgentChunkBase):
+    """``finish``: the last chunk of an agent run; ``output.usage`` is the run's total."""
+
+    type: Literal["finish"] = "finish"
+    payload: StepFinishPayload
+
+
+class AgentError(_AgentChunkBase):
+    """``error``: a provider or stream failure; ``finish`` with reason ``error`` follows."""
+
+    type: Literal["error"] = "error"
+    payload: AgentErrorPayload
+
+
+class Abort(_AgentChunkBase):
+    """``abort``: the caller cancelled the run."""
+
+    type: Literal["abort"] = "abort"
+    payload: AbortPayload = AbortPayload()
+
+
+class ObjectChunk(_AgentChunkBase):
+    """``object``: the structured output parsed so far."""
+
+    type: Literal["object"] = "object"
+    payload: ObjectPayload
+
+
+class ResponseMetadata(_AgentChunkBase):
+    """``response-metadata``: the provider's response id, model and time."""
+
+    type: Literal["response-metadata"] = "response-metadata"
+    payload: ResponseMetadataPayload
+
+
+AgentChunk = (
+    Start
+    | StepStart
+    | TextStart
+    | TextDelta
+    | TextEnd
+    | ReasoningStart
+    | ReasoningDelta
+    | ReasoningEnd
+    | ToolCallInputStreamingStart
+    | ToolCallDelta
+    | ToolCallInputStreamingEnd
+    | ToolCall
+    | ToolResult
+    | ToolError
+    | StepFinish
+    | Finish
+    | AgentError
+    | Abort
+    | ObjectChunk
+    | ResponseMetadata
+)
+"""Every agent chunk class."""

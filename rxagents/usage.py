@@ -1,0 +1,95 @@
+"""Token usage: a monoid (``+`` with :data:`Usage.zero`) so aggregation is a fold."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import MISSING, BaseModel, ConfigDict
+
+from rxagents.events._base import wire_name
+
+__all__ = ("Usage",)
+
+
+class Usage(BaseModel):
+    """Token counts of one or more model calls.
+
+    Wire form: ``{inputTokens, outputTokens, totalTokens, reasoningTokens?, cachedInputTokens?}``;
+    other keys a provider sends (Mastra's ``raw``) are kept but never summed.
+
+    Example:
+        >>> (Usage(input_tokens=15, output_tokens=5) + Usage(input_tokens=30, output_tokens=8))
+        Usage(input_tokens=45, output_tokens=13, total_tokens=58)
+    """
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="allow",
+        alias_generator=wire_name,
+        validate_by_name=True,
+        validate_by_alias=True,
+    )
+
+    zero: ClassVar[Usage]
+
+    input_tokens: int = 0
+    """Tokens in the prompt."""
+    output_tokens: int = 0
+    """Tokens generated."""
+    total_tokens: int = -1
+    """Input plus output (computed when not given)."""
+    reasoning_tokens: int | MISSING = MISSING
+    """Tokens spent on reasoning, when the provider reports them."""
+    cached_input_tokens: int | MISSING = MISSING
+    """Prompt tokens served from cache, when the provider reports them."""
+
+    def model_post_init(self, context: object, /) -> None:
+        """Compute ``total_tokens`` when it was not given."""
+        if self.total_tokens < 0:
+            object.__setattr__(self, "total_tokens", self.input_tokens + self.output_tokens)
+
+    def __add__(self, other: Usage) -> Usage:
+        if not isinstance(other, Usage):
+            return NotImplemented
+        reasoning = _add_optional(self.reasoning_tokens, other.reasoning_tokens)
+        cached = _add_optional(self.cached_input_tokens, other.cached_input_tokens)
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            total_tokens=self.total_tokens + other.total_tokens,
+            reasoning_tokens=reasoning,
+            cached_input_tokens=cached,
+        )
+
+    def __repr__(self) -> str:
+        parts = [
+            f"input_tokens={self.input_tokens}",
+            f"output_tokens={self.output_tokens}",
+            f"total_tokens={self.total_tokens}",
+        ]
+        if self.reasoning_tokens is not MISSING:
+            parts.append(f"reasoning_tokens={self.reasoning_tokens}")
+        if self.cached_input_tokens is not MISSING:
+            parts.append(f"cached_input_tokens={self.cached_input_tokens}")
+        return f"Usage({', '.join(parts)})"
+
+    def counters(self) -> tuple[int, int, int, int, int]:
+        """Return the documented counters as a tuple (absent ones as 0), for comparisons."""
+        return (
+            self.input_tokens,
+            self.output_tokens,
+            self.total_tokens,
+            0 if self.reasoning_tokens is MISSING else self.reasoning_tokens,
+            0 if self.cached_input_tokens is MISSING else self.cached_input_tokens,
+        )
+
+
+def _add_optional(a: int | MISSING, b: int | MISSING) -> int | MISSING:
+    if a is MISSING:
+        return b
+    if b is MISSING:
+        return a
+    return a + b
+
+
+Usage.zero = Usage(input_tokens=0, output_tokens=0, total_tokens=0)
