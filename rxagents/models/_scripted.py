@@ -29,10 +29,18 @@ FunctionResult = Iterable[PartLike] | AsyncIterable[PartLike] | Awaitable[Iterab
 class _Flag:
     """A mutable flag shared between a subscription's callbacks and its disposable."""
 
-    __slots__ = ("is_set",)
+    __slots__ = ("_value",)
 
     def __init__(self) -> None:
-        self.is_set = False
+        self._value = False
+
+    def set(self) -> None:
+        """Raise the flag."""
+        self._value = True
+
+    def is_set(self) -> bool:
+        """Whether the flag was raised."""
+        return self._value
 
 
 class _Replay(Generic[_P]):
@@ -259,24 +267,24 @@ class FunctionModel:
                         result = await result
                     if isinstance(result, AsyncIterable):
                         async for part in result:
-                            if disposed.is_set:
+                            if disposed.is_set():
                                 return
                             observer.on_next(parse_part(part))
                     else:
                         for part in result:
-                            if disposed.is_set:
+                            if disposed.is_set():
                                 return
                             observer.on_next(parse_part(part))
                 except Exception as err:
-                    if not disposed.is_set:
+                    if not disposed.is_set():
                         observer.on_error(err)
                     return
-                if not disposed.is_set:
+                if not disposed.is_set():
                     observer.on_completed()
 
             def start() -> None:
                 nonlocal task
-                if disposed.is_set:
+                if disposed.is_set():
                     return
                 try:
                     result = self._fn(call)
@@ -284,20 +292,20 @@ class FunctionModel:
                         task = loop.create_task(run_async(result))
                         return
                     for part in result:
-                        if disposed.is_set:
+                        if disposed.is_set():
                             return
                         observer.on_next(parse_part(part))
                 except Exception as err:
-                    if not disposed.is_set:
+                    if not disposed.is_set():
                         observer.on_error(err)
                     return
-                if not disposed.is_set:
+                if not disposed.is_set():
                     observer.on_completed()
 
             handle = loop.call_soon(start)
 
             def dispose() -> None:
-                disposed.is_set = True
+                disposed.set()
                 handle.cancel()
                 if task is not None and not task.done():
                     task.cancel()
