@@ -1,0 +1,205 @@
+"""One run, many readers: the replaying stream behind the agent, workflow and network streams.
+
+A run's chunks are appended once to a list; every reader (``async for``, ``text_stream``, the
+awaitable results) reads it by index, so late readers replay from the start. There is one
+subscription to the run's Observable, started when the stream is created.
+
+Cancellation: :meth:`RunStream.cancel`, or the last active reader leaving early — a reader that
+leaves ``async for`` before the end (``break``, an exception, ``aclose()``, task cancellation) or
+a task cancelled while awaiting a result — when no other reader is iterating or awaiting. The run
+is then disposed (the model's HTTP request closes, tools are cancelled), the chunks that close
+what was open are appended, then the run's abort chunk, and the replay ends there.
+
+Buffering: unbounded. Rx has no backpressure; the buffer keeps every chunk of the run so that
+late readers replay. For very long streams read ``observe()`` directly instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Generator, Sequence
+from typing import Any, Generic, TypeVar
+
+from reactivex import Observable, abc
+
+__all__ = ("RunResult", "RunStream")
+
+_C = TypeVar("_C")
+_T = TypeVar("_T")
+
+
+class RunResult(Generic[_T]):
+    """An awaitable result of a run; awaiting it several times is fine.
+
+    While a task awaits it, it counts as an active reader of its run: cancelling the only such
+    task cancels the run.
+    """
+
+    __slots__ = ("_future", "_stream")
+
+    def __init__(self, stream: RunStream[Any], future: asyncio.Future[_T]) -> None:
+        self._stream = stream
+        self._future = future
+
+    def done(self) -> bool:
+        """Whether the value is available."""
+        return self._future.done()
+
+    def result(self) -> _T:
+        """Return the value now; raises :class:`asyncio.InvalidStateError` if not yet done."""
+        return self._future.result()
+
+    def __await__(self) -> Generator[Any, None, _T]:
+        if self._future.done():
+            return self._future.result()
+        stream = self._stream
+        stream._waiting += 1
+        completed = False
+        try:
+            value = yield from self._future.__await__()
+            completed = True
+            return value
+        finally:
+            stream._waiting -= 1
+            if not completed:
+                stream._reader_left()
+
+
+class RunStream(Generic[_C]):
+    """A running run: one subscription, replayed to every reader.
+
+    Subclasses resolve their results in :meth:`_settle`, called once when the run ended
+    (completed, failed or cancelled) with the full chunk list.
+    """
+
+    def __init__(
+        self,
+        source: Observable[_C],
+        *,
+        closing_chunks: Callable[[], Sequence[_C]] | None = None,
+    ) -> None:
+        """Subscribe to ``source`` now, on the running event loop.
+
+        Args:
+            source: The run's cold Observable; subscribed exactly once.
+            closing_chunks: Called on cancellation: the chunks that close what is open and
+                then abort the run (e.g. ``text-end`` then ``abort``).
+        """
+        self._loop = asyncio.get_running_loop()
+        self._chunks: list[_C] = []
+        self._done = False
+        self._error: Exception | None = None
+        self._wake: asyncio.Future[None] | None = None
+        self._readers = 0
+        self._waiting = 0
+        self._closing_chunks = closing_chunks
+        self._cancelled = False
+        self._settled: list[Callable[[], None]] = []
+        self._subscription: abc.DisposableBase | None = None
+        self._subscription = source.subscribe(self._on_next, self._on_error, self._on_completed)
+        if self._done:  # the source finished synchronously inside subscribe
+            self._subscription = None
+
+    # --- the one subscription -----------------------------------------------------------
+
+    def _on_next(self, chunk: _C) -> None:
+        self._chunks.append(chunk)
+        wake = self._wake
+        if wake is not None:
+            self._wake = None
+            if not wake.done():
+                wake.set_result(None)
+
+    def _on_error(self, error: Exception) -> None:
+        self._error = error
+        self._finish()
+
+    def _on_completed(self) -> None:
+        self._finish()
+
+    def _finish(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._subscription = None
+        wake = self._wake
+        self._wake = None
+        if wake is not None and not wake.done():
+            wake.set_result(None)
+        self._settle(self._chunks, self._error)
+
+    def _settle(self, chunks: list[_C], error: Exception | None) -> None:
+        """Resolve the stream's results from its chunks; called once, when the run ended."""
+
+    # --- control ------------------------------------------------------------------------
+
+    @property
+    def chunks(self) -> Sequence[_C]:
+        """The chunks received so far (a live view; do not mutate)."""
+        return self._chunks
+
+    @property
+    def done(self) -> bool:
+        """Whether the run ended."""
+        return self._done
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the run was cancelled."""
+        return self._cancelled
+
+    def cancel(self) -> None:
+        """Stop the run: dispose it, close what is open, append the abort chunk, end the replay.
+
+        Does nothing once the run has ended.
+        """
+        if self._done:
+            return
+        self._cancelled = True
+        subscription, self._subscription = self._subscription, None
+        closing = self._closing_chunks() if self._closing_chunks is not None else ()
+        if subscription is not None:
+            subscription.dispose()
+        if self._done:  # disposing may complete synchronously
+            return
+        for chunk in closing:
+            self._chunks.append(chunk)
+        self._finish()
+
+    def _reader_left(self) -> None:
+        if not self._done and self._readers == 0 and self._waiting == 0:
+            self.cancel()
+
+    def _future(self) -> asyncio.Future[Any]:
+        return self._loop.create_future()
+
+    # --- readers ------------------------------------------------------------------------
+
+    def __aiter__(self) -> AsyncIterator[_C]:
+        return self._read()
+
+    async def _read(self) -> AsyncIterator[_C]:
+        """Replay every chunk from the start, then follow the run live."""
+        index = 0
+        chunks = self._chunks
+        self._readers += 1
+        finished = False
+        try:
+            while True:
+                while index < len(chunks):
+                    chunk = chunks[index]
+                    index += 1
+                    yield chunk
+                if self._done:
+                    finished = True
+                    if self._error is not None:
+                        raise self._error
+                    return
+                wake = self._wake
+                if wake is None:
+                    wake = self._wake = self._loop.create_future()
+                await wake
+        finally:
+            self._readers -= 1
+            if not finished:
+                self._reader_left()
