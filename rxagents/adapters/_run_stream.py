@@ -97,7 +97,7 @@ class RunStream(Generic[_C]):
         self._settled: list[Callable[[], None]] = []
         self._subscription: abc.DisposableBase | None = None
         self._subscription = source.subscribe(self._on_next, self._on_error, self._on_completed)
-        if self._done:  # the source finished synchronously inside subscribe
+        if self._has_ended():  # the source finished synchronously inside subscribe
             self._subscription = None
 
     # --- the one subscription -----------------------------------------------------------
@@ -160,11 +160,14 @@ class RunStream(Generic[_C]):
         closing = self._closing_chunks() if self._closing_chunks is not None else ()
         if subscription is not None:
             subscription.dispose()
-        if self._done:  # disposing may complete synchronously
+        if self._has_ended():  # disposing may have completed the run synchronously
             return
         for chunk in closing:
             self._chunks.append(chunk)
         self._finish()
+
+    def _has_ended(self) -> bool:
+        return self._done
 
     def _reader_left(self) -> None:
         if not self._done and self._readers == 0 and self._waiting == 0:
