@@ -14,8 +14,9 @@ __all__ = ("Usage",)
 class Usage(BaseModel):
     """Token counts of one or more model calls.
 
-    Wire form: ``{inputTokens, outputTokens, totalTokens, reasoningTokens?, cachedInputTokens?}``;
-    other keys a provider sends (Mastra's ``raw``) are kept but never summed.
+    Wire form: ``{inputTokens, outputTokens, totalTokens, reasoningTokens?, cachedInputTokens?,
+    cacheCreationInputTokens?}``; other keys a provider sends (Mastra's ``raw``) are kept but
+    never summed.
 
     Example:
         >>> (Usage(input_tokens=15, output_tokens=5) + Usage(input_tokens=30, output_tokens=8))
@@ -42,6 +43,8 @@ class Usage(BaseModel):
     """Tokens spent on reasoning, when the provider reports them."""
     cached_input_tokens: int | MISSING = MISSING
     """Prompt tokens served from cache, when the provider reports them."""
+    cache_creation_input_tokens: int | MISSING = MISSING
+    """Prompt tokens written to the provider's cache, when it reports them."""
 
     def model_post_init(self, context: object, /) -> None:
         """Compute ``total_tokens`` when it was not given."""
@@ -53,12 +56,31 @@ class Usage(BaseModel):
             return NotImplemented
         reasoning = _add_optional(self.reasoning_tokens, other.reasoning_tokens)
         cached = _add_optional(self.cached_input_tokens, other.cached_input_tokens)
+        creation = _add_optional(
+            self.cache_creation_input_tokens, other.cache_creation_input_tokens
+        )
         return Usage(
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             total_tokens=self.total_tokens + other.total_tokens,
             reasoning_tokens=reasoning,
             cached_input_tokens=cached,
+            cache_creation_input_tokens=creation,
+        )
+
+    def filled(self) -> Usage:
+        """Return the counters only, every optional one present (0 when unknown).
+
+        This is the shape of aggregate usage on the wire (``workflow-finish``,
+        ``network-execution-event-finish``): six counters, no provider ``raw``.
+        """
+        return Usage(
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            total_tokens=self.total_tokens,
+            reasoning_tokens=_or_zero(self.reasoning_tokens),
+            cached_input_tokens=_or_zero(self.cached_input_tokens),
+            cache_creation_input_tokens=_or_zero(self.cache_creation_input_tokens),
         )
 
     def __repr__(self) -> str:
@@ -71,17 +93,24 @@ class Usage(BaseModel):
             parts.append(f"reasoning_tokens={self.reasoning_tokens}")
         if self.cached_input_tokens is not MISSING:
             parts.append(f"cached_input_tokens={self.cached_input_tokens}")
+        if self.cache_creation_input_tokens is not MISSING:
+            parts.append(f"cache_creation_input_tokens={self.cache_creation_input_tokens}")
         return f"Usage({', '.join(parts)})"
 
-    def counters(self) -> tuple[int, int, int, int, int]:
-        """Return the documented counters as a tuple (absent ones as 0), for comparisons."""
+    def counters(self) -> tuple[int, int, int, int, int, int]:
+        """Return the counters as a tuple (absent ones as 0), for comparisons."""
         return (
             self.input_tokens,
             self.output_tokens,
             self.total_tokens,
-            0 if self.reasoning_tokens is MISSING else self.reasoning_tokens,
-            0 if self.cached_input_tokens is MISSING else self.cached_input_tokens,
+            _or_zero(self.reasoning_tokens),
+            _or_zero(self.cached_input_tokens),
+            _or_zero(self.cache_creation_input_tokens),
         )
+
+
+def _or_zero(value: int | MISSING) -> int:
+    return 0 if value is MISSING else value
 
 
 def _add_optional(a: int | MISSING, b: int | MISSING) -> int | MISSING:

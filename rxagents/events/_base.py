@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import (
     MISSING,
@@ -76,13 +76,10 @@ class ErrorInfo(WireModel):
             info._wire = data
             return info
         if isinstance(data, dict) and "message" not in data:
-            for value in data.values():
-                if isinstance(value, dict) and "message" in value:
-                    info = handler(
-                        {"name": value.get("name", "Error"), "message": value["message"]}
-                    )
-                    info._wire = data
-                    return info
+            name, message = _find_error(data)
+            info = handler({"name": name, "message": message})
+            info._wire = data
+            return info
         return handler(data)
 
     @model_serializer(mode="wrap")
@@ -97,10 +94,27 @@ class ErrorInfo(WireModel):
         return f"{self.name}: {self.message}"
 
 
+def _find_error(data: dict[str, Any]) -> tuple[str, str]:
+    """Find name and message in an error object that lacks a top-level ``message``.
+
+    Mastra's ``tool-error`` keeps the message only in ``cause.message`` or
+    ``details.errorMessage``; other senders nest the whole error under one key.
+    """
+    name = data.get("name")
+    cause = data.get("cause")
+    if isinstance(cause, dict) and isinstance(cause.get("message"), str):
+        return str(name or cause.get("name") or "Error"), cause["message"]
+    details = data.get("details")
+    if isinstance(details, dict) and isinstance(details.get("errorMessage"), str):
+        return str(name or "Error"), details["errorMessage"]
+    for value in data.values():
+        if isinstance(value, dict) and isinstance(value.get("message"), str):
+            return str(value.get("name") or name or "Error"), value["message"]
+    return str(name or "Error"), ""
+
+
 class ChunkBase(WireModel):
     """The envelope every chunk shares: ``{"type", "runId", "from", "payload"}``."""
-
-    chunk_types: ClassVar[tuple[str, ...]] = ()
 
     type: str
     """The chunk's kind, e.g. ``"text-delta"``."""

@@ -15,15 +15,20 @@ __all__ = (
     "AgentChunk",
     "AgentError",
     "AgentErrorPayload",
+    "FileChunk",
     "Finish",
     "ObjectChunk",
     "ObjectPayload",
+    "ObjectResult",
+    "OpenPayload",
+    "RawChunk",
     "ReasoningDelta",
     "ReasoningDeltaPayload",
     "ReasoningEnd",
     "ReasoningStart",
     "ResponseMetadata",
     "ResponseMetadataPayload",
+    "SourceChunk",
     "Start",
     "StartPayload",
     "StepFinish",
@@ -49,8 +54,10 @@ __all__ = (
     "ToolCallSummary",
     "ToolError",
     "ToolErrorPayload",
+    "ToolOutput",
     "ToolResult",
     "ToolResultPayload",
+    "Tripwire",
 )
 
 JsonValue = Any
@@ -392,10 +399,61 @@ class Abort(_AgentChunkBase):
 
 
 class ObjectChunk(_AgentChunkBase):
-    """``object``: the structured output parsed so far."""
+    """``object``: the structured output parsed so far, in ``payload.object``.
+
+    Mastra sends this chunk without a payload and with a top-level ``object`` key instead; that
+    form parses too (``payload`` absent, ``object`` kept as an extra key).
+    """
 
     type: Literal["object"] = "object"
-    payload: ObjectPayload
+    payload: ObjectPayload | MISSING = MISSING
+
+
+class ObjectResult(_AgentChunkBase):
+    """``object-result``: the final, validated structured output (after ``text-end``)."""
+
+    type: Literal["object-result"] = "object-result"
+    payload: ObjectPayload | MISSING = MISSING
+
+
+class OpenPayload(Payload):
+    """A payload whose keys are kept as they come (rare chunk kinds passed through)."""
+
+
+class SourceChunk(_AgentChunkBase):
+    """``source``: a cited source (``id``, ``sourceType``, ``url`` or ``filename`` …)."""
+
+    type: Literal["source"] = "source"
+    payload: OpenPayload
+
+
+class FileChunk(_AgentChunkBase):
+    """``file``: a file the model generated (``data``, ``mimeType``)."""
+
+    type: Literal["file"] = "file"
+    payload: OpenPayload
+
+
+class RawChunk(_AgentChunkBase):
+    """``raw``: a provider's raw chunk, passed through when asked for."""
+
+    type: Literal["raw"] = "raw"
+    payload: Any = None
+
+
+class Tripwire(_AgentChunkBase):
+    """``tripwire``: a processor rejected the run (``reason``)."""
+
+    type: Literal["tripwire"] = "tripwire"
+    payload: OpenPayload
+
+
+class ToolOutput(_AgentChunkBase):
+    """``tool-output``: something a tool wrote while running (``from: USER``)."""
+
+    type: Literal["tool-output"] = "tool-output"
+    from_: Source = "USER"
+    payload: OpenPayload
 
 
 class ResponseMetadata(_AgentChunkBase):
@@ -425,6 +483,12 @@ AgentChunk = (
     | AgentError
     | Abort
     | ObjectChunk
+    | ObjectResult
     | ResponseMetadata
+    | SourceChunk
+    | FileChunk
+    | RawChunk
+    | Tripwire
+    | ToolOutput
 )
 """Every agent chunk class."""
