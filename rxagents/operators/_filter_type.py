@@ -1,0 +1,132 @@
+"""``filter_type``: keep chunks whose type matches names or ``*`` patterns."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable
+from typing import TypeVar
+
+from reactivex import Observable, abc
+
+from rxagents.errors import InvalidInputError
+from rxagents.events import ChunkBase
+
+from ._common import not_a_chunk
+
+__all__ = ("compile_type_matcher", "filter_type")
+
+_ChunkT = TypeVar("_ChunkT", bound=ChunkBase)
+
+_PATTERN_CHARS = frozenset("*?[")
+_CACHE_LIMIT = 4096
+"""Distinct types remembered per pattern matcher; the vocabulary is far smaller."""
+
+
+def compile_type_matcher(*types: str) -> Callable[[str], bool]:
+    """Return a predicate telling whether a chunk type matches any of ``types``.
+
+    Exact names are looked up in a frozenset. Patterns (containing ``*``, ``?`` or ``[``, with
+    :mod:`fnmatch` meaning, case-sensitive) are compiled into one regular expression, and each
+    type's answer is remembered, so matching costs one dict lookup per chunk either way.
+
+    Raises:
+        InvalidInputError: No type was given, or one is not a non-empty string.
+    """
+    if not types:
+        raise InvalidInputError(
+            "filter_type() needs at least one chunk type or pattern, "
+            "e.g. filter_type('text-delta', 'agent-execution-event-*')"
+        )
+    _check_types(types)
+    exact = frozenset(kind for kind in types if _PATTERN_CHARS.isdisjoint(kind))
+    patterns = [kind for kind in types if not _PATTERN_CHARS.isdisjoint(kind)]
+    if not patterns:
+        return exact.__contains__
+    match = re.compile("|".join(fnmatch.translate(pattern) for pattern in patterns)).match
+    known: dict[str, bool] = dict.fromkeys(exact, True)
+
+    def matches(kind: str) -> bool:
+        hit = known.get(kind)
+        if hit is None:
+            hit = match(kind) is not None
+            if len(known) < _CACHE_LIMIT:
+                known[kind] = hit
+        return hit
+
+    return matches
+
+
+def filter_type(*types: str) -> Callable[[Observable[_ChunkT]], Observable[_ChunkT]]:
+    """Keep the chunks whose type is one of ``types`` or matches one of its ``*`` patterns.
+
+    Order is kept; errors and completion pass through. Patterns follow :mod:`fnmatch`
+    (``*``, ``?``, ``[...]``) and are case-sensitive: ``"agent-execution-event-*"`` keeps every
+    chunk a network wrapped from a sub-agent. A source item that is not a typed chunk ends the
+    stream with :class:`InvalidInputError`.
+
+    ::
+
+        source:  --[text-delta]--[tool-call]--[text-delta]--[finish]--|
+                  filter_type("text-delta", "fin*")
+        result:  --[text-delta]---------------[text-delta]--[finish]--|
+
+    Args:
+        *types: Exact chunk types and/or patterns; at least one.
+
+    Returns:
+        An operator for ``Observable.pipe`` keeping the matching chunks.
+
+    Raises:
+        InvalidInputError: No type was given, or one is not a non-empty string.
+
+    Example:
+        >>> import reactivex
+        >>> from rxagents.events import Abort, TextDelta, TextDeltaPayload
+        >>> chunks = [TextDelta(run_id="r", payload=TextDeltaPayload(id="t", text="Hi")),
+        ...           Abort(run_id="r")]
+        >>> out = []
+        >>> _ = reactivex.from_iterable(chunks).pipe(filter_type("text-*")).subscribe(
+        ...     lambda chunk: out.append(chunk.type)
+        ... )
+        >>> out
+        ['text-delta']
+    """
+    matches = compile_type_matcher(*types)
+
+    def operator(source: Observable[_ChunkT]) -> Observable[_ChunkT]:
+        def subscribe(
+            observer: abc.ObserverBase[_ChunkT], scheduler: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
+            on_next_ = observer.on_next
+
+            def on_next(chunk: _ChunkT) -> None:
+                try:
+                    kind = chunk.type
+                except AttributeError:
+                    observer.on_error(not_a_chunk("filter_type", chunk))
+                    return
+                if matches(kind):
+                    on_next_(chunk)
+
+            return source.subscribe(
+                on_next, observer.on_error, observer.on_completed, scheduler=scheduler
+            )
+
+        return Observable(subscribe)
+
+    return operator
+
+
+def _check_types(types: tuple[object, ...]) -> None:
+    for kind in types:
+        if not isinstance(kind, str) or not kind:
+            hint = (
+                "; pass several types as separate arguments: filter_type(*types)"
+                if isinstance(kind, list | tuple | set | frozenset)
+                else ""
+            )
+            raise InvalidInputError(
+                f"filter_type() takes chunk type names as non-empty str, "
+                f"got {type(kind).__name__} {kind!r}{hint}"
+            )

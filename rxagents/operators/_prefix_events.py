@@ -1,0 +1,118 @@
+"""``prefix_events``: wrap each chunk whole under a prefixed type."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import get_args
+
+from reactivex import Observable, abc
+
+from rxagents.errors import InvalidInputError
+from rxagents.events import Chunk, Source, WrappedChunk
+from rxagents.events._fast import trusted_builder
+
+from ._common import check_prefix, not_a_chunk
+
+__all__ = ("prefix_events", "wrap_chunk")
+
+_SOURCES = frozenset(get_args(Source))
+
+# The inner chunk is already a valid model and the wrapper's fields are plain strings, so the
+# wrapper is built without validation: a validated WrappedChunk costs ~2.2 µs (the union's
+# discriminator runs in Python), the trusted build ~0.55 µs, and the result is identical.
+_build_wrapped = trusted_builder(WrappedChunk, "type", "run_id", "from_", "payload")
+
+
+def wrap_chunk(
+    chunk: Chunk, prefix: str, from_: Source = "NETWORK", run_id: str | None = None
+) -> WrappedChunk:
+    """Wrap one chunk whole: the single-chunk form of :func:`prefix_events`.
+
+    No argument is checked here; the caller passes a typed chunk, a non-empty prefix and a valid
+    ``from_``.
+    """
+    return _build_wrapped(
+        prefix + chunk.type, chunk.run_id if run_id is None else run_id, from_, chunk
+    )
+
+
+def prefix_events(
+    prefix: str, from_: Source = "NETWORK", run_id: str | None = None
+) -> Callable[[Observable[Chunk]], Observable[WrappedChunk]]:
+    """Wrap each chunk whole into a ``WrappedChunk`` whose type is ``prefix`` + the inner type.
+
+    This is how a network carries a sub-agent's stream (``agent-execution-event-*``) or a
+    workflow's (``workflow-execution-event-*``). The inner chunk is kept as is, its own ``runId``
+    included; the wrapper's ``runId`` is ``run_id`` or, when that is ``None``, the inner chunk's.
+    Errors and completion pass through; a source item that is not a typed chunk (a wire dict:
+    use ``ops.map(parse_chunk)`` first) ends the stream with :class:`InvalidInputError`.
+
+    ::
+
+        source:  --[text-delta]------------[step-finish]--|
+                  prefix_events("agent-execution-event-")
+        result:  --[agent-execution-event-text-delta]--[agent-execution-event-step-finish]--|
+
+    Args:
+        prefix: Put in front of each inner type; not empty (``"agent-execution-event-"``).
+        from_: The wrapper's ``from`` field.
+        run_id: The wrapper's ``runId``; ``None`` copies each inner chunk's ``runId``.
+
+    Returns:
+        An operator for ``Observable.pipe`` turning chunks into wrapped chunks.
+
+    Raises:
+        InvalidInputError: ``prefix`` is empty or not a string, ``from_`` is not a known
+            source, or ``run_id`` is neither a string nor ``None``.
+
+    Example:
+        >>> import reactivex
+        >>> from rxagents.events import TextDelta, TextDeltaPayload
+        >>> delta = TextDelta(run_id="sub-1", payload=TextDeltaPayload(id="t1", text="Hi"))
+        >>> out = []
+        >>> _ = reactivex.of(delta).pipe(
+        ...     prefix_events("agent-execution-event-", run_id="net-1")
+        ... ).subscribe(out.append)
+        >>> out[0].type, out[0].run_id, out[0].from_, out[0].payload.run_id
+        ('agent-execution-event-text-delta', 'net-1', 'NETWORK', 'sub-1')
+    """
+    check_prefix("prefix_events", prefix)
+    if from_ not in _SOURCES:
+        raise InvalidInputError(
+            f"prefix_events() from_ must be one of {sorted(_SOURCES)}, got {from_!r}"
+        )
+    _check_run_id(run_id)
+    build = _build_wrapped
+
+    def operator(source: Observable[Chunk]) -> Observable[WrappedChunk]:
+        def subscribe(
+            observer: abc.ObserverBase[WrappedChunk], scheduler: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
+            on_next_ = observer.on_next
+
+            def on_next(chunk: Chunk) -> None:
+                try:
+                    inner_type = chunk.type
+                    wrapped = build(
+                        prefix + inner_type,
+                        chunk.run_id if run_id is None else run_id,
+                        from_,
+                        chunk,
+                    )
+                except AttributeError:
+                    observer.on_error(not_a_chunk("prefix_events", chunk))
+                    return
+                on_next_(wrapped)
+
+            return source.subscribe(
+                on_next, observer.on_error, observer.on_completed, scheduler=scheduler
+            )
+
+        return Observable(subscribe)
+
+    return operator
+
+
+def _check_run_id(run_id: object) -> None:
+    if run_id is not None and not isinstance(run_id, str):
+        raise InvalidInputError(f"prefix_events() run_id must be a str or None, got {run_id!r}")
