@@ -1,0 +1,203 @@
+from __future__ import annotations
+
+import fnmatch
+from typing import Any
+
+import pytest
+import reactivex
+from hypothesis import given
+from hypothesis import strategies as st
+from reactivex.testing import ReactiveTest, TestScheduler
+
+from rxagents.errors import InvalidInputError, UserError
+from rxagents.events import (
+    Abort,
+    Chunk,
+    ChunkBase,
+    TextBlockPayload,
+    TextDelta,
+    TextDeltaPayload,
+    TextStart,
+    ToolCall,
+    ToolCallPayload,
+    WrappedChunk,
+)
+from rxagents.operators import filter_type, prefix_events
+from rxagents.operators._filter_type import compile_type_matcher
+
+on_next = ReactiveTest.on_next
+on_error = ReactiveTest.on_error
+on_completed = ReactiveTest.on_completed
+subscribe = ReactiveTest.subscribe
+
+
+def delta(text: str = "x") -> TextDelta:
+    return TextDelta(run_id="r", payload=TextDeltaPayload(id="t", text=text))
+
+
+def text_start() -> TextStart:
+    return TextStart(run_id="r", payload=TextBlockPayload(id="t"))
+
+
+def tool_call() -> ToolCall:
+    return ToolCall(
+        run_id="r", payload=ToolCallPayload(tool_call_id="c1", tool_name="add", args={"a": 1})
+    )
+
+
+def wrapped(inner: Chunk, prefix: str = "agent-execution-event-") -> WrappedChunk:
+    return WrappedChunk(type=prefix + inner.type, run_id="n", from_="NETWORK", payload=inner)
+
+
+def collect(chunks: list[Any], *operators: Any) -> list[Any]:
+    out: list[Any] = []
+    reactivex.from_iterable(chunks).pipe(*operators).subscribe(out.append)
+    return out
+
+
+def test_filter_type_keeps_exact_names_in_order() -> None:
+    scheduler = TestScheduler()
+    a, b, c = delta("a"), tool_call(), delta("c")
+    xs = scheduler.create_hot_observable(
+        on_next(210, a),
+        on_next(220, b),
+        on_next(230, Abort(run_id="r")),
+        on_next(240, c),
+        on_completed(250),
+    )
+
+    results = scheduler.start(lambda: xs.pipe(filter_type("text-delta", "tool-call")))
+
+    assert results.messages == [
+        on_next(210, a),
+        on_next(220, b),
+        on_next(240, c),
+        on_completed(250),
+    ]
+    assert xs.subscriptions == [subscribe(200, 250)]
+
+
+def test_filter_type_matches_star_patterns() -> None:
+    scheduler = TestScheduler()
+    w1, w2 = wrapped(delta("a")), wrapped(tool_call())
+    other = wrapped(delta("b"), "workflow-execution-event-")
+    xs = scheduler.create_hot_observable(
+        on_next(210, w1), on_next(220, delta("plain")), on_next(230, other), on_next(240, w2)
+    )
+
+    results = scheduler.start(lambda: xs.pipe(filter_type("agent-execution-event-*")))
+
+    assert results.messages == [on_next(210, w1), on_next(240, w2)]
+    assert xs.subscriptions == [subscribe(200, 1000)]
+
+
+def test_filter_type_mixes_names_and_patterns() -> None:
+    chunks: list[Chunk] = [text_start(), delta(), tool_call(), Abort(run_id="r")]
+
+    out = collect(chunks, filter_type("abort", "text-*"))
+
+    assert [chunk.type for chunk in out] == ["text-start", "text-delta", "abort"]
+
+
+def test_filter_type_patterns_are_fnmatch_style_and_case_sensitive() -> None:
+    chunks: list[Chunk] = [text_start(), delta(), tool_call()]
+
+    assert [c.type for c in collect(chunks, filter_type("text-?????"))] == [
+        "text-start",
+        "text-delta",
+    ]
+    assert [c.type for c in collect(chunks, filter_type("t[eo]*-call"))] == ["tool-call"]
+    assert collect(chunks, filter_type("TEXT-*")) == []
+    assert collect(chunks, filter_type("text")) == []
+
+
+def test_filter_type_forwards_errors() -> None:
+    scheduler = TestScheduler()
+    boom = RuntimeError("boom")
+    xs = scheduler.create_hot_observable(on_next(210, delta()), on_error(220, boom))
+
+    results = scheduler.start(lambda: xs.pipe(filter_type("text-delta")))
+
+    assert results.messages == [on_next(210, delta()), on_error(220, boom)]
+    assert xs.subscriptions == [subscribe(200, 220)]
+
+
+def test_filter_type_disposal_reaches_the_source() -> None:
+    scheduler = TestScheduler()
+    xs = scheduler.create_hot_observable(on_next(210, delta()), on_next(500, delta("late")))
+
+    results = scheduler.start(lambda: xs.pipe(filter_type("text-*")), disposed=400)
+
+    assert results.messages == [on_next(210, delta())]
+    assert xs.subscriptions == [subscribe(200, 400)]
+
+
+def test_filter_type_sends_an_error_for_untyped_items() -> None:
+    scheduler = TestScheduler()
+    xs = scheduler.create_hot_observable(on_next(210, {"type": "text-delta"}))
+
+    results = scheduler.start(lambda: xs.pipe(filter_type("text-delta")))
+
+    assert [on_error(210, lambda error: isinstance(error, InvalidInputError))] == results.messages
+    assert xs.subscriptions == [subscribe(200, 210)]
+
+
+def test_filter_type_without_patterns_is_a_set_lookup() -> None:
+    matcher = compile_type_matcher("text-delta", "finish")
+
+    assert isinstance(getattr(matcher, "__self__", None), frozenset)
+
+
+def test_filter_type_needs_at_least_one_type() -> None:
+    with pytest.raises(InvalidInputError, match="at least one") as info:
+        filter_type()
+
+    assert isinstance(info.value, UserError)
+
+
+@pytest.mark.parametrize("bad", [1, None, b"text-delta", ""])
+def test_filter_type_rejects_non_string_types(bad: Any) -> None:
+    with pytest.raises(InvalidInputError, match="non-empty str"):
+        filter_type("text-delta", bad)
+
+
+def test_filter_type_explains_how_to_pass_a_list() -> None:
+    with pytest.raises(InvalidInputError, match=r"filter_type\(\*types\)"):
+        filter_type(["text-delta", "finish"])  # type: ignore[arg-type]  # the mistake under test
+
+
+TYPES = ["text-delta", "text-start", "tool-call", "abort"]
+streams = st.lists(
+    st.sampled_from(TYPES).map(
+        lambda kind: {
+            "text-delta": delta,
+            "text-start": text_start,
+            "tool-call": tool_call,
+            "abort": lambda: Abort(run_id="r"),
+        }[kind]()
+    ),
+    max_size=20,
+).flatmap(
+    lambda chunks: st.sampled_from(
+        [chunks, collect(chunks, prefix_events("agent-execution-event-"))]
+    )
+)
+selections = st.lists(
+    st.sampled_from([*TYPES, "text-*", "agent-execution-event-*", "*-call", "nothing"]),
+    min_size=1,
+    max_size=3,
+)
+
+
+@given(chunks=streams, types=selections)
+def test_filter_type_output_is_the_ordered_subsequence_of_matches(
+    chunks: list[ChunkBase], types: list[str]
+) -> None:
+    out = collect(chunks, filter_type(*types))
+
+    expected = [
+        chunk for chunk in chunks if any(fnmatch.fnmatchcase(chunk.type, kind) for kind in types)
+    ]
+    assert out == expected
+    remaining = iter(chunks)
+    assert all(any(kept is chunk for chunk in remaining) for kept in out)
