@@ -97,6 +97,8 @@ class Usage(BaseModel):
             parts.append(f"cache_creation_input_tokens={self.cache_creation_input_tokens}")
         return f"Usage({', '.join(parts)})"
 
+    __str__ = __repr__
+
     def counters(self) -> tuple[int, int, int, int, int, int]:
         """Return the counters as a tuple (absent ones as 0), for comparisons."""
         return (

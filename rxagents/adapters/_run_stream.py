@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable, Generator, Sequence
 from typing import Any, Generic, TypeVar
 
 from reactivex import Observable, abc
+from reactivex.disposable import Disposable
 
 __all__ = ("RunResult", "RunStream")
 
@@ -94,7 +95,7 @@ class RunStream(Generic[_C]):
         self._waiting = 0
         self._closing_chunks = closing_chunks
         self._cancelled = False
-        self._settled: list[Callable[[], None]] = []
+        self._observers: list[abc.ObserverBase[_C]] = []
         self._subscription: abc.DisposableBase | None = None
         self._subscription = source.subscribe(self._on_next, self._on_error, self._on_completed)
         if self._has_ended():  # the source finished synchronously inside subscribe
@@ -104,6 +105,9 @@ class RunStream(Generic[_C]):
 
     def _on_next(self, chunk: _C) -> None:
         self._chunks.append(chunk)
+        if self._observers:
+            for observer in list(self._observers):
+                observer.on_next(chunk)
         wake = self._wake
         if wake is not None:
             self._wake = None
@@ -127,6 +131,12 @@ class RunStream(Generic[_C]):
         if wake is not None and not wake.done():
             wake.set_result(None)
         self._settle(self._chunks, self._error)
+        observers, self._observers = self._observers, []
+        for observer in observers:
+            if self._error is not None:
+                observer.on_error(self._error)
+            else:
+                observer.on_completed()
 
     def _settle(self, chunks: list[_C], error: Exception | None) -> None:
         """Resolve the stream's results from its chunks; called once, when the run ended."""
@@ -163,7 +173,7 @@ class RunStream(Generic[_C]):
         if self._has_ended():  # disposing may have completed the run synchronously
             return
         for chunk in closing:
-            self._chunks.append(chunk)
+            self._on_next(chunk)
         self._finish()
 
     def _has_ended(self) -> bool:
@@ -178,21 +188,62 @@ class RunStream(Generic[_C]):
 
     # --- readers ------------------------------------------------------------------------
 
-    def __aiter__(self) -> AsyncIterator[_C]:
-        return self._read()
+    @property
+    def observable(self) -> Observable[_C]:
+        """The run as a shared Observable: replays the chunks so far, then follows live.
 
-    async def _read(self) -> AsyncIterator[_C]:
+        Subscribing does not start another run, and an Rx subscriber does not count as a
+        reader for cancellation.
+        """
+
+        def subscribe(
+            observer: abc.ObserverBase[_C], scheduler: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
+            for chunk in list(self._chunks):
+                observer.on_next(chunk)
+            if self._done:
+                if self._error is not None:
+                    observer.on_error(self._error)
+                else:
+                    observer.on_completed()
+                return Disposable()
+            self._observers.append(observer)
+
+            def remove() -> None:
+                if observer in self._observers:
+                    self._observers.remove(observer)
+
+            return Disposable(remove)
+
+        return Observable(subscribe)
+
+    def __aiter__(self) -> AsyncIterator[_C]:
         """Replay every chunk from the start, then follow the run live."""
+        return self._follow(None)
+
+    async def _follow(self, kind: str | None) -> AsyncIterator[Any]:
+        """Yield the chunks (or, with ``kind``, the ``payload.text`` of chunks of that type).
+
+        Leaving early (``break``, an exception, ``aclose()``, cancellation) counts as the reader
+        leaving; when it was the last active reader, the run is cancelled.
+        """
         index = 0
-        chunks = self._chunks
+        chunks: list[Any] = self._chunks
         self._readers += 1
         finished = False
         try:
             while True:
-                while index < len(chunks):
-                    chunk = chunks[index]
-                    index += 1
-                    yield chunk
+                if kind is None:
+                    while index < len(chunks):
+                        chunk = chunks[index]
+                        index += 1
+                        yield chunk
+                else:
+                    while index < len(chunks):
+                        chunk = chunks[index]
+                        index += 1
+                        if chunk.type == kind:
+                            yield chunk.payload.text
                 if self._done:
                     finished = True
                     if self._error is not None:

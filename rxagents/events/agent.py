@@ -79,12 +79,12 @@ class StartPayload(Payload):
 class StepStartPayload(Payload):
     """Payload of ``step-start``."""
 
-    message_id: str | MISSING = MISSING
-    """The assistant message id."""
     request: dict[str, Any] | MISSING = MISSING
     """What was sent to the model (provider-specific)."""
     warnings: list[Any] | MISSING = MISSING
     """Warnings the model reported for the call."""
+    message_id: str | MISSING = MISSING
+    """The assistant message id."""
     started_at: int | MISSING = MISSING
     """When the model call started, in epoch milliseconds."""
 
@@ -147,8 +147,8 @@ class ToolCallPayload(Payload):
     """The call's id."""
     tool_name: str
     """The tool's name."""
-    args: JsonValue = None
-    """The parsed arguments."""
+    args: JsonValue = MISSING
+    """The parsed arguments (absent when the model's input was not valid JSON)."""
 
 
 class ToolResultPayload(Payload):

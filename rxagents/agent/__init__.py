@@ -1,0 +1,10 @@
+"""Agents: the tool loop, tools, and the shared replaying stream."""
+
+from rxagents.agent._agent import Agent as Agent
+from rxagents.agent._agent import AgentResult as AgentResult
+from rxagents.agent._stream import AgentStep as AgentStep
+from rxagents.agent._stream import AgentStream as AgentStream
+from rxagents.agent.tools import Tool as Tool
+from rxagents.agent.tools import tool as tool
+
+__all__ = ("Agent", "AgentResult", "AgentStep", "AgentStream", "Tool", "tool")

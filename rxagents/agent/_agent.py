@@ -1,0 +1,286 @@
+"""``Agent``: a model, instructions and tools, streamed as Observables of chunks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+
+from pydantic import BaseModel
+from reactivex import Observable, abc
+
+from rxagents.agent._loop import AgentRun, RunConfig
+from rxagents.agent._messages import MessagesInput, normalize_messages
+from rxagents.agent._stream import AgentStep, AgentStream
+from rxagents.agent.tools import Tool
+from rxagents.errors import ConfigurationError, InvalidInputError
+from rxagents.events import (
+    AgentChunk,
+    ErrorInfo,
+    ToolCallPayload,
+    ToolErrorPayload,
+    ToolResultPayload,
+)
+from rxagents.models import LanguageModel, LanguageModelV1, Message
+from rxagents.usage import Usage
+
+if TYPE_CHECKING:
+    from rxagents.agent._legacy import LegacyStream
+
+__all__ = ("Agent", "AgentResult")
+
+_O = TypeVar("_O", bound=BaseModel)
+
+_SETTINGS = frozenset(
+    {
+        "temperature",
+        "max_output_tokens",
+        "top_p",
+        "top_k",
+        "seed",
+        "stop_sequences",
+        "presence_penalty",
+        "frequency_penalty",
+        "headers",
+        "provider_options",
+        "tool_choice",
+    }
+)
+_OPTIONS = _SETTINGS | {"max_steps", "output", "run_id", "instructions", "memory"}
+
+
+@dataclass(frozen=True)
+class AgentResult(Generic[_O]):
+    """The result of :meth:`Agent.generate`: what a stream's awaitables give, at once."""
+
+    text: str
+    """The last step's text."""
+    finish_reason: str
+    """Why the run ended."""
+    usage: Usage
+    """Usage summed over every step."""
+    steps: list[AgentStep]
+    """One entry per model call."""
+    tool_calls: list[ToolCallPayload]
+    """Every tool call."""
+    tool_results: list[ToolResultPayload | ToolErrorPayload]
+    """Every tool result or error."""
+    object: _O | None
+    """The structured output, when ``output`` was given and it validated."""
+    error: ErrorInfo | Exception | None
+    """The run's error, if it failed."""
+    response_messages: list[Message]
+    """The assistant and tool messages the run produced."""
+
+
+class Agent:
+    """A language model with instructions and tools.
+
+    Example:
+        >>> agent = Agent("helper", instructions="Be brief.", model=ScriptedModel([...]))
+        >>> stream = await agent.stream("Help me organize my day")  # doctest: +SKIP
+        >>> async for text in stream.text_stream: ...  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        id: str,
+        *,
+        model: LanguageModel | LanguageModelV1,
+        instructions: str = "",
+        name: str | None = None,
+        description: str = "",
+        tools: Sequence[Tool] | Mapping[str, Tool] | None = None,
+        max_steps: int = 5,
+        **extra: Any,
+    ) -> None:
+        """Build an agent.
+
+        Args:
+            id: The agent's id (chunks carry it in ``start.payload.id``).
+            model: A v2 model (``stream``) or a v1 model (``stream_legacy``).
+            instructions: The system prompt.
+            name: A display name (default: the id).
+            description: What the agent does (routers read it).
+            tools: Tools as a list (named by their id) or a dict keyed by the name the model
+                sees, as in Mastra.
+            max_steps: The most model calls per run (the tool loop stops there).
+            **extra: Extension settings (``agents``, ``workflows``, ``memory`` for networks).
+
+        Raises:
+            ConfigurationError: Bad settings.
+        """
+        if not _is_name(id):
+            raise ConfigurationError("an agent needs a non-empty string id")
+        if not hasattr(model, "do_stream") or not hasattr(model, "specification_version"):
+            raise ConfigurationError(
+                f"agent {id!r}: model must be a LanguageModel (v2) or LanguageModelV1, "
+                f"got {type(model).__name__}"
+            )
+        if not _is_positive_int(max_steps):
+            raise ConfigurationError(f"agent {id!r}: max_steps must be a positive int")
+        self.id = id
+        self.name = name or id
+        self.description = description
+        self.instructions = instructions
+        self.model = model
+        self.max_steps = max_steps
+        self.tools: dict[str, Tool] = _tool_map(id, tools)
+        self.extra = extra
+
+    def __repr__(self) -> str:
+        return f"Agent({self.id!r})"
+
+    # --- streaming ------------------------------------------------------------------------
+
+    def observe(self, messages: MessagesInput, **options: Any) -> Observable[AgentChunk]:
+        """Return the run as a cold Observable: each subscription is a new run.
+
+        Messages and options are validated now (raising before anything runs); subscribing
+        starts the model call from the next event-loop callback; disposing stops it.
+        """
+        config = self._config(messages, options)
+
+        def subscribe(
+            observer: abc.ObserverBase[AgentChunk], scheduler: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
+            return AgentRun(config).subscribe(observer, scheduler)
+
+        return Observable(subscribe)
+
+    @overload
+    async def stream(
+        self, messages: MessagesInput, *, output: None = None, **options: Any
+    ) -> AgentStream[Any]: ...
+    @overload
+    async def stream(
+        self, messages: MessagesInput, *, output: type[_O], **options: Any
+    ) -> AgentStream[_O]: ...
+    async def stream(
+        self, messages: MessagesInput, *, output: type[_O] | None = None, **options: Any
+    ) -> AgentStream[Any]:
+        """Start a run and return its shared, replaying :class:`AgentStream`.
+
+        Args:
+            messages: A string, a list of strings, or ``{role, content}`` dicts.
+            output: A pydantic model for structured output (``await stream.object``).
+            **options: ``max_steps``, ``temperature``, ``tool_choice``, ``run_id``,
+                ``instructions`` and the other model settings.
+
+        Raises:
+            TypeError: ``messages`` is not a string or a list.
+            InvalidInputError: A message or option is invalid.
+            ConfigurationError: The agent's model is a v1 model (use ``stream_legacy()``).
+        """
+        if output is not None:
+            options["output"] = output
+        config = self._config(messages, options)
+        return AgentStream(AgentRun(config))
+
+    async def generate(
+        self, messages: MessagesInput, *, output: type[_O] | None = None, **options: Any
+    ) -> AgentResult[_O]:
+        """Run to the end without streaming and return the result."""
+        stream: AgentStream[_O] = await self.stream(messages, output=output, **options)
+        async for _ in stream:
+            pass
+        structured: _O | None = None
+        if output is not None and stream._run.object is not None:
+            structured = stream._run.object
+        return AgentResult(
+            text=await stream.text,
+            finish_reason=await stream.finish_reason,
+            usage=await stream.usage,
+            steps=await stream.steps,
+            tool_calls=await stream.tool_calls,
+            tool_results=await stream.tool_results,
+            object=structured,
+            error=stream.error,
+            response_messages=stream.response_messages,
+        )
+
+    async def stream_legacy(self, messages: MessagesInput, **options: Any) -> LegacyStream:
+        """Run a v1 model and stream the legacy part vocabulary (no envelope).
+
+        Raises:
+            ConfigurationError: The agent's model is not a v1 model.
+        """
+        from rxagents.agent._legacy import LegacyRun, LegacyStream
+
+        if getattr(self.model, "specification_version", None) != "v1":
+            raise ConfigurationError(
+                f"agent {self.id!r} has a v2 model; stream_legacy() is for v1 models, "
+                "use stream() instead"
+            )
+        config = self._config(messages, options, legacy=True)
+        return LegacyStream(LegacyRun(config))
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _config(
+        self, messages: MessagesInput, options: dict[str, Any], *, legacy: bool = False
+    ) -> RunConfig:
+        unknown = set(options) - _OPTIONS
+        if unknown:
+            raise TypeError(
+                f"unknown option(s) {sorted(unknown)} for agent {self.id!r}; "
+                f"known: {sorted(_OPTIONS)}"
+            )
+        if not legacy and getattr(self.model, "specification_version", None) == "v1":
+            raise ConfigurationError(
+                f"agent {self.id!r} has a v1 model ({self.model.model_id!r}); "
+                "stream() needs a v2 model — use stream_legacy() for v1 models"
+            )
+        prompt = normalize_messages(messages)
+        instructions = options.get("instructions", self.instructions)
+        if instructions:
+            prompt.insert(0, {"role": "system", "content": instructions})
+        max_steps = options.get("max_steps", self.max_steps)
+        if not _is_positive_int(max_steps):
+            raise InvalidInputError("max_steps must be a positive int")
+        output = options.get("output")
+        if output is not None and not (isinstance(output, type) and issubclass(output, BaseModel)):
+            raise InvalidInputError("output must be a pydantic model class")
+        settings = {k: v for k, v in options.items() if k in _SETTINGS}
+        return RunConfig(
+            agent_id=self.id,
+            model=self.model,  # type: ignore[arg-type]  # v1 models only reach the legacy loop
+            prompt=prompt,
+            tools=self.tools,
+            max_steps=max_steps,
+            settings=settings,
+            output=output,
+            run_id=options.get("run_id"),
+        )
+
+
+def _tool_map(agent_id: str, tools: Sequence[Tool] | Mapping[str, Tool] | None) -> dict[str, Tool]:
+    if tools is None:
+        return {}
+    items: list[tuple[object, object]]
+    if isinstance(tools, Mapping):
+        items = list(tools.items())
+    elif isinstance(tools, list | tuple):
+        items = [(getattr(t, "id", None), t) for t in tools]
+    else:
+        raise ConfigurationError(f"agent {agent_id!r}: tools must be a list or a dict of tools")
+    result: dict[str, Tool] = {}
+    for name, value in items:
+        if not isinstance(value, Tool):
+            raise ConfigurationError(
+                f"agent {agent_id!r}: {value!r} is not a Tool (decorate functions with @tool)"
+            )
+        if not isinstance(name, str) or not name:
+            raise ConfigurationError(f"agent {agent_id!r}: tool names must be non-empty strings")
+        if name in result:
+            raise ConfigurationError(f"agent {agent_id!r}: two tools are named {name!r}")
+        result[name] = value
+    return result
+
+
+def _is_name(value: object) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _is_positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1

@@ -1,0 +1,688 @@
+"""The agent's tool loop: one cold Observable of agent chunks per run.
+
+A run is a small state machine driven by the model's part stream. Each model call is one
+``step-start … step-finish`` block; tool calls are executed after the model's call completed,
+their results emitted in call order before the step's ``step-finish``; a new step follows while
+the model keeps calling tools and ``max_steps`` allows. Disposing the subscription disposes the
+model's Observable (closing its HTTP request) and cancels running tools.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import MISSING, BaseModel, ValidationError
+from reactivex import Observable, abc
+from reactivex.disposable import Disposable
+
+from rxagents.agent._partial_json import parse_partial_json
+from rxagents.agent.tools import Tool
+from rxagents.errors import ToolExecutionError
+from rxagents.events import (
+    Abort,
+    AgentChunk,
+    AgentError,
+    AgentErrorPayload,
+    ErrorInfo,
+    Finish,
+    ObjectChunk,
+    ObjectPayload,
+    ObjectResult,
+    ReasoningDelta,
+    ReasoningDeltaPayload,
+    ReasoningEnd,
+    ReasoningStart,
+    Start,
+    StartPayload,
+    StepFinish,
+    StepFinishPayload,
+    StepMetadata,
+    StepOutput,
+    StepResult,
+    StepStart,
+    StepStartPayload,
+    TextBlockPayload,
+    TextDelta,
+    TextDeltaPayload,
+    TextEnd,
+    TextStart,
+    ToolCall,
+    ToolCallDelta,
+    ToolCallDeltaPayload,
+    ToolCallInputStreamingEnd,
+    ToolCallInputStreamingEndPayload,
+    ToolCallInputStreamingStart,
+    ToolCallInputStreamingStartPayload,
+    ToolCallPayload,
+    ToolCallSummary,
+    ToolError,
+    ToolErrorPayload,
+    ToolResult,
+    ToolResultPayload,
+)
+from rxagents.events._fast import trusted_builder
+from rxagents.models import LanguageModel, Message, ModelCall, ModelPart
+from rxagents.usage import Usage
+
+__all__ = ("AgentRun", "RunConfig")
+
+_log = logging.getLogger(__name__)
+
+_text_delta = trusted_builder(TextDelta, "run_id", "payload")
+_text_delta_payload = trusted_builder(TextDeltaPayload, "id", "text")
+_reasoning_delta = trusted_builder(ReasoningDelta, "run_id", "payload")
+_reasoning_delta_payload = trusted_builder(ReasoningDeltaPayload, "id", "text")
+_tool_call_delta = trusted_builder(ToolCallDelta, "run_id", "payload")
+_tool_call_delta_payload = trusted_builder(
+    ToolCallDeltaPayload, "tool_call_id", "tool_name", "args_text_delta"
+)
+
+_FINISH_REASONS = frozenset(
+    {"stop", "length", "content-filter", "tool-calls", "error", "other", "tripwire"}
+)
+
+
+def now_ms() -> int:
+    """Return the current time in epoch milliseconds."""
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one agent run needs; built by ``Agent`` from its settings and the call's."""
+
+    agent_id: str
+    model: LanguageModel
+    prompt: list[Message]
+    tools: Mapping[str, Tool] = field(default_factory=dict)
+    max_steps: int = 5
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    output: type[BaseModel] | None = None
+    run_id: str | None = None
+
+
+@dataclass
+class _Call:
+    tool_call_id: str
+    tool_name: str
+    args: Any
+    parse_error: str | None = None
+
+
+@dataclass
+class _Step:
+    text: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    calls: list[_Call] = field(default_factory=list)
+    results: list[tuple[_Call, Any, ErrorInfo | None]] = field(default_factory=list)
+    open_blocks: dict[str, str] = field(default_factory=dict)
+    open_inputs: dict[str, str] = field(default_factory=dict)
+    reason: str = "other"
+    usage: Usage = Usage.zero
+    response: dict[str, Any] = field(default_factory=dict)
+    warnings: list[Any] = field(default_factory=list)
+    last_object: Any = None
+
+
+class AgentRun:
+    """One agent run; :meth:`subscribe` starts it (once)."""
+
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+        self.run_id = config.run_id or str(uuid.uuid4())
+        self.message_id = str(uuid.uuid4())
+        self.response_messages: list[Message] = []
+        """The assistant and tool messages this run produced (for memory)."""
+        self.object: Any = None
+        """The validated structured output, when ``output`` was given and it validated."""
+        self.object_error: Exception | None = None
+        """Why the structured output failed validation, if it did."""
+        self._prompt = list(config.prompt)
+        self._step = _Step()
+        self._step_count = 0
+        self._total = Usage.zero
+        self._observer: abc.ObserverBase[AgentChunk] | None = None
+        self._emit: Callable[[AgentChunk], None] = _drop
+        self._model_subscription: abc.DisposableBase | None = None
+        self._tool_task: asyncio.Task[None] | None = None
+        self._handle: asyncio.Handle | None = None
+        self._disposed = False
+        self._failed = False
+        self._ended = False
+        self._handlers: dict[str, Callable[[Any], None]] = {
+            "text-start": self._on_text_start,
+            "text-end": self._on_block_end,
+            "reasoning-start": self._on_reasoning_start,
+            "reasoning-delta": self._on_reasoning_delta,
+            "reasoning-end": self._on_block_end,
+            "tool-input-start": self._on_tool_input_start,
+            "tool-input-delta": self._on_tool_input_delta,
+            "tool-input-end": self._on_tool_input_end,
+            "tool-call": self._on_tool_call,
+            "finish": self._on_finish_part,
+            "error": self._on_error_part,
+            "response-metadata": self._on_response_metadata,
+            "stream-start": self._on_stream_start,
+        }
+
+    # --- Rx plumbing ----------------------------------------------------------------------
+
+    def observable(self) -> Observable[AgentChunk]:
+        """The run as a one-shot Observable (subscribe once)."""
+        return Observable(self.subscribe)
+
+    def subscribe(
+        self, observer: abc.ObserverBase[AgentChunk], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        """Start the run from the next event-loop callback; the disposable stops it."""
+        if self._observer is not None:
+            raise RuntimeError("an AgentRun can be subscribed once; use Agent.observe()")
+        self._observer = observer
+        self._emit = observer.on_next
+        self._handle = asyncio.get_running_loop().call_soon(self._begin)
+        return Disposable(self.dispose)
+
+    def dispose(self) -> None:
+        """Stop the run: dispose the model call, cancel running tools, emit nothing more."""
+        if self._disposed:
+            return
+        self._disposed = True
+        self._emit = _drop
+        if self._handle is not None:
+            self._handle.cancel()
+        subscription, self._model_subscription = self._model_subscription, None
+        if subscription is not None:
+            subscription.dispose()
+        task, self._tool_task = self._tool_task, None
+        if task is not None and not task.done():
+            task.cancel()
+
+    def closing_chunks(self) -> list[AgentChunk]:
+        """Chunks that close what is open, then ``abort`` (used when the run is cancelled)."""
+        if self._ended:
+            return []
+        chunks: list[AgentChunk] = [self._block_end(bid, kind) for bid, kind in self._open()]
+        chunks.append(Abort(run_id=self.run_id))
+        return chunks
+
+    def _open(self) -> list[tuple[str, str]]:
+        step = self._step
+        opened = list(step.open_blocks.items())
+        opened += [(tid, "tool-input") for tid in step.open_inputs]
+        return opened
+
+    def _guard(self, action: Callable[[], None]) -> None:
+        try:
+            action()
+        except Exception as err:  # a bug in a handler: fail the Observable, not the loop
+            _log.exception("agent run %s failed", self.run_id)
+            self._error_out(err)
+
+    def _error_out(self, err: Exception) -> None:
+        observer = self._observer
+        self.dispose()
+        self._ended = True
+        if observer is not None:
+            observer.on_error(err)
+
+    # --- the run --------------------------------------------------------------------------
+
+    def _begin(self) -> None:
+        self._handle = None
+        self._guard(self._emit_start)
+
+    def _emit_start(self) -> None:
+        self._emit(
+            Start(
+                run_id=self.run_id,
+                payload=StartPayload(id=self.config.agent_id, message_id=self.message_id),
+            )
+        )
+        self._start_step()
+
+    def _start_step(self) -> None:
+        if self._disposed:
+            return
+        self._step = _Step()
+        self._step_count += 1
+        self._failed = False
+        self._emit(
+            StepStart(
+                run_id=self.run_id,
+                payload=StepStartPayload(
+                    request={},
+                    warnings=[],
+                    message_id=self.message_id,
+                    started_at=now_ms(),
+                ),
+            )
+        )
+        config = self.config
+        call = ModelCall(
+            prompt=self._prompt,
+            tools=[tool.spec(name) for name, tool in config.tools.items()],
+            response_format=(
+                {"type": "json", "schema": config.output.model_json_schema()}
+                if config.output is not None
+                else None
+            ),
+            **config.settings,
+        )
+        try:
+            source = config.model.do_stream(call)
+            self._model_subscription = source.subscribe(
+                self._on_part, self._on_model_error, self._on_model_completed
+            )
+        except Exception as err:  # the model failed before streaming anything
+            self._fail(ErrorInfo.from_exception(err))
+
+    # --- model parts ----------------------------------------------------------------------
+
+    def _on_part(self, part: ModelPart) -> None:
+        if self._failed or self._disposed:
+            return
+        try:
+            if part.type == "text-delta":
+                delta = part.delta
+                if not delta:
+                    return
+                step = self._step
+                if part.id not in step.open_blocks:
+                    self._on_text_start(part)
+                step.text.append(delta)
+                if part.provider_metadata is MISSING:
+                    payload = _text_delta_payload(part.id, delta)
+                else:
+                    payload = TextDeltaPayload(
+                        id=part.id, text=delta, provider_metadata=part.provider_metadata
+                    )
+                self._emit(_text_delta(self.run_id, payload))
+                if self.config.output is not None:
+                    self._emit_partial_object()
+                return
+            handler = self._handlers.get(part.type)
+            if handler is not None:
+                handler(part)
+        except Exception as err:
+            _log.exception("agent run %s failed on a model part", self.run_id)
+            self._error_out(err)
+
+    def _block_payload(self, part: Any, extra_type: str | None = None) -> TextBlockPayload:
+        metadata = getattr(part, "provider_metadata", MISSING)
+        fields: dict[str, Any] = {"id": part.id}
+        if extra_type is not None:
+            fields["type"] = extra_type  # Mastra repeats the chunk type in text-end payloads
+        if metadata is not MISSING:
+            fields["provider_metadata"] = metadata
+        return TextBlockPayload(**fields)
+
+    def _on_text_start(self, part: Any) -> None:
+        step = self._step
+        if part.id in step.open_blocks:
+            return
+        step.open_blocks[part.id] = "text"
+        self._emit(TextStart(run_id=self.run_id, payload=self._block_payload(part)))
+
+    def _on_reasoning_start(self, part: Any) -> None:
+        step = self._step
+        if part.id in step.open_blocks:
+            return
+        step.open_blocks[part.id] = "reasoning"
+        self._emit(ReasoningStart(run_id=self.run_id, payload=self._block_payload(part)))
+
+    def _on_reasoning_delta(self, part: Any) -> None:
+        if not part.delta:
+            return
+        step = self._step
+        if part.id not in step.open_blocks:
+            self._on_reasoning_start(part)
+        step.reasoning.append(part.delta)
+        if part.provider_metadata is MISSING:
+            payload = _reasoning_delta_payload(part.id, part.delta)
+        else:
+            payload = ReasoningDeltaPayload(
+                id=part.id, text=part.delta, provider_metadata=part.provider_metadata
+            )
+        self._emit(_reasoning_delta(self.run_id, payload))
+
+    def _on_block_end(self, part: Any) -> None:
+        kind = self._step.open_blocks.pop(part.id, None)
+        if kind is None:
+            return
+        if kind == "text":
+            self._emit(TextEnd(run_id=self.run_id, payload=self._block_payload(part, "text-end")))
+        else:
+            self._emit(ReasoningEnd(run_id=self.run_id, payload=self._block_payload(part)))
+
+    def _block_end(self, block_id: str, kind: str) -> AgentChunk:
+        if kind == "text":
+            return TextEnd(
+                run_id=self.run_id, payload=TextBlockPayload(id=block_id, type="text-end")
+            )
+        if kind == "reasoning":
+            return ReasoningEnd(run_id=self.run_id, payload=TextBlockPayload(id=block_id))
+        return ToolCallInputStreamingEnd(
+            run_id=self.run_id, payload=ToolCallInputStreamingEndPayload(tool_call_id=block_id)
+        )
+
+    def _close_blocks(self) -> None:
+        for block_id, kind in self._open():
+            self._emit(self._block_end(block_id, kind))
+        self._step.open_blocks.clear()
+        self._step.open_inputs.clear()
+
+    def _on_tool_input_start(self, part: Any) -> None:
+        step = self._step
+        if part.id in step.open_inputs:
+            return
+        step.open_inputs[part.id] = part.tool_name
+        self._emit(
+            ToolCallInputStreamingStart(
+                run_id=self.run_id,
+                payload=ToolCallInputStreamingStartPayload(
+                    tool_call_id=part.id, tool_name=part.tool_name
+                ),
+            )
+        )
+
+    def _on_tool_input_delta(self, part: Any) -> None:
+        name = self._step.open_inputs.get(part.id)
+        if name is None or not part.delta:
+            return
+        self._emit(
+            _tool_call_delta(self.run_id, _tool_call_delta_payload(part.id, name, part.delta))
+        )
+
+    def _on_tool_input_end(self, part: Any) -> None:
+        if self._step.open_inputs.pop(part.id, None) is None:
+            return
+        self._emit(
+            ToolCallInputStreamingEnd(
+                run_id=self.run_id,
+                payload=ToolCallInputStreamingEndPayload(tool_call_id=part.id),
+            )
+        )
+
+    def _on_tool_call(self, part: Any) -> None:
+        if part.tool_call_id in self._step.open_inputs:
+            self._on_tool_input_end(_IdOnly(part.tool_call_id))
+        call = _Call(part.tool_call_id, part.tool_name, MISSING)
+        try:
+            call.args = json.loads(part.input) if part.input.strip() else {}
+        except ValueError as err:
+            call.parse_error = f"the tool input is not valid JSON: {err}"
+        self._step.calls.append(call)
+        fields: dict[str, Any] = {"tool_call_id": call.tool_call_id, "tool_name": call.tool_name}
+        if call.args is not MISSING:
+            fields["args"] = call.args
+        if part.provider_metadata is not MISSING:
+            fields["provider_metadata"] = part.provider_metadata
+        self._emit(ToolCall(run_id=self.run_id, payload=ToolCallPayload(**fields)))
+
+    def _on_finish_part(self, part: Any) -> None:
+        reason = part.finish_reason
+        self._step.reason = reason if reason in _FINISH_REASONS else "other"
+        self._step.usage = part.usage
+
+    def _on_error_part(self, part: Any) -> None:
+        self._fail(error_info(part.error))
+
+    def _on_response_metadata(self, part: Any) -> None:
+        self._step.response = part.model_dump(exclude={"type"})
+
+    def _on_stream_start(self, part: Any) -> None:
+        self._step.warnings = list(part.warnings)
+
+    def _on_model_error(self, error: Exception) -> None:
+        self._model_subscription = None
+        if not self._failed and not self._disposed:
+            self._guard(lambda: self._fail(ErrorInfo.from_exception(error)))
+
+    def _on_model_completed(self) -> None:
+        self._model_subscription = None
+        if self._failed or self._disposed:
+            return
+        self._guard(self._model_done)
+
+    # --- end of a model call --------------------------------------------------------------
+
+    def _model_done(self) -> None:
+        self._close_blocks()
+        if self._step.calls:
+            loop = asyncio.get_running_loop()
+            self._tool_task = loop.create_task(self._run_tools(list(self._step.calls)))
+            return
+        self._end_step()
+
+    async def _run_tools(self, calls: list[_Call]) -> None:
+        tasks = [asyncio.ensure_future(self._execute(call)) for call in calls]
+        try:
+            for call, task in zip(calls, tasks, strict=True):
+                result, error = await task
+                if self._disposed:
+                    return
+                self._step.results.append((call, result, error))
+                self._emit(self._result_chunk(call, result, error))
+        finally:
+            for task in tasks:
+                task.cancel()
+        self._tool_task = None
+        self._guard(self._end_step)
+
+    async def _execute(self, call: _Call) -> tuple[Any, ErrorInfo | None]:
+        if call.parse_error is not None:
+            return None, ErrorInfo(name="ToolExecutionError", message=call.parse_error)
+        tool = self.config.tools.get(call.tool_name)
+        if tool is None:
+            known = ", ".join(sorted(self.config.tools)) or "none"
+            return None, ErrorInfo(
+                name="ToolExecutionError",
+                message=f"unknown tool {call.tool_name!r}; available tools: {known}",
+            )
+        try:
+            return await tool.run(call.args), None
+        except ToolExecutionError as err:
+            return None, ErrorInfo(name="ToolExecutionError", message=str(err))
+        except Exception as err:
+            return None, ErrorInfo.from_exception(err)
+
+    def _result_chunk(self, call: _Call, result: Any, error: ErrorInfo | None) -> AgentChunk:
+        args = {} if call.args is MISSING else call.args
+        if error is None:
+            return ToolResult(
+                run_id=self.run_id,
+                payload=ToolResultPayload(
+                    args=args,
+                    tool_call_id=call.tool_call_id,
+                    tool_name=call.tool_name,
+                    result=result,
+                ),
+            )
+        return ToolError(
+            run_id=self.run_id,
+            payload=ToolErrorPayload(
+                error=error, args=args, tool_call_id=call.tool_call_id, tool_name=call.tool_name
+            ),
+        )
+
+    def _end_step(self) -> None:
+        step = self._step
+        has_calls = bool(step.calls)
+        is_continued = has_calls and self._step_count < self.config.max_steps
+        if not has_calls and self.config.output is not None:
+            self._emit_object_result()
+        self._total = self._total + step.usage
+        payload = self._step_payload(is_continued, step.usage)
+        self._emit(StepFinish(run_id=self.run_id, payload=payload))
+        self._record_messages()
+        if is_continued:
+            self._start_step()
+            return
+        self._emit_finish(is_continued=False)
+
+    def _step_payload(self, is_continued: bool, usage: Usage) -> StepFinishPayload:
+        step = self._step
+        result: dict[str, Any] = {"reason": step.reason, "is_continued": is_continued}
+        if step.warnings:
+            result["warnings"] = step.warnings
+        return StepFinishPayload(
+            message_id=self.message_id,
+            step_result=StepResult(**result),
+            output=StepOutput(
+                text="".join(step.text),
+                tool_calls=[
+                    ToolCallSummary(
+                        tool_call_id=c.tool_call_id,
+                        tool_name=c.tool_name,
+                        args={} if c.args is MISSING else c.args,
+                    )
+                    for c in step.calls
+                ],
+                usage=usage,
+            ),
+            metadata=self._metadata(),
+        )
+
+    def _metadata(self) -> StepMetadata:
+        response = self._step.response
+        model = self.config.model
+        return StepMetadata(
+            id=response.get("id") or f"resp-{self.message_id}",
+            model_id=response.get("model_id") or model.model_id,
+            provider=model.provider,
+            timestamp=response.get("timestamp") or now_ms(),
+            model_metadata={
+                "modelId": model.model_id,
+                "modelVersion": model.specification_version,
+                "modelProvider": model.provider,
+            },
+        )
+
+    def _emit_finish(self, *, is_continued: bool) -> None:
+        self._ended = True
+        payload = self._step_payload(is_continued, self._total)
+        self._emit(Finish(run_id=self.run_id, payload=payload))
+        observer = self._observer
+        if observer is not None and not self._disposed:
+            observer.on_completed()
+
+    def _fail(self, error: ErrorInfo) -> None:
+        """End the step and the run after a model failure: close, error, step-finish, finish."""
+        if self._failed:
+            return
+        self._failed = True
+        subscription, self._model_subscription = self._model_subscription, None
+        if subscription is not None:
+            subscription.dispose()
+        self._close_blocks()
+        step = self._step
+        step.reason = "error"
+        self._emit(AgentError(run_id=self.run_id, payload=AgentErrorPayload(error=error)))
+        for call in step.calls:
+            failure = ErrorInfo(
+                name="ToolExecutionError",
+                message="the tool was not run: the model call failed",
+            )
+            step.results.append((call, None, failure))
+            self._emit(self._result_chunk(call, None, failure))
+        self._total = self._total + step.usage
+        self._emit(StepFinish(run_id=self.run_id, payload=self._step_payload(False, step.usage)))
+        self._emit_finish(is_continued=False)
+
+    # --- structured output ----------------------------------------------------------------
+
+    def _emit_partial_object(self) -> None:
+        partial = parse_partial_json("".join(self._step.text))
+        if partial is None or partial == self._step.last_object:
+            return
+        self._step.last_object = partial
+        self._emit(ObjectChunk(run_id=self.run_id, payload=ObjectPayload(object=partial)))
+
+    def _emit_object_result(self) -> None:
+        schema = self.config.output
+        assert schema is not None
+        try:
+            value = schema.model_validate_json("".join(self._step.text))
+        except ValidationError as err:
+            self.object_error = err
+            return
+        self.object = value
+        self._emit(
+            ObjectResult(
+                run_id=self.run_id,
+                payload=ObjectPayload(object=value.model_dump(mode="json", by_alias=True)),
+            )
+        )
+
+    # --- conversation ---------------------------------------------------------------------
+
+    def _record_messages(self) -> None:
+        step = self._step
+        content: list[dict[str, Any]] = []
+        if step.reasoning:
+            content.append({"type": "reasoning", "text": "".join(step.reasoning)})
+        if step.text:
+            content.append({"type": "text", "text": "".join(step.text)})
+        content.extend(
+            {
+                "type": "tool-call",
+                "toolCallId": c.tool_call_id,
+                "toolName": c.tool_name,
+                "input": {} if c.args is MISSING else c.args,
+            }
+            for c in step.calls
+        )
+        new: list[Message] = []
+        if content:
+            new.append({"role": "assistant", "content": content})
+        if step.results:
+            new.append(
+                {
+                    "role": "tool",
+                    "content": [
+                        {
+                            "type": "tool-result",
+                            "toolCallId": call.tool_call_id,
+                            "toolName": call.tool_name,
+                            "output": (
+                                {"type": "json", "value": result}
+                                if error is None
+                                else {"type": "error-text", "value": error.message}
+                            ),
+                        }
+                        for call, result, error in step.results
+                    ],
+                }
+            )
+        self._prompt.extend(new)
+        self.response_messages.extend(new)
+
+
+@dataclass
+class _IdOnly:
+    id: str
+
+
+def _drop(chunk: AgentChunk) -> None:
+    """Swallow chunks emitted after disposal."""
+
+
+def error_info(error: Any) -> ErrorInfo:
+    """Turn whatever a model reported as its error into an :class:`ErrorInfo`."""
+    if isinstance(error, BaseException):
+        return ErrorInfo.from_exception(error)
+    if isinstance(error, ErrorInfo):
+        return error
+    if isinstance(error, str):
+        return ErrorInfo(name="Error", message=error)
+    try:
+        return ErrorInfo.model_validate(error)
+    except ValidationError:
+        return ErrorInfo(name="Error", message=str(error))

@@ -1,0 +1,231 @@
+"""``AgentStream``: one agent run shared by every reader, with awaitable results."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from rxagents.adapters._run_stream import RunResult, RunStream
+from rxagents.agent._loop import AgentRun
+from rxagents.errors import ConfigurationError, RunError
+from rxagents.events import (
+    Abort,
+    AgentChunk,
+    AgentError,
+    ErrorInfo,
+    Finish,
+    ReasoningDelta,
+    StepFinish,
+    StepStart,
+    TextDelta,
+    ToolCall,
+    ToolCallPayload,
+    ToolError,
+    ToolErrorPayload,
+    ToolResult,
+    ToolResultPayload,
+)
+from rxagents.operators import usage_of
+from rxagents.usage import Usage
+
+__all__ = ("AgentStep", "AgentStream")
+
+_O = TypeVar("_O", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class AgentStep:
+    """What one model call of a run produced."""
+
+    text: str
+    """The step's text."""
+    reasoning: str
+    """The step's reasoning text."""
+    tool_calls: list[ToolCallPayload] = field(default_factory=list)
+    """The step's tool calls."""
+    tool_results: list[ToolResultPayload | ToolErrorPayload] = field(default_factory=list)
+    """Their results and errors, in call order."""
+    finish_reason: str = "other"
+    """Why the model stopped."""
+    usage: Usage = Usage.zero
+    """The step's usage."""
+
+
+class AgentStream(RunStream[AgentChunk], Generic[_O]):
+    """A running agent run: iterate it, read ``text_stream``, await its results.
+
+    Every reader shares one run and replays what already happened, so ``text_stream``,
+    ``await stream.text`` and ``async for chunk in stream`` can be combined in any order; the
+    model is called once. See :class:`~rxagents.adapters._run_stream.RunStream` for
+    cancellation and buffering.
+    """
+
+    def __init__(self, run: AgentRun) -> None:
+        loop = asyncio.get_running_loop()
+        self._run = run
+        self._text: asyncio.Future[str] = loop.create_future()
+        self._finish_reason: asyncio.Future[str] = loop.create_future()
+        self._usage: asyncio.Future[Usage] = loop.create_future()
+        self._tool_calls: asyncio.Future[list[ToolCallPayload]] = loop.create_future()
+        self._tool_results: asyncio.Future[list[ToolResultPayload | ToolErrorPayload]] = (
+            loop.create_future()
+        )
+        self._steps: asyncio.Future[list[AgentStep]] = loop.create_future()
+        self._object: asyncio.Future[_O] = loop.create_future()
+        self._error_info: ErrorInfo | Exception | None = None
+        super().__init__(run.observable(), closing_chunks=run.closing_chunks)
+
+    @property
+    def run_id(self) -> str:
+        """The run's id (every chunk's ``runId``)."""
+        return self._run.run_id
+
+    @property
+    def text_stream(self) -> AsyncIterator[str]:
+        """The text deltas of every step, as they stream (replayed for late readers)."""
+        return self._follow("text-delta")
+
+    @property
+    def text(self) -> RunResult[str]:
+        """The last step's text (as in Mastra); on error, the text received."""
+        return RunResult(self, self._text)
+
+    @property
+    def finish_reason(self) -> RunResult[str]:
+        """Why the run ended: ``stop``, ``tool-calls``, ``length``, ``error``, ``abort``."""
+        return RunResult(self, self._finish_reason)
+
+    @property
+    def usage(self) -> RunResult[Usage]:
+        """Token usage summed over every step."""
+        return RunResult(self, self._usage)
+
+    @property
+    def tool_calls(self) -> RunResult[list[ToolCallPayload]]:
+        """Every tool call of the run, in order."""
+        return RunResult(self, self._tool_calls)
+
+    @property
+    def tool_results(self) -> RunResult[list[ToolResultPayload | ToolErrorPayload]]:
+        """Every tool result or error of the run, in order."""
+        return RunResult(self, self._tool_results)
+
+    @property
+    def steps(self) -> RunResult[list[AgentStep]]:
+        """One :class:`AgentStep` per model call."""
+        return RunResult(self, self._steps)
+
+    @property
+    def object(self) -> RunResult[_O]:
+        """The validated structured output (with ``output=Model``).
+
+        Awaiting it raises :class:`pydantic.ValidationError` when the model's output did not
+        validate, or :class:`~rxagents.errors.ConfigurationError` without ``output``.
+        """
+        return RunResult(self, self._object)
+
+    @property
+    def error(self) -> ErrorInfo | Exception | None:
+        """The run's error once it ended (``None`` when it succeeded or is still running)."""
+        return self._error_info
+
+    @property
+    def response_messages(self) -> list[dict[str, Any]]:
+        """The assistant and tool messages the run produced."""
+        return self._run.response_messages
+
+    def _settle(self, chunks: list[AgentChunk], error: Exception | None) -> None:
+        if error is not None:
+            self._error_info = error
+            for future in self._futures():
+                _fail(future, error)
+            return
+        steps = _steps_of(chunks)
+        last = chunks[-1] if chunks else None
+        usage = Usage.zero
+        if isinstance(last, Finish):
+            self._text.set_result(last.payload.output.text)
+            self._finish_reason.set_result(last.payload.step_result.reason)
+            usage = last.payload.output.usage
+        else:
+            self._text.set_result(steps[-1].text if steps else "")
+            self._finish_reason.set_result("abort" if self.cancelled else "other")
+            for chunk in chunks:
+                counted = usage_of(chunk)
+                if counted is not None:
+                    usage = usage + counted
+        self._usage.set_result(usage)
+        self._tool_calls.set_result([c for s in steps for c in s.tool_calls])
+        self._tool_results.set_result([r for s in steps for r in s.tool_results])
+        self._steps.set_result(steps)
+        for chunk in chunks:
+            if isinstance(chunk, AgentError):
+                self._error_info = chunk.payload.error
+        run = self._run
+        if run.config.output is None:
+            _fail(self._object, ConfigurationError("no structured output: pass output=Model"))
+        elif run.object is not None:
+            self._object.set_result(run.object)
+        elif run.object_error is not None:
+            _fail(self._object, run.object_error)
+        else:
+            reason = "the run was cancelled" if self.cancelled else "the run ended without it"
+            _fail(self._object, RunError(f"no structured output: {reason}"))
+
+    def _futures(self) -> Sequence[asyncio.Future[Any]]:
+        return (
+            self._text,
+            self._finish_reason,
+            self._usage,
+            self._tool_calls,
+            self._tool_results,
+            self._steps,
+            self._object,
+        )
+
+
+def _fail(future: asyncio.Future[Any], error: BaseException) -> None:
+    future.set_exception(error)
+    future.exception()  # retrieved: awaiting still raises, but no "never retrieved" log
+
+
+def _steps_of(chunks: Sequence[AgentChunk]) -> list[AgentStep]:
+    steps: list[AgentStep] = []
+    text: list[str] = []
+    reasoning: list[str] = []
+    calls: list[ToolCallPayload] = []
+    results: list[ToolResultPayload | ToolErrorPayload] = []
+    reason = "other"
+    usage = Usage.zero
+    started = False
+
+    def close() -> None:
+        steps.append(
+            AgentStep("".join(text), "".join(reasoning), list(calls), list(results), reason, usage)
+        )
+
+    for chunk in chunks:
+        if isinstance(chunk, StepStart):
+            started = True
+            text, reasoning, calls, results = [], [], [], []
+            reason, usage = "other", Usage.zero
+        elif isinstance(chunk, TextDelta | ReasoningDelta):
+            (text if chunk.type == "text-delta" else reasoning).append(chunk.payload.text)
+        elif isinstance(chunk, ToolCall):
+            calls.append(chunk.payload)
+        elif isinstance(chunk, ToolResult | ToolError):
+            results.append(chunk.payload)
+        elif isinstance(chunk, StepFinish):
+            reason = chunk.payload.step_result.reason
+            usage = chunk.payload.output.usage
+            close()
+            started = False
+        elif isinstance(chunk, Abort) and started:
+            reason = "abort"
+            close()
+            started = False
+    return steps

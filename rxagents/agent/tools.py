@@ -1,0 +1,197 @@
+"""Tools: typed functions the model can call, with validated arguments."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, final, get_type_hints, overload
+
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+
+from rxagents.errors import ConfigurationError, ToolExecutionError
+from rxagents.models import ToolSpec
+
+__all__ = ("Tool", "tool")
+
+_R = TypeVar("_R")
+
+JsonValue = Any
+"""Untyped JSON data: what tools receive and return on the wire."""
+
+
+@final
+class Tool:
+    """A tool the model can call.
+
+    ``execute`` receives the validated input (an ``input_schema`` instance, or the raw JSON value
+    when there is no schema) and returns a JSON-compatible value (pydantic models are dumped).
+    It may be sync or async; sync tools run in a worker thread so they never block the loop.
+
+    Example:
+        >>> class WeatherIn(BaseModel):
+        ...     city: str
+        >>> weather = Tool("weather", "Current weather", WeatherIn,
+        ...                lambda args: {"city": args.city, "temp": 21})
+    """
+
+    def __init__(
+        self,
+        id: str,
+        description: str = "",
+        input_schema: type[BaseModel] | None = None,
+        execute: Callable[[Any], Any] | None = None,
+        *,
+        output_schema: type[BaseModel] | None = None,
+    ) -> None:
+        unchecked: dict[str, object] = {"id": id, "execute": execute, "schema": input_schema}
+        if not isinstance(unchecked["id"], str) or not id:
+            raise ConfigurationError("a tool needs a non-empty string id")
+        if not callable(unchecked["execute"]):
+            raise ConfigurationError(f"tool {id!r} needs an execute function")
+        schema = unchecked["schema"]
+        if schema is not None and not (isinstance(schema, type) and issubclass(schema, BaseModel)):
+            raise ConfigurationError(f"tool {id!r}: input_schema must be a pydantic model class")
+        self.id = id
+        self.description = description
+        self.input_schema = input_schema
+        self.output_schema = output_schema
+        self._execute: Callable[[Any], Any] = execute  # type: ignore[assignment]  # checked above
+        self._is_async = inspect.iscoroutinefunction(execute) or inspect.iscoroutinefunction(
+            getattr(execute, "__call__", None)  # noqa: B004 - async callable objects
+        )
+
+    def __repr__(self) -> str:
+        return f"Tool({self.id!r})"
+
+    def spec(self, name: str | None = None) -> ToolSpec:
+        """Describe the tool for the model, under ``name`` (default: its id)."""
+        schema: dict[str, Any] = (
+            self.input_schema.model_json_schema()
+            if self.input_schema is not None
+            else {"type": "object", "additionalProperties": True}
+        )
+        return ToolSpec(name=name or self.id, description=self.description, input_schema=schema)
+
+    def validate_args(self, args: JsonValue) -> Any:
+        """Validate raw JSON arguments against the input schema.
+
+        Raises:
+            ToolExecutionError: The arguments do not fit the schema (the message lists why).
+        """
+        if self.input_schema is None:
+            return args
+        try:
+            return self.input_schema.model_validate(args)
+        except ValidationError as err:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or '<input>'}: {e['msg']}"
+                for e in err.errors(include_url=False)
+            )
+            raise ToolExecutionError(
+                f"invalid arguments for tool {self.id!r}: {problems}", tool_name=self.id
+            ) from err
+
+    async def run(self, args: JsonValue) -> JsonValue:
+        """Validate ``args``, run the tool and return its JSON-compatible result.
+
+        Raises:
+            ToolExecutionError: Invalid arguments.
+            Exception: Whatever the tool raised.
+        """
+        value = self.validate_args(args)
+        if self._is_async:
+            result = await self._execute(value)
+        else:
+            result = await asyncio.to_thread(self._execute, value)
+            if inspect.isawaitable(result):
+                result = await result
+        return to_json_value(result)
+
+
+def to_json_value(value: Any) -> JsonValue:
+    """Turn pydantic models (also nested in lists and dicts) into JSON-compatible data."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True)
+    if isinstance(value, list | tuple):
+        return [to_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_json_value(v) for k, v in value.items()}
+    return value
+
+
+@overload
+def tool(fn: Callable[..., _R], /) -> Tool: ...
+@overload
+def tool(
+    *, name: str | None = None, description: str | None = None
+) -> Callable[[Callable[..., Any]], Tool]: ...
+def tool(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+) -> Tool | Callable[[Callable[..., Any]], Tool]:
+    """Turn a typed function (sync or async) into a :class:`Tool`.
+
+    The function's name is the tool's name, its docstring the description, and its parameters
+    (with their type hints and defaults) the input schema.
+
+    Example:
+        >>> @tool
+        ... async def weather(city: str, unit: str = "C") -> dict:
+        ...     '''Current weather for a city.'''
+        ...     return {"city": city, "temp": 21, "unit": unit}
+    """
+
+    def wrap(function: Callable[..., Any]) -> Tool:
+        schema = _signature_model(function)
+        fields = tuple(schema.model_fields)
+        is_async = inspect.iscoroutinefunction(function)
+
+        if is_async:
+
+            async def execute_async(args: BaseModel) -> Any:
+                return await function(**{f: getattr(args, f) for f in fields})
+
+            execute: Callable[[Any], Any] = execute_async
+        else:
+
+            def execute_sync(args: BaseModel) -> Any:
+                return function(**{f: getattr(args, f) for f in fields})
+
+            execute = execute_sync
+        doc = inspect.getdoc(function) or ""
+        return Tool(
+            name or function.__name__,
+            description if description is not None else doc,
+            schema,
+            execute,
+        )
+
+    if fn is not None:
+        return wrap(fn)
+    return wrap
+
+
+def _signature_model(function: Callable[..., Awaitable[Any] | Any]) -> type[BaseModel]:
+    signature = inspect.signature(function)
+    try:
+        hints = get_type_hints(function)
+    except Exception:  # unresolvable annotations: fall back to Any
+        hints = {}
+    definitions: dict[str, Any] = {}
+    for param in signature.parameters.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise ConfigurationError(
+                f"@tool {function.__name__!r}: *args/**kwargs cannot form an input schema"
+            )
+        annotation = hints.get(param.name, Any)
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        definitions[param.name] = (annotation, default)
+    model_name = "".join(part.capitalize() for part in function.__name__.split("_")) + "Input"
+    model: type[BaseModel] = create_model(
+        model_name, __config__=ConfigDict(extra="forbid"), **definitions
+    )
+    return model
