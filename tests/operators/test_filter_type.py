@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import fnmatch
-from typing import Any
+from collections.abc import Callable
+from types import FunctionType
+from typing import Any, cast
 
 import pytest
 import reactivex
 from hypothesis import given
 from hypothesis import strategies as st
 from reactivex.testing import ReactiveTest, TestScheduler
+from reactivex.testing.recorded import Recorded
 
 from rxagents.errors import InvalidInputError, UserError
 from rxagents.events import (
@@ -29,6 +32,11 @@ on_next = ReactiveTest.on_next
 on_error = ReactiveTest.on_error
 on_completed = ReactiveTest.on_completed
 subscribe = ReactiveTest.subscribe
+
+
+def error_where(ticks: int, predicate: Callable[[Exception], bool]) -> Recorded[Any]:
+    """An expected error record matched by a predicate (put expected records first)."""
+    return ReactiveTest.on_error(ticks, cast(FunctionType, predicate))
 
 
 def delta(text: str = "x") -> TextDelta:
@@ -81,9 +89,13 @@ def test_filter_type_matches_star_patterns() -> None:
     scheduler = TestScheduler()
     w1, w2 = wrapped(delta("a")), wrapped(tool_call())
     other = wrapped(delta("b"), "workflow-execution-event-")
-    xs = scheduler.create_hot_observable(
-        on_next(210, w1), on_next(220, delta("plain")), on_next(230, other), on_next(240, w2)
-    )
+    records: list[Recorded[Chunk]] = [
+        on_next(210, w1),
+        on_next(220, delta("plain")),
+        on_next(230, other),
+        on_next(240, w2),
+    ]
+    xs = scheduler.create_hot_observable(records)
 
     results = scheduler.start(lambda: xs.pipe(filter_type("agent-execution-event-*")))
 
@@ -134,11 +146,15 @@ def test_filter_type_disposal_reaches_the_source() -> None:
 
 def test_filter_type_sends_an_error_for_untyped_items() -> None:
     scheduler = TestScheduler()
-    xs = scheduler.create_hot_observable(on_next(210, {"type": "text-delta"}))
+    records: list[Recorded[Any]] = [on_next(210, {"type": "text-delta"})]
+    xs = scheduler.create_hot_observable(records)
 
     results = scheduler.start(lambda: xs.pipe(filter_type("text-delta")))
 
-    assert [on_error(210, lambda error: isinstance(error, InvalidInputError))] == results.messages
+    def is_invalid(error: Exception) -> bool:
+        return isinstance(error, InvalidInputError)
+
+    assert [error_where(210, is_invalid)] == results.messages
     assert xs.subscriptions == [subscribe(200, 210)]
 
 
@@ -166,18 +182,15 @@ def test_filter_type_explains_how_to_pass_a_list() -> None:
         filter_type(["text-delta", "finish"])  # type: ignore[arg-type]  # the mistake under test
 
 
-TYPES = ["text-delta", "text-start", "tool-call", "abort"]
-streams = st.lists(
-    st.sampled_from(TYPES).map(
-        lambda kind: {
-            "text-delta": delta,
-            "text-start": text_start,
-            "tool-call": tool_call,
-            "abort": lambda: Abort(run_id="r"),
-        }[kind]()
-    ),
-    max_size=20,
-).flatmap(
+MAKERS: dict[str, Callable[[], Chunk]] = {
+    "text-delta": delta,
+    "text-start": text_start,
+    "tool-call": tool_call,
+    "abort": lambda: Abort(run_id="r"),
+}
+TYPES = list(MAKERS)
+plain_streams = st.lists(st.sampled_from(TYPES).map(lambda kind: MAKERS[kind]()), max_size=20)
+streams = plain_streams.flatmap(
     lambda chunks: st.sampled_from(
         [chunks, collect(chunks, prefix_events("agent-execution-event-"))]
     )

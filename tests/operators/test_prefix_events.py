@@ -1,12 +1,15 @@
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from types import FunctionType
+from typing import Any, cast
 
 import pytest
 import reactivex
 from hypothesis import given
 from hypothesis import strategies as st
 from reactivex.testing import ReactiveTest, TestScheduler
+from reactivex.testing.recorded import Recorded
 
 from rxagents.errors import InvalidInputError, UserError
 from rxagents.events import (
@@ -29,6 +32,11 @@ on_completed = ReactiveTest.on_completed
 subscribe = ReactiveTest.subscribe
 
 PREFIX = "agent-execution-event-"
+
+
+def error_where(ticks: int, predicate: Callable[[Exception], bool]) -> Recorded[Any]:
+    """An expected error record matched by a predicate (put expected records first)."""
+    return ReactiveTest.on_error(ticks, cast(FunctionType, predicate))
 
 
 def delta(text: str, run_id: str = "sub-1") -> TextDelta:
@@ -176,16 +184,15 @@ def test_prefix_events_can_wrap_twice() -> None:
 
 def test_prefix_events_sends_an_error_for_untyped_items_and_unsubscribes() -> None:
     scheduler = TestScheduler()
-    xs = scheduler.create_hot_observable(
-        on_next(210, {"type": "text-delta"}), on_next(220, delta("late"))
-    )
+    records: list[Recorded[Any]] = [on_next(210, {"type": "text-delta"}), on_next(220, delta("x"))]
+    xs = scheduler.create_hot_observable(records)
 
     results = scheduler.start(lambda: xs.pipe(prefix_events(PREFIX)))
 
-    # the expected list goes first: reactivex compares error predicates from the left
-    assert [
-        on_error(210, lambda error: isinstance(error, InvalidInputError) and "parse" in str(error))
-    ] == results.messages
+    def names_the_fix(error: Exception) -> bool:
+        return isinstance(error, InvalidInputError) and "parse_chunk" in str(error)
+
+    assert [error_where(210, names_the_fix)] == results.messages
     assert xs.subscriptions == [subscribe(200, 210)]
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import reactivex
@@ -81,18 +82,17 @@ def step_output(output: Any) -> WorkflowStepOutput:
 
 
 def routing_end(u: Usage | None) -> RoutingAgentEnd:
-    extra = {} if u is None else {"usage": u}
-    return RoutingAgentEnd(
-        run_id="net-1",
-        payload=RoutingAgentEndPayload(primitive_id="writer", primitive_type="agent", **extra),
-    )
+    payload = RoutingAgentEndPayload(primitive_id="writer", primitive_type="agent")
+    if u is not None:
+        payload = RoutingAgentEndPayload(primitive_id="writer", primitive_type="agent", usage=u)
+    return RoutingAgentEnd(run_id="net-1", payload=payload)
 
 
 def validation_end(u: Usage | None) -> NetworkValidationEnd:
-    extra = {} if u is None else {"usage": u}
-    return NetworkValidationEnd(
-        run_id="net-1", payload=NetworkValidationEndPayload(passed=True, **extra)
-    )
+    payload = NetworkValidationEndPayload(passed=True)
+    if u is not None:
+        payload = NetworkValidationEndPayload(passed=True, usage=u)
+    return NetworkValidationEnd(run_id="net-1", payload=payload)
 
 
 def collect(chunks: list[Any], *operators: Any) -> list[Any]:
@@ -103,6 +103,7 @@ def collect(chunks: list[Any], *operators: Any) -> list[Any]:
 
 def total(chunks: list[Any]) -> Usage:
     [result] = collect(chunks, reduce_usage())
+    assert isinstance(result, Usage)
     return result
 
 
@@ -120,7 +121,7 @@ def test_reduce_usage_emits_the_sum_on_completion_and_ignores_finish() -> None:
     results = scheduler.start(lambda: xs.pipe(reduce_usage()))
 
     assert results.messages == [on_next(250, usage(45, 13)), on_completed(250)]
-    assert results.messages[0].value.value.total_tokens == 58
+    assert total([step_finish(usage(15, 5)), step_finish(usage(30, 8))]).total_tokens == 58
     assert xs.subscriptions == [subscribe(200, 250)]
 
 
@@ -300,7 +301,7 @@ per_call = st.one_of(
 )
 
 
-def plain_sum(chunks: list[ChunkBase]) -> Usage:
+def plain_sum(chunks: Sequence[ChunkBase]) -> Usage:
     result = Usage.zero
     for chunk in chunks:
         u = usage_of(chunk)
@@ -333,7 +334,7 @@ def test_reduce_usage_equals_the_plain_sum_however_the_stream_is_ordered_and_spl
 
 
 @given(calls=st.lists(st.builds(step_finish, usages), max_size=8))
-def test_reduce_usage_is_unchanged_by_prefixing(calls: list[Chunk]) -> None:
+def test_reduce_usage_is_unchanged_by_prefixing(calls: list[StepFinish]) -> None:
     wrapped = collect(calls, prefix_events(AGENT), prefix_events(WORKFLOW))
 
     assert total(wrapped).counters() == total(calls).counters()
