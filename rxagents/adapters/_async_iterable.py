@@ -1,0 +1,360 @@
+"""Bridges between Observables and ``async for``: to_async_iterable, from_async_iterable.
+
+Design notes (why it looks like this):
+
+- :func:`to_async_iterable` keeps its state in an async generator wrapped by a small class. A
+  plain class iterator never learns that a consumer left ``async for`` with ``break``; an async
+  generator does: when the consumer drops it, the event loop's async-generator finalizer (PEP 525,
+  installed by every asyncio loop) schedules its ``aclose()``, whose ``finally`` disposes the
+  subscription one or two loop iterations later. The wrapper adds ``async with`` support.
+- Items go into a :class:`collections.deque`; the reader creates an :class:`asyncio.Future` only
+  when the deque is empty, so a batch of items pushed from one loop callback is read without any
+  future or loop hop per item.
+- Callbacks from a foreign thread are moved onto the loop with ``call_soon_threadsafe``; callbacks
+  on the loop's own thread (the normal case) pay one ``threading.get_ident()`` comparison.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
+from types import TracebackType
+from typing import Any, Generic, TypeVar, final
+
+from reactivex import Observable, abc
+from reactivex.disposable import CompositeDisposable, Disposable
+
+__all__ = ("ObservableAsyncIterator", "from_async_iterable", "to_async_iterable")
+
+_T = TypeVar("_T")
+
+AsyncIterableSource = AsyncIterable[_T] | Callable[[], AsyncIterable[_T]]
+"""An async iterable, or a factory called once per subscription that returns one."""
+
+_logger = logging.getLogger(__name__)
+_get_ident = threading.get_ident
+
+
+# --- Observable -> async iterator -----------------------------------------------------------
+
+
+class _Receiver(Generic[_T]):
+    """The observer side of :func:`to_async_iterable`: buffers items, wakes a waiting reader."""
+
+    __slots__ = ("_loop", "_thread", "buffer", "error", "is_done", "waiter")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._thread = _get_ident()
+        self.buffer: deque[_T] = deque()
+        self.error: Exception | None = None
+        self.is_done = False
+        self.waiter: asyncio.Future[None] | None = None
+
+    def on_next(self, value: _T) -> None:
+        if _get_ident() != self._thread:
+            self._call_in_loop(self.on_next, value)
+            return
+        self.buffer.append(value)
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def on_error(self, error: Exception) -> None:
+        if _get_ident() != self._thread:
+            self._call_in_loop(self.on_error, error)
+            return
+        if not self.is_done:
+            self.error = error
+            self._finish()
+
+    def on_completed(self) -> None:
+        if _get_ident() != self._thread:
+            self._call_in_loop(self.on_completed)
+            return
+        self._finish()
+
+    def _finish(self) -> None:
+        self.is_done = True
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _call_in_loop(self, callback: Callable[..., None], *args: Any) -> None:
+        try:
+            self._loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError:
+            # The loop is closed: nobody can read the item any more.
+            _logger.debug("dropping a notification: the consuming event loop is closed")
+
+    def close(self) -> None:
+        """Forget buffered items and ignore later notifications (the reader is gone)."""
+        self.is_done = True
+        self.error = None
+        self.waiter = None
+        self.buffer.clear()
+
+
+async def _iterate(
+    source: Observable[_T], scheduler: abc.SchedulerBase | None
+) -> AsyncGenerator[_T, None]:
+    loop = asyncio.get_running_loop()
+    receiver: _Receiver[_T] = _Receiver(loop)
+    buffer = receiver.buffer
+    popleft = buffer.popleft
+    subscription: abc.DisposableBase | None = None
+    try:
+        subscription = source.subscribe(
+            receiver.on_next, receiver.on_error, receiver.on_completed, scheduler=scheduler
+        )
+        while True:
+            if buffer:
+                yield popleft()
+            elif receiver.is_done:
+                error = receiver.error
+                if error is not None:
+                    receiver.error = None
+                    raise error
+                return
+            else:
+                waiter = receiver.waiter = loop.create_future()
+                await waiter
+    finally:
+        receiver.close()
+        if subscription is not None:
+            try:
+                subscription.dispose()
+            except Exception:
+                # Raising here would replace the exception in flight (maybe CancelledError).
+                _logger.exception("disposing the subscription behind an async iterator failed")
+
+
+@final
+class ObservableAsyncIterator(AsyncIterator[_T]):
+    """The async iterator :func:`to_async_iterable` returns; single use.
+
+    Use it with ``async for``, ``async with`` (which closes it on exit) or
+    :func:`contextlib.aclosing`. :meth:`aclose` disposes the subscription.
+    """
+
+    __slots__ = ("_generator",)
+
+    def __init__(self, source: Observable[_T], scheduler: abc.SchedulerBase | None = None) -> None:
+        self._generator = _iterate(source, scheduler)
+
+    def __aiter__(self) -> ObservableAsyncIterator[_T]:
+        return self
+
+    def __anext__(self) -> Awaitable[_T]:
+        return self._generator.__anext__()
+
+    async def aclose(self) -> None:
+        """Dispose the subscription and drop buffered items; later reads end the iteration."""
+        await self._generator.aclose()
+
+    async def __aenter__(self) -> ObservableAsyncIterator[_T]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def to_async_iterable(
+    observable: Observable[_T], *, scheduler: abc.SchedulerBase | None = None
+) -> ObservableAsyncIterator[_T]:
+    """Iterate an Observable with ``async for``.
+
+    The Observable is subscribed lazily, on the first ``__anext__``, on the running event loop;
+    each call of this function gives one subscription (a cold Observable runs once per call).
+    Items may arrive synchronously inside ``subscribe``, from loop callbacks or tasks, or from
+    other threads (those are moved onto the loop with ``call_soon_threadsafe``).
+
+    Completion ends the iteration (``StopAsyncIteration``). An error is raised from
+    ``__anext__`` after every item that arrived before it has been delivered.
+
+    Cancellation and disposal: the subscription is disposed when the iteration ends, when
+    :meth:`~ObservableAsyncIterator.aclose` is called or the ``async with`` block exits, when the
+    consuming task is cancelled while it waits for an item (the ``CancelledError`` propagates),
+    and when the consumer leaves ``async for`` early (``break``, ``return``, an exception): the
+    dropped iterator is closed by the event loop's async-generator finalizer one or two loop
+    iterations later. For disposal at a precise point, or when a reference to the iterator is
+    kept, close it explicitly with ``async with`` or :func:`contextlib.aclosing`.
+
+    Buffering: unbounded. Rx has no backpressure, so items the consumer has not read yet are
+    kept in memory; a slow consumer of a fast, endless source grows the buffer without limit.
+
+    Args:
+        observable: The source; subscribed once per returned iterator.
+        scheduler: The default scheduler passed to ``subscribe``. With
+            ``AsyncIOScheduler(loop)``, time-based operators that were given no scheduler run on
+            the loop instead of timer threads.
+
+    Returns:
+        A single-use async iterator that also supports ``async with``.
+
+    Example:
+        >>> async def collect():
+        ...     async with to_async_iterable(reactivex.of(1, 2, 3)) as items:
+        ...         return [item async for item in items]
+    """
+    return ObservableAsyncIterator(observable, scheduler)
+
+
+# --- async iterable -> Observable -----------------------------------------------------------
+
+
+class _Pump(Generic[_T]):
+    """One subscription of :func:`from_async_iterable`: the task that iterates the source."""
+
+    __slots__ = ("_is_disposed", "_loop", "_observer", "_source", "_task", "_thread")
+
+    def __init__(self, source: AsyncIterableSource[_T], observer: abc.ObserverBase[_T]) -> None:
+        self._source = source
+        self._observer = observer
+        self._is_disposed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def is_disposed(self) -> bool:
+        """Tell whether the subscription was disposed."""
+        return self._is_disposed
+
+    def start(self) -> None:
+        """Create the pumping task on the running loop (call on the loop's thread)."""
+        if self._is_disposed:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError as err:
+            raise RuntimeError(
+                "from_async_iterable must be subscribed on a running event loop (in a coroutine "
+                "or loop callback); from another thread, pass "
+                "scheduler=AsyncIOThreadSafeScheduler(loop)"
+            ) from err
+        self._loop = loop
+        self._thread = _get_ident()
+        self._task = loop.create_task(self._run())
+
+    def start_action(self, _scheduler: abc.SchedulerBase, _state: object = None) -> None:
+        """Start the task as a scheduled action; failures go to ``on_error``."""
+        try:
+            self.start()
+        except Exception as err:
+            self._observer.on_error(err)
+
+    def dispose(self) -> None:
+        """Stop delivering and cancel the task (thread-safe, idempotent)."""
+        if self._is_disposed:
+            return
+        self._is_disposed = True
+        task = self._task
+        loop = self._loop
+        if task is None or loop is None or task.done():
+            return
+        if _get_ident() != self._thread:
+            try:
+                loop.call_soon_threadsafe(task.cancel)
+            except RuntimeError:
+                _logger.debug("cannot cancel an async iterable's task: its event loop is closed")
+        elif asyncio.current_task(loop) is not task:
+            task.cancel()
+        # Else we were disposed from inside on_next, in the task itself: it sees the flag when
+        # on_next returns and closes the iterator without a cancellation cutting the cleanup.
+
+    async def _run(self) -> None:
+        observer = self._observer
+        iterator: AsyncIterator[_T] | None = None
+        try:
+            source = self._source
+            iterator = aiter(source if isinstance(source, AsyncIterable) else source())
+            while True:
+                item = await anext(iterator)
+                if self._is_disposed:
+                    return
+                observer.on_next(item)
+                if self.is_disposed():  # on_next may dispose us (a method: mypy narrows fields)
+                    return
+        except StopAsyncIteration:
+            if not self._is_disposed:
+                observer.on_completed()
+        except Exception as err:
+            # CancelledError is a BaseException: it is never routed to on_error.
+            if not self._is_disposed:
+                observer.on_error(err)
+        finally:
+            if iterator is not None:
+                await _close(iterator)
+
+
+async def _close(iterator: AsyncIterator[Any]) -> None:
+    """Run the iterator's ``aclose()`` (an async generator's ``finally``) if it has one."""
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is None:
+        return
+    try:
+        await aclose()
+    except Exception:
+        _logger.exception("closing async iterator %r failed", iterator)
+
+
+def from_async_iterable(
+    aiterable: AsyncIterableSource[_T], scheduler: abc.SchedulerBase | None = None
+) -> Observable[_T]:
+    """Turn an async iterable into a cold Observable.
+
+    Each subscription creates one :class:`asyncio.Task` on the running event loop that iterates
+    the source and calls ``on_next`` for each item, then ``on_completed``; an exception raised by
+    the source (or by ``on_next``) goes to ``on_error``. ``asyncio.CancelledError`` is never sent
+    to ``on_error``: if the task is cancelled from outside, the Observable just stops.
+
+    Disposing the subscription cancels the task; the iterator's ``aclose()`` is awaited, so an
+    async generator's ``finally`` runs. Disposing from inside ``on_next`` stops before the next
+    item and closes the iterator without cancelling the task.
+
+    Coldness: ``aiterable.__aiter__()`` is called once per subscription. An async generator
+    *object* can be iterated only once, so pass the generator function (any zero-argument
+    callable returning an async iterable) to iterate afresh for every subscription.
+
+    Buffering: none; items are pushed as the source yields them.
+
+    Args:
+        aiterable: An async iterable, or a zero-argument factory returning one.
+        scheduler: Where to start the task. By default it is created directly in ``subscribe``,
+            which must then run on the event loop's thread; pass
+            ``AsyncIOThreadSafeScheduler(loop)`` to subscribe from other threads.
+
+    Returns:
+        A cold Observable of the source's items.
+
+    Example:
+        >>> async def numbers():
+        ...     yield 1
+        ...     yield 2
+        >>> values = []
+        >>> from_async_iterable(numbers).subscribe(values.append)  # on the event loop
+    """
+
+    def subscribe(
+        observer: abc.ObserverBase[_T], _default_scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        pump = _Pump(aiterable, observer)
+        if scheduler is None:
+            pump.start()
+            return Disposable(pump.dispose)
+        scheduled = scheduler.schedule(pump.start_action)
+        return CompositeDisposable(Disposable(pump.dispose), scheduled)
+
+    return Observable(subscribe)

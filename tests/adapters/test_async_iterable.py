@@ -1,0 +1,571 @@
+"""to_async_iterable and from_async_iterable: ordering, errors, completion, disposal, coldness."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import reactivex
+from reactivex import Observable, abc
+from reactivex import operators as ops
+from reactivex.disposable import Disposable
+from reactivex.scheduler.eventloop import AsyncIOScheduler, AsyncIOThreadSafeScheduler
+
+from rxagents.adapters import ObservableAsyncIterator, from_async_iterable, to_async_iterable
+
+# --- sources --------------------------------------------------------------------------------
+
+
+@dataclass
+class Probe:
+    """What a test source saw: subscriptions, disposals, the default scheduler it was given."""
+
+    subscriptions: int = 0
+    disposals: int = 0
+    schedulers: list[abc.SchedulerBase | None] = field(default_factory=list)
+    subscribed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def loop_source(
+    probe: Probe, batches: list[list[int]] | None, *, error: Exception | None = None
+) -> Observable[int]:
+    """Emit each batch from one ``call_soon`` callback; count up forever if ``batches`` is None."""
+
+    def subscribe(
+        observer: abc.ObserverBase[int], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        probe.subscriptions += 1
+        probe.schedulers.append(scheduler)
+        probe.subscribed.set()
+        loop = asyncio.get_running_loop()
+        pending = iter(batches) if batches is not None else None
+        counter = 0
+        handle: asyncio.Handle | None = None
+
+        def step() -> None:
+            nonlocal handle, counter
+            if pending is None:
+                for _ in range(3):
+                    observer.on_next(counter)
+                    counter += 1
+                handle = loop.call_soon(step)
+                return
+            batch = next(pending, None)
+            if batch is None:
+                if error is not None:
+                    observer.on_error(error)
+                else:
+                    observer.on_completed()
+                return
+            for item in batch:
+                observer.on_next(item)
+            handle = loop.call_soon(step)
+
+        handle = loop.call_soon(step)
+
+        def dispose() -> None:
+            probe.disposals += 1
+            if handle is not None:
+                handle.cancel()
+
+        return Disposable(dispose)
+
+    return Observable(subscribe)
+
+
+def silent_source(probe: Probe) -> Observable[int]:
+    """Never emit; count subscriptions and disposals."""
+
+    def subscribe(
+        observer: abc.ObserverBase[int], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        probe.subscriptions += 1
+        probe.subscribed.set()
+
+        def dispose() -> None:
+            probe.disposals += 1
+
+        return Disposable(dispose)
+
+    return Observable(subscribe)
+
+
+async def loop_turns(turns: int) -> None:
+    """Let the event loop run ``turns`` iterations (no wall-clock waiting)."""
+    for _ in range(turns):
+        await asyncio.sleep(0)
+
+
+# --- to_async_iterable ----------------------------------------------------------------------
+
+
+async def test_to_async_iterable_delivers_items_in_order_then_stops_on_completion() -> None:
+    probe = Probe()
+    source = loop_source(probe, [[1, 2, 3], [4], [], [5, 6]])
+
+    assert [item async for item in to_async_iterable(source)] == [1, 2, 3, 4, 5, 6]
+    assert probe.subscriptions == 1
+
+
+async def test_to_async_iterable_reads_items_emitted_synchronously_inside_subscribe() -> None:
+    assert [item async for item in to_async_iterable(reactivex.of(1, 2, 3))] == [1, 2, 3]
+    assert [item async for item in to_async_iterable(reactivex.empty())] == []
+
+
+async def test_to_async_iterable_raises_error_after_earlier_items() -> None:
+    boom = ValueError("boom")
+    iterator = to_async_iterable(loop_source(Probe(), [[1, 2], [3]], error=boom))
+
+    assert [await anext(iterator) for _ in range(3)] == [1, 2, 3]
+    with pytest.raises(ValueError, match="boom") as caught:
+        await anext(iterator)
+    assert caught.value is boom
+
+
+async def test_to_async_iterable_raises_synchronous_error_after_synchronous_items() -> None:
+    source = reactivex.concat(reactivex.of(1, 2), reactivex.throw(KeyError("sync")))
+    iterator = to_async_iterable(source)
+
+    assert await anext(iterator) == 1
+    assert await anext(iterator) == 2
+    with pytest.raises(KeyError, match="sync"):
+        await anext(iterator)
+    with pytest.raises(StopAsyncIteration):
+        await anext(iterator)
+
+
+async def test_to_async_iterable_subscribes_lazily_on_first_anext() -> None:
+    probe = Probe()
+    iterator = to_async_iterable(loop_source(probe, [[1]]))
+    await loop_turns(2)
+    assert probe.subscriptions == 0
+
+    assert await anext(iterator) == 1
+    assert probe.subscriptions == 1
+    await iterator.aclose()
+
+
+async def test_to_async_iterable_subscribes_once_per_iteration_of_a_cold_source() -> None:
+    probe = Probe()
+    source = loop_source(probe, [[1, 2]])
+
+    first = [item async for item in to_async_iterable(source)]
+    second = [item async for item in to_async_iterable(source)]
+
+    assert first == second == [1, 2]
+    assert probe.subscriptions == 2
+
+
+async def test_to_async_iterable_break_disposes_within_two_loop_turns() -> None:
+    probe = Probe()
+
+    async for item in to_async_iterable(loop_source(probe, None)):
+        if item == 4:
+            break
+
+    assert probe.disposals == 0  # the loop's async-generator finalizer closes it next
+    await loop_turns(2)
+    assert probe.disposals == 1
+
+
+async def test_to_async_iterable_exception_in_loop_body_disposes() -> None:
+    probe = Probe()
+
+    async def consume() -> None:
+        async for _ in to_async_iterable(loop_source(probe, None)):
+            raise RuntimeError("consumer failed")
+
+    with pytest.raises(RuntimeError, match="consumer failed"):
+        await consume()
+
+    await loop_turns(2)
+    assert probe.disposals == 1
+
+
+async def test_to_async_iterable_aclose_disposes_immediately_and_ends_iteration() -> None:
+    probe = Probe()
+    iterator = to_async_iterable(loop_source(probe, None))
+    assert await anext(iterator) == 0
+
+    await iterator.aclose()
+
+    assert probe.disposals == 1
+    with pytest.raises(StopAsyncIteration):
+        await anext(iterator)
+
+
+async def test_to_async_iterable_async_with_and_aclosing_dispose_on_exit() -> None:
+    probe = Probe()
+    async with to_async_iterable(loop_source(probe, None)) as items:
+        async for item in items:
+            if item == 2:
+                break
+    assert probe.disposals == 1
+
+    async with contextlib.aclosing(to_async_iterable(loop_source(probe, None))) as items:
+        async for item in items:
+            if item == 2:
+                break
+    assert probe.disposals == 2
+
+
+async def test_to_async_iterable_cancelling_the_waiting_task_disposes_and_propagates() -> None:
+    probe = Probe()
+
+    async def consume() -> list[int]:
+        return [item async for item in to_async_iterable(silent_source(probe))]
+
+    task = asyncio.create_task(consume())
+    await probe.subscribed.wait()
+    task.cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert probe.disposals == 1
+
+
+async def test_to_async_iterable_cancelling_a_task_outside_anext_disposes() -> None:
+    probe = Probe()
+    in_body = asyncio.Event()
+
+    async def consume() -> None:
+        async for _ in to_async_iterable(loop_source(probe, None)):
+            in_body.set()
+            await asyncio.Event().wait()  # cancelled here, between two items
+
+    task = asyncio.create_task(consume())
+    await in_body.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    await loop_turns(2)
+    assert probe.disposals == 1
+
+
+async def test_to_async_iterable_completion_disposes_nothing_twice() -> None:
+    probe = Probe()
+    async with to_async_iterable(loop_source(probe, [[1]])) as items:
+        assert [item async for item in items] == [1]
+    assert probe.disposals <= 1
+
+
+async def test_to_async_iterable_moves_foreign_thread_items_onto_the_loop() -> None:
+    loop_thread = threading.get_ident()
+    seen_on: set[int] = set()
+    threads: list[threading.Thread] = []
+
+    def subscribe(
+        observer: abc.ObserverBase[int], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        def produce() -> None:
+            for item in range(500):
+                observer.on_next(item)
+            observer.on_completed()
+
+        thread = threading.Thread(target=produce)
+        threads.append(thread)
+        thread.start()
+        return Disposable()
+
+    received: list[int] = []
+    async for item in to_async_iterable(Observable(subscribe)):
+        seen_on.add(threading.get_ident())
+        received.append(item)
+
+    threads[0].join()
+    assert received == list(range(500))
+    assert seen_on == {loop_thread}
+
+
+async def test_to_async_iterable_raises_foreign_thread_errors() -> None:
+    threads: list[threading.Thread] = []
+
+    def subscribe(
+        observer: abc.ObserverBase[int], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        def produce() -> None:
+            observer.on_next(1)
+            observer.on_error(LookupError("from a thread"))
+
+        threads.append(threading.Thread(target=produce))
+        threads[0].start()
+        return Disposable()
+
+    iterator = to_async_iterable(Observable(subscribe))
+    assert await anext(iterator) == 1
+    with pytest.raises(LookupError, match="from a thread"):
+        await anext(iterator)
+    threads[0].join()
+
+
+async def test_to_async_iterable_passes_the_scheduler_to_subscribe() -> None:
+    probe = Probe()
+    scheduler = AsyncIOScheduler(asyncio.get_running_loop())
+
+    assert [x async for x in to_async_iterable(loop_source(probe, [[1]]), scheduler=scheduler)] == [
+        1
+    ]
+    assert [x async for x in to_async_iterable(loop_source(probe, [[1]]))] == [1]
+    assert probe.schedulers == [scheduler, None]
+
+
+async def test_to_async_iterable_with_asyncio_scheduler_runs_timers_on_the_loop() -> None:
+    scheduler = AsyncIOScheduler(asyncio.get_running_loop())
+    source = reactivex.timer(0.0).pipe(ops.map(lambda _: threading.get_ident()))
+
+    assert [x async for x in to_async_iterable(source, scheduler=scheduler)] == [
+        threading.get_ident()
+    ]
+
+
+async def test_to_async_iterable_returns_an_async_iterator_object() -> None:
+    iterator = to_async_iterable(reactivex.of(1))
+    assert isinstance(iterator, ObservableAsyncIterator)
+    assert isinstance(iterator, AsyncIterator)
+    assert aiter(iterator) is iterator
+    assert [x async for x in iterator] == [1]
+
+
+# --- from_async_iterable --------------------------------------------------------------------
+
+
+@dataclass
+class Recorder(abc.ObserverBase[Any]):
+    """An observer that records notifications and resolves ``done`` on a terminal one."""
+
+    done: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+    items: list[Any] = field(default_factory=list)
+    errors: list[Exception] = field(default_factory=list)
+    completed: bool = False
+    first: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def on_next(self, item: Any) -> None:
+        self.items.append(item)
+        self.first.set()
+
+    def on_error(self, error: Exception) -> None:
+        self.errors.append(error)
+        if not self.done.done():
+            self.done.set_result(None)
+
+    def on_completed(self) -> None:
+        self.completed = True
+        if not self.done.done():
+            self.done.set_result(None)
+
+
+async def test_from_async_iterable_emits_values_then_completes() -> None:
+    async def numbers() -> AsyncIterator[int]:
+        for number in range(3):
+            await asyncio.sleep(0)
+            yield number
+
+    recorder = Recorder()
+    from_async_iterable(numbers()).subscribe(recorder)
+    await recorder.done
+
+    assert recorder.items == [0, 1, 2]
+    assert recorder.completed
+    assert recorder.errors == []
+
+
+async def test_from_async_iterable_routes_source_errors_to_on_error() -> None:
+    async def failing() -> AsyncIterator[int]:
+        yield 1
+        raise ValueError("source failed")
+
+    recorder = Recorder()
+    from_async_iterable(failing()).subscribe(recorder)
+    await recorder.done
+
+    assert recorder.items == [1]
+    assert [str(error) for error in recorder.errors] == ["source failed"]
+    assert not recorder.completed
+
+
+async def test_from_async_iterable_dispose_cancels_the_task_and_runs_finally() -> None:
+    finally_ran = asyncio.Event()
+    never = asyncio.Event()
+
+    async def stalls() -> AsyncIterator[int]:
+        try:
+            yield 1
+            await never.wait()
+            yield 2
+        finally:
+            finally_ran.set()
+
+    recorder = Recorder()
+    subscription = from_async_iterable(stalls()).subscribe(recorder)
+    await recorder.first.wait()
+
+    subscription.dispose()
+    await finally_ran.wait()
+
+    assert recorder.items == [1]
+    assert recorder.errors == []
+    assert not recorder.completed
+
+
+async def test_from_async_iterable_disposed_from_on_next_stops_pulling_and_runs_finally() -> None:
+    pulled: list[int] = []
+    finally_ran = asyncio.Event()
+
+    async def endless() -> AsyncIterator[int]:
+        number = 0
+        try:
+            while True:
+                pulled.append(number)
+                yield number
+                number += 1
+        finally:
+            finally_ran.set()
+
+    recorder = Recorder()
+    from_async_iterable(endless()).pipe(ops.take(3)).subscribe(recorder)
+    await recorder.done
+
+    assert finally_ran.is_set()  # closed by the task itself, not later by the GC finalizer
+    assert recorder.items == [0, 1, 2]
+    assert recorder.completed
+    assert pulled == [0, 1, 2]
+
+
+async def test_from_async_iterable_disposed_from_on_next_lets_async_cleanup_finish() -> None:
+    cleaned_up = asyncio.Event()
+
+    async def endless() -> AsyncIterator[int]:
+        try:
+            while True:
+                yield 1
+        finally:
+            await asyncio.sleep(0)  # a cancellation here would cut the cleanup short
+            cleaned_up.set()
+
+    recorder = Recorder()
+    from_async_iterable(endless()).pipe(ops.take(1)).subscribe(recorder)
+
+    await cleaned_up.wait()
+    assert recorder.items == [1]
+
+
+async def test_from_async_iterable_dispose_before_the_task_starts_iterates_nothing() -> None:
+    started = False
+
+    async def numbers() -> AsyncIterator[int]:
+        nonlocal started
+        started = True
+        yield 1
+
+    recorder = Recorder()
+    from_async_iterable(numbers).subscribe(recorder).dispose()
+    await loop_turns(3)
+
+    assert not started
+    assert recorder.items == []
+
+
+async def test_from_async_iterable_never_routes_cancelled_error_to_on_error() -> None:
+    finished = asyncio.Event()
+
+    async def cancelled() -> AsyncIterator[int]:
+        try:
+            yield 1
+            raise asyncio.CancelledError
+        finally:
+            finished.set()
+
+    recorder = Recorder()
+    from_async_iterable(cancelled()).subscribe(recorder)
+    await finished.wait()
+    await loop_turns(2)
+
+    assert recorder.items == [1]
+    assert recorder.errors == []
+    assert not recorder.completed
+
+
+async def test_from_async_iterable_is_cold_with_a_factory_or_a_reiterable() -> None:
+    runs = 0
+
+    async def numbers() -> AsyncIterator[int]:
+        nonlocal runs
+        runs += 1
+        yield runs
+
+    class Reiterable:
+        def __aiter__(self) -> AsyncIterator[int]:
+            return numbers()
+
+    for source in (from_async_iterable(numbers), from_async_iterable(Reiterable())):
+        first, second = Recorder(), Recorder()
+        source.subscribe(first)
+        source.subscribe(second)
+        await asyncio.gather(first.done, second.done)
+        assert sorted(first.items + second.items) == [runs - 1, runs]
+    assert runs == 4
+
+
+async def test_from_async_iterable_without_running_loop_reports_on_error() -> None:
+    async def numbers() -> AsyncIterator[int]:
+        yield 1
+
+    errors: list[Exception] = []
+
+    def subscribe_in_thread() -> None:
+        from_async_iterable(numbers).subscribe(on_error=errors.append)
+
+    await asyncio.to_thread(subscribe_in_thread)
+
+    assert len(errors) == 1
+    assert isinstance(errors[0], RuntimeError)
+    assert "running event loop" in str(errors[0])
+
+
+async def test_from_async_iterable_with_threadsafe_scheduler_accepts_foreign_subscribers() -> None:
+    async def numbers() -> AsyncIterator[int]:
+        yield 1
+        yield 2
+
+    scheduler = AsyncIOThreadSafeScheduler(asyncio.get_running_loop())
+    recorder = Recorder()
+    await asyncio.to_thread(lambda: from_async_iterable(numbers, scheduler).subscribe(recorder))
+    await recorder.done
+
+    assert recorder.items == [1, 2]
+    assert recorder.completed
+
+
+async def test_round_trip_through_both_adapters_and_break_closes_the_generator() -> None:
+    finally_ran = asyncio.Event()
+
+    async def numbers() -> AsyncIterator[int]:
+        try:
+            number = 0
+            while True:
+                await asyncio.sleep(0)
+                yield number
+                number += 1
+        finally:
+            finally_ran.set()
+
+    def times_ten(number: int) -> int:
+        return number * 10
+
+    source = from_async_iterable(numbers).pipe(ops.map(times_ten))
+    received: list[int] = []
+    async for item in to_async_iterable(source):
+        received.append(item)
+        if len(received) == 3:
+            break
+
+    await finally_ran.wait()
+    assert received == [0, 10, 20]
