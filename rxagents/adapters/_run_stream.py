@@ -18,15 +18,46 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Generator, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
-__all__ = ("RunResult", "RunStream")
+__all__ = ("RunResult", "RunStream", "SupportsSubscribe")
 
 _C = TypeVar("_C")
 _T = TypeVar("_T")
+
+
+class SupportsSubscribe(Protocol[_C]):
+    """A run that takes an observer directly and never emits after completing or disposal."""
+
+    def subscribe(self, observer: abc.ObserverBase[_C], /) -> abc.DisposableBase:
+        """Start the run; the disposable stops it."""
+        ...
+
+
+class _Sink(abc.ObserverBase[_C]):
+    """Feeds a :class:`RunStream` from a run that honours the observer contract itself."""
+
+    def __init__(self, stream: RunStream[_C]) -> None:
+        self._stream = stream
+        # bound straight to the stream's methods: no extra call per chunk
+        self.on_next = stream._on_next  # type: ignore[method-assign]
+        self.on_error = stream._on_error  # type: ignore[method-assign]
+        self.on_completed = stream._on_completed  # type: ignore[method-assign]
+
+    def on_next(self, value: _C) -> None:
+        """Append a chunk."""
+        self._stream._on_next(value)
+
+    def on_error(self, error: Exception) -> None:
+        """End the stream with an error."""
+        self._stream._on_error(error)
+
+    def on_completed(self) -> None:
+        """End the stream."""
+        self._stream._on_completed()
 
 
 class RunResult(Generic[_T]):
@@ -75,7 +106,7 @@ class RunStream(Generic[_C]):
 
     def __init__(
         self,
-        source: Observable[_C],
+        source: Observable[_C] | SupportsSubscribe[_C],
         *,
         closing_chunks: Callable[[], Sequence[_C]] | None = None,
     ) -> None:
@@ -97,7 +128,10 @@ class RunStream(Generic[_C]):
         self._cancelled = False
         self._observers: list[abc.ObserverBase[_C]] = []
         self._subscription: abc.DisposableBase | None = None
-        self._subscription = source.subscribe(self._on_next, self._on_error, self._on_completed)
+        if isinstance(source, Observable):
+            self._subscription = source.subscribe(self._on_next, self._on_error, self._on_completed)
+        else:  # the library's own runs: no Rx observer wrapper between run and buffer
+            self._subscription = source.subscribe(_Sink(self))
         if self._has_ended():  # the source finished synchronously inside subscribe
             self._subscription = None
 

@@ -156,21 +156,6 @@ class AgentRun:
         self._disposed = False
         self._failed = False
         self._ended = False
-        self._handlers: dict[str, Callable[[Any], None]] = {
-            "text-start": self._on_text_start,
-            "text-end": self._on_block_end,
-            "reasoning-start": self._on_reasoning_start,
-            "reasoning-delta": self._on_reasoning_delta,
-            "reasoning-end": self._on_block_end,
-            "tool-input-start": self._on_tool_input_start,
-            "tool-input-delta": self._on_tool_input_delta,
-            "tool-input-end": self._on_tool_input_end,
-            "tool-call": self._on_tool_call,
-            "finish": self._on_finish_part,
-            "error": self._on_error_part,
-            "response-metadata": self._on_response_metadata,
-            "stream-start": self._on_stream_start,
-        }
 
     # --- Rx plumbing ----------------------------------------------------------------------
 
@@ -194,7 +179,7 @@ class AgentRun:
         if self._disposed:
             return
         self._disposed = True
-        self._emit = _drop
+        self._release()
         if self._handle is not None:
             self._handle.cancel()
         subscription, self._model_subscription = self._model_subscription, None
@@ -228,6 +213,7 @@ class AgentRun:
     def _error_out(self, err: Exception) -> None:
         observer = self._observer
         self.dispose()
+        self._release()
         self._ended = True
         if observer is not None:
             observer.on_error(err)
@@ -300,16 +286,16 @@ class AgentRun:
                 if part.provider_metadata is MISSING:
                     payload = _text_delta_payload(part.id, delta)
                 else:
-                    payload = TextDeltaPayload(
-                        id=part.id, text=delta, provider_metadata=part.provider_metadata
+                    payload = TextDeltaPayload.model_validate(
+                        {"id": part.id, "text": delta, "providerMetadata": part.provider_metadata}
                     )
                 self._emit(_text_delta(self.run_id, payload))
                 if self.config.output is not None:
                     self._emit_partial_object()
                 return
-            handler = self._handlers.get(part.type)
+            handler = _HANDLERS.get(part.type)
             if handler is not None:
-                handler(part)
+                handler(self, part)
         except Exception as err:
             _log.exception("agent run %s failed on a model part", self.run_id)
             self._error_out(err)
@@ -347,8 +333,8 @@ class AgentRun:
         if part.provider_metadata is MISSING:
             payload = _reasoning_delta_payload(part.id, part.delta)
         else:
-            payload = ReasoningDeltaPayload(
-                id=part.id, text=part.delta, provider_metadata=part.provider_metadata
+            payload = ReasoningDeltaPayload.model_validate(
+                {"id": part.id, "text": part.delta, "providerMetadata": part.provider_metadata}
             )
         self._emit(_reasoning_delta(self.run_id, payload))
 
@@ -570,8 +556,14 @@ class AgentRun:
         payload = self._step_payload(is_continued, self._total)
         self._emit(Finish(run_id=self.run_id, payload=payload))
         observer = self._observer
+        self._release()
         if observer is not None and not self._disposed:
             observer.on_completed()
+
+    def _release(self) -> None:
+        """Drop the references to the subscriber, so a finished run holds no cycle."""
+        self._observer = None
+        self._emit = _drop
 
     def _fail(self, error: ErrorInfo) -> None:
         """End the step and the run after a model failure: close, error, step-finish, finish."""
@@ -663,6 +655,24 @@ class AgentRun:
             )
         self._prompt.extend(new)
         self.response_messages.extend(new)
+
+
+_HANDLERS: dict[str, Callable[[AgentRun, Any], None]] = {
+    "text-start": AgentRun._on_text_start,
+    "text-end": AgentRun._on_block_end,
+    "reasoning-start": AgentRun._on_reasoning_start,
+    "reasoning-delta": AgentRun._on_reasoning_delta,
+    "reasoning-end": AgentRun._on_block_end,
+    "tool-input-start": AgentRun._on_tool_input_start,
+    "tool-input-delta": AgentRun._on_tool_input_delta,
+    "tool-input-end": AgentRun._on_tool_input_end,
+    "tool-call": AgentRun._on_tool_call,
+    "finish": AgentRun._on_finish_part,
+    "error": AgentRun._on_error_part,
+    "response-metadata": AgentRun._on_response_metadata,
+    "stream-start": AgentRun._on_stream_start,
+}
+"""Model part type → handler; a class-level table, so a run holds no cycle through it."""
 
 
 @dataclass

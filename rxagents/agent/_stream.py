@@ -77,7 +77,7 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
         self._steps: asyncio.Future[list[AgentStep]] = loop.create_future()
         self._object: asyncio.Future[_O] = loop.create_future()
         self._error_info: ErrorInfo | Exception | None = None
-        super().__init__(run.observable(), closing_chunks=run.closing_chunks)
+        super().__init__(run, closing_chunks=run.closing_chunks)
 
     @property
     def run_id(self) -> str:

@@ -29,7 +29,14 @@ def trusted_builder(cls: type[_M], *params: str) -> Callable[..., _M]:
     unknown = set(params) - set(fields)
     if unknown:
         raise ValueError(f"{cls.__name__} has no fields {sorted(unknown)}")
-    namespace: dict[str, Any] = {"_new": object.__new__, "_set": object.__setattr__, "_cls": cls}
+    namespace: dict[str, Any] = {
+        "_new": object.__new__,
+        "_set": object.__setattr__,
+        "_cls": cls,
+        # one shared, immutable set per builder: pydantic never mutates it on frozen models,
+        # and a set per instance would double the objects the garbage collector tracks
+        "_fields_set": frozenset(params),
+    }
     items = []
     for name, field in fields.items():
         if name in params:
@@ -43,7 +50,7 @@ def trusted_builder(cls: type[_M], *params: str) -> Callable[..., _M]:
         f"def build({', '.join(params)}):\n"
         "    obj = _new(_cls)\n"
         f"    _set(obj, '__dict__', {{{', '.join(items)}}})\n"
-        f"    _set(obj, '__pydantic_fields_set__', {set(params)!r})\n"
+        "    _set(obj, '__pydantic_fields_set__', _fields_set)\n"
         "    _set(obj, '__pydantic_extra__', {})\n"
         "    _set(obj, '__pydantic_private__', None)\n"
         "    return obj\n"

@@ -99,14 +99,17 @@ class TextBlockPayload(Payload):
 
 
 class TextDeltaPayload(Payload):
-    """Payload of ``text-delta``."""
+    """Payload of ``text-delta``.
+
+    A provider's ``providerMetadata`` is kept as an extra key (``model_extra``): this payload
+    is built once per streamed token, and a declared optional field would make each one an
+    object the garbage collector must track.
+    """
 
     id: str
     """The text block id."""
     text: str
     """The new text."""
-    provider_metadata: dict[str, Any] | MISSING = MISSING
-    """Provider-specific data, passed through untouched."""
 
 
 class ReasoningDeltaPayload(TextDeltaPayload):
@@ -127,7 +130,7 @@ class ToolCallDeltaPayload(Payload):
 
     tool_call_id: str
     """The call's id."""
-    tool_name: str | MISSING = MISSING
+    tool_name: str
     """The tool's name."""
     args_text_delta: str
     """A fragment of the JSON arguments as the model streams them."""
