@@ -26,13 +26,14 @@ from reactivex.disposable import Disposable
 __all__ = ("RunResult", "RunStream", "SupportsSubscribe")
 
 _C = TypeVar("_C")
+_C_co = TypeVar("_C_co", covariant=True)
 _T = TypeVar("_T")
 
 
-class SupportsSubscribe(Protocol[_C]):
+class SupportsSubscribe(Protocol[_C_co]):
     """A run that takes an observer directly and never emits after completing or disposal."""
 
-    def subscribe(self, observer: abc.ObserverBase[_C], /) -> abc.DisposableBase:
+    def subscribe(self, observer: abc.ObserverBase[_C_co], /) -> abc.DisposableBase:
         """Start the run; the disposable stops it."""
         ...
 
@@ -137,11 +138,11 @@ class RunStream(Generic[_C]):
 
     # --- the one subscription -----------------------------------------------------------
 
-    def _on_next(self, chunk: _C) -> None:
-        self._chunks.append(chunk)
+    def _on_next(self, value: _C) -> None:
+        self._chunks.append(value)
         if self._observers:
             for observer in list(self._observers):
-                observer.on_next(chunk)
+                observer.on_next(value)
         wake = self._wake
         if wake is not None:
             self._wake = None
