@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, final
 
 from reactivex import Observable, abc
 
@@ -14,7 +14,7 @@ from rxagents.events import ChunkBase
 
 from ._common import not_a_chunk
 
-__all__ = ("compile_type_matcher", "filter_type")
+__all__ = ("TypeMatcher", "filter_type")
 
 _ChunkT = TypeVar("_ChunkT", bound=ChunkBase)
 
@@ -23,38 +23,51 @@ _CACHE_LIMIT = 4096
 """Distinct types remembered per pattern matcher; the vocabulary is far smaller."""
 
 
-def compile_type_matcher(*types: str) -> Callable[[str], bool]:
-    """Return a predicate telling whether a chunk type matches any of ``types``.
+@final
+class TypeMatcher:
+    """Tell whether a chunk type matches any of some exact names or ``fnmatch`` patterns.
 
-    Exact names are looked up in a frozenset. Patterns (containing ``*``, ``?`` or ``[``, with
+    Exact names go into a frozenset. Patterns (containing ``*``, ``?`` or ``[``, with
     :mod:`fnmatch` meaning, case-sensitive) are compiled into one regular expression, and each
-    type's answer is remembered, so matching costs one dict lookup per chunk either way.
+    type's answer is remembered in :attr:`memo`, so matching costs one set or dict lookup.
 
     Raises:
         InvalidInputError: No type was given, or one is not a non-empty string.
     """
-    if not types:
-        raise InvalidInputError(
-            "filter_type() needs at least one chunk type or pattern, "
-            "e.g. filter_type('text-delta', 'agent-execution-event-*')"
-        )
-    _check_types(types)
-    exact = frozenset(kind for kind in types if _PATTERN_CHARS.isdisjoint(kind))
-    patterns = [kind for kind in types if not _PATTERN_CHARS.isdisjoint(kind)]
-    if not patterns:
-        return exact.__contains__
-    match = re.compile("|".join(fnmatch.translate(pattern) for pattern in patterns)).match
-    known: dict[str, bool] = dict.fromkeys(exact, True)
 
-    def matches(kind: str) -> bool:
-        hit = known.get(kind)
+    __slots__ = ("_match", "exact", "memo")
+
+    def __init__(self, *types: str) -> None:
+        if not types:
+            raise InvalidInputError(
+                "filter_type() needs at least one chunk type or pattern, "
+                "e.g. filter_type('text-delta', 'agent-execution-event-*')"
+            )
+        _check_types(types)
+        patterns = [kind for kind in types if not _PATTERN_CHARS.isdisjoint(kind)]
+        self.exact: frozenset[str] = frozenset(
+            kind for kind in types if _PATTERN_CHARS.isdisjoint(kind)
+        )
+        """The exact names."""
+        self.memo: dict[str, bool] | None = None
+        """Answers so far, by type (exact names included); ``None`` without patterns."""
+        self._match: Callable[[str], object] | None = None
+        if patterns:
+            regex = re.compile("|".join(fnmatch.translate(pattern) for pattern in patterns))
+            self._match = regex.match
+            self.memo = dict.fromkeys(self.exact, True)
+
+    def __call__(self, kind: str) -> bool:
+        """Return whether ``kind`` matches."""
+        memo, match = self.memo, self._match
+        if memo is None or match is None:
+            return kind in self.exact
+        hit = memo.get(kind)
         if hit is None:
             hit = match(kind) is not None
-            if len(known) < _CACHE_LIMIT:
-                known[kind] = hit
+            if len(memo) < _CACHE_LIMIT:
+                memo[kind] = hit
         return hit
-
-    return matches
 
 
 def filter_type(*types: str) -> Callable[[Observable[_ChunkT]], Observable[_ChunkT]]:
@@ -92,7 +105,10 @@ def filter_type(*types: str) -> Callable[[Observable[_ChunkT]], Observable[_Chun
         >>> out
         ['text-delta']
     """
-    matches = compile_type_matcher(*types)
+    matcher = TypeMatcher(*types)
+    exact = matcher.exact
+    # With patterns, read the matcher's memo inline: one dict lookup and no call per chunk.
+    known = matcher.memo
 
     def operator(source: Observable[_ChunkT]) -> Observable[_ChunkT]:
         def subscribe(
@@ -100,14 +116,31 @@ def filter_type(*types: str) -> Callable[[Observable[_ChunkT]], Observable[_Chun
         ) -> abc.DisposableBase:
             on_next_ = observer.on_next
 
-            def on_next(chunk: _ChunkT) -> None:
-                try:
-                    kind = chunk.type
-                except AttributeError:
-                    observer.on_error(not_a_chunk("filter_type", chunk))
-                    return
-                if matches(kind):
-                    on_next_(chunk)
+            if known is None:
+
+                def on_next(chunk: _ChunkT) -> None:
+                    try:
+                        kind = chunk.type
+                    except AttributeError:
+                        observer.on_error(not_a_chunk("filter_type", chunk))
+                        return
+                    if kind in exact:
+                        on_next_(chunk)
+
+            else:
+                memo = known
+
+                def on_next(chunk: _ChunkT) -> None:
+                    try:
+                        kind = chunk.type
+                    except AttributeError:
+                        observer.on_error(not_a_chunk("filter_type", chunk))
+                        return
+                    hit = memo.get(kind)
+                    if hit is None:
+                        hit = matcher(kind)
+                    if hit:
+                        on_next_(chunk)
 
             return source.subscribe(
                 on_next, observer.on_error, observer.on_completed, scheduler=scheduler

@@ -16,6 +16,8 @@ from ._common import check_prefix, not_a_chunk
 __all__ = ("prefix_events", "wrap_chunk")
 
 _SOURCES = frozenset(get_args(Source))
+_NAMES_LIMIT = 4096
+"""Outer type names remembered per operator; the chunk vocabulary is far smaller."""
 
 # The inner chunk is already a valid model and the wrapper's fields are plain strings, so the
 # wrapper is built without validation: a validated WrappedChunk costs ~2.2 µs (the union's
@@ -83,6 +85,8 @@ def prefix_events(
         )
     _check_run_id(run_id)
     build = _build_wrapped
+    # Outer type names, memoised: one dict lookup instead of a new string per chunk.
+    names: dict[str, str] = {}
 
     def operator(source: Observable[Chunk]) -> Observable[WrappedChunk]:
         def subscribe(
@@ -92,14 +96,14 @@ def prefix_events(
 
             def on_next(chunk: Chunk) -> None:
                 try:
-                    inner_type = chunk.type
-                    wrapped = build(
-                        prefix + inner_type,
-                        chunk.run_id if run_id is None else run_id,
-                        from_,
-                        chunk,
-                    )
-                except AttributeError:
+                    kind = chunk.type
+                    outer = names.get(kind)
+                    if outer is None:
+                        outer = prefix + kind
+                        if len(names) < _NAMES_LIMIT:
+                            names[kind] = outer
+                    wrapped = build(outer, chunk.run_id if run_id is None else run_id, from_, chunk)
+                except (AttributeError, TypeError):
                     observer.on_error(not_a_chunk("prefix_events", chunk))
                     return
                 on_next_(wrapped)

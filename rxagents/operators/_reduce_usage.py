@@ -84,9 +84,13 @@ def usage_of(chunk: ChunkBase) -> Usage | None:
         >>> usage_of(step)
         Usage(input_tokens=15, output_tokens=5, total_tokens=20)
     """
-    extract = _BY_CLASS.get(type(chunk), _UNKNOWN)
+    cls = type(chunk)
+    while cls is WrappedChunk:  # the common nesting, unwrapped without a call per level
+        chunk = chunk.payload
+        cls = type(chunk)
+    extract = _BY_CLASS.get(cls, _UNKNOWN)
     if extract is _UNKNOWN:
-        extract = _resolve(type(chunk))
+        extract = _resolve(cls)
     return None if extract is None else extract(chunk)
 
 

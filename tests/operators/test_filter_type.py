@@ -26,7 +26,7 @@ from rxagents.events import (
     WrappedChunk,
 )
 from rxagents.operators import filter_type, prefix_events
-from rxagents.operators._filter_type import compile_type_matcher
+from rxagents.operators._filter_type import TypeMatcher
 
 on_next = ReactiveTest.on_next
 on_error = ReactiveTest.on_error
@@ -159,9 +159,20 @@ def test_filter_type_sends_an_error_for_untyped_items() -> None:
 
 
 def test_filter_type_without_patterns_is_a_set_lookup() -> None:
-    matcher = compile_type_matcher("text-delta", "finish")
+    matcher = TypeMatcher("text-delta", "finish")
 
-    assert isinstance(getattr(matcher, "__self__", None), frozenset)
+    assert matcher.memo is None
+    assert matcher.exact == frozenset({"text-delta", "finish"})
+    assert matcher("finish")
+    assert not matcher("finish-x")
+
+
+def test_filter_type_remembers_pattern_answers() -> None:
+    matcher = TypeMatcher("text-*", "abort")
+
+    assert matcher("text-delta")
+    assert not matcher("tool-call")
+    assert matcher.memo == {"abort": True, "text-delta": True, "tool-call": False}
 
 
 def test_filter_type_needs_at_least_one_type() -> None:
