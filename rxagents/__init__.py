@@ -4,18 +4,36 @@ Every run is an Observable of typed chunks with Mastra's wire shape; operators c
 adapters turn them into async iterables, SSE and the AI SDK UI message stream at the edge.
 """
 
+from rxagents.agent import Agent as Agent
+from rxagents.agent import AgentResult as AgentResult
+from rxagents.agent import AgentStream as AgentStream
+from rxagents.agent import Tool as Tool
+from rxagents.agent import tool as tool
 from rxagents.errors import ChunkParseError as ChunkParseError
+from rxagents.errors import ConfigurationError as ConfigurationError
+from rxagents.errors import InvalidInputError as InvalidInputError
+from rxagents.errors import RunError as RunError
 from rxagents.errors import RxAgentsError as RxAgentsError
+from rxagents.errors import UserError as UserError
 from rxagents.events import Chunk as Chunk
 from rxagents.events import parse_chunk as parse_chunk
 from rxagents.usage import Usage as Usage
 
 __all__ = (
+    "Agent",
+    "AgentResult",
+    "AgentStream",
     "Chunk",
     "ChunkParseError",
+    "ConfigurationError",
+    "InvalidInputError",
+    "RunError",
     "RxAgentsError",
+    "Tool",
     "Usage",
+    "UserError",
     "parse_chunk",
+    "tool",
 )
 
 __version__ = "0.1.0"

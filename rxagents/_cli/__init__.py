@@ -1,0 +1,1 @@
+"""The command line: ``python -m rxagents demo`` and ``python -m rxagents serve``."""
