@@ -52,9 +52,14 @@ def buffer_text(
             positive integer or ``None``.
 
     Example:
-        >>> from rxagents.operators import text_deltas
-        >>> # fewer UI updates: at most ten a second, the first token without delay
-        >>> # stream.observable.pipe(text_deltas(), buffer_text(0.1, max_chars=2000))
+        >>> import reactivex
+        >>> out = []
+        >>> _ = reactivex.of("He", "l", "lo").pipe(buffer_text(0.1)).subscribe(out.append)
+        >>> out  # the first delta at once; the rest within 0.1 s (here: at completion)
+        ['He', 'llo']
+
+        In an app, at most ten UI updates a second, the first token without delay:
+        ``stream.observable.pipe(text_deltas(), buffer_text(0.1, max_chars=2000))``.
     """
     window = timedelta(seconds=check_seconds("buffer_text", seconds))
     limit = check_positive_int("buffer_text", "max_chars", max_chars)

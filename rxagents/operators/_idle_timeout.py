@@ -48,8 +48,19 @@ def idle_timeout(
         InvalidInputError: ``seconds`` is not a positive number.
 
     Example:
-        >>> # give up on a provider that stops streaming for 30 seconds
-        >>> # agent.observe(messages).pipe(idle_timeout(30))
+        >>> import reactivex
+        >>> from reactivex.testing import TestScheduler
+        >>> clock = TestScheduler()  # virtual time; in an app, leave ``scheduler`` out
+        >>> errors = []
+        >>> _ = reactivex.never().pipe(idle_timeout(30, scheduler=clock)).subscribe(
+        ...     on_error=errors.append
+        ... )
+        >>> clock.advance_by(30)
+        >>> errors
+        [IdleTimeoutError('no chunk arrived within 30 s')]
+
+        In an app, give up on a provider that stops streaming for 30 seconds:
+        ``agent.observe(messages).pipe(idle_timeout(30))``.
     """
     limit = check_seconds("idle_timeout", seconds)
     window = timedelta(seconds=limit)
