@@ -114,7 +114,10 @@ async def amain(fast: bool = False) -> None:
 
 def main(argv: list[str]) -> int:
     """Entry point of ``python -m rxagents demo [--fast]``."""
-    asyncio.run(amain(fast="--fast" in argv))
+    try:
+        asyncio.run(amain(fast="--fast" in argv))
+    except BrokenPipeError:  # the output was piped into something that stopped reading
+        sys.stderr.close()
     return 0
 
 
