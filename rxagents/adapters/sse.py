@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, final
+from typing import TYPE_CHECKING, Any, Final, Literal, final, overload
 
 from rxagents.errors import InvalidInputError, MalformedStreamError
 from rxagents.events import parse_chunk
@@ -47,9 +47,10 @@ CONTENT_TYPE: Final = "text/event-stream"
 DONE: Final = b"data: [DONE]\n\n"
 """The event that ends a Mastra chunk stream."""
 
-_DONE_DATA: Final = "[DONE]"
+_DONE_DATA: Final = b"[DONE]"
 _BOM: Final = b"\xef\xbb\xbf"
 _LF: Final = 0x0A
+_CR: Final = 0x0D
 
 
 # --- encoding -------------------------------------------------------------------------------
@@ -210,9 +211,9 @@ class SSEDecoder:
         self._at_start = True
         self._after_cr = False
         self._data: list[bytes] = []
-        self._event = b""
+        self._event = ""
         self._event_retry: int | None = None
-        self._id_buffer = b""
+        self._id_buffer = ""
         self._in_event = False
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
@@ -224,6 +225,26 @@ class SSEDecoder:
         Returns:
             The events completed by this piece, in order (often none).
         """
+        return self._decode(chunk, False)
+
+    def feed_data(self, chunk: bytes) -> list[bytes]:
+        r"""Decode the next bytes of the stream, returning only each event's data, undecoded.
+
+        The fast path for streams where only the data matters, such as JSON chunk streams
+        (pydantic-core parses the bytes directly, no :class:`SSEEvent` is built). Event types are
+        ignored; ids, ``retry`` and comments are tracked as by :meth:`feed`.
+
+        Args:
+            chunk: Any piece of the stream.
+
+        Returns:
+            The data (lines joined with ``\n``, UTF-8 bytes, not validated) of each event
+            completed by this piece, in order.
+        """
+        return self._decode(chunk, True)
+
+    def _lines(self, chunk: bytes) -> list[bytes]:
+        """Return the lines this piece completes; keep the unterminated rest for later."""
         if self._after_cr and chunk:
             # A CR ended the previous piece: an LF starting this one is the same line ending.
             self._after_cr = False
@@ -242,31 +263,55 @@ class SSEDecoder:
                 chunk = chunk[len(_BOM) :]
         if b"\n" not in chunk and b"\r" not in chunk:
             if chunk:
-                self._tail.append(chunk)
+                self._tail.append(chunk)  # joined once the line ends: no quadratic copying
             return []
         if self._tail:
             self._tail.append(chunk)
             chunk = b"".join(self._tail)
             self._tail = []
         if b"\r" in chunk:
-            if chunk[-1:] == b"\r":
+            if chunk[-1] == _CR:
                 self._after_cr = True
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         lines = chunk.split(b"\n")
         tail = lines.pop()
         if tail:
             self._tail.append(tail)
-        events: list[SSEEvent] = []
-        for line in lines:
-            if not line:
-                self._dispatch(events)
-            elif line.startswith(b"data:"):
-                value = line[5:]
-                self._data.append(value[1:] if value[:1] == b" " else value)
+        return lines
+
+    @overload
+    def _decode(self, chunk: bytes, raw: Literal[False]) -> list[SSEEvent]: ...
+    @overload
+    def _decode(self, chunk: bytes, raw: Literal[True]) -> list[bytes]: ...
+    def _decode(self, chunk: bytes, raw: bool) -> list[SSEEvent] | list[bytes]:
+        out: list[Any] = []
+        data = self._data
+        for line in self._lines(chunk):
+            if not line:  # a blank line dispatches the event
+                self._in_event = False
+                self.last_event_id = self._id_buffer
+                if data:
+                    payload = data[0] if len(data) == 1 else b"\n".join(data)
+                    data.clear()
+                    if raw:
+                        out.append(payload)
+                    else:
+                        out.append(
+                            SSEEvent(
+                                event=self._event or "message",
+                                data=payload.decode("utf-8", "replace"),
+                                id=self._id_buffer,
+                                retry=self._event_retry,
+                            )
+                        )
+                self._event = ""
+                self._event_retry = None
+            elif line[:5] == b"data:":
+                data.append(line[6:] if line[5:6] == b" " else line[5:])
                 self._in_event = True
             else:
                 self._field(line)
-        return events
+        return out
 
     def _field(self, line: bytes) -> None:
         colon = line.find(b":")
@@ -286,30 +331,13 @@ class SSEDecoder:
         if name == b"data":
             self._data.append(value)
         elif name == b"event":
-            self._event = value
+            self._event = value.decode("utf-8", "replace")
         elif name == b"id":
             if b"\0" not in value:
-                self._id_buffer = value
+                self._id_buffer = value.decode("utf-8", "replace")
         elif name == b"retry" and value.isdigit():  # bytes.isdigit: ASCII digits only
             self.retry = self._event_retry = int(value)
         # Other field names are ignored, as the standard says.
-
-    def _dispatch(self, events: list[SSEEvent]) -> None:
-        self._in_event = False
-        self.last_event_id = last_id = self._id_buffer.decode("utf-8", "replace")
-        data = self._data
-        if data:
-            events.append(
-                SSEEvent(
-                    event=self._event.decode("utf-8", "replace") if self._event else "message",
-                    data=b"\n".join(data).decode("utf-8", "replace"),
-                    id=last_id,
-                    retry=self._event_retry,
-                )
-            )
-            self._data = []
-        self._event = b""
-        self._event_retry = None
 
     def finish(self) -> bool:
         """End the stream: drop any unterminated event and get ready for a new stream.
@@ -384,10 +412,10 @@ async def iter_sse_chunks(byte_chunks: AsyncIterable[bytes]) -> AsyncGenerator[C
     iterator = aiter(byte_chunks)
     try:
         async for piece in iterator:
-            for event in decoder.feed(piece):
-                if event.data == _DONE_DATA:
+            for data in decoder.feed_data(piece):
+                if data == _DONE_DATA:
                     return
-                yield parse_chunk(event.data)
+                yield parse_chunk(data)
         where = "in the middle of an event" if decoder.finish() else "between events"
         raise MalformedStreamError(
             f"the SSE chunk stream ended {where} without the final 'data: [DONE]' "

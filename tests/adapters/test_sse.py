@@ -321,6 +321,14 @@ def test_decoder_can_decode_a_new_stream_after_finish() -> None:
     assert decoder.retry == 10
 
 
+def test_decoder_feed_data_returns_raw_data_and_tracks_ids_and_comments() -> None:
+    decoder = SSEDecoder()
+    stream = b": hi\n\nevent: e\nid: 3\nretry: 5\ndata: {\ndata: }\n\ndata: \xff\n\n"
+
+    assert decoder.feed_data(stream) == [b"{\n}", b"\xff"]
+    assert (decoder.comments, decoder.last_event_id, decoder.retry) == (1, "3", 5)
+
+
 def test_decoder_decodes_utf8_split_inside_a_character_and_replaces_invalid_bytes() -> None:
     encoded = encode_sse("dolphin 🐬 é")
     cut = encoded.index("🐬".encode()) + 2
@@ -403,6 +411,10 @@ def test_any_split_of_an_encoded_stream_decodes_to_the_encoded_events(
 
     assert events == _expected(specs)
     assert not was_pending
+    data_decoder = SSEDecoder()
+    data_only = [data for piece in pieces for data in data_decoder.feed_data(piece)]
+    assert data_only == [event.data.encode() for event in events]
+    assert data_decoder.last_event_id == (events[-1].id if events else "")
 
 
 # --- async iteration ------------------------------------------------------------------------
