@@ -42,22 +42,30 @@ _get_ident = threading.get_ident
 
 
 class _Receiver(Generic[_T]):
-    """The observer side of :func:`to_async_iterable`: buffers items, wakes a waiting reader."""
+    """The observer side of :func:`to_async_iterable`: buffers items, wakes a waiting reader.
 
-    __slots__ = ("_loop", "_thread", "buffer", "error", "is_done", "waiter")
+    Notifications from a foreign thread are queued onto the loop. While any are queued,
+    notifications made on the loop's thread queue up behind them, so the order in which the
+    source made its calls is kept (a completion on the loop never overtakes queued items).
+    """
+
+    __slots__ = ("_lock", "_loop", "_queued", "_thread", "buffer", "error", "is_done", "waiter")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._thread = _get_ident()
+        self._queued = 0
+        self._lock = threading.Lock()
         self.buffer: deque[_T] = deque()
         self.error: Exception | None = None
         self.is_done = False
         self.waiter: asyncio.Future[None] | None = None
 
     def on_next(self, value: _T) -> None:
-        if _get_ident() != self._thread:
-            self._call_in_loop(self.on_next, value)
+        if self._queued or _get_ident() != self._thread:
+            self._enqueue(self._push, value)
             return
+        # Inlined _push: this is the hot path.
         self.buffer.append(value)
         waiter = self.waiter
         if waiter is not None:
@@ -66,33 +74,52 @@ class _Receiver(Generic[_T]):
                 waiter.set_result(None)
 
     def on_error(self, error: Exception) -> None:
-        if _get_ident() != self._thread:
-            self._call_in_loop(self.on_error, error)
+        if self._queued or _get_ident() != self._thread:
+            self._enqueue(self._finish, error)
             return
-        if not self.is_done:
-            self.error = error
-            self._finish()
+        self._finish(error)
 
     def on_completed(self) -> None:
-        if _get_ident() != self._thread:
-            self._call_in_loop(self.on_completed)
+        if self._queued or _get_ident() != self._thread:
+            self._enqueue(self._finish, None)
             return
-        self._finish()
+        self._finish(None)
 
-    def _finish(self) -> None:
-        self.is_done = True
+    def _push(self, value: _T) -> None:
+        self.buffer.append(value)
+        self._wake()
+
+    def _finish(self, error: Exception | None) -> None:
+        if not self.is_done:
+            self.is_done = True
+            self.error = error
+            self._wake()
+
+    def _wake(self) -> None:
         waiter = self.waiter
         if waiter is not None:
             self.waiter = None
             if not waiter.done():
                 waiter.set_result(None)
 
-    def _call_in_loop(self, callback: Callable[..., None], *args: Any) -> None:
+    def _enqueue(self, callback: Callable[[Any], None], argument: Any) -> None:
+        with self._lock:
+            self._queued += 1
         try:
-            self._loop.call_soon_threadsafe(callback, *args)
+            if _get_ident() == self._thread:
+                self._loop.call_soon(self._run_queued, callback, argument)
+            else:
+                self._loop.call_soon_threadsafe(self._run_queued, callback, argument)
         except RuntimeError:
-            # The loop is closed: nobody can read the item any more.
+            # The loop is closed: nobody can read the notification any more.
+            with self._lock:
+                self._queued -= 1
             _logger.debug("dropping a notification: the consuming event loop is closed")
+
+    def _run_queued(self, callback: Callable[[Any], None], argument: Any) -> None:
+        with self._lock:
+            self._queued -= 1
+        callback(argument)
 
     def close(self) -> None:
         """Forget buffered items and ignore later notifications (the reader is gone)."""

@@ -283,6 +283,20 @@ async def test_to_async_iterable_moves_foreign_thread_items_onto_the_loop() -> N
     assert seen_on == {loop_thread}
 
 
+async def test_to_async_iterable_keeps_queued_thread_items_ahead_of_a_loop_completion() -> None:
+    def subscribe(
+        observer: abc.ObserverBase[int], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        thread = threading.Thread(target=lambda: [observer.on_next(item) for item in range(100)])
+        thread.start()
+        thread.join()  # the items are queued on the loop, not yet delivered ...
+        observer.on_next(100)  # ... so these loop-thread calls must queue up behind them
+        observer.on_completed()
+        return Disposable()
+
+    assert [item async for item in to_async_iterable(Observable(subscribe))] == list(range(101))
+
+
 async def test_to_async_iterable_raises_foreign_thread_errors() -> None:
     threads: list[threading.Thread] = []
 
