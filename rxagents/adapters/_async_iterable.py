@@ -242,6 +242,10 @@ def to_async_iterable(
 # --- async iterable -> Observable -----------------------------------------------------------
 
 
+_running_tasks: set[asyncio.Task[None]] = set()
+"""Strong references to the tasks of live :func:`from_async_iterable` subscriptions."""
+
+
 class _Pump(Generic[_T]):
     """One subscription of :func:`from_async_iterable`: the task that iterates the source."""
 
@@ -273,7 +277,10 @@ class _Pump(Generic[_T]):
             ) from err
         self._loop = loop
         self._thread = _get_ident()
-        self._task = loop.create_task(self._run())
+        self._task = task = loop.create_task(self._run())
+        # The loop keeps only weak references to tasks: keep this one alive until it ends.
+        _running_tasks.add(task)
+        task.add_done_callback(_running_tasks.discard)
 
     def start_action(self, _scheduler: abc.SchedulerBase, _state: object = None) -> None:
         """Start the task as a scheduled action; failures go to ``on_error``."""
@@ -302,24 +309,27 @@ class _Pump(Generic[_T]):
         # on_next returns and closes the iterator without a cancellation cutting the cleanup.
 
     async def _run(self) -> None:
+        # is_disposed() is a method, not the field: mypy would narrow the field across awaits.
         observer = self._observer
         iterator: AsyncIterator[_T] | None = None
+        if self.is_disposed():
+            return
         try:
             source = self._source
             iterator = aiter(source if isinstance(source, AsyncIterable) else source())
             while True:
                 item = await anext(iterator)
-                if self._is_disposed:
+                if self.is_disposed():
                     return
                 observer.on_next(item)
-                if self.is_disposed():  # on_next may dispose us (a method: mypy narrows fields)
+                if self.is_disposed():  # on_next may have disposed us
                     return
         except StopAsyncIteration:
-            if not self._is_disposed:
+            if not self.is_disposed():
                 observer.on_completed()
         except Exception as err:
             # CancelledError is a BaseException: it is never routed to on_error.
-            if not self._is_disposed:
+            if not self.is_disposed():
                 observer.on_error(err)
         finally:
             if iterator is not None:
