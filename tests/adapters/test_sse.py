@@ -25,6 +25,7 @@ from rxagents.adapters.sse import (
 )
 from rxagents.errors import ChunkParseError, InvalidInputError, MalformedStreamError
 from rxagents.events import Chunk, parse_chunk
+from rxagents.testing.strategies import chunks
 
 WIRE_CHUNKS: list[dict[str, Any]] = [
     {
@@ -168,6 +169,15 @@ def test_encode_chunk_matches_model_dump_json_and_round_trips(chunk: Chunk) -> N
     [event] = SSEDecoder().feed(encoded)
     assert parse_chunk(event.data) == chunk
     assert parse_chunk(event.data).model_dump(by_alias=True) == chunk.model_dump(by_alias=True)
+
+
+@given(chunks())
+def test_encode_chunk_matches_model_dump_json_for_any_chunk(chunk: Chunk) -> None:
+    encoded = encode_chunk(chunk)
+
+    assert encoded == b"data: " + chunk.model_dump_json(by_alias=True).encode() + b"\n\n"
+    [data] = SSEDecoder().feed_data(encoded)
+    assert parse_chunk(data).model_dump(by_alias=True) == chunk.model_dump(by_alias=True)
 
 
 def test_encode_chunk_leaves_absent_optional_fields_out() -> None:
