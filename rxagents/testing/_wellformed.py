@@ -22,6 +22,7 @@ from rxagents.events import (
     AgentError,
     AgentExecutionStart,
     Chunk,
+    ChunkBase,
     Finish,
     NetworkChunk,
     NetworkFinish,
@@ -67,8 +68,8 @@ __all__ = (
 StreamKind = Literal["auto", "agent", "workflow", "network"]
 """Which stream grammar to check; ``auto`` picks it from the first chunk."""
 
-ChunkLike: TypeAlias = "Chunk | Mapping[str, Any] | str | bytes"
-"""A typed chunk, a wire dict (camelCase keys) or wire JSON."""
+ChunkLike: TypeAlias = "ChunkBase | Mapping[str, Any] | str | bytes"
+"""A typed chunk (any chunk class), a wire dict (camelCase keys) or wire JSON."""
 
 Rule = Literal[
     "invalid-chunk",
