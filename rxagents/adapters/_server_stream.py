@@ -1,0 +1,307 @@
+r"""Write a run's Observable to an HTTP response: SSE or records, pings, disconnects.
+
+One handler task per response. The Observable's callbacks run on the event loop and only encode
+each chunk and append the bytes to a list; the handler task wakes once per loop callback that
+produced chunks and writes them all with one ``write`` (coalescing). While nothing arrives, the
+task wakes every ``disconnect_check`` seconds to look at the transport (aiohttp does not cancel a
+handler whose client left) and, for SSE, sends ``: ping`` after ``ping_interval`` of silence.
+
+When the client leaves, the subscription is disposed, which cancels the run (the model's HTTP
+request closes, tools are cancelled). Once the response started, failures are in-band: the
+framing's error bytes, then its normal end; never a 5xx.
+
+Buffering: unbounded. Rx has no backpressure; while a slow client drains, encoded chunks wait
+in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import pydantic_core
+from aiohttp import web
+from pydantic import BaseModel
+from reactivex import Observable, abc
+
+from rxagents.events import ErrorInfo
+
+__all__ = (
+    "RECORDS",
+    "SSE_CHUNKS",
+    "SSE_UI",
+    "Framing",
+    "StreamSettings",
+    "stream_observable",
+)
+
+_log = logging.getLogger("rxagents.adapters.server")
+
+_DONE: Final = b"data: [DONE]\n\n"
+_PING: Final = b": ping\n\n"
+
+
+def _sse_chunk(chunk: BaseModel) -> bytes:
+    return b"data: " + type(chunk).__pydantic_serializer__.to_json(chunk, by_alias=True) + b"\n\n"
+
+
+def _record(chunk: BaseModel) -> bytes:
+    return type(chunk).__pydantic_serializer__.to_json(chunk, by_alias=True) + b"\x1e"
+
+
+def _sse_dict(part: Any) -> bytes:
+    return b"data: " + pydantic_core.to_json(part) + b"\n\n"
+
+
+def _error_json(error: BaseException) -> dict[str, Any]:
+    return ErrorInfo.from_exception(error).model_dump(by_alias=True)
+
+
+def _agent_error_tail(error: BaseException, run_id: str, source: str) -> bytes:
+    chunk = {
+        "type": "error",
+        "runId": run_id,
+        "from": source,
+        "payload": {"error": _error_json(error)},
+    }
+    if source != "AGENT":
+        return b"data: " + pydantic_core.to_json(chunk) + b"\n\n"
+    finish = {
+        "type": "finish",
+        "runId": run_id,
+        "from": "AGENT",
+        "payload": {
+            "stepResult": {"reason": "error", "isContinued": False},
+            "output": {
+                "text": "",
+                "usage": {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0},
+            },
+        },
+    }
+    return b"".join(b"data: " + pydantic_core.to_json(c) + b"\n\n" for c in (chunk, finish))
+
+
+def _workflow_error_tail(error: BaseException, run_id: str, source: str) -> bytes:
+    info = _error_json(error)
+    chunk = {"type": "error", "runId": run_id, "from": "WORKFLOW", "payload": {"error": info}}
+    finish = {
+        "type": "workflow-finish",
+        "runId": run_id,
+        "from": "WORKFLOW",
+        "payload": {
+            "workflowStatus": "failed",
+            "output": {"usage": {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0}},
+            "metadata": {"error": info, "errorMessage": info["message"]},
+        },
+    }
+    return b"".join(pydantic_core.to_json(c) + b"\x1e" for c in (chunk, finish))
+
+
+def _ui_error_tail(error: BaseException, run_id: str, source: str) -> bytes:
+    return _sse_dict({"type": "error", "errorText": str(error) or type(error).__name__})
+
+
+@dataclass(frozen=True)
+class Framing:
+    """How chunks become bytes on one kind of route."""
+
+    headers: Mapping[str, str]
+    """Response headers (the content type among them)."""
+    encode: Callable[[Any], bytes]
+    """Encode one chunk."""
+    tail: bytes
+    """Written after the last chunk (``data: [DONE]``)."""
+    error_tail: Callable[[BaseException, str, str], bytes]
+    """The in-band error for ``(error, run id, source)`` (before ``tail``)."""
+    ping: bytes | None = None
+    """A heartbeat for silent streams, or ``None`` where the framing has no comments."""
+
+
+_SSE_HEADERS: Final = {
+    "Content-Type": "text/event-stream",
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",
+}
+
+SSE_CHUNKS: Final = Framing(
+    headers=_SSE_HEADERS,
+    encode=_sse_chunk,
+    tail=_DONE,
+    error_tail=_agent_error_tail,
+    ping=_PING,
+)
+"""Mastra's agent and network framing: ``data: <json>\\n\\n`` … ``data: [DONE]\\n\\n``."""
+
+RECORDS: Final = Framing(
+    headers={"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-cache"},
+    encode=_record,
+    tail=b"",
+    error_tail=_workflow_error_tail,
+)
+"""Mastra's workflow framing: each chunk is ``JSON + \\x1e``; the stream ends with the body."""
+
+SSE_UI: Final = Framing(
+    headers={**_SSE_HEADERS, "x-vercel-ai-ui-message-stream": "v1"},
+    encode=_sse_dict,
+    tail=_DONE,
+    error_tail=_ui_error_tail,
+    ping=_PING,
+)
+"""The AI SDK v5 UI message stream: UI chunk dicts as SSE, then ``data: [DONE]``."""
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """Timing of a streaming response."""
+
+    ping_interval: float = 15.0
+    """Seconds of silence before an SSE ``: ping``."""
+    disconnect_check: float = 0.25
+    """How often a silent stream looks at the connection, in seconds."""
+    extra_headers: Mapping[str, str] = field(default_factory=dict)
+    """Headers added to every streaming response."""
+
+
+class _Pump:
+    """The Observable's side: encode each chunk, append it, wake the writer."""
+
+    __slots__ = ("_encode", "done", "error", "parts", "run_id", "source", "waiter")
+
+    def __init__(self, encode: Callable[[Any], bytes]) -> None:
+        self._encode = encode
+        self.parts: list[bytes] = []
+        self.done = False
+        self.error: BaseException | None = None
+        self.waiter: asyncio.Future[None] | None = None
+        self.run_id = ""
+        self.source = "AGENT"
+
+    def on_next(self, chunk: Any) -> None:
+        if self.done:
+            return
+        if not self.run_id:
+            self.run_id = str(getattr(chunk, "run_id", "") or "")
+            self.source = str(getattr(chunk, "from_", "AGENT"))
+        try:
+            self.parts.append(self._encode(chunk))
+        except Exception as err:  # a chunk that cannot be encoded ends the stream in-band
+            _log.warning("cannot encode a %s chunk: %s", getattr(chunk, "type", "?"), err)
+            self.error = err
+            self.done = True
+        self._wake()
+
+    def on_error(self, error: Exception) -> None:
+        if not self.done:
+            self.error = error
+            self.done = True
+            self._wake()
+
+    def on_completed(self) -> None:
+        self.done = True
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+
+def _release(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+def _is_gone(request: web.BaseRequest) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+async def stream_observable(
+    request: web.Request,
+    source: Observable[Any],
+    framing: Framing,
+    settings: StreamSettings,
+    *,
+    run_id: str = "",
+) -> web.StreamResponse:
+    """Start the response, subscribe to ``source`` and write its chunks until it ends.
+
+    Returns when the source ended (the framing's tail written) or the client left (the
+    subscription disposed, so the run is cancelled). Never raises except on cancellation.
+    """
+    response = web.StreamResponse(status=200, headers={**framing.headers, **settings.extra_headers})
+    pump = _Pump(framing.encode)
+    pump.run_id = run_id
+    subscription: abc.DisposableBase | None = None
+    try:
+        await response.prepare(request)
+        try:
+            subscription = source.subscribe(pump.on_next, pump.on_error, pump.on_completed)
+        except Exception as err:
+            _log.warning("a run failed to start: %s", err)
+            pump.on_error(err)
+        if await _write_until_done(request, response, pump, framing, settings):
+            tail = framing.tail
+            if pump.error is not None:
+                tail = framing.error_tail(pump.error, pump.run_id, pump.source) + tail
+            if tail:
+                await response.write(tail)
+            await response.write_eof()
+        else:
+            _log.info("client left %s; cancelling the run", request.path)
+    except ConnectionError:
+        _log.info("client left %s; cancelling the run", request.path)
+    except Exception:
+        # A bug while streaming: the status line is gone, so end the response as it is.
+        _log.exception("streaming %s failed", request.path)
+    finally:
+        if subscription is not None:
+            subscription.dispose()
+    return response
+
+
+async def _write_until_done(
+    request: web.Request,
+    response: web.StreamResponse,
+    pump: _Pump,
+    framing: Framing,
+    settings: StreamSettings,
+) -> bool:
+    """Write what the pump collects until it is done; ``False`` when the client left."""
+    loop = asyncio.get_running_loop()
+    ping = framing.ping
+    interval = settings.ping_interval
+    check = settings.disconnect_check
+    last_write = loop.time()
+    while True:
+        parts = pump.parts
+        if parts:
+            pump.parts = []
+            await response.write(parts[0] if len(parts) == 1 else b"".join(parts))
+            last_write = loop.time()
+            continue
+        if pump.done:
+            return True
+        if _is_gone(request):
+            return False
+        now = loop.time()
+        delay = check
+        if ping is not None:
+            if now - last_write >= interval:
+                await response.write(ping)
+                last_write = now
+                continue
+            delay = min(delay, last_write + interval - now)
+        waiter: asyncio.Future[None] = loop.create_future()
+        pump.waiter = waiter
+        handle = loop.call_later(delay, _release, waiter)
+        try:
+            await waiter
+        finally:
+            handle.cancel()
+            pump.waiter = None
