@@ -24,7 +24,8 @@ Rows:
   the same helpers (the same cheap wrapper construction, type matcher and ``usage_of``), yielding
   to the loop once per batch.
 
-Each row is run ``R`` times; the table shows the best run (wall clock; also process CPU time,
+Each row is run ``R`` times, the rows taking turns so that they see the same load; the table
+shows the best run (wall clock; also process CPU time,
 steadier when other processes share the machine), the JSON every run. The usage total of each
 path is checked against the plain sum, and the chunk count against N.
 
@@ -312,29 +313,39 @@ async def run_baseline(chunks: Sequence[ChunkBase], batch: int) -> tuple[Elapsed
 
 
 def measure(
-    name: str, run: Callable[[], tuple[Elapsed, int, Usage]], repeat: int, expected: Usage, n: int
-) -> dict[str, Any]:
-    walls: list[float] = []
-    cpus: list[float] = []
+    paths: Sequence[tuple[str, Callable[[], tuple[Elapsed, int, Usage]]]],
+    repeat: int,
+    expected: Usage,
+    n: int,
+) -> list[dict[str, Any]]:
+    """Run every path ``repeat`` times, round-robin, so that they all see the same load."""
+    walls: dict[str, list[float]] = {name: [] for name, _ in paths}
+    cpus: dict[str, list[float]] = {name: [] for name, _ in paths}
     for _ in range(repeat):
-        gc.collect()
-        (wall, cpu), count, total = run()
-        if count != n:
-            raise SystemExit(f"{name}: delivered {count} chunks, expected {n}")
-        if total.counters() != expected.counters():
-            raise SystemExit(f"{name}: usage {total!r}, expected {expected!r}")
-        walls.append(wall / n * 1e6)
-        cpus.append(cpu / n * 1e6)
-    best = min(walls)
-    return {
-        "name": name,
-        "us_per_event": round(best, 3),
-        "median_us_per_event": round(statistics.median(walls), 3),
-        "cpu_us_per_event": round(min(cpus), 3),
-        "events_per_s": round(1e6 / best),
-        "runs_us_per_event": [round(value, 3) for value in walls],
-        "runs_cpu_us_per_event": [round(value, 3) for value in cpus],
-    }
+        for name, run in paths:
+            gc.collect()
+            (wall, cpu), count, total = run()
+            if count != n:
+                raise SystemExit(f"{name}: delivered {count} chunks, expected {n}")
+            if total.counters() != expected.counters():
+                raise SystemExit(f"{name}: usage {total!r}, expected {expected!r}")
+            walls[name].append(wall / n * 1e6)
+            cpus[name].append(cpu / n * 1e6)
+    rows = []
+    for name, _ in paths:
+        best = min(walls[name])
+        rows.append(
+            {
+                "name": name,
+                "us_per_event": round(best, 3),
+                "median_us_per_event": round(statistics.median(walls[name]), 3),
+                "cpu_us_per_event": round(min(cpus[name]), 3),
+                "events_per_s": round(1e6 / best),
+                "runs_us_per_event": [round(value, 3) for value in walls[name]],
+                "runs_cpu_us_per_event": [round(value, 3) for value in cpus[name]],
+            }
+        )
+    return rows
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -358,44 +369,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         gc.freeze()
     to_async_iterable = adapters_bridge()
     loop = asyncio.new_event_loop()
-    try:
-        rows = [
-            measure(
-                "baseline: async generators",
-                lambda: loop.run_until_complete(run_baseline(chunks, args.batch)),
-                args.repeat,
-                expected,
-                n,
-            )
-        ]
-        if to_async_iterable is not None:
-            bridge = to_async_iterable
-            rows.append(
-                measure(
-                    "rx → async for (adapters)",
-                    lambda: loop.run_until_complete(run_rx_async(chunks, args.batch, bridge)),
-                    args.repeat,
-                    expected,
-                    n,
-                )
-            )
-        rows.append(
-            measure(
-                "rx → async for (local bridge)",
-                lambda: loop.run_until_complete(run_rx_async(chunks, args.batch, local_bridge)),
-                args.repeat,
-                expected,
-                n,
+    paths: list[tuple[str, Callable[[], tuple[Elapsed, int, Usage]]]] = [
+        (
+            "baseline: async generators",
+            lambda: loop.run_until_complete(run_baseline(chunks, args.batch)),
+        )
+    ]
+    if to_async_iterable is not None:
+        bridge = to_async_iterable
+        paths.append(
+            (
+                "rx → async for (adapters)",
+                lambda: loop.run_until_complete(run_rx_async(chunks, args.batch, bridge)),
             )
         )
+    paths += [
+        (
+            "rx → async for (local bridge)",
+            lambda: loop.run_until_complete(run_rx_async(chunks, args.batch, local_bridge)),
+        ),
+        ("rx operators only (sync)", lambda: run_rx_sync(chunks)),
+        ("rx reduce_usage (sync)", lambda: run_reduce_sync(chunks)),
+    ]
+    try:
+        rows = measure(paths, args.repeat, expected, n)
     finally:
         loop.close()
-    rows.append(
-        measure("rx operators only (sync)", lambda: run_rx_sync(chunks), args.repeat, expected, n)
-    )
-    rows.append(
-        measure("rx reduce_usage (sync)", lambda: run_reduce_sync(chunks), args.repeat, expected, n)
-    )
 
     baseline = rows[0]["us_per_event"]
     for row in rows:
