@@ -277,7 +277,7 @@ def openai_error(
 
 # --- Anthropic messages -------------------------------------------------------------------------
 
-ANTHROPIC_MODEL = "claude-sonnet-4-5-20250929"
+ANTHROPIC_MODEL = "claude-haiku-4-5-20251001"
 
 
 def anthropic_headers(**extra: str) -> dict[str, str]:

@@ -16,7 +16,7 @@ SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "require
 
 
 def model_for(server: Any, **kwargs: Any) -> AnthropicModel:
-    return AnthropicModel("claude-sonnet-4-5", base_url=server.url, api_key="sk-ant-test", **kwargs)
+    return AnthropicModel("claude-haiku-4-5", base_url=server.url, api_key="sk-ant-test", **kwargs)
 
 
 async def test_text_thinking_and_tool_use_blocks_map_to_parts(anthropic_server, fakes) -> None:
@@ -215,7 +215,7 @@ async def test_request_carries_system_conversation_tools_and_settings(
     assert request.headers["anthropic-version"] == "2023-06-01"
     assert "Authorization" not in request.headers
     assert request.json == {
-        "model": "claude-sonnet-4-5",
+        "model": "claude-haiku-4-5",
         "max_tokens": 1000,
         "stream": True,
         "system": "Be brief.\n\nUse metric units.",
@@ -293,7 +293,7 @@ def test_missing_key_for_anthropic_is_a_clear_configuration_error(monkeypatch) -
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
     with pytest.raises(ConfigurationError, match="ANTHROPIC_API_KEY"):
-        AnthropicModel("claude-sonnet-4-5")
+        AnthropicModel("claude-haiku-4-5")
 
 
 def test_a_user_tool_named_like_the_json_tool_is_refused() -> None:

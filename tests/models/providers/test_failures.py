@@ -36,7 +36,7 @@ class Kit:
         kwargs.setdefault("api_key", API_KEY)
         if self.name == "openai":
             return OpenAIChatModel("gpt-4o-mini", base_url=f"{self.server.url}/v1", **kwargs)
-        return AnthropicModel("claude-sonnet-4-5", base_url=self.server.url, **kwargs)
+        return AnthropicModel("claude-haiku-4-5", base_url=self.server.url, **kwargs)
 
     def headers(self, **extra: str) -> dict[str, str]:
         if self.name == "openai":
