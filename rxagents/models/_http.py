@@ -289,11 +289,12 @@ class StreamDecoder(Protocol):
         """Whether the body may end here without having been cut off."""
         ...
 
-    def feed(self, data: bytes) -> list[ModelPart]:
-        """Decode the next bytes of the body.
+    def feed(self, data: bytes, parts: list[ModelPart]) -> None:
+        """Decode the next bytes of the body, appending the parts they complete to ``parts``.
 
         Raises:
-            RunError: The stream is malformed or reported an error.
+            RunError: The stream is malformed or reported an error; the parts appended before
+                the failure are still delivered.
         """
         ...
 
@@ -548,7 +549,11 @@ class _Stream:
                 if not decoder.is_complete:
                     raise _Retryable(self._dropped(""))
                 break
-            emit(decoder.feed(data))
+            parts: list[ModelPart] = []
+            try:
+                decoder.feed(data, parts)
+            finally:
+                emit(parts)  # what came before a failure in the same read stays delivered
             if decoder.is_done:
                 break
         emit(decoder.end())

@@ -85,7 +85,7 @@ def resolve_model(
     """Return the model named by ``"provider/model"``, configured from the environment.
 
     Args:
-        spec: ``"openai/gpt-4o-mini"``, ``"anthropic/claude-sonnet-4-5"``,
+        spec: ``"openai/gpt-4o-mini"``, ``"anthropic/claude-haiku-4-5"``,
             ``"ollama/llama3.2"`` … (see the module docstring for the providers).
         env: Where to read keys and base URLs (default: ``os.environ``).
         api_key: Overrides ``<PROVIDER>_API_KEY``.

@@ -92,19 +92,17 @@ class AnthropicStreamDecoder:
         """Whether the body may end here: ``message_stop`` or a stop reason was seen."""
         return self._done or self._stop_reason is not None
 
-    def feed(self, data: bytes) -> list[ModelPart]:
-        """Decode the next bytes.
+    def feed(self, data: bytes, parts: list[ModelPart]) -> None:
+        """Decode the next bytes, appending the parts they complete to ``parts``.
 
         Raises:
             MalformedStreamError: An event is not JSON or has the wrong shape.
             ProviderError: The server sent an ``error`` event.
         """
-        parts: list[ModelPart] = []
         for event in self._sse.feed(data):
             if self._done:
                 break
             self._on_event(event.event, self._decode(event.data), parts)
-        return parts
 
     def end(self) -> list[ModelPart]:
         """Close blocks left open and emit ``finish``."""

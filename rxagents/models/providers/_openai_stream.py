@@ -115,14 +115,13 @@ class OpenAIStreamDecoder:
         """Whether the body may end here: ``[DONE]`` or a ``finish_reason`` was seen."""
         return self._done or self._finish_reason is not None
 
-    def feed(self, data: bytes) -> list[ModelPart]:
-        """Decode the next bytes.
+    def feed(self, data: bytes, parts: list[ModelPart]) -> None:
+        """Decode the next bytes, appending the parts they complete to ``parts``.
 
         Raises:
             MalformedStreamError: A chunk is not JSON or has the wrong shape.
             ProviderError: The server reported an error inside the stream.
         """
-        parts: list[ModelPart] = []
         for event in self._sse.feed(data):
             if self._done:
                 break
@@ -130,7 +129,6 @@ class OpenAIStreamDecoder:
                 self._done = True
                 break
             self._on_chunk(self._decode(event.data), event.event, parts)
-        return parts
 
     def end(self) -> list[ModelPart]:
         """Close open blocks, emit the tool calls and ``finish``.

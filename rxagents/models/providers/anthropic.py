@@ -57,7 +57,7 @@ class AnthropicModel:
     streaming, including Anthropic's ``error`` events, become an ``error`` part.
 
     Example:
-        >>> model = AnthropicModel("claude-sonnet-4-5")  # reads ANTHROPIC_API_KEY  # doctest: +SKIP
+        >>> model = AnthropicModel("claude-haiku-4-5")  # reads ANTHROPIC_API_KEY  # doctest: +SKIP
     """
 
     specification_version: Literal["v2"] = "v2"
@@ -80,7 +80,7 @@ class AnthropicModel:
         """Configure the model; nothing is sent until a stream is subscribed.
 
         Args:
-            model_id: The model, e.g. ``"claude-sonnet-4-5"``.
+            model_id: The model, e.g. ``"claude-haiku-4-5"``.
             api_key: Sent as ``x-api-key``; default ``$ANTHROPIC_API_KEY``. Required for
                 Anthropic's own API.
             base_url: The API root without ``/v1`` (default: ``$ANTHROPIC_BASE_URL`` or
@@ -103,7 +103,7 @@ class AnthropicModel:
         """
         owner = f"AnthropicModel({model_id!r})"
         if not model_id:
-            raise ConfigurationError("AnthropicModel needs a model id, e.g. 'claude-sonnet-4-5'")
+            raise ConfigurationError("AnthropicModel needs a model id, e.g. 'claude-haiku-4-5'")
         url = check_base_url(
             base_url or env_value("ANTHROPIC_BASE_URL") or ANTHROPIC_BASE_URL, owner
         ).removesuffix("/v1")
