@@ -1,0 +1,418 @@
+"""A Python client for Mastra's HTTP protocol: remote agents, networks and workflows.
+
+It works against :func:`rxagents.adapters.server.create_app` and against a Mastra server. A
+remote run comes back as the same thing a local one is: ``observe()`` gives a cold
+``Observable[Chunk]`` (each subscription is one HTTP request; disposing it closes the
+connection, and the server cancels the run), ``stream()`` gives an
+:class:`~rxagents.agent.AgentStream` with ``text_stream``, ``text``, ``usage`` and the rest.
+
+Errors: a non-2xx answer is a :class:`~rxagents.errors.RemoteError` (with the server's
+``status`` and JSON ``error``) before any chunk; a stream cut short is a
+:class:`~rxagents.errors.MalformedStreamError`. Connection errors and 502/503/504 are retried
+before the answer starts, never after a chunk.
+
+Example:
+    >>> agent = RemoteAgent("http://127.0.0.1:4111", "weather-agent")  # doctest: +SKIP
+    >>> stream = await agent.stream("What is the weather in Paris?")  # doctest: +SKIP
+    >>> print(await stream.text)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final, cast
+from urllib.parse import quote
+
+import aiohttp
+from pydantic import BaseModel
+from reactivex import Observable, abc
+
+from rxagents.adapters._client_http import (
+    DEFAULT_CLIENT_RETRY,
+    Framing,
+    RemoteCall,
+    remote_stream,
+    request_json,
+)
+from rxagents.agent import AgentStream
+from rxagents.errors import ConfigurationError, MalformedStreamError
+from rxagents.events import (
+    Abort,
+    AgentChunk,
+    Chunk,
+    ReasoningEnd,
+    TextBlockPayload,
+    TextEnd,
+    ToolCallInputStreamingEnd,
+    ToolCallInputStreamingEndPayload,
+)
+from rxagents.models._http import RetryPolicy
+
+if TYPE_CHECKING:
+    from rxagents.agent._loop import AgentRun
+
+__all__ = ("RemoteAgent", "RetryPolicy")
+
+_SETTINGS: Final = {
+    "temperature": "temperature",
+    "max_output_tokens": "maxOutputTokens",
+    "top_p": "topP",
+    "top_k": "topK",
+    "seed": "seed",
+    "stop_sequences": "stopSequences",
+    "presence_penalty": "presencePenalty",
+    "frequency_penalty": "frequencyPenalty",
+}
+_OPTIONS: Final = frozenset(
+    {*_SETTINGS, "max_steps", "run_id", "instructions", "memory", "tool_choice"}
+    | {"thread_id", "resource_id"}
+)
+
+
+def _is_url(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(("http://", "https://"))
+
+
+def _is_name(value: object) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+class _Endpoint:
+    """A server's base URL, credentials and HTTP behaviour, shared by its remote objects."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        headers: Mapping[str, str] | None,
+        token: str | None,
+        session: aiohttp.ClientSession | None,
+        retry: RetryPolicy | None,
+        timeout: float | None,
+        api_prefix: str,
+    ) -> None:
+        if not _is_url(base_url):
+            raise ConfigurationError(f"base_url must be an http(s) URL, got {base_url!r}")
+        self.base = base_url.rstrip("/") + "/" + api_prefix.strip("/")
+        self.headers = dict(headers or {})
+        if token is not None:
+            self.headers["Authorization"] = f"Bearer {token}"
+        self.session = session
+        self.retry = retry if retry is not None else DEFAULT_CLIENT_RETRY
+        self.timeout = timeout
+
+    def url(self, *parts: str, **query: str) -> str:
+        path = "/".join(quote(part, safe="") for part in parts)
+        url = f"{self.base}/{path}"
+        if query:
+            url += "?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in query.items())
+        return url
+
+    def stream(self, url: str, body: Mapping[str, Any], framing: Framing) -> Observable[Chunk]:
+        call = RemoteCall(url, body, self.headers, framing, self.session, self.retry, self.timeout)
+        return remote_stream(call)
+
+    async def json(self, method: str, url: str, body: Mapping[str, Any] | None = None) -> Any:
+        return await request_json(
+            method,
+            url,
+            body or {},
+            headers=self.headers,
+            session=self.session,
+            retry=self.retry,
+            seconds=self.timeout,
+        )
+
+
+def _wire_messages(messages: object) -> Any:
+    if isinstance(messages, str):
+        return messages
+    if isinstance(messages, BaseModel):
+        return messages.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if isinstance(messages, Mapping):
+        return dict(messages)
+    if isinstance(messages, Sequence) and not isinstance(messages, bytes | bytearray):
+        return [_wire_messages(m) if not isinstance(m, str) else m for m in messages]
+    raise TypeError(
+        "messages must be a string, a list of strings, or a list of {role, content} dicts; "
+        f"got {type(messages).__name__}"
+    )
+
+
+def _wire_options(agent_id: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    if "output" in options:
+        raise TypeError(f"RemoteAgent {agent_id!r}: structured output (output=) is not supported")
+    unknown = set(options) - _OPTIONS
+    if unknown:
+        raise TypeError(
+            f"unknown option(s) {sorted(unknown)} for remote agent {agent_id!r}; "
+            f"known: {sorted(_OPTIONS)}"
+        )
+    body: dict[str, Any] = {}
+    settings = {_SETTINGS[k]: v for k, v in options.items() if k in _SETTINGS and v is not None}
+    if settings:
+        body["modelSettings"] = settings
+    if options.get("max_steps") is not None:
+        body["maxSteps"] = options["max_steps"]
+    if options.get("run_id") is not None:
+        body["runId"] = options["run_id"]
+    if options.get("instructions") is not None:
+        body["instructions"] = options["instructions"]
+    choice = options.get("tool_choice")
+    if choice is not None:
+        body["toolChoice"] = choice
+    memory = options.get("memory")
+    thread = options.get("thread_id")
+    resource = options.get("resource_id")
+    if isinstance(memory, str):
+        thread = memory
+    elif isinstance(memory, Mapping):
+        thread = memory.get("thread", thread)
+        resource = memory.get("resource", resource)
+    if thread is not None:
+        body["memory"] = {"thread": thread, "resource": resource or thread}
+    return body
+
+
+class _NoOutput:
+    output = None
+
+
+class _RemoteRun:
+    """What :class:`~rxagents.agent.AgentStream` reads of a run, for a remote one."""
+
+    config = _NoOutput()
+    object: Any = None
+    object_error: Exception | None = None
+
+    def __init__(self, source: Observable[Chunk], run_id: str) -> None:
+        self.run_id = run_id
+        self._source = source
+        self._chunks: list[Chunk] = []
+        self._open: dict[str, str] = {}
+        self._ended = False
+
+    def subscribe(self, observer: abc.ObserverBase[AgentChunk], /) -> abc.DisposableBase:
+        """Start the request; the disposable closes it."""
+        chunks = self._chunks
+        opened = self._open
+
+        def on_next(chunk: Any) -> None:
+            if not chunks:
+                self.run_id = chunk.run_id or self.run_id
+            chunks.append(chunk)
+            kind = chunk.type
+            if kind in ("text-start", "reasoning-start"):
+                opened[chunk.payload.id] = kind
+            elif kind in ("text-end", "reasoning-end"):
+                opened.pop(chunk.payload.id, None)
+            elif kind == "tool-call-input-streaming-start":
+                opened[chunk.payload.tool_call_id] = kind
+            elif kind in ("tool-call-input-streaming-end", "tool-call"):
+                opened.pop(chunk.payload.tool_call_id, None)
+            elif kind in ("finish", "abort"):
+                self._ended = True
+            observer.on_next(chunk)
+
+        def on_error(error: Exception) -> None:
+            self._ended = True
+            observer.on_error(error)
+
+        def on_completed() -> None:
+            self._ended = True
+            if chunks and chunks[-1].type not in ("finish", "abort"):
+                observer.on_error(
+                    MalformedStreamError("the remote agent stream ended without 'finish'")
+                )
+                return
+            observer.on_completed()
+
+        return self._source.subscribe(on_next, on_error, on_completed)
+
+    def closing_chunks(self) -> list[AgentChunk]:
+        """Chunks that close what is open, then ``abort`` (when the stream is cancelled)."""
+        if self._ended:
+            return []
+        run_id = self.run_id
+        closing: list[AgentChunk] = []
+        for block, kind in self._open.items():
+            if kind == "text-start":
+                closing.append(
+                    TextEnd(run_id=run_id, payload=TextBlockPayload(id=block, type="text-end"))
+                )
+            elif kind == "reasoning-start":
+                closing.append(ReasoningEnd(run_id=run_id, payload=TextBlockPayload(id=block)))
+            else:
+                payload = ToolCallInputStreamingEndPayload(tool_call_id=block)
+                closing.append(ToolCallInputStreamingEnd(run_id=run_id, payload=payload))
+        closing.append(Abort(run_id=run_id))
+        return closing
+
+    @property
+    def response_messages(self) -> list[dict[str, Any]]:
+        """The assistant and tool messages, rebuilt from the chunks received."""
+        return _messages_of(self._chunks)
+
+
+def _messages_of(chunks: Sequence[Chunk]) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    content: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
+    text: list[str] = []
+    reasoning: list[str] = []
+
+    def flush() -> None:
+        if reasoning:
+            content.insert(0, {"type": "reasoning", "text": "".join(reasoning)})
+        if text:
+            content.insert(1 if reasoning else 0, {"type": "text", "text": "".join(text)})
+        if content:
+            messages.append({"role": "assistant", "content": list(content)})
+        if results:
+            messages.append({"role": "tool", "content": list(results)})
+        content.clear()
+        results.clear()
+        text.clear()
+        reasoning.clear()
+
+    for chunk in chunks:
+        kind = chunk.type
+        payload: Any = chunk.payload
+        if kind == "text-delta":
+            text.append(payload.text)
+        elif kind == "reasoning-delta":
+            reasoning.append(payload.text)
+        elif kind == "tool-call":
+            args = payload.args if isinstance(payload.args, dict) else {}
+            content.append(
+                {
+                    "type": "tool-call",
+                    "toolCallId": payload.tool_call_id,
+                    "toolName": payload.tool_name,
+                    "input": args,
+                }
+            )
+        elif kind in ("tool-result", "tool-error"):
+            output = (
+                {"type": "json", "value": payload.result}
+                if kind == "tool-result"
+                else {"type": "error-text", "value": payload.error.message}
+            )
+            results.append(
+                {
+                    "type": "tool-result",
+                    "toolCallId": payload.tool_call_id,
+                    "toolName": payload.tool_name,
+                    "output": output,
+                }
+            )
+        elif kind in ("step-finish", "abort"):
+            flush()
+    flush()
+    return messages
+
+
+class RemoteAgent:
+    """An agent served by a remote rxagents or Mastra server, used like a local one.
+
+    ``observe()`` and ``stream()`` take the same messages and options as
+    :class:`~rxagents.agent.Agent` (``max_steps``, ``run_id``, ``instructions``, ``memory``,
+    ``tool_choice`` and the model settings), sent the way ``@mastra/client-js`` sends them.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        agent_id: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        token: str | None = None,
+        session: aiohttp.ClientSession | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+        api_prefix: str = "/api",
+        name: str | None = None,
+        description: str = "",
+    ) -> None:
+        """Point at ``agent_id`` on the server at ``base_url``.
+
+        Args:
+            base_url: The server's URL, e.g. ``http://127.0.0.1:4111``.
+            agent_id: The agent's id on the server.
+            headers: Extra request headers.
+            token: Sent as ``Authorization: Bearer <token>``.
+            session: An aiohttp session to use (never closed here); default: one shared
+                session per event loop.
+            retry: When to retry before the answer starts (default: connection errors and
+                502/503/504, three attempts).
+            timeout: Seconds allowed to connect and get the answer's status, and between two
+                reads of the stream; ``None`` waits forever.
+            api_prefix: Where the API lives on the server.
+            name: A display name (routers read it); default: the id.
+            description: What the agent does (routers read it).
+
+        Raises:
+            ConfigurationError: ``base_url`` is not an http(s) URL or ``agent_id`` is empty.
+        """
+        if not _is_name(agent_id):
+            raise ConfigurationError("RemoteAgent needs a non-empty agent_id")
+        self._endpoint = _Endpoint(
+            base_url,
+            headers=headers,
+            token=token,
+            session=session,
+            retry=retry,
+            timeout=timeout,
+            api_prefix=api_prefix,
+        )
+        self.id = agent_id
+        self.name = name or agent_id
+        self.description = description
+        self.tools: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"RemoteAgent({self._endpoint.base!r}, {self.id!r})"
+
+    def _body(self, messages: object, options: Mapping[str, Any]) -> dict[str, Any]:
+        return {"messages": _wire_messages(messages), **_wire_options(self.id, options)}
+
+    def observe(self, messages: object, **options: Any) -> Observable[Chunk]:
+        """Return the remote run as a cold Observable: each subscription is one request.
+
+        Raises:
+            TypeError: ``messages`` has an unusable type, or an option is unknown.
+        """
+        body = self._body(messages, options)
+        return self._endpoint.stream(self._endpoint.url("agents", self.id, "stream"), body, "sse")
+
+    async def stream(self, messages: object, **options: Any) -> AgentStream[Any]:
+        """Start a remote run and return its shared, replaying :class:`AgentStream`.
+
+        Raises:
+            TypeError: ``messages`` has an unusable type, or an option is unknown.
+        """
+        run_id = options.setdefault("run_id", str(uuid.uuid4()))
+        run = _RemoteRun(self.observe(messages, **options), run_id)
+        return AgentStream(cast("AgentRun", run))  # AgentStream reads a run's public surface
+
+    def observe_network(self, messages: object, **options: Any) -> Observable[Chunk]:
+        """Return a remote network run (``POST /agents/{id}/network``) as a cold Observable.
+
+        Raises:
+            TypeError: ``messages`` has an unusable type, or an option is unknown.
+        """
+        body = self._body(messages, options)
+        url = self._endpoint.url("agents", self.id, "network")
+        return self._endpoint.stream(url, body, "sse")
+
+    async def describe(self) -> dict[str, Any]:
+        """Return the server's description of the agent (``GET /agents/{id}``).
+
+        Raises:
+            RemoteError: The server refused (404 when it has no such agent).
+        """
+        info = await self._endpoint.json("GET", self._endpoint.url("agents", self.id))
+        if not isinstance(info, dict):
+            raise MalformedStreamError(f"the description of agent {self.id!r} is not an object")
+        return info
