@@ -12,7 +12,8 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../../.." && pwd)
 shared=${RXAGENTS_SHARED:-$repo/../shared}
-dest=${RXAGENTS_CHECKERS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rxagents-checkers}
+cache=${XDG_CACHE_HOME:-${HOME:+$HOME/.cache}}
+dest=${RXAGENTS_CHECKERS_DIR:-${cache:-/tmp}/rxagents-checkers}
 command -v node >/dev/null || { echo "install.sh: node is not installed (Node 20+ needed)" >&2; exit 1; }
 command -v npm >/dev/null || { echo "install.sh: npm is not installed" >&2; exit 1; }
 mkdir -p "$dest"

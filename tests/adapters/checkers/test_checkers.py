@@ -1,0 +1,204 @@
+"""The real clients of both ecosystems against our server.
+
+- ``mastra-client-check`` (``@mastra/client-js`` 1.47.0): listing, an agent with a tool, a
+  workflow that suspends and resumes, a network.
+- ``aisdk-check`` (``ai`` 5.0.277, strict mode): the ``/chat`` routes for agent text, an agent
+  with tools, a tool error, a workflow and a network.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from rxagents.adapters.server import create_app
+from rxagents.agent import Agent, tool
+from rxagents.models import ScriptedModel
+
+pytestmark = pytest.mark.timeout(180)
+
+Serve = Callable[[web.Application], Awaitable[str]]
+Check = Callable[..., Awaitable[dict[str, Any]]]
+
+
+@dataclass
+class Runtime:
+    agents: dict[str, Any] = field(default_factory=dict)
+    workflows: dict[str, Any] = field(default_factory=dict)
+    storage: Any = None
+
+    def get_agent(self, key: str) -> Any:
+        return self.agents[key]
+
+    def get_workflow(self, key: str) -> Any:
+        return self.workflows[key]
+
+
+def usage(i: int, o: int) -> dict[str, int]:
+    return {"inputTokens": i, "outputTokens": o, "totalTokens": i + o}
+
+
+@tool
+def weather(city: str) -> dict[str, Any]:
+    """Current weather for a city."""
+    return {"city": city, "temp": 21, "sky": "cloudy"}
+
+
+@tool
+def search(query: str) -> str:
+    """Search the web (its backend is down)."""
+    raise RuntimeError("search backend down")
+
+
+def text_step(text: str, block: str = "t1", reasoning: str | None = None) -> list[dict[str, Any]]:
+    parts: list[dict[str, Any]] = []
+    if reasoning:
+        parts += [
+            {"type": "reasoning-start", "id": "r1"},
+            {"type": "reasoning-delta", "id": "r1", "delta": reasoning},
+            {"type": "reasoning-end", "id": "r1"},
+        ]
+    words = text.split(" ")
+    parts += [
+        {"type": "text-start", "id": block},
+        *(
+            {"type": "text-delta", "id": block, "delta": w + ("" if i == len(words) - 1 else " ")}
+            for i, w in enumerate(words)
+        ),
+        {"type": "text-end", "id": block},
+        {"type": "finish", "finishReason": "stop", "usage": usage(30, 8)},
+    ]
+    return parts
+
+
+def tool_step(call_id: str, name: str, args: str) -> list[dict[str, Any]]:
+    half = len(args) // 2
+    return [
+        {"type": "tool-input-start", "id": call_id, "toolName": name},
+        {"type": "tool-input-delta", "id": call_id, "delta": args[:half]},
+        {"type": "tool-input-delta", "id": call_id, "delta": args[half:]},
+        {"type": "tool-input-end", "id": call_id},
+        {"type": "tool-call", "toolCallId": call_id, "toolName": name, "input": args},
+        {"type": "finish", "finishReason": "tool-calls", "usage": usage(15, 5)},
+    ]
+
+
+def agents() -> dict[str, Any]:
+    return {
+        "text-agent": Agent(
+            "text-agent",
+            model=ScriptedModel(
+                [text_step("Plan: email, gym, groceries.", reasoning="List it.")], cycle=True
+            ),
+        ),
+        "tool-agent": Agent(
+            "tool-agent",
+            model=ScriptedModel(
+                [
+                    tool_step("call-1", "weather", '{"city":"Paris"}'),
+                    text_step("It is 21C and cloudy.", "t2"),
+                ],
+                cycle=True,
+            ),
+            tools=[weather],
+        ),
+        "failing-tool-agent": Agent(
+            "failing-tool-agent",
+            model=ScriptedModel(
+                [
+                    tool_step("call-9", "search", '{"query":"x"}'),
+                    text_step("The search failed.", "t2"),
+                ],
+                cycle=True,
+            ),
+            tools=[search],
+        ),
+    }
+
+
+@pytest.fixture
+async def base(serve: Serve) -> str:
+    return await serve(create_app(Runtime(agents=agents())))
+
+
+# --- @mastra/client-js ----------------------------------------------------------------------
+
+
+async def test_mastra_client_streams_an_agent_with_a_tool(base: str, mastra_check: Check) -> None:
+    summary = await mastra_check(base, "--agent", "tool-agent")
+    agent = summary["agent"]
+    assert "tool-agent" in summary["agents"]
+    assert agent["text"] == "It is 21C and cloudy."
+    assert agent["finishReason"] == "stop"
+    assert agent["client"]["content"] == "It is 21C and cloudy."
+    assert {"toolName": "weather", "state": "result"} in agent["client"]["toolInvocations"]
+    types = agent["chunkTypes"]
+    assert types.index("tool-call-input-streaming-start") < types.index("tool-call-delta")
+    assert types.index("tool-call") < types.index("tool-result")
+    assert agent["usage"]["inputTokens"] == 45
+    assert agent["framing"]["done"] is True
+
+
+async def test_mastra_client_streams_an_agent_with_reasoning(
+    base: str, mastra_check: Check
+) -> None:
+    summary = await mastra_check(base, "--agent", "text-agent", "--message", "Plan my day")
+    assert summary["agent"]["text"] == "Plan: email, gym, groceries."
+    assert "reasoning-delta" in summary["agent"]["chunkTypes"]
+
+
+# --- the AI SDK (useChat) -------------------------------------------------------------------
+
+
+def parts_of(message: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [p for p in message["parts"] if p["type"] == kind]
+
+
+async def test_ai_sdk_strict_check_of_agent_text(base: str, aisdk_check: Check) -> None:
+    message = await aisdk_check(f"{base}/api/agents/text-agent/chat")
+    assert message["role"] == "assistant"
+    assert [p["text"] for p in parts_of(message, "text")] == ["Plan: email, gym, groceries."]
+    assert [p["text"] for p in parts_of(message, "reasoning")] == ["List it."]
+
+
+async def test_ai_sdk_strict_check_of_an_agent_with_tools(base: str, aisdk_check: Check) -> None:
+    message = await aisdk_check(f"{base}/api/agents/tool-agent/chat")
+    [call] = parts_of(message, "tool-weather")
+    assert call["state"] == "output-available"
+    assert call["input"] == {"city": "Paris"}
+    assert call["output"] == {"city": "Paris", "temp": 21, "sky": "cloudy"}
+    assert [p["text"] for p in parts_of(message, "text")] == ["It is 21C and cloudy."]
+    assert len(parts_of(message, "step-start")) == 2
+
+
+async def test_ai_sdk_strict_check_of_a_tool_error(base: str, aisdk_check: Check) -> None:
+    message = await aisdk_check(f"{base}/api/agents/failing-tool-agent/chat")
+    [call] = parts_of(message, "tool-search")
+    assert call["state"] == "output-error"
+    assert call["errorText"] == "search backend down"
+
+
+async def test_ai_sdk_strict_check_with_a_conversation_body(base: str, aisdk_check: Check) -> None:
+    body = {
+        "id": "chat-1",
+        "messages": [
+            {"id": "u1", "role": "user", "parts": [{"type": "text", "text": "Weather?"}]},
+            {
+                "id": "a1",
+                "role": "assistant",
+                "parts": [
+                    {"type": "step-start"},
+                    {"type": "text", "text": "Where?", "state": "done"},
+                ],
+            },
+            {"id": "u2", "role": "user", "parts": [{"type": "text", "text": "Paris"}]},
+        ],
+        "trigger": "submit-message",
+    }
+    message = await aisdk_check(f"{base}/api/agents/tool-agent/chat", "--body", json.dumps(body))
+    assert parts_of(message, "tool-weather")
