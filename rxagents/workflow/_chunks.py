@@ -1,0 +1,154 @@
+"""Build the workflow chunks a run emits, without re-validating them (trusted builders)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from rxagents.events import (
+    ChunkBase,
+    ErrorInfo,
+    WorkflowFinish,
+    WorkflowFinishOutput,
+    WorkflowFinishPayload,
+    WorkflowStart,
+    WorkflowStartPayload,
+    WorkflowStatus,
+    WorkflowStepOutput,
+    WorkflowStepOutputPayload,
+    WorkflowStepResult,
+    WorkflowStepResultPayload,
+    WorkflowStepStart,
+    WorkflowStepStartPayload,
+    WorkflowStepSuspended,
+    WorkflowStepSuspendedPayload,
+)
+from rxagents.events._fast import trusted_builder
+from rxagents.usage import Usage
+from rxagents.workflow._state import Record
+
+__all__ = (
+    "finish_chunk",
+    "output_chunk",
+    "result_chunk",
+    "start_chunk",
+    "suspended_chunk",
+    "workflow_start_chunk",
+)
+
+_COMMON = ("id", "step_name", "step_call_id", "payload", "started_at")
+_RESUMED = ("resume_payload", "resumed_at")
+
+_start = trusted_builder(WorkflowStepStart, "run_id", "payload")
+_start_payload = trusted_builder(WorkflowStepStartPayload, *_COMMON)
+_start_payload_resumed = trusted_builder(WorkflowStepStartPayload, *_COMMON, *_RESUMED)
+_result = trusted_builder(WorkflowStepResult, "run_id", "payload")
+_success_payload = trusted_builder(
+    WorkflowStepResultPayload, *_COMMON, "status", "output", "ended_at"
+)
+_success_payload_resumed = trusted_builder(
+    WorkflowStepResultPayload, *_COMMON, *_RESUMED, "status", "output", "ended_at"
+)
+_failure_payload = trusted_builder(
+    WorkflowStepResultPayload, *_COMMON, "status", "error", "ended_at"
+)
+_failure_payload_resumed = trusted_builder(
+    WorkflowStepResultPayload, *_COMMON, *_RESUMED, "status", "error", "ended_at"
+)
+_suspended = trusted_builder(WorkflowStepSuspended, "run_id", "payload")
+_suspended_payload = trusted_builder(
+    WorkflowStepSuspendedPayload, *_COMMON, "suspend_payload", "suspended_at"
+)
+_suspended_payload_resumed = trusted_builder(
+    WorkflowStepSuspendedPayload, *_COMMON, *_RESUMED, "suspend_payload", "suspended_at"
+)
+_output = trusted_builder(WorkflowStepOutput, "run_id", "payload")
+_output_payload = trusted_builder(WorkflowStepOutputPayload, "step_name", "run_id", "output")
+
+
+def workflow_start_chunk(run_id: str, workflow_id: str) -> WorkflowStart:
+    """Return ``workflow-start``."""
+    return WorkflowStart(run_id=run_id, payload=WorkflowStartPayload(workflow_id=workflow_id))
+
+
+def start_chunk(run_id: str, step_id: str, call_id: str, record: Record) -> WorkflowStepStart:
+    """Return ``workflow-step-start`` for a step's record (``resumePayload`` when resumed)."""
+    if "resumedAt" in record:
+        payload = _start_payload_resumed(
+            step_id,
+            step_id,
+            call_id,
+            record["payload"],
+            record["startedAt"],
+            record["resumePayload"],
+            record["resumedAt"],
+        )
+    else:
+        payload = _start_payload(step_id, step_id, call_id, record["payload"], record["startedAt"])
+    return _start(run_id, payload)
+
+
+def result_chunk(run_id: str, step_id: str, call_id: str, record: Record) -> WorkflowStepResult:
+    """Return ``workflow-step-result`` (success or failure) for a finished step's record."""
+    resumed = "resumedAt" in record
+    common = (step_id, step_id, call_id, record["payload"], record["startedAt"])
+    extra = (record["resumePayload"], record["resumedAt"]) if resumed else ()
+    if record["status"] == "success":
+        build = _success_payload_resumed if resumed else _success_payload
+        payload = build(*common, *extra, "success", record["output"], record["endedAt"])
+    else:
+        build = _failure_payload_resumed if resumed else _failure_payload
+        error = ErrorInfo(name=record["error"]["name"], message=record["error"]["message"])
+        payload = build(*common, *extra, "failed", error, record["endedAt"])
+    return _result(run_id, payload)
+
+
+def suspended_chunk(
+    run_id: str, step_id: str, call_id: str, record: Record
+) -> WorkflowStepSuspended:
+    """Return ``workflow-step-suspended`` for a suspended step's record."""
+    common = (step_id, step_id, call_id, record["payload"], record["startedAt"])
+    if "resumedAt" in record:
+        payload = _suspended_payload_resumed(
+            *common,
+            record["resumePayload"],
+            record["resumedAt"],
+            record["suspendPayload"],
+            record["suspendedAt"],
+        )
+    else:
+        payload = _suspended_payload(*common, record["suspendPayload"], record["suspendedAt"])
+    return _suspended(run_id, payload)
+
+
+def output_chunk(run_id: str, step_name: str, value: Any) -> WorkflowStepOutput:
+    """Return ``workflow-step-output`` carrying what a step wrote.
+
+    Chunks are kept whole; chunk-shaped dicts are parsed (as the wire parser would); pydantic
+    models are dumped; anything else is kept as given.
+    """
+    if isinstance(value, BaseModel) and not isinstance(value, ChunkBase):
+        value = value.model_dump(mode="json", by_alias=True)
+    elif isinstance(value, dict) and "type" in value:
+        value = WorkflowStepOutputPayload.parse_output(value)
+    return _output(run_id, _output_payload(step_name, run_id, value))
+
+
+def finish_chunk(
+    run_id: str,
+    status: WorkflowStatus,
+    usage: Usage,
+    *,
+    result: Any = None,
+    metadata: dict[str, Any] | None = None,
+) -> WorkflowFinish:
+    """Return ``workflow-finish``; ``finalWorkflowResult`` only on success (as in Mastra)."""
+    fields: dict[str, Any] = {
+        "workflow_status": status,
+        "output": WorkflowFinishOutput(usage=usage.filled()),
+        "metadata": metadata or {},
+    }
+    if status == "success":
+        fields["final_workflow_result"] = result
+    return WorkflowFinish(run_id=run_id, payload=WorkflowFinishPayload(**fields))

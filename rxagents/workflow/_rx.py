@@ -1,0 +1,246 @@
+"""Rx plumbing for workflow nodes, lean enough for a budget of a few microseconds per step.
+
+:func:`concat_each` and :func:`merge_each` are ordinary operators (``Observable(subscribe)``,
+errors forwarded, disposal reaching the sources). They exist because the generic ones cost more
+per inner Observable than a whole trivial step: reactivex's ``concat_with_iterable`` schedules
+every child on the ``CurrentThreadScheduler`` (a timestamped scheduled item each), and its
+``merge`` wraps each inner subscription's callbacks in fresh ``synchronized`` decorators.
+Workflows run on one event-loop thread, so a plain trampoline does the same job.
+
+Between the library's own nodes, :func:`subscribe_direct` calls a :func:`lean` Observable's
+subscribe function directly, without the ``AutoDetachObserver`` and trampoline check that
+``Observable.subscribe`` adds for arbitrary sources: every node follows the Rx grammar itself.
+Anything else is subscribed the ordinary way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar, cast
+
+from reactivex import Observable, abc
+
+__all__ = ("concat_each", "lean", "merge_each", "subscribe_direct")
+
+_T = TypeVar("_T")
+
+Subscribe = Callable[[abc.ObserverBase[_T], abc.SchedulerBase | None], abc.DisposableBase]
+
+
+class _Lean(Observable[_T]):
+    """An Observable whose subscribe function the library trusts to follow the Rx grammar."""
+
+    def __init__(self, subscribe: Subscribe[_T]) -> None:
+        super().__init__(subscribe)
+        self.direct = subscribe
+
+
+def lean(subscribe: Subscribe[_T]) -> Observable[_T]:
+    """Return ``Observable(subscribe)`` marked for :func:`subscribe_direct`.
+
+    ``subscribe`` must follow the Rx grammar on its own (no wrappers protect it then).
+    """
+    return _Lean(subscribe)
+
+
+class _Relay:
+    """An observer whose callbacks are plain attributes (bound methods of the downstream).
+
+    Structurally an ``ObserverBase``: calling ``relay.on_next(x)`` calls the downstream's
+    callback with no frame in between.
+    """
+
+    __slots__ = ("on_completed", "on_error", "on_next")
+
+    def __init__(
+        self,
+        on_next: Callable[[Any], None],
+        on_error: Callable[[Exception], None],
+        on_completed: Callable[[], None],
+    ) -> None:
+        self.on_next = on_next
+        self.on_error = on_error
+        self.on_completed = on_completed
+
+
+def subscribe_direct(
+    source: Observable[_T],
+    on_next: Callable[[_T], None],
+    on_error: Callable[[Exception], None],
+    on_completed: Callable[[], None],
+) -> abc.DisposableBase:
+    """Subscribe ``source``: directly when it is :func:`lean`, else with ``subscribe``."""
+    if isinstance(source, _Lean):
+        relay = cast(abc.ObserverBase[_T], _Relay(on_next, on_error, on_completed))
+        return source.direct(relay, None)
+    return source.subscribe(on_next, on_error, on_completed)
+
+
+def concat_each(factory: Callable[[], Iterator[Observable[_T]]]) -> Observable[_T]:
+    """Concatenate the Observables a fresh ``factory()`` generator yields, one at a time.
+
+    This is ``reactivex.concat_with_iterable`` over a generator, with a plain trampoline in
+    place of the ``CurrentThreadScheduler``: a child that completes inside ``subscribe`` (a
+    quick step) lets the loop take the next one without growing the stack, and costs no
+    scheduled item. The generator is asked for the next child only after the previous one
+    completed, so it can stop on what that child left in the slot. Errors are forwarded;
+    disposing disposes the running child and stops the loop.
+
+    ::
+
+        factory(): a, b, c          a: --x|   b: -y|   c: z|
+        concat_each(factory):       --x--y-z|
+    """
+
+    def subscribe(
+        observer: abc.ObserverBase[_T], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        concat = _Concat(factory(), observer)
+        concat.next()
+        return concat
+
+    return lean(subscribe)
+
+
+class _Concat(abc.DisposableBase):
+    __slots__ = ("again", "current", "disposed", "iterator", "looping", "observer")
+
+    def __init__(self, iterator: Iterator[Observable[_T]], observer: abc.ObserverBase[_T]) -> None:
+        self.iterator = iterator
+        self.observer = observer
+        self.current: abc.DisposableBase | None = None
+        self.disposed = False
+        self.looping = False
+        self.again = False
+
+    def next(self) -> None:
+        """Subscribe to the next child (called first, then on each child's completion)."""
+        if self.looping:  # the child completed inside its subscribe: the loop below goes on
+            self.again = True
+            return
+        self.looping = True
+        try:
+            while not self.disposed:
+                self.again = False
+                try:
+                    source = next(self.iterator)
+                except StopIteration:
+                    self.current = None
+                    self.observer.on_completed()
+                    return
+                except Exception as error:
+                    self.observer.on_error(error)
+                    return
+                self.current = subscribe_direct(
+                    source, self.observer.on_next, self.observer.on_error, self.next
+                )
+                if not self.again:
+                    return  # still running: its completion calls next()
+        finally:
+            self.looping = False
+
+    def dispose(self) -> None:
+        self.disposed = True
+        current, self.current = self.current, None
+        if current is not None:
+            current.dispose()
+
+
+def merge_each(
+    sources: Sequence[Observable[_T]], max_concurrent: int | None = None
+) -> Observable[_T]:
+    """Merge ``sources``, subscribing to at most ``max_concurrent`` at a time (all if ``None``).
+
+    Sources are subscribed in order; when one completes, the next waiting one is subscribed
+    (inside a trampoline: sources that complete at once do not grow the stack). Completes
+    when every source completed; the first error is forwarded and disposes the rest.
+
+    ::
+
+        a: -x---|     b: --y|     c: z|
+        merge_each([a, b, c], max_concurrent=2):   -xy--z|
+    """
+
+    def subscribe(
+        observer: abc.ObserverBase[_T], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        merge = _Merge(sources, observer, max_concurrent or len(sources) or 1)
+        merge.pump()
+        return merge
+
+    return lean(subscribe)
+
+
+class _Merge(abc.DisposableBase):
+    __slots__ = (
+        "active",
+        "disposed",
+        "early",
+        "limit",
+        "looping",
+        "next_index",
+        "observer",
+        "sources",
+        "subscriptions",
+    )
+
+    def __init__(
+        self, sources: Sequence[Observable[_T]], observer: abc.ObserverBase[_T], limit: int
+    ) -> None:
+        self.sources = sources
+        self.observer = observer
+        self.limit = limit
+        self.next_index = 0
+        self.active = 0
+        self.subscriptions: dict[int, abc.DisposableBase] = {}
+        self.early: set[int] = set()  # completed inside their own subscribe
+        self.disposed = False
+        self.looping = False
+
+    def pump(self) -> None:
+        """Subscribe to waiting sources while there is room; complete when all are done."""
+        if self.looping:  # a source completed inside subscribe: the loop below re-checks
+            return
+        self.looping = True
+        try:
+            sources = self.sources
+            while not self.disposed and self.next_index < len(sources) and self.active < self.limit:
+                index = self.next_index
+                self.next_index += 1
+                self.active += 1
+                subscription = subscribe_direct(
+                    sources[index], self.observer.on_next, self.on_error, self._completer(index)
+                )
+                if index in self.early:
+                    self.early.discard(index)
+                elif not self.disposed:
+                    self.subscriptions[index] = subscription
+            if not self.disposed and self.active == 0 and self.next_index >= len(sources):
+                self.disposed = True
+                self.observer.on_completed()
+        finally:
+            self.looping = False
+
+    def _completer(self, index: int) -> Callable[[], None]:
+        def completed() -> None:
+            if self.disposed:
+                return
+            if self.subscriptions.pop(index, None) is None:
+                self.early.add(index)
+            self.active -= 1
+            self.pump()
+
+        return completed
+
+    def on_error(self, error: Exception) -> None:
+        if self.disposed:
+            return
+        self.dispose()
+        self.observer.on_error(error)
+
+    def dispose(self) -> None:
+        self.disposed = True
+        subscriptions = list(self.subscriptions.values())
+        self.subscriptions.clear()
+        for subscription in subscriptions:
+            subscription.dispose()

@@ -1,0 +1,71 @@
+"""``WorkflowStream``: one stream of a workflow run, shared by every reader."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from rxagents.adapters._run_stream import RunResult, RunStream
+from rxagents.events import WorkflowChunk, WorkflowStatus
+from rxagents.usage import Usage
+from rxagents.workflow._execution import Execution
+from rxagents.workflow._result import WorkflowResult
+
+__all__ = ("WorkflowStream",)
+
+
+class WorkflowStream(RunStream[WorkflowChunk]):
+    """A running workflow stream: iterate its chunks, await its status, result and usage.
+
+    Every reader shares one run and replays what already happened (see
+    :class:`~rxagents.adapters._run_stream.RunStream` for cancellation and buffering).
+
+    Cancellation — ``stream.cancel()``, ``run.cancel()``, or the last reader leaving early —
+    disposes the run (running steps' tasks are cancelled, timers dropped), then appends
+    ``workflow-finish`` with ``workflowStatus: "canceled"`` (after a ``workflow-start`` if the
+    run had not begun) and ends the replay there. Steps still running get no result chunk;
+    ``await stream.result`` then gives a result with status ``canceled``.
+    """
+
+    def __init__(self, execution: Execution) -> None:
+        loop = asyncio.get_running_loop()
+        self._execution = execution
+        self._status: asyncio.Future[WorkflowStatus] = loop.create_future()
+        self._result: asyncio.Future[WorkflowResult] = loop.create_future()
+        self._usage: asyncio.Future[Usage] = loop.create_future()
+        super().__init__(execution.observable(), closing_chunks=execution.closing_chunks)
+
+    @property
+    def run_id(self) -> str:
+        """The run's id (every chunk's ``runId``)."""
+        return self._execution.run_id
+
+    @property
+    def status(self) -> RunResult[WorkflowStatus]:
+        """How the stream ended: ``success``, ``failed``, ``suspended`` or ``canceled``."""
+        return RunResult(self, self._status)
+
+    @property
+    def result(self) -> RunResult[WorkflowResult]:
+        """The run's result; a failed run resolves too (``status``/``error`` say why)."""
+        return RunResult(self, self._result)
+
+    @property
+    def usage(self) -> RunResult[Usage]:
+        """Usage summed over every agent used in this stream (equals ``reduce_usage()``)."""
+        return RunResult(self, self._usage)
+
+    def _settle(self, chunks: list[WorkflowChunk], error: Exception | None) -> None:
+        if error is not None:
+            for future in (self._status, self._result, self._usage):
+                _fail(future, error)
+            return
+        result = self._execution.result()
+        self._status.set_result(result.status)
+        self._result.set_result(result)
+        self._usage.set_result(self._execution.usage)
+
+
+def _fail(future: asyncio.Future[Any], error: BaseException) -> None:
+    future.set_exception(error)
+    future.exception()  # retrieved: awaiting still raises, but no "never retrieved" log

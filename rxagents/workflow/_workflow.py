@@ -1,0 +1,501 @@
+"""``Workflow``: a fluent builder of steps and control flow, committed into Rx nodes."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeAlias
+
+from pydantic import BaseModel
+from reactivex import Observable, abc
+
+from rxagents.errors import ConfigurationError
+from rxagents.events import WorkflowChunk
+from rxagents.storage import InMemoryStorage, Storage
+from rxagents.workflow._context import StepContext
+from rxagents.workflow._execution import Execution
+from rxagents.workflow._flow import BranchNode, Condition, LoopNode, ParallelNode, SequenceNode
+from rxagents.workflow._nodes import ForeachNode, LeafNode, NestedNode, Node, StepNode
+from rxagents.workflow._result import WorkflowResult
+from rxagents.workflow._schemas import (
+    ANY,
+    KeyedShape,
+    ListShape,
+    ModelShape,
+    Shape,
+    feed_problem,
+    shape_of,
+)
+from rxagents.workflow._snapshot import load_snapshot, result_from_snapshot
+from rxagents.workflow._step import Execute, Step, to_json, validate
+
+if TYPE_CHECKING:
+    from rxagents.agent import Agent, Tool
+    from rxagents.workflow._run import WorkflowRun
+
+__all__ = ("StepLike", "Workflow")
+
+StepLike: TypeAlias = "Step | Workflow | Agent | Tool"
+"""What the builder takes as a step: a step, a nested workflow, or an agent or tool (wrapped
+with :meth:`Step.from_agent` / :meth:`Step.from_tool`)."""
+
+_Kind = Literal["then", "parallel", "branch", "dountil", "dowhile", "foreach"]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    kind: _Kind
+    steps: tuple[Step | Workflow, ...]
+    conditions: tuple[Condition, ...] = ()
+    concurrency: int = 1
+
+
+class Workflow:
+    """Steps and control flow, built fluently, then committed.
+
+    Each step is a cold Observable; ``commit()`` composes them with Rx (``concat`` for
+    sequences, ``merge`` for parallel blocks, a bounded ``merge`` for ``foreach``) and checks
+    that each output can feed the next input. Runs keep their snapshots in ``storage`` (an
+    :class:`~rxagents.storage.InMemoryStorage` unless given, or the storage of the
+    :class:`~rxagents.runtime.Runtime` it is registered in).
+
+    Example:
+        >>> workflow = Workflow("wf", Input, Output).then(inc).then(double).commit()
+        >>> run = await workflow.create_run()  # doctest: +SKIP
+        >>> stream = await run.stream(input_data={"n": 1})  # doctest: +SKIP
+        >>> (await stream.result).result  # doctest: +SKIP
+        {'n': 4}
+    """
+
+    def __init__(
+        self,
+        id: str,
+        input_schema: type[BaseModel] | None = None,
+        output_schema: type[BaseModel] | None = None,
+        *,
+        description: str = "",
+        storage: Storage | None = None,
+    ) -> None:
+        """Start building a workflow.
+
+        Args:
+            id: The workflow's id: non-empty, without dots.
+            input_schema: Validates the run's input (``None``: any JSON value).
+            output_schema: Validates the run's result (``None``: any JSON value).
+            description: What the workflow does.
+            storage: Where run snapshots go (default: in memory, this process only).
+
+        Raises:
+            ConfigurationError: A bad id or schema.
+        """
+        unchecked: Any = id
+        if not isinstance(unchecked, str) or not id or "." in id:
+            raise ConfigurationError(f"a workflow needs a non-empty id without dots, not {id!r}")
+        for name, schema in (("input_schema", input_schema), ("output_schema", output_schema)):
+            if schema is not None and not _is_model_class(schema):
+                raise ConfigurationError(f"workflow {id!r}: {name} must be a pydantic model class")
+        self.id = id
+        self.description = description
+        self.input_schema = input_schema
+        self.output_schema = output_schema
+        self.storage: Storage = storage if storage is not None else InMemoryStorage()
+        """Where run snapshots are kept; a :class:`~rxagents.runtime.Runtime` sets its own."""
+        self._entries: list[_Entry] = []
+        self._steps: dict[str, Step | Workflow] = {}
+        self._generated = 0
+        self._root: SequenceNode | None = None
+
+    def __repr__(self) -> str:
+        return f"Workflow({self.id!r})"
+
+    @property
+    def steps(self) -> dict[str, Step | Workflow]:
+        """The steps and nested workflows used directly in this workflow, by id."""
+        return dict(self._steps)
+
+    @property
+    def committed(self) -> bool:
+        """Whether :meth:`commit` was called."""
+        return self._root is not None
+
+    # --- the builder ------------------------------------------------------------------------
+
+    def then(self, step: StepLike) -> Self:
+        """Run ``step`` next, on the previous step's output."""
+        return self._add(_Entry("then", (self._step(step),)))
+
+    def parallel(self, steps: Sequence[StepLike]) -> Self:
+        """Run ``steps`` at the same time on the same input; output ``{step id: output}``.
+
+        Running siblings always settle; then the block fails if any step failed (the first
+        in order gives the error) or suspends if any suspended.
+        """
+        members = self._members(steps, "parallel")
+        return self._add(_Entry("parallel", members))
+
+    def branch(self, branches: Sequence[tuple[Condition, StepLike]]) -> Self:
+        """Run the steps whose ``condition(ctx)`` holds; output ``{step id: output}``.
+
+        Conditions are sync or async and see the branch's input as ``ctx.input_data`` (raw
+        JSON). Every step whose condition holds runs (as in Mastra); when none holds, the
+        output is ``{}``. Only the chosen steps appear in the stream.
+        """
+        pairs = list(branches)
+        if not pairs:
+            raise ConfigurationError(
+                f"workflow {self.id!r}: branch() needs (condition, step) pairs"
+            )
+        for pair in pairs:
+            if not _is_pair(pair):
+                raise ConfigurationError(
+                    f"workflow {self.id!r}: branch() takes (condition, step) pairs, not {pair!r}"
+                )
+        members = self._members([step for _, step in pairs], "branch")
+        conditions = tuple(condition for condition, _ in pairs)
+        return self._add(_Entry("branch", members, conditions))
+
+    def dountil(self, step: StepLike, condition: Condition) -> Self:
+        """Run ``step`` repeatedly, each time on its last output, until ``condition`` holds.
+
+        ``condition(ctx)`` sees the step's output as ``ctx.input_data`` and the iteration as
+        ``ctx.iteration_count``; the step runs at least once.
+        """
+        return self._loop("dountil", step, condition)
+
+    def dowhile(self, step: StepLike, condition: Condition) -> Self:
+        """Run ``step`` repeatedly, each time on its last output, while ``condition`` holds.
+
+        The step runs at least once; the condition is checked after each run.
+        """
+        return self._loop("dowhile", step, condition)
+
+    def foreach(self, step: StepLike, *, concurrency: int = 1) -> Self:
+        """Run ``step`` on every item of the input list, ``concurrency`` items at a time.
+
+        The output is the list of outputs, in input order. The foreach appears as one step
+        in the stream (one start, one result). After a failure or a suspension no further
+        item starts; running items settle first.
+        """
+        if not _is_number(concurrency, integer=True) or concurrency < 1:
+            raise ConfigurationError(
+                f"workflow {self.id!r}: foreach concurrency must be a positive int"
+            )
+        return self._add(_Entry("foreach", (self._step(step),), concurrency=concurrency))
+
+    def map(
+        self,
+        function: Execute,
+        *,
+        id: str | None = None,
+        output_schema: type[BaseModel] | None = None,
+    ) -> Self:
+        """Reshape the previous output with ``function(ctx)`` (sync or async).
+
+        ``ctx.input_data`` is the previous output (raw JSON); ``ctx.get_step_result()`` and
+        ``ctx.get_init_data()`` reach earlier data. The mapping is a step in the stream, with
+        id ``mapping_<workflow id>_<n>`` unless given (as in Mastra).
+
+        Args:
+            function: ``function(ctx) -> new value``.
+            id: The mapping step's id.
+            output_schema: Declares (and validates) the new value, so the next step's input
+                can be checked at commit.
+        """
+        step_id = id or self._generated_id("mapping")
+        return self.then(Step(step_id, None, output_schema, function))
+
+    def sleep(self, seconds: float) -> Self:
+        """Wait ``seconds`` (a step with id ``sleep_<workflow id>_<n>``; input passes through)."""
+        if not _is_number(seconds) or seconds < 0:
+            raise ConfigurationError(f"workflow {self.id!r}: sleep needs seconds >= 0")
+        delay = float(seconds)
+
+        async def wait(ctx: StepContext[Any]) -> Any:
+            await asyncio.sleep(delay)
+            return ctx.input_data
+
+        step = Step(self._generated_id("sleep"), None, None, wait)
+        step.passes_input_through = True
+        return self.then(step)
+
+    def commit(self) -> Self:
+        """Finish building: check the schemas along the flow and compose the Observables.
+
+        Raises:
+            ConfigurationError: No steps, an uncommitted or recursive nested workflow, or an
+                output that cannot feed the next input (every such problem is listed).
+        """
+        if self._root is not None:
+            return self
+        if not self._entries:
+            raise ConfigurationError(f"workflow {self.id!r} has no steps; add some before commit()")
+        for step in self._steps.values():
+            if isinstance(step, Workflow):
+                if not step.committed:
+                    raise ConfigurationError(
+                        f"workflow {self.id!r}: nested workflow {step.id!r} is not committed; "
+                        "call its commit() first"
+                    )
+                if step is self or self in step._nested():
+                    raise ConfigurationError(f"workflow {self.id!r} contains itself")
+        problems = self._schema_problems()
+        if problems:
+            raise ConfigurationError(
+                f"workflow {self.id!r}: step outputs do not fit the next inputs:\n- "
+                + "\n- ".join(problems)
+            )
+        self._root = SequenceNode("", [self._node(i, e) for i, e in enumerate(self._entries)])
+        return self
+
+    # --- runs ---------------------------------------------------------------------------------
+
+    async def create_run(self, run_id: str | None = None) -> WorkflowRun:
+        """Return a run; with the id of an earlier run, that run (read from storage).
+
+        Raises:
+            ConfigurationError: The workflow is not committed.
+        """
+        from rxagents.workflow._run import WorkflowRun
+
+        self.root()
+        snapshot = None
+        if run_id is not None:
+            snapshot = await load_snapshot(self.storage, self.id, run_id)
+        return WorkflowRun(self, run_id or str(uuid.uuid4()), snapshot)
+
+    def observe(
+        self,
+        input_data: Any = None,
+        *,
+        run_id: str | None = None,
+        initial_state: dict[str, Any] | None = None,
+    ) -> Observable[WorkflowChunk]:
+        """Return a run as a cold Observable: each subscription is a new run.
+
+        The input is validated now; subscribing starts the run from the next event-loop
+        callback; disposing cancels it (no ``workflow-finish`` then: the subscriber left).
+
+        Raises:
+            InvalidInputError: ``input_data`` does not fit the input schema.
+            ConfigurationError: The workflow is not committed.
+        """
+        self.root()
+        data = self.validate_input(input_data)
+
+        def subscribe(
+            observer: abc.ObserverBase[WorkflowChunk], scheduler: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
+            execution = Execution(
+                self,
+                run_id or str(uuid.uuid4()),
+                self.storage,
+                input_value=data,
+                state=to_json(dict(initial_state or {})),
+            )
+            return execution.subscribe(observer, scheduler)
+
+        return Observable(subscribe)
+
+    async def get_run_result(self, run_id: str) -> WorkflowResult | None:
+        """Return the result of a run from its snapshot in storage (``None`` if unknown)."""
+        snapshot = await load_snapshot(self.storage, self.id, run_id)
+        return None if snapshot is None else result_from_snapshot(snapshot)
+
+    # --- used by runs and nodes ---------------------------------------------------------------
+
+    def root(self) -> SequenceNode:
+        """Return the committed root node.
+
+        Raises:
+            ConfigurationError: The workflow is not committed.
+        """
+        if self._root is None:
+            raise ConfigurationError(f"workflow {self.id!r} is not committed; call commit() first")
+        return self._root
+
+    def validate_input(self, value: Any) -> Any:
+        """Return the run's input as JSON, validated against the input schema.
+
+        Raises:
+            InvalidInputError: ``value`` does not fit the input schema.
+        """
+        schema = self.input_schema
+        if schema is None:
+            return to_json(value)
+        if not isinstance(value, schema):
+            value = validate(schema, value, f"input of workflow {self.id!r}")
+        return value.model_dump(mode="json", by_alias=True)
+
+    def dump_output(self, value: Any) -> Any:
+        """Return the run's output, validated against the output schema.
+
+        Raises:
+            InvalidInputError: ``value`` does not fit the output schema.
+        """
+        schema = self.output_schema
+        if schema is None:
+            return value
+        return validate(schema, value, f"output of workflow {self.id!r}").model_dump(
+            mode="json", by_alias=True
+        )
+
+    def find_step(self, path: Sequence[str]) -> Step | Workflow | None:
+        """Return the step at ``path`` (ids, nested workflows first), or ``None``."""
+        if not path:
+            return None
+        step = self._steps.get(path[0])
+        if len(path) == 1 or step is None:
+            return step
+        return step.find_step(path[1:]) if isinstance(step, Workflow) else None
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _add(self, entry: _Entry) -> Self:
+        if self._root is not None:
+            raise ConfigurationError(
+                f"workflow {self.id!r} is committed; build a new Workflow to change the flow"
+            )
+        for step in entry.steps:
+            known = self._steps.get(step.id)
+            if known is not None and known is not step:
+                raise ConfigurationError(
+                    f"workflow {self.id!r}: two different steps have the id {step.id!r}; "
+                    "give them distinct ids (Step.from_agent(agent, id=...))"
+                )
+            self._steps[step.id] = step
+        self._entries.append(entry)
+        return self
+
+    def _step(self, step: object) -> Step | Workflow:
+        from rxagents.agent import Agent, Tool
+
+        if isinstance(step, Step | Workflow):
+            return step
+        if isinstance(step, Agent):
+            return Step.from_agent(step)
+        if isinstance(step, Tool):
+            return Step.from_tool(step)
+        raise ConfigurationError(
+            f"workflow {self.id!r}: {step!r} is not a Step, Workflow, Agent or Tool"
+        )
+
+    def _members(self, steps: Sequence[StepLike], what: str) -> tuple[Step | Workflow, ...]:
+        members = tuple(self._step(step) for step in steps)
+        if not members:
+            raise ConfigurationError(f"workflow {self.id!r}: {what}() needs at least one step")
+        ids = [step.id for step in members]
+        if len(set(ids)) != len(ids):
+            raise ConfigurationError(
+                f"workflow {self.id!r}: {what}() steps need distinct ids (their outputs are "
+                f"keyed by id), got {ids}"
+            )
+        return members
+
+    def _loop(self, kind: _Kind, step: StepLike, condition: Condition) -> Self:
+        if not callable(condition):
+            raise ConfigurationError(f"workflow {self.id!r}: {kind}() needs a condition function")
+        return self._add(_Entry(kind, (self._step(step),), (condition,)))
+
+    def _generated_id(self, kind: str) -> str:
+        step_id = f"{kind}_{self.id}_{self._generated}"
+        self._generated += 1
+        return step_id
+
+    def _nested(self) -> set[Workflow]:
+        found: set[Workflow] = set()
+        for step in self._steps.values():
+            if isinstance(step, Workflow) and step not in found:
+                found.add(step)
+                found |= step._nested()
+        return found
+
+    def _node(self, index: int, entry: _Entry) -> Node:
+        key = str(index)
+        if entry.kind == "then":
+            return _leaf(entry.steps[0], key)
+        if entry.kind == "parallel":
+            children = [
+                _leaf(step, f"{key}.{i}", deferred=True) for i, step in enumerate(entry.steps)
+            ]
+            return ParallelNode(key, children)
+        if entry.kind == "branch":
+            children = [
+                _leaf(step, f"{key}.{i}", deferred=True) for i, step in enumerate(entry.steps)
+            ]
+            return BranchNode(key, entry.conditions, children)
+        if entry.kind == "foreach":
+            return ForeachNode(_leaf(entry.steps[0], "item", quiet=True), key, entry.concurrency)
+        body = _leaf(entry.steps[0], key)
+        return LoopNode(key, body, entry.conditions[0], until=entry.kind == "dountil")
+
+    def _schema_problems(self) -> list[str]:
+        problems: list[str] = []
+        shape: Shape = shape_of(self.input_schema)
+        source = "the workflow's input"
+
+        def check(value: Shape, step: Step | Workflow, producer: str) -> None:
+            problem = feed_problem(value, step.input_schema)
+            if problem is not None:
+                problems.append(f"{producer} cannot feed step {step.id!r}: {problem}")
+
+        for entry in self._entries:
+            steps = entry.steps
+            if entry.kind in ("parallel", "branch"):
+                for step in steps:
+                    check(shape, step, source)
+                outputs = {step.id: _output_shape(step, shape) for step in steps}
+                shape = KeyedShape(outputs, every_key=entry.kind == "parallel")
+                source = f"the {entry.kind} block {[step.id for step in steps]}"
+                continue
+            step = steps[0]
+            if entry.kind == "foreach":
+                if isinstance(shape, ModelShape | KeyedShape):
+                    problems.append(
+                        f"{source} is not a list, so foreach cannot run step {step.id!r}"
+                    )
+                    item: Shape = ANY
+                else:
+                    item = shape.item if isinstance(shape, ListShape) else ANY
+                check(item, step, f"an item of {source}")
+                shape = ListShape(_output_shape(step, item))
+                source = f"the foreach of {step.id!r}"
+                continue
+            check(shape, step, source)
+            shape = _output_shape(step, shape)
+            if entry.kind in ("dountil", "dowhile"):
+                check(shape, step, f"step {step.id!r} (its output is its next input in the loop)")
+            source = f"step {step.id!r}"
+        problem = feed_problem(shape, self.output_schema)
+        if problem is not None:
+            problems.append(f"{source} cannot be the workflow's output: {problem}")
+        return problems
+
+
+def _output_shape(step: Step | Workflow, given: Shape) -> Shape:
+    if isinstance(step, Step) and step.passes_input_through:
+        return given
+    return shape_of(step.output_schema)
+
+
+def _leaf(
+    step: Step | Workflow, key: str, *, deferred: bool = False, quiet: bool = False
+) -> LeafNode:
+    if isinstance(step, Workflow):
+        return NestedNode(step, key, deferred=deferred, quiet=quiet)
+    return StepNode(step, key, deferred=deferred, quiet=quiet)
+
+
+def _is_model_class(value: object) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
+
+
+def _is_pair(value: object) -> bool:
+    return isinstance(value, tuple) and len(value) == 2 and callable(value[0])
+
+
+def _is_number(value: object, *, integer: bool = False) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) if integer else isinstance(value, int | float)
