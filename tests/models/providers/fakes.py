@@ -374,13 +374,27 @@ def anthropic_frames(
 
 
 def anthropic_reply(
-    blocks: list[Text | Thinking | ToolUse], stop_reason: str = "end_turn", **usage: int
+    blocks: list[Text | Thinking | ToolUse],
+    stop_reason: str = "end_turn",
+    *,
+    input_tokens: int = 12,
+    output_tokens: int = 6,
+    cache_read: int = 0,
+    cache_creation: int = 0,
 ) -> Reply:
-    return Reply(headers=anthropic_headers(), frames=anthropic_frames(blocks, stop_reason, **usage))
+    frames = anthropic_frames(
+        blocks,
+        stop_reason,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_read=cache_read,
+        cache_creation=cache_creation,
+    )
+    return Reply(headers=anthropic_headers(), frames=frames)
 
 
-def anthropic_text(pieces: list[str], **usage: int) -> Reply:
-    return anthropic_reply([Text(pieces)], **usage)
+def anthropic_text(pieces: list[str], *, input_tokens: int = 12, output_tokens: int = 6) -> Reply:
+    return anthropic_reply([Text(pieces)], input_tokens=input_tokens, output_tokens=output_tokens)
 
 
 def anthropic_error(status: int, message: str, *, type: str, **headers: str) -> Reply:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -19,7 +20,9 @@ def model_for(server: Any, **kwargs: Any) -> AnthropicModel:
     return AnthropicModel("claude-haiku-4-5", base_url=server.url, api_key="sk-ant-test", **kwargs)
 
 
-async def test_text_thinking_and_tool_use_blocks_map_to_parts(anthropic_server, fakes) -> None:
+async def test_text_thinking_and_tool_use_blocks_map_to_parts(
+    anthropic_server: Any, fakes: ModuleType
+) -> None:
     anthropic_server.script(
         fakes.anthropic_reply(
             [
@@ -86,14 +89,16 @@ async def test_text_thinking_and_tool_use_blocks_map_to_parts(anthropic_server, 
     ],
 )
 async def test_stop_reasons_map_to_the_part_vocabulary(
-    anthropic_server, fakes, wire: str, reason: str
+    anthropic_server: Any, fakes: ModuleType, wire: str, reason: str
 ) -> None:
     anthropic_server.script(fakes.anthropic_reply([fakes.Text(["x"])], wire))
     got = await fakes.collect(model_for(anthropic_server).do_stream(ModelCall(prompt=[USER])))
     assert got.parts[-1].finish_reason == reason
 
 
-async def test_error_event_becomes_an_error_part_after_the_text(anthropic_server, fakes) -> None:
+async def test_error_event_becomes_an_error_part_after_the_text(
+    anthropic_server: Any, fakes: ModuleType
+) -> None:
     frames = fakes.anthropic_frames([fakes.Text(["Partial ", "answer"])])[:5]
     error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
     frames.append(fakes.anthropic_frame(error))
@@ -110,7 +115,7 @@ async def test_error_event_becomes_an_error_part_after_the_text(anthropic_server
 
 
 async def test_structured_output_forces_a_json_tool_streamed_as_text(
-    anthropic_server, fakes
+    anthropic_server: Any, fakes: ModuleType
 ) -> None:
     anthropic_server.script(
         fakes.anthropic_reply(
@@ -130,7 +135,7 @@ async def test_structured_output_forces_a_json_tool_streamed_as_text(
 
 
 async def test_structured_output_with_tools_lets_the_model_call_them_first(
-    anthropic_server, fakes
+    anthropic_server: Any, fakes: ModuleType
 ) -> None:
     anthropic_server.script(fakes.anthropic_text(["unused"]))
     call = ModelCall(
@@ -144,7 +149,9 @@ async def test_structured_output_with_tools_lets_the_model_call_them_first(
     assert body["tool_choice"] == {"type": "any"}
 
 
-async def test_native_structured_output_uses_output_config(anthropic_server, fakes) -> None:
+async def test_native_structured_output_uses_output_config(
+    anthropic_server: Any, fakes: ModuleType
+) -> None:
     anthropic_server.script(fakes.anthropic_text(['{"city": "Paris"}']))
     call = ModelCall(prompt=[USER], response_format={"type": "json", "schema": SCHEMA})
     got = await fakes.collect(
@@ -160,7 +167,7 @@ async def test_native_structured_output_uses_output_config(anthropic_server, fak
 
 
 async def test_request_carries_system_conversation_tools_and_settings(
-    anthropic_server, fakes
+    anthropic_server: Any, fakes: ModuleType
 ) -> None:
     anthropic_server.script(fakes.anthropic_text(["ok"]))
     prompt: list[dict[str, Any]] = [
@@ -254,7 +261,9 @@ async def test_request_carries_system_conversation_tools_and_settings(
     assert [w["setting"] for w in got.parts[0].warnings] == ["seed"]
 
 
-async def test_tool_errors_are_sent_back_as_error_results(anthropic_server, fakes) -> None:
+async def test_tool_errors_are_sent_back_as_error_results(
+    anthropic_server: Any, fakes: ModuleType
+) -> None:
     anthropic_server.script(fakes.anthropic_text(["ok"]))
     prompt = [
         USER,
@@ -289,7 +298,9 @@ def test_base_url_with_v1_is_accepted() -> None:
     assert model.base_url == "http://127.0.0.1:9"
 
 
-def test_missing_key_for_anthropic_is_a_clear_configuration_error(monkeypatch) -> None:
+def test_missing_key_for_anthropic_is_a_clear_configuration_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
     with pytest.raises(ConfigurationError, match="ANTHROPIC_API_KEY"):
@@ -304,4 +315,4 @@ def test_a_user_tool_named_like_the_json_tool_is_refused() -> None:
         response_format={"type": "json", "schema": SCHEMA},
     )
     with pytest.raises(InvalidInputError, match="structured_output='native'"):
-        model.do_stream(call)
+        _ = model.do_stream(call)

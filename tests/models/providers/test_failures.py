@@ -39,14 +39,19 @@ class Kit:
         return AnthropicModel("claude-haiku-4-5", base_url=self.server.url, **kwargs)
 
     def headers(self, **extra: str) -> dict[str, str]:
-        if self.name == "openai":
-            return self.fakes.openai_headers(**extra)
-        return self.fakes.anthropic_headers(**extra)
+        builder = (
+            self.fakes.openai_headers if self.name == "openai" else self.fakes.anthropic_headers
+        )
+        headers: dict[str, str] = builder(**extra)
+        return headers
 
     def frames(self) -> list[bytes]:
-        if self.name == "openai":
-            return self.fakes.openai_frames([{"content": p} for p in PIECES])
-        return self.fakes.anthropic_frames([self.fakes.Text(PIECES)])
+        frames: list[bytes] = (
+            self.fakes.openai_frames([{"content": p} for p in PIECES])
+            if self.name == "openai"
+            else self.fakes.anthropic_frames([self.fakes.Text(PIECES)])
+        )
+        return frames
 
     def frames_before_any_part(self) -> list[bytes]:
         """Frames that only carry metadata (held back, so a retry repeats nothing)."""
@@ -189,6 +194,7 @@ async def test_connection_refused_is_retried_then_reported(kit: Kit, sleeps: Any
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
+    model: OpenAIChatModel | AnthropicModel
     if kit.name == "openai":
         model = OpenAIChatModel("m", base_url=f"{url}/v1", api_key=API_KEY, retry=kit.retry)
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -18,7 +19,9 @@ def model_for(server: Any, **kwargs: Any) -> OpenAIChatModel:
     return OpenAIChatModel("gpt-4o-mini", base_url=f"{server.url}/v1", api_key="sk-test", **kwargs)
 
 
-async def test_text_streams_as_one_block_with_metadata_and_usage(openai_server, fakes) -> None:
+async def test_text_streams_as_one_block_with_metadata_and_usage(
+    openai_server: Any, fakes: ModuleType
+) -> None:
     usage = fakes.openai_usage(21, 3, cached=8)
     openai_server.script(fakes.openai_text(["Hel", "lo", "!"], usage))
     got = await fakes.collect(model_for(openai_server).do_stream(ModelCall(prompt=[USER])))
@@ -44,7 +47,9 @@ async def test_text_streams_as_one_block_with_metadata_and_usage(openai_server, 
     assert finish.usage.counters() == (21, 3, 24, 0, 8, 0)
 
 
-async def test_parallel_tool_calls_with_fragmented_arguments(openai_server, fakes) -> None:
+async def test_parallel_tool_calls_with_fragmented_arguments(
+    openai_server: Any, fakes: ModuleType
+) -> None:
     openai_server.script(
         fakes.openai_tool_calls(
             [
@@ -79,7 +84,9 @@ async def test_parallel_tool_calls_with_fragmented_arguments(openai_server, fake
     assert got.parts[-1].finish_reason == "tool-calls"
 
 
-async def test_interleaved_tool_call_fragments_are_keyed_by_index(openai_server, fakes) -> None:
+async def test_interleaved_tool_call_fragments_are_keyed_by_index(
+    openai_server: Any, fakes: ModuleType
+) -> None:
     def fragment(index: int, **function: str) -> dict[str, Any]:
         head = {"id": f"call_{index}", "type": "function"} if "name" in function else {}
         return {"tool_calls": [{"index": index, **head, "function": function}]}
@@ -102,7 +109,7 @@ async def test_interleaved_tool_call_fragments_are_keyed_by_index(openai_server,
 
 @pytest.mark.parametrize("key", ["reasoning_content", "reasoning"])
 async def test_reasoning_deltas_become_a_reasoning_block_before_text(
-    openai_server, fakes, key: str
+    openai_server: Any, fakes: ModuleType, key: str
 ) -> None:
     usage = fakes.openai_usage(9, 30, reasoning=22)
     openai_server.script(fakes.openai_reasoning(["Let me ", "think."], ["42"], usage, key=key))
@@ -133,7 +140,7 @@ async def test_reasoning_deltas_become_a_reasoning_block_before_text(
     ],
 )
 async def test_finish_reasons_map_to_the_part_vocabulary(
-    openai_server, fakes, wire: str, reason: str
+    openai_server: Any, fakes: ModuleType, wire: str, reason: str
 ) -> None:
     frames = fakes.openai_frames([{"content": "x"}], wire)
     openai_server.script(fakes.Reply(headers=fakes.openai_headers(), frames=frames))
@@ -142,7 +149,7 @@ async def test_finish_reasons_map_to_the_part_vocabulary(
 
 
 async def test_compatible_server_without_done_or_usage_still_completes(
-    openai_server, fakes
+    openai_server: Any, fakes: ModuleType
 ) -> None:
     # llama.cpp-style: the finish chunk, then the body simply ends.
     frames = fakes.openai_frames([{"content": "ok"}], "stop")[:-2]
@@ -197,7 +204,9 @@ CONVERSATION: list[dict[str, Any]] = [
 ]
 
 
-async def test_request_carries_conversation_tools_format_and_settings(openai_server, fakes) -> None:
+async def test_request_carries_conversation_tools_format_and_settings(
+    openai_server: Any, fakes: ModuleType
+) -> None:
     openai_server.script(fakes.openai_text(["ok"]))
     call = ModelCall(
         prompt=CONVERSATION,
@@ -277,7 +286,9 @@ async def test_request_carries_conversation_tools_format_and_settings(openai_ser
     }
 
 
-async def test_compatible_providers_get_max_tokens_and_no_key(openai_server, fakes) -> None:
+async def test_compatible_providers_get_max_tokens_and_no_key(
+    openai_server: Any, fakes: ModuleType
+) -> None:
     openai_server.script(fakes.openai_text(["ok"]))
     model = OpenAIChatModel(
         "llama3.2", base_url=f"{openai_server.url}/v1", api_key="", provider="ollama"
@@ -298,14 +309,16 @@ async def test_compatible_providers_get_max_tokens_and_no_key(openai_server, fak
     ]
 
 
-def test_missing_key_for_openai_is_a_clear_configuration_error(monkeypatch) -> None:
+def test_missing_key_for_openai_is_a_clear_configuration_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):
         OpenAIChatModel("gpt-4o-mini")
 
 
-def test_key_and_base_url_come_from_the_environment(monkeypatch) -> None:
+def test_key_and_base_url_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-env-key")
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1/")
     model = OpenAIChatModel("gpt-4o-mini")
@@ -316,4 +329,4 @@ def test_key_and_base_url_come_from_the_environment(monkeypatch) -> None:
 def test_unmappable_prompt_raises_at_call_time() -> None:
     model = OpenAIChatModel("m", base_url="http://127.0.0.1:9/v1", api_key="")
     with pytest.raises(InvalidInputError):
-        model.do_stream(ModelCall(prompt=[{"role": "robot", "content": "hi"}]))
+        _ = model.do_stream(ModelCall(prompt=[{"role": "robot", "content": "hi"}]))
