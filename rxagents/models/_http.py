@@ -64,6 +64,7 @@ DEFAULT_RETRY_STATUSES: frozenset[int] = frozenset({408, 409, 429, 500, 502, 503
 _USER_AGENT = "rxagents/0.1.0"
 _MAX_ERROR_BODY = 64 * 1024
 _BODY_IN_ERROR = 2000
+_CONNECT_TIMEOUT = 30.0
 _HELD_PARTS = frozenset({"stream-start", "response-metadata"})
 _SECRET_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie", "set-cookie"}
@@ -364,8 +365,8 @@ def http_stream(
     Args:
         request: What to send and how to decode the answer.
         session: The caller's session (never closed here), or ``None`` for the shared one.
-        timeout: Seconds allowed for connecting, for the response headers, and between two
-            reads of the body; ``None`` waits forever.
+        timeout: Seconds allowed for the response headers and between two reads of the body
+            (connecting gets at most 30 s of it); ``None`` waits forever.
         retry: When to retry before the first part.
     """
     stream = _Stream(request, session, timeout, retry)
@@ -399,6 +400,7 @@ class _Stream:
         self._request = request
         self._session = session
         self._timeout = timeout
+        self._connect_timeout = None if timeout is None else min(timeout, _CONNECT_TIMEOUT)
         self._retry = retry
         self._body = json.dumps(request.body).encode()
         self._headers = {"Content-Type": "application/json", **request.headers}
@@ -480,7 +482,7 @@ class _Stream:
                     request.url,
                     data=self._body,
                     headers=self._headers,
-                    timeout=aiohttp.ClientTimeout(total=None, sock_connect=self._timeout),
+                    timeout=aiohttp.ClientTimeout(total=None, sock_connect=self._connect_timeout),
                 )
         except TimeoutError as err:
             raise _Retryable(
@@ -601,9 +603,17 @@ class _Stream:
             headers=headers,
             provider=request.provider,
         )
-        if unexpected is None and status in self._retry.retry_statuses:
+        if unexpected is None and _should_retry(status, headers, self._retry):
             return _Retryable(error, retry_after_seconds(headers))
         return error
+
+
+def _should_retry(status: int, headers: Mapping[str, str], policy: RetryPolicy) -> bool:
+    # OpenAI and Anthropic say explicitly when a retry is (not) useful; their SDKs obey.
+    hint = next((v for k, v in headers.items() if k.lower() == "x-should-retry"), "").lower()
+    if hint in ("true", "false"):
+        return hint == "true"
+    return status in policy.retry_statuses
 
 
 def error_message(body: str) -> str | None:

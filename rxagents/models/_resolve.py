@@ -78,7 +78,7 @@ def resolve_model(
     api_key: str | None = None,
     base_url: str | None = None,
     headers: Mapping[str, str] | None = None,
-    timeout: float | None = 60.0,
+    timeout: float | None = 300.0,
     session: aiohttp.ClientSession | None = None,
     retry: RetryPolicy | None = None,
 ) -> LanguageModel:

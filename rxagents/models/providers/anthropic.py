@@ -69,7 +69,7 @@ class AnthropicModel:
         api_key: str | None = None,
         base_url: str | None = None,
         headers: Mapping[str, str] | None = None,
-        timeout: float | None = 60.0,
+        timeout: float | None = 300.0,
         session: aiohttp.ClientSession | None = None,
         retry: RetryPolicy | None = None,
         max_tokens: int = 4096,
@@ -86,8 +86,9 @@ class AnthropicModel:
             base_url: The API root without ``/v1`` (default: ``$ANTHROPIC_BASE_URL`` or
                 ``https://api.anthropic.com``); a trailing ``/v1`` is accepted too.
             headers: Extra headers for every request (e.g. ``anthropic-beta``).
-            timeout: Seconds allowed for connecting, for the response headers and between two
-                reads of the stream (Anthropic pings every few seconds); ``None`` waits forever.
+            timeout: Seconds allowed for the response headers and between two reads of the
+                stream (a silent stream fails with ``IdleTimeoutError``; Anthropic pings while
+                it thinks); connecting gets at most 30 s of it. ``None`` waits forever.
             session: An ``aiohttp.ClientSession`` owned by the caller (never closed here);
                 default: one shared session per event loop, closed when the loop shuts down.
             retry: The retry policy (default: ``RetryPolicy()``).
@@ -175,7 +176,11 @@ class AnthropicModel:
         if system:
             body["system"] = system
         tools = [
-            {"name": t.name, "description": t.description, "input_schema": t.input_schema}
+            {
+                "name": t.name,
+                **({"description": t.description} if t.description else {}),
+                "input_schema": t.input_schema,
+            }
             for t in call.tools
         ]
         choice: Any = _tool_choice(call.tool_choice) if tools else None

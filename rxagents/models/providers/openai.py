@@ -7,6 +7,7 @@ OpenAI-compatible servers: Ollama, vLLM, llama.cpp server, LM Studio, OpenRouter
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Literal, final
 
@@ -16,7 +17,7 @@ from reactivex import Observable
 from rxagents.errors import ConfigurationError, InvalidInputError
 from rxagents.models._http import HttpStreamRequest, RetryPolicy, http_stream
 from rxagents.models._parts import ModelPart
-from rxagents.models._protocol import Message, ModelCall
+from rxagents.models._protocol import Message, ModelCall, ToolSpec
 from rxagents.models.providers._common import (
     DEFAULT_RETRY,
     SettingWarning,
@@ -63,7 +64,7 @@ class OpenAIChatModel:
         base_url: str | None = None,
         api_key: str | None = None,
         headers: Mapping[str, str] | None = None,
-        timeout: float | None = 60.0,
+        timeout: float | None = 300.0,
         session: aiohttp.ClientSession | None = None,
         retry: RetryPolicy | None = None,
         provider: str = "openai",
@@ -82,9 +83,10 @@ class OpenAIChatModel:
             api_key: Sent as ``Authorization: Bearer``; default ``$OPENAI_API_KEY``. Required
                 for OpenAI's own API; compatible servers may need none.
             headers: Extra headers for every request.
-            timeout: Seconds allowed for connecting, for the response headers and between two
-                reads of the stream (a silent stream fails with ``IdleTimeoutError``); ``None``
-                waits forever.
+            timeout: Seconds allowed for the response headers and between two reads of the
+                stream (a silent stream fails with ``IdleTimeoutError``; reasoning models may
+                think for minutes before their first chunk); connecting gets at most 30 s of it.
+                ``None`` waits forever.
             session: An ``aiohttp.ClientSession`` owned by the caller (never closed here);
                 default: one shared session per event loop, closed when the loop shuts down.
             retry: The retry policy (default: ``RetryPolicy()``).
@@ -174,15 +176,7 @@ class OpenAIChatModel:
             body["stream_options"] = {"include_usage": True}
         if call.tools:
             body["tools"] = [
-                {
-                    "type": "function",
-                    "function": {
-                        "name": tool.name,
-                        "description": tool.description,
-                        "parameters": tool.input_schema,
-                    },
-                }
-                for tool in call.tools
+                {"type": "function", "function": _function(tool)} for tool in call.tools
             ]
             body["tool_choice"] = _tool_choice(call.tool_choice)
         if call.response_format is not None:
@@ -208,14 +202,23 @@ class OpenAIChatModel:
         schema = response_format.get("schema")
         if response_format.get("type") != "json" or not isinstance(schema, Mapping):
             return {"type": "json_object"}
+        name = response_format.get("name") or schema.get("title") or "response"
         json_schema: dict[str, Any] = {
-            "name": str(response_format.get("name") or "response"),
+            "name": re.sub(r"[^A-Za-z0-9_-]", "_", str(name))[:64],
             "schema": dict(schema),
             "strict": self._strict,
         }
         if response_format.get("description"):
             json_schema["description"] = str(response_format["description"])
         return {"type": "json_schema", "json_schema": json_schema}
+
+
+def _function(tool: ToolSpec) -> dict[str, Any]:
+    function: dict[str, Any] = {"name": tool.name}
+    if tool.description:
+        function["description"] = tool.description
+    function["parameters"] = tool.input_schema
+    return function
 
 
 def _tool_choice(choice: Any) -> Any:

@@ -320,3 +320,16 @@ async def test_a_session_passed_in_is_used_and_left_open(kit: Kit) -> None:
         assert got.text == "Hello there!"
         assert kit.server.requests[0].headers["X-Owner"] == "caller"
         assert not session.closed
+
+
+async def test_x_should_retry_overrides_the_status_rule(kit: Kit, sleeps: Any) -> None:
+    kit.server.script(
+        kit.error(409, "lock held", **{"x-should-retry": "true"}),
+        kit.error(500, "do not bother", **{"x-should-retry": "false"}),
+        kit.text(),
+    )
+    got = await kit.fakes.collect(kit.model().do_stream(CALL))
+    assert isinstance(got.error, ProviderError)
+    assert got.error.status == 500
+    assert len(kit.server.requests) == 2
+    assert sleeps.waits == [0.5]

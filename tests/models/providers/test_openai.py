@@ -330,3 +330,26 @@ def test_unmappable_prompt_raises_at_call_time() -> None:
     model = OpenAIChatModel("m", base_url="http://127.0.0.1:9/v1", api_key="")
     with pytest.raises(InvalidInputError):
         _ = model.do_stream(ModelCall(prompt=[{"role": "robot", "content": "hi"}]))
+
+
+async def test_structured_output_is_named_after_the_schema_title(
+    openai_server: Any, fakes: ModuleType
+) -> None:
+    openai_server.script(fakes.openai_text(['{"a": 1}']))
+    schema = {"title": "City Weather", "type": "object"}
+    call = ModelCall(
+        prompt=[USER],
+        tools=[ToolSpec(name="weather")],
+        response_format={"type": "json", "schema": schema},
+    )
+    await fakes.collect(model_for(openai_server, strict_json_schema=True).do_stream(call))
+    body = openai_server.requests[0].json
+    assert body["response_format"]["json_schema"] == {
+        "name": "City_Weather",
+        "schema": schema,
+        "strict": True,
+    }
+    assert body["tools"] == [
+        {"type": "function", "function": {"name": "weather", "parameters": {"type": "object"}}}
+    ]
+    assert body["tool_choice"] == "auto"
