@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import importlib.metadata
 import json
 import logging
 import random
@@ -61,7 +62,15 @@ _log = logging.getLogger(__name__)
 DEFAULT_RETRY_STATUSES: frozenset[int] = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 """Statuses retried by default: timeouts, conflicts, rate limits, server errors, overload."""
 
-_USER_AGENT = "rxagents/0.1.0"
+
+def _user_agent() -> str:
+    try:
+        return f"rxagents/{importlib.metadata.version('rxagents')}"
+    except importlib.metadata.PackageNotFoundError:  # running from a source tree
+        return "rxagents"
+
+
+_USER_AGENT = _user_agent()
 _MAX_ERROR_BODY = 64 * 1024
 _BODY_IN_ERROR = 2000
 _CONNECT_TIMEOUT = 30.0
@@ -243,9 +252,7 @@ async def shared_session() -> aiohttp.ClientSession:
     entry = _SESSIONS.get(loop)
     if entry is not None and not entry.session.closed:
         return entry.session
-    session = aiohttp.ClientSession(
-        timeout=aiohttp.ClientTimeout(total=None), headers={"User-Agent": _USER_AGENT}
-    )
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
     closer = _close_at_shutdown(loop, session)
     _SESSIONS[loop] = _LoopSession(session, closer)
     # The first step runs to the ``yield`` and registers the generator with the loop's
@@ -403,7 +410,11 @@ class _Stream:
         self._connect_timeout = None if timeout is None else min(timeout, _CONNECT_TIMEOUT)
         self._retry = retry
         self._body = json.dumps(request.body).encode()
-        self._headers = {"Content-Type": "application/json", **request.headers}
+        self._headers = {
+            "User-Agent": _USER_AGENT,
+            "Content-Type": "application/json",
+            **request.headers,
+        }
 
     async def run(self, observer: abc.ObserverBase[ModelPart], state: _State) -> None:
         policy = self._retry

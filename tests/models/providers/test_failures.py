@@ -319,6 +319,7 @@ async def test_a_session_passed_in_is_used_and_left_open(kit: Kit) -> None:
         got = await kit.fakes.collect(kit.model(session=session).do_stream(CALL))
         assert got.text == "Hello there!"
         assert kit.server.requests[0].headers["X-Owner"] == "caller"
+        assert kit.server.requests[0].headers["User-Agent"].startswith("rxagents")
         assert not session.closed
 
 

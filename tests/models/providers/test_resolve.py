@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rxagents.errors import ConfigurationError
+from rxagents.models import LanguageModel
 from rxagents.models._resolve import default_model, resolve_model
 from rxagents.models.providers import AnthropicModel, OpenAIChatModel
 
@@ -101,3 +102,10 @@ def test_default_model_reads_os_environ(monkeypatch: pytest.MonkeyPatch) -> None
     model = default_model()
     assert isinstance(model, OpenAIChatModel)
     assert "sk-env" not in repr(model)
+
+
+@pytest.mark.parametrize("spec", ["openai/gpt-4o-mini", "anthropic/claude-haiku-4-5"])
+def test_resolved_models_are_language_models(spec: str) -> None:
+    model = resolve_model(spec, env={"OPENAI_API_KEY": "k", "ANTHROPIC_API_KEY": "k"})
+    assert isinstance(model, LanguageModel)
+    assert model.specification_version == "v2"
