@@ -1,0 +1,143 @@
+"""``Runtime``: agents and workflows registered by key, sharing one storage (Mastra's instance).
+
+Example:
+    >>> runtime = Runtime(agents={"helper": helper}, workflows={"greet": greet},
+    ...                   storage=SqliteStorage("rxagents.db"))
+    >>> runtime.get_workflow("greet") is greet
+    True
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, TypeVar, final
+
+from rxagents.errors import ConfigurationError, UserError
+from rxagents.storage import InMemoryStorage, Storage
+
+if TYPE_CHECKING:
+    from rxagents.agent import Agent
+    from rxagents.workflow import Workflow
+
+__all__ = ("NotRegisteredError", "Runtime")
+
+_log = logging.getLogger(__name__)
+_V = TypeVar("_V")
+
+
+class NotRegisteredError(UserError, KeyError):
+    """No agent or workflow is registered under the requested key (also a ``KeyError``).
+
+    Attributes:
+        kind: ``"agent"`` or ``"workflow"``.
+        key: The key asked for.
+        known: The keys that are registered.
+    """
+
+    def __init__(self, kind: str, key: str, known: list[str]) -> None:
+        listing = ", ".join(repr(k) for k in known) if known else "none"
+        super().__init__(f"no {kind} is registered as {key!r}; registered {kind}s: {listing}")
+        self.kind = kind
+        self.key = key
+        self.known = known
+
+    def __str__(self) -> str:  # KeyError would show the repr of the message
+        return str(self.args[0])
+
+
+@final
+class Runtime:
+    """Agents and workflows by key, and the storage they share.
+
+    Workflows registered here keep their run snapshots in the runtime's storage (it replaces
+    the workflow's own), so a run suspended in one process can be resumed in another that
+    builds the same runtime over the same SQLite file.
+    """
+
+    def __init__(
+        self,
+        *,
+        agents: Mapping[str, Agent] | None = None,
+        workflows: Mapping[str, Workflow] | None = None,
+        storage: Storage | None = None,
+    ) -> None:
+        """Register agents and workflows.
+
+        Args:
+            agents: Agents by key (the key is how servers and networks name them).
+            workflows: Committed workflows by key.
+            storage: Shared storage (default: a new :class:`~rxagents.storage.InMemoryStorage`).
+
+        Raises:
+            ConfigurationError: A key is not a non-empty string, a value has the wrong type,
+                or a workflow is not committed.
+        """
+        from rxagents.agent import Agent
+        from rxagents.workflow import Workflow
+
+        self.storage: Storage = storage if storage is not None else InMemoryStorage()
+        """The storage shared by everything registered here."""
+        self._agents = _registry("agent", agents, Agent)
+        self._workflows = _registry("workflow", workflows, Workflow)
+        for key, workflow in self._workflows.items():
+            if not workflow.committed:
+                raise ConfigurationError(
+                    f"workflow {key!r} ({workflow.id!r}) is not committed; call commit() first"
+                )
+            if workflow.storage is not self.storage:
+                _log.debug("workflow %r now keeps its snapshots in %r", key, self.storage)
+            workflow.storage = self.storage
+
+    def __repr__(self) -> str:
+        return f"Runtime(agents={list(self._agents)}, workflows={list(self._workflows)})"
+
+    @property
+    def agents(self) -> Mapping[str, Agent]:
+        """The registered agents by key (read-only)."""
+        return MappingProxyType(self._agents)
+
+    @property
+    def workflows(self) -> Mapping[str, Workflow]:
+        """The registered workflows by key (read-only)."""
+        return MappingProxyType(self._workflows)
+
+    def get_agent(self, key: str) -> Agent:
+        """Return the agent registered as ``key``.
+
+        Raises:
+            NotRegisteredError: No such agent (the message lists the registered keys).
+        """
+        agent = self._agents.get(key)
+        if agent is None:
+            raise NotRegisteredError("agent", key, list(self._agents))
+        return agent
+
+    def get_workflow(self, key: str) -> Workflow:
+        """Return the workflow registered as ``key``.
+
+        Raises:
+            NotRegisteredError: No such workflow (the message lists the registered keys).
+        """
+        workflow = self._workflows.get(key)
+        if workflow is None:
+            raise NotRegisteredError("workflow", key, list(self._workflows))
+        return workflow
+
+
+def _registry(kind: str, items: Mapping[str, _V] | None, cls: type[_V]) -> dict[str, _V]:
+    if items is None:
+        return {}
+    unchecked: object = items
+    if not isinstance(unchecked, Mapping):
+        raise ConfigurationError(f"{kind}s must be a dict of {kind}s by key")
+    registry: dict[str, _V] = {}
+    for key, value in items.items():
+        name: object = key
+        if not isinstance(name, str) or not key:
+            raise ConfigurationError(f"{kind} keys must be non-empty strings, not {key!r}")
+        if not isinstance(value, cls):
+            raise ConfigurationError(f"{kind} {key!r} is not a {cls.__name__}: {value!r}")
+        registry[key] = value
+    return registry
