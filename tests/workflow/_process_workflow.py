@@ -56,4 +56,4 @@ async def main(mode: str, path: str, run_id: str) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(main(*sys.argv[1:4]))))
+    sys.stdout.write(json.dumps(asyncio.run(main(*sys.argv[1:4]))) + "\n")

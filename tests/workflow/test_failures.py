@@ -74,9 +74,7 @@ async def test_parallel_siblings_settle_before_the_block_fails() -> None:
 
 async def test_the_first_failure_in_declaration_order_is_the_blocks_error() -> None:
     workflow = (
-        Workflow("wf", N)
-        .parallel([later("a", 3, fail=True), later("b", 1, fail=True)])
-        .commit()
+        Workflow("wf", N).parallel([later("a", 3, fail=True), later("b", 1, fail=True)]).commit()
     )
     _, stream = await run_workflow(workflow, {"n": 1})
     error = (await stream.result).error

@@ -96,8 +96,9 @@ async def test_parallel_block_emits_all_starts_first_and_results_in_completion_o
         ("workflow-step-result", "slow"),
         ("workflow-finish", None),
     ]
-    assert wire(chunks[-1])["payload"]["finalWorkflowResult"] == {"slow": {"n": 2}, "fast": {"n": 2}}
-    assert (await stream.result).result == {"slow": {"n": 2}, "fast": {"n": 2}}
+    expected = {"slow": {"n": 2}, "fast": {"n": 2}}
+    assert wire(chunks[-1])["payload"]["finalWorkflowResult"] == expected
+    assert (await stream.result).result == expected
 
 
 async def test_parallel_output_feeds_the_next_step_keyed_by_step_id() -> None:

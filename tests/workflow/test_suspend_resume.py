@@ -15,14 +15,15 @@ from rxagents.storage import InMemoryStorage, SqliteStorage
 from rxagents.testing import assert_well_formed
 from rxagents.workflow import SNAPSHOT_NAMESPACE, RunStateError, Step, StepContext, Workflow
 
-from .conftest import N, Approval, ask, collect, dbl, events, inc, run_workflow, wire
+from .conftest import Approval, N, ask, collect, dbl, events, inc, run_workflow, wire
 
 START_KEYS = {"id", "stepName", "stepCallId", "payload", "startedAt", "status"}
 PROCESS_SCRIPT = Path(__file__).parent / "_process_workflow.py"
 
 
 def approval_flow(storage: Any = None) -> Workflow:
-    return Workflow("wf-suspend", N, N, storage=storage).then(inc()).then(ask()).then(dbl()).commit()
+    workflow = Workflow("wf-suspend", N, N, storage=storage)
+    return workflow.then(inc()).then(ask()).then(dbl()).commit()
 
 
 async def test_a_suspended_step_ends_the_run_suspended_with_a_snapshot() -> None:
@@ -256,7 +257,7 @@ async def test_a_loop_resumes_at_the_iteration_that_suspended() -> None:
     chunks = await collect(stream)
     starts = [c.payload for c in chunks if c.type == "workflow-step-start"]
     assert [s.payload for s in starts] == [{"n": 2}, {"n": 3}]
-    assert [s.resume_payload for s in starts][0] == {}
+    assert starts[0].resume_payload == {}
     assert (await stream.result).result == {"n": 4}
 
 
