@@ -17,6 +17,7 @@ not import it.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import string
@@ -174,6 +175,7 @@ def _ids(prefix: str) -> SearchStrategy[str]:
     return _names.map(lambda suffix: f"{prefix}{suffix}")
 
 
+@functools.cache
 def json_values(*, max_leaves: int = 6) -> SearchStrategy[Any]:
     """Return a strategy for JSON data (null, booleans, ints, finite floats, strings, nests).
 
@@ -195,6 +197,7 @@ def json_values(*, max_leaves: int = 6) -> SearchStrategy[Any]:
     )
 
 
+@functools.cache
 def _json_objects() -> SearchStrategy[dict[str, Any]]:
     return st.dictionaries(_names, json_values(max_leaves=3), max_size=3)
 
@@ -220,6 +223,7 @@ def _usages(draw: DrawFn, max_tokens: int, optional_counters: bool, raw: bool) -
     return Usage(**fields)
 
 
+@functools.cache
 def usages(
     *, max_tokens: int = 100_000, optional_counters: bool = True, raw: bool = False
 ) -> SearchStrategy[Usage]:
@@ -232,6 +236,7 @@ def usages(
     return _usages(max_tokens, optional_counters, raw)
 
 
+@functools.cache
 def _errors() -> SearchStrategy[ErrorInfo]:
     plain = st.builds(ErrorInfo, name=_names, message=_texts)
     foreign = (
@@ -253,6 +258,9 @@ def _tool_args(tools: ToolSpec) -> dict[str, SearchStrategy[Mapping[str, Any]]]:
     if isinstance(tools, str):
         raise InvalidInputError("tools must be a sequence of names, not one string")
     return {name: _json_objects() for name in tools}
+
+
+_DEFAULT_TOOL_ARGS = _tool_args(DEFAULT_TOOLS)
 
 
 def _check_steps(min_steps: int, max_steps: int) -> None:
@@ -285,8 +293,7 @@ def _usage_wire(usage: Usage) -> dict[str, Any]:
     return usage.model_dump(by_alias=True)
 
 
-@st.composite
-def _script_step(
+def _draw_script_step(
     draw: DrawFn,
     index: int,
     is_last: bool,
@@ -336,8 +343,7 @@ def _script_step(
     return parts
 
 
-@st.composite
-def _agent_scripts(
+def _draw_script(
     draw: DrawFn,
     tools: Mapping[str, SearchStrategy[Mapping[str, Any]]],
     min_steps: int,
@@ -345,7 +351,7 @@ def _agent_scripts(
     max_tool_calls: int,
 ) -> Script:
     steps = draw(st.integers(min_steps, max_steps)) if tools else 1
-    return [draw(_script_step(k, k == steps - 1, tools, max_tool_calls)) for k in range(steps)]
+    return [_draw_script_step(draw, k, k == steps - 1, tools, max_tool_calls) for k in range(steps)]
 
 
 def agent_scripts(
@@ -372,7 +378,8 @@ def agent_scripts(
         max_tool_calls: Most tool calls per step.
     """
     _check_steps(min_steps, max_steps)
-    return _agent_scripts(_tool_args(tools), min_steps, max_steps, max(1, max_tool_calls))
+    args = (_tool_args(tools), min_steps, max_steps, max(1, max_tool_calls))
+    return st.composite(lambda draw: _draw_script(draw, *args))()
 
 
 # --- agent streams ---------------------------------------------------------------------------
@@ -525,8 +532,7 @@ def _close_open(run_id: str, chunks: Sequence[AgentChunk]) -> list[AgentChunk]:
     return closing
 
 
-@st.composite
-def _agent_chunk_streams(
+def _draw_agent_stream(
     draw: DrawFn,
     run_id: str | None,
     tools: Mapping[str, SearchStrategy[Mapping[str, Any]]],
@@ -537,7 +543,7 @@ def _agent_chunk_streams(
 ) -> list[AgentChunk]:
     rid = run_id if run_id is not None else draw(_ids("run-"))
     message_id = f"msg-{rid}"
-    script = draw(_agent_scripts(tools, min_steps, max_steps, max_tool_calls))
+    script = _draw_script(draw, tools, min_steps, max_steps, max_tool_calls)
     ending = draw(st.sampled_from(endings))
     out: list[AgentChunk] = [
         Start(run_id=rid, payload=StartPayload(id="agent", message_id=message_id))
@@ -600,9 +606,8 @@ def agent_chunk_streams(
     """
     _check_steps(min_steps, max_steps)
     endings = ("finish",) + ("error",) * include_errors + ("abort",) * include_aborts
-    return _agent_chunk_streams(
-        run_id, _tool_args(tools), min_steps, max_steps, max(1, max_tool_calls), endings
-    )
+    args = (run_id, _tool_args(tools), min_steps, max_steps, max(1, max_tool_calls), endings)
+    return st.composite(lambda draw: _draw_agent_stream(draw, *args))()
 
 
 # --- workflow streams ------------------------------------------------------------------------
@@ -630,6 +635,7 @@ class _WorkflowRun:
         return f"{step_id}#{self.calls}" if self.with_call_ids else None
 
 
+@functools.cache
 def _custom_outputs() -> SearchStrategy[Any]:
     progress = st.fixed_dictionaries(
         {"type": st.just("my-progress"), "payload": st.fixed_dictionaries({"percent": _small_ints})}
@@ -647,8 +653,7 @@ def _step_fields(
     return fields
 
 
-@st.composite
-def _workflow_step(
+def _draw_workflow_step(
     draw: DrawFn,
     run: _WorkflowRun,
     step_id: str,
@@ -668,9 +673,7 @@ def _workflow_step(
     written: list[Any]
     result: Any
     if agent:
-        inner = draw(
-            _agent_chunk_streams(f"{rid}.{name}", _tool_args(DEFAULT_TOOLS), 1, 2, 1, ("finish",))
-        )
+        inner = _draw_agent_stream(draw, f"{rid}.{name}", _DEFAULT_TOOL_ARGS, 1, 2, 1, ("finish",))
         written = list(inner)
         last = cast(Finish, inner[-1])
         run.usage = run.usage + last.payload.output.usage
@@ -708,8 +711,7 @@ def _workflow_step(
 _BLOCKS = ("step", "step", "agent", "parallel", "loop", "nested")
 
 
-@st.composite
-def _workflow_chunk_streams(
+def _draw_workflow_stream(
     draw: DrawFn,
     run_id: str | None,
     workflow_id: str | None,
@@ -729,33 +731,35 @@ def _workflow_chunk_streams(
         block = draw(st.sampled_from(blocks))
         if block in ("step", "agent"):
             out.extend(
-                draw(_workflow_step(run, f"step-{k}", f"step-{k}", data, agent=block == "agent"))
+                _draw_workflow_step(
+                    draw, run, f"step-{k}", f"step-{k}", data, agent=block == "agent"
+                )
             )
         elif block == "parallel":
             branches = [
-                draw(_workflow_step(run, f"branch-{k}-{j}", f"branch-{k}-{j}", data))
+                _draw_workflow_step(draw, run, f"branch-{k}-{j}", f"branch-{k}-{j}", data)
                 for j in range(draw(st.integers(2, 3)))
             ]
             out.extend(_interleave(draw, branches))
         elif block == "loop":
             for _ in range(draw(st.integers(2, 3))):
-                out.extend(draw(_workflow_step(run, f"loop-{k}", f"loop-{k}", data)))
+                out.extend(_draw_workflow_step(draw, run, f"loop-{k}", f"loop-{k}", data))
         else:
             outer = f"nested-{k}"
             call_id = run.call_id(outer)
             fields = _step_fields(outer, outer, call_id, data, run.clock.tick())
             out.append(WorkflowStepStart(run_id=rid, payload=WorkflowStepStartPayload(**fields)))
             for j in range(draw(st.integers(1, 2))):
-                out.extend(draw(_workflow_step(run, f"{outer}.inner-{j}", f"inner-{j}", data)))
+                out.extend(_draw_workflow_step(draw, run, f"{outer}.inner-{j}", f"inner-{j}", data))
             done = WorkflowStepResultPayload(
                 **fields, status="success", output=data, ended_at=run.clock.tick()
             )
             out.append(WorkflowStepResult(run_id=rid, payload=done))
     status = draw(st.sampled_from(endings))
     if status == "failed":
-        out.extend(draw(_workflow_step(run, "failing-step", "failing-step", data, "failed")))
+        out.extend(_draw_workflow_step(draw, run, "failing-step", "failing-step", data, "failed"))
     elif status == "suspended":
-        out.extend(draw(_workflow_step(run, "approval", "approval", data, "suspended")))
+        out.extend(_draw_workflow_step(draw, run, "approval", "approval", data, "suspended"))
     result: dict[str, Any] = {"final_workflow_result": data} if status == "success" else {}
     finish = WorkflowFinishPayload(
         workflow_status=status, output=WorkflowFinishOutput(usage=run.usage), metadata={}, **result
@@ -796,7 +800,8 @@ def workflow_chunk_streams(
         (include_suspends, "suspended"),
     )
     endings: tuple[WorkflowStatus, ...] = ("success", *(s for on, s in optional if on))
-    return _workflow_chunk_streams(run_id, workflow_id, max_steps, endings, include_agents)
+    args = (run_id, workflow_id, max_steps, endings, include_agents)
+    return st.composite(lambda draw: _draw_workflow_stream(draw, *args))()
 
 
 # --- network streams -------------------------------------------------------------------------
@@ -806,8 +811,7 @@ def _wrap(prefix: str, network_run: str, chunk: Chunk) -> WrappedChunk:
     return WrappedChunk(type=prefix + chunk.type, run_id=network_run, payload=chunk)
 
 
-@st.composite
-def _network_chunk_streams(
+def _draw_network_stream(
     draw: DrawFn,
     run_id: str | None,
     max_iterations: int,
@@ -862,10 +866,8 @@ def _network_chunk_streams(
             break
         inner_run = f"{rid}.{primitive_id}"
         if primitive_type == "agent":
-            inner_agent = draw(
-                _agent_chunk_streams(
-                    inner_run, _tool_args(DEFAULT_TOOLS), 1, 2, 1, ("finish", "error")
-                )
+            inner_agent = _draw_agent_stream(
+                draw, inner_run, _DEFAULT_TOOL_ARGS, 1, 2, 1, ("finish", "error")
             )
             last = cast(Finish, inner_agent[-1])
             inner_usage, result = last.payload.output.usage, last.payload.output.text
@@ -884,8 +886,8 @@ def _network_chunk_streams(
             out.append(AgentExecutionEnd(run_id=rid, payload=ended))
             usage = usage + inner_usage
         elif primitive_type == "workflow":
-            inner_workflow = draw(
-                _workflow_chunk_streams(inner_run, primitive_id, 2, ("success", "failed"), True)
+            inner_workflow = _draw_workflow_stream(
+                draw, inner_run, primitive_id, 2, ("success", "failed"), True
             )
             last_wf = cast(WorkflowFinish, inner_workflow[-1])
             inner_usage = last_wf.payload.output.usage
@@ -962,7 +964,8 @@ def network_chunk_streams(
     _check_steps(1, max_iterations)
     if not primitives or not set(primitives) <= {"agent", "workflow", "tool"}:
         raise InvalidInputError(f"primitives must be some of agent, workflow, tool: {primitives!r}")
-    return _network_chunk_streams(run_id, max_iterations, tuple(primitives), include_validation)
+    args = (run_id, max_iterations, tuple(primitives), include_validation)
+    return st.composite(lambda draw: _draw_network_stream(draw, *args))()
 
 
 # --- any single chunk ------------------------------------------------------------------------
@@ -1031,6 +1034,7 @@ def _models(cls: type[BaseModel]) -> SearchStrategy[Any]:
     return _MODEL_CACHE[cls]
 
 
+@functools.cache
 def _fixed_chunks() -> SearchStrategy[Chunk]:
     return st.one_of([_models(cls) for _, cls in sorted(CHUNK_CLASSES.items())])
 
@@ -1044,6 +1048,7 @@ def _wrapped_chunks(inner: SearchStrategy[Chunk]) -> SearchStrategy[WrappedChunk
     )
 
 
+@functools.cache
 def _step_output_values() -> SearchStrategy[Any]:
     inner = _fixed_chunks() | _wrapped_chunks(_fixed_chunks())
     return _custom_outputs() | inner
@@ -1052,18 +1057,37 @@ def _step_output_values() -> SearchStrategy[Any]:
 _OVERRIDES[(WorkflowStepOutputPayload, "output")] = _step_output_values
 
 
-def chunks() -> SearchStrategy[Chunk]:
-    """Return a strategy for any single chunk, valid for the wire but in no particular stream.
+def chunks(*, types: Iterable[str] | None = None, wrapped: bool = True) -> SearchStrategy[Chunk]:
+    """Return a strategy for single chunks, valid for the wire but in no particular stream.
 
     Every chunk class, with optional payload fields present or absent, extra payload keys (kept
     on the wire), errors in their foreign forms (plain strings, ``{"__error__": {...}}``), usage
     with a ``raw`` object, wrapped chunks (also wrapping a wrapped chunk), and
     ``workflow-step-output`` carrying plain JSON, a custom ``{"type": "my-progress", ...}``
     object or a whole chunk.
+
+    Args:
+        types: Only these wire types (keys of ``CHUNK_CLASSES``); all of them when omitted.
+        wrapped: Also generate wrapped chunks (``agent-execution-event-*`` …) around any chunk.
+
+    Raises:
+        InvalidInputError: A type is not in the vocabulary, or nothing would be generated.
     """
-    fixed = _fixed_chunks()
-    wrapped = _wrapped_chunks(fixed | _wrapped_chunks(fixed))
-    return st.one_of(fixed, wrapped)
+    if types is None:
+        fixed = _fixed_chunks()
+        options = [fixed]
+    else:
+        chosen = sorted(set(types))
+        unknown = [t for t in chosen if t not in CHUNK_CLASSES]
+        if unknown:
+            raise InvalidInputError(f"unknown chunk types {unknown}; see CHUNK_CLASSES")
+        options = [_models(CHUNK_CLASSES[t]) for t in chosen]
+        fixed = _fixed_chunks()
+    if wrapped:
+        options.append(_wrapped_chunks(fixed | _wrapped_chunks(fixed)))
+    if not options:
+        raise InvalidInputError("chunks() needs some types or wrapped=True")
+    return st.one_of(options)
 
 
 # --- broken streams --------------------------------------------------------------------------
