@@ -233,13 +233,13 @@ class Workflow:
             raise ConfigurationError(f"workflow {self.id!r} has no steps; add some before commit()")
         for step in self._steps.values():
             if isinstance(step, Workflow):
+                if step is self or self in step._nested(set()):
+                    raise ConfigurationError(f"workflow {self.id!r} contains itself")
                 if not step.committed:
                     raise ConfigurationError(
                         f"workflow {self.id!r}: nested workflow {step.id!r} is not committed; "
                         "call its commit() first"
                     )
-                if step is self or self in step._nested():
-                    raise ConfigurationError(f"workflow {self.id!r} contains itself")
         problems = self._schema_problems()
         if problems:
             raise ConfigurationError(
@@ -403,12 +403,12 @@ class Workflow:
         self._generated += 1
         return step_id
 
-    def _nested(self) -> set[Workflow]:
-        found: set[Workflow] = set()
+    def _nested(self, found: set[Workflow]) -> set[Workflow]:
+        """Add every workflow nested in this one (at any depth) to ``found``."""
         for step in self._steps.values():
             if isinstance(step, Workflow) and step not in found:
                 found.add(step)
-                found |= step._nested()
+                step._nested(found)
         return found
 
     def _node(self, index: int, entry: _Entry) -> Node:
