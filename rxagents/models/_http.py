@@ -557,7 +557,7 @@ class _Stream:
                 assert self._timeout is not None
                 raise _Retryable(IdleTimeoutError(self._timeout)) from err
             except (aiohttp.ClientError, ConnectionError) as err:
-                raise _Retryable(self._dropped(f": {err}")) from None
+                raise _Retryable(self._dropped(f" ({err})")) from None
             if not data:
                 if not decoder.is_complete:
                     raise _Retryable(self._dropped(""))

@@ -20,6 +20,7 @@ from rxagents.models.providers import AnthropicModel, OpenAIChatModel, RetryPoli
 API_KEY = "sk-test-SECRET-0123456789abcdef"
 CALL = ModelCall(prompt=[{"role": "user", "content": [{"type": "text", "text": "Hi"}]}])
 PIECES = ["Hel", "lo", " there", "!"]
+STALL_TIMEOUT = 0.25  # real seconds of silence: short, with room for a loaded CI machine
 
 
 @dataclass
@@ -183,7 +184,7 @@ async def test_drop_before_any_part_is_retried_and_repeats_nothing(kit: Kit, sle
 
 async def test_stall_before_any_part_is_retried(kit: Kit, sleeps: Any) -> None:
     kit.server.script(kit.partial([], "stall"), kit.text())
-    got = await kit.fakes.collect(kit.model(timeout=0.05).do_stream(CALL))
+    got = await kit.fakes.collect(kit.model(timeout=STALL_TIMEOUT).do_stream(CALL))
     assert got.text == "Hello there!"
     assert len(kit.server.requests) == 2
     await asyncio.wait_for(kit.server.disconnected.wait(), 5)
@@ -227,7 +228,7 @@ async def test_drop_mid_stream_becomes_an_error_part_and_keeps_the_text(
 
 async def test_stall_mid_stream_becomes_an_idle_timeout_error_part(kit: Kit, sleeps: Any) -> None:
     kit.server.script(kit.partial(kit.frames_through_text(1), "stall"), kit.text())
-    got = await kit.fakes.collect(kit.model(timeout=0.05).do_stream(CALL))
+    got = await kit.fakes.collect(kit.model(timeout=STALL_TIMEOUT).do_stream(CALL))
     assert got.text == "Hel"
     error = got.of("error")[0].error
     assert isinstance(error, IdleTimeoutError)
