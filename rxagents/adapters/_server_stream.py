@@ -24,7 +24,6 @@ from typing import Any, Final
 
 import pydantic_core
 from aiohttp import web
-from pydantic import BaseModel
 from reactivex import Observable, abc
 
 from rxagents.events import ErrorInfo
@@ -44,12 +43,21 @@ _DONE: Final = b"data: [DONE]\n\n"
 _PING: Final = b": ping\n\n"
 
 
-def _sse_chunk(chunk: BaseModel) -> bytes:
-    return b"data: " + type(chunk).__pydantic_serializer__.to_json(chunk, by_alias=True) + b"\n\n"
+def _model_json(chunks: list[Any]) -> list[bytes]:
+    return [type(c).__pydantic_serializer__.to_json(c, by_alias=True) for c in chunks]
 
 
-def _record(chunk: BaseModel) -> bytes:
-    return type(chunk).__pydantic_serializer__.to_json(chunk, by_alias=True) + b"\x1e"
+def _sse_chunks(chunks: list[Any]) -> bytes:
+    return b"data: " + b"\n\ndata: ".join(_model_json(chunks)) + b"\n\n"
+
+
+def _records(chunks: list[Any]) -> bytes:
+    return b"\x1e".join(_model_json(chunks)) + b"\x1e"
+
+
+def _sse_dicts(parts: list[Any]) -> bytes:
+    to_json = pydantic_core.to_json
+    return b"data: " + b"\n\ndata: ".join([to_json(p) for p in parts]) + b"\n\n"
 
 
 def _sse_dict(part: Any) -> bytes:
@@ -110,8 +118,8 @@ class Framing:
 
     headers: Mapping[str, str]
     """Response headers (the content type among them)."""
-    encode: Callable[[Any], bytes]
-    """Encode one chunk."""
+    encode: Callable[[list[Any]], bytes]
+    """Encode a batch of chunks (those pushed in one event-loop callback) as one write."""
     tail: bytes
     """Written after the last chunk (``data: [DONE]``)."""
     error_tail: Callable[[BaseException, str, str], bytes]
@@ -128,7 +136,7 @@ _SSE_HEADERS: Final = {
 
 SSE_CHUNKS: Final = Framing(
     headers=_SSE_HEADERS,
-    encode=_sse_chunk,
+    encode=_sse_chunks,
     tail=_DONE,
     error_tail=_agent_error_tail,
     ping=_PING,
@@ -137,7 +145,7 @@ SSE_CHUNKS: Final = Framing(
 
 RECORDS: Final = Framing(
     headers={"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-cache"},
-    encode=_record,
+    encode=_records,
     tail=b"",
     error_tail=_workflow_error_tail,
 )
@@ -145,7 +153,7 @@ RECORDS: Final = Framing(
 
 SSE_UI: Final = Framing(
     headers={**_SSE_HEADERS, "x-vercel-ai-ui-message-stream": "v1"},
-    encode=_sse_dict,
+    encode=_sse_dicts,
     tail=_DONE,
     error_tail=_ui_error_tail,
     ping=_PING,
@@ -166,32 +174,25 @@ class StreamSettings:
 
 
 class _Pump:
-    """The Observable's side: encode each chunk, append it, wake the writer."""
+    """The Observable's side: collect each chunk and wake the writer (encoding is batched)."""
 
-    __slots__ = ("_encode", "done", "error", "parts", "run_id", "source", "waiter")
+    __slots__ = ("chunks", "done", "error", "waiter")
 
-    def __init__(self, encode: Callable[[Any], bytes]) -> None:
-        self._encode = encode
-        self.parts: list[bytes] = []
+    def __init__(self) -> None:
+        self.chunks: list[Any] = []
         self.done = False
         self.error: BaseException | None = None
         self.waiter: asyncio.Future[None] | None = None
-        self.run_id = ""
-        self.source = "AGENT"
 
     def on_next(self, chunk: Any) -> None:
         if self.done:
             return
-        if not self.run_id:
-            self.run_id = str(getattr(chunk, "run_id", "") or "")
-            self.source = str(getattr(chunk, "from_", "AGENT"))
-        try:
-            self.parts.append(self._encode(chunk))
-        except Exception as err:  # a chunk that cannot be encoded ends the stream in-band
-            _log.warning("cannot encode a %s chunk: %s", getattr(chunk, "type", "?"), err)
-            self.error = err
-            self.done = True
-        self._wake()
+        self.chunks.append(chunk)
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
 
     def on_error(self, error: Exception) -> None:
         if not self.done:
@@ -209,6 +210,36 @@ class _Pump:
             self.waiter = None
             if not waiter.done():
                 waiter.set_result(None)
+
+
+class _Encoder:
+    """Encode batches; on a chunk that cannot be encoded, keep the good ones and stop."""
+
+    __slots__ = ("_encode", "run_id", "source")
+
+    def __init__(self, encode: Callable[[list[Any]], bytes], run_id: str) -> None:
+        self._encode = encode
+        self.run_id = run_id
+        self.source = "AGENT"
+
+    def encode(self, pump: _Pump, chunks: list[Any]) -> bytes:
+        if not self.run_id:
+            first = chunks[0]
+            self.run_id = str(getattr(first, "run_id", "") or "")
+            self.source = str(getattr(first, "from_", "AGENT"))
+        try:
+            return self._encode(chunks)
+        except Exception:
+            good: list[bytes] = []
+            for chunk in chunks:
+                try:
+                    good.append(self._encode([chunk]))
+                except Exception as err:  # a chunk that cannot be encoded ends the stream
+                    _log.warning("cannot encode a %s chunk: %s", getattr(chunk, "type", "?"), err)
+                    pump.error = err
+                    pump.done = True
+                    break
+            return b"".join(good)
 
 
 def _release(waiter: asyncio.Future[None]) -> None:
@@ -235,8 +266,8 @@ async def stream_observable(
     subscription disposed, so the run is cancelled). Never raises except on cancellation.
     """
     response = web.StreamResponse(status=200, headers={**framing.headers, **settings.extra_headers})
-    pump = _Pump(framing.encode)
-    pump.run_id = run_id
+    pump = _Pump()
+    encoder = _Encoder(framing.encode, run_id)
     subscription: abc.DisposableBase | None = None
     try:
         await response.prepare(request)
@@ -245,10 +276,10 @@ async def stream_observable(
         except Exception as err:
             _log.warning("a run failed to start: %s", err)
             pump.on_error(err)
-        if await _write_until_done(request, response, pump, framing, settings):
+        if await _write_until_done(request, response, pump, encoder, framing, settings):
             tail = framing.tail
             if pump.error is not None:
-                tail = framing.error_tail(pump.error, pump.run_id, pump.source) + tail
+                tail = framing.error_tail(pump.error, encoder.run_id, encoder.source) + tail
             if tail:
                 await response.write(tail)
             await response.write_eof()
@@ -269,6 +300,7 @@ async def _write_until_done(
     request: web.Request,
     response: web.StreamResponse,
     pump: _Pump,
+    encoder: _Encoder,
     framing: Framing,
     settings: StreamSettings,
 ) -> bool:
@@ -279,11 +311,13 @@ async def _write_until_done(
     check = settings.disconnect_check
     last_write = loop.time()
     while True:
-        parts = pump.parts
-        if parts:
-            pump.parts = []
-            await response.write(parts[0] if len(parts) == 1 else b"".join(parts))
-            last_write = loop.time()
+        chunks = pump.chunks
+        if chunks:
+            pump.chunks = []
+            data = encoder.encode(pump, chunks)
+            if data:
+                await response.write(data)
+                last_write = loop.time()
             continue
         if pump.done:
             return True
