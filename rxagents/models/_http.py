@@ -409,6 +409,13 @@ class _Stream:
         self._timeout = timeout
         self._connect_timeout = None if timeout is None else min(timeout, _CONNECT_TIMEOUT)
         self._retry = retry
+        # Credentials passed as plain headers (Azure's api-key, a proxy's token) are secrets too.
+        credentials = [
+            value.removeprefix("Bearer ").strip()
+            for name, value in request.headers.items()
+            if name.lower() in _SECRET_HEADERS
+        ]
+        self._secrets = (*request.secrets, *credentials)
         self._body = json.dumps(request.body).encode()
         self._headers = {
             "User-Agent": _USER_AGENT,
@@ -481,7 +488,7 @@ class _Stream:
             observer.on_completed()
 
     def _redact(self, text: str) -> str:
-        return redact(text, self._request.secrets)
+        return redact(text, self._secrets)
 
     async def _attempt(self, observer: abc.ObserverBase[ModelPart], state: _State) -> None:
         request = self._request

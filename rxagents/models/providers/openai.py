@@ -179,7 +179,7 @@ class OpenAIChatModel:
                 {"type": "function", "function": _function(tool)} for tool in call.tools
             ]
             body["tool_choice"] = _tool_choice(call.tool_choice)
-        if call.response_format is not None:
+        if call.response_format is not None and call.response_format.get("type") != "text":
             body["response_format"] = self._response_format(call.response_format)
         settings = {
             "temperature": call.temperature,
@@ -200,7 +200,7 @@ class OpenAIChatModel:
 
     def _response_format(self, response_format: Mapping[str, Any]) -> dict[str, Any]:
         schema = response_format.get("schema")
-        if response_format.get("type") != "json" or not isinstance(schema, Mapping):
+        if not isinstance(schema, Mapping):
             return {"type": "json_object"}
         name = response_format.get("name") or schema.get("title") or "response"
         json_schema: dict[str, Any] = {

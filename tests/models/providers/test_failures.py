@@ -335,3 +335,14 @@ async def test_x_should_retry_overrides_the_status_rule(kit: Kit, sleeps: Any) -
     assert got.error.status == 500
     assert len(kit.server.requests) == 2
     assert sleeps.waits == [0.5]
+
+
+async def test_credentials_given_as_headers_are_redacted_too(kit: Kit) -> None:
+    token = "azure-SECRET-token-987654"
+    kit.server.script(kit.error(401, f"bad key {token}"))
+    model = kit.model(api_key="", headers={"api-key": token})
+    got = await kit.fakes.collect(model.do_stream(CALL))
+    assert got.error is not None
+    assert token not in str(got.error)
+    assert isinstance(got.error, ProviderError)
+    assert token not in got.error.body

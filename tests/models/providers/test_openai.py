@@ -353,3 +353,15 @@ async def test_structured_output_is_named_after_the_schema_title(
         {"type": "function", "function": {"name": "weather", "parameters": {"type": "object"}}}
     ]
     assert body["tool_choice"] == "auto"
+
+
+async def test_text_response_format_sends_no_response_format(
+    openai_server: Any, fakes: ModuleType
+) -> None:
+    openai_server.script(fakes.openai_text(["ok"]), fakes.openai_text(["{}"]))
+    model = model_for(openai_server)
+    await fakes.collect(model.do_stream(ModelCall(prompt=[USER], response_format={"type": "text"})))
+    await fakes.collect(model.do_stream(ModelCall(prompt=[USER], response_format={"type": "json"})))
+    first, second = (r.json for r in openai_server.requests)
+    assert "response_format" not in first
+    assert second["response_format"] == {"type": "json_object"}
