@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 from rxagents.agent import Agent, tool
-from rxagents.models import ScriptedModel
+from rxagents.models import LanguageModel, ScriptedModel, default_model
 
 __all__ = ("demo_agent", "main")
 
@@ -40,9 +40,13 @@ def _words(block: str, text: str) -> list[dict[str, Any]]:
 
 
 def demo_agent(part_delay: float = 0.02) -> Agent:
-    """Build the demo agent: a planner with one tool, on a scripted model."""
+    """Build the demo agent: a planner with one tool.
+
+    It runs on a real provider when ``RXAGENTS_MODEL`` (e.g. ``openai/gpt-4o-mini``) and its API
+    key are set, and on the embedded scripted model otherwise.
+    """
     args = json.dumps({"tasks": ["write report", "team sync", "review PRs"], "start_hour": 9})
-    model = ScriptedModel(
+    model: LanguageModel = default_model() or ScriptedModel(
         [
             [
                 {"type": "text-start", "id": "t1"},

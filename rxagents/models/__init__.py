@@ -1,9 +1,13 @@
 """Language models: the protocols, model parts, and the embedded deterministic models.
 
 ``ScriptedModel`` and ``FunctionModel`` need no network or API key; they are the default for
-demos, notebooks and tests.
+demos, notebooks and tests. ``OpenAIChatModel`` and ``AnthropicModel`` stream real models over
+aiohttp with a tenacity retry policy (``RetryPolicy``); ``resolve_model("openai/gpt-4o-mini")``
+builds one from a model string and the usual environment variables.
 """
 
+from rxagents.models._http import RetryPolicy as RetryPolicy
+from rxagents.models._http import close_shared_session as close_shared_session
 from rxagents.models._parts import FinishPart as FinishPart
 from rxagents.models._parts import ModelErrorPart as ModelErrorPart
 from rxagents.models._parts import ModelPart as ModelPart
@@ -33,11 +37,16 @@ from rxagents.models._protocol import Message as Message
 from rxagents.models._protocol import ModelCall as ModelCall
 from rxagents.models._protocol import ToolChoice as ToolChoice
 from rxagents.models._protocol import ToolSpec as ToolSpec
+from rxagents.models._resolve import default_model as default_model
+from rxagents.models._resolve import resolve_model as resolve_model
 from rxagents.models._scripted import FunctionModel as FunctionModel
 from rxagents.models._scripted import ScriptedModel as ScriptedModel
 from rxagents.models._scripted import ScriptedModelV1 as ScriptedModelV1
+from rxagents.models.providers import AnthropicModel as AnthropicModel
+from rxagents.models.providers import OpenAIChatModel as OpenAIChatModel
 
 __all__ = (
+    "AnthropicModel",
     "FinishPart",
     "FunctionModel",
     "LanguageModel",
@@ -46,10 +55,12 @@ __all__ = (
     "ModelCall",
     "ModelErrorPart",
     "ModelPart",
+    "OpenAIChatModel",
     "ReasoningDeltaPart",
     "ReasoningEndPart",
     "ReasoningStartPart",
     "ResponseMetadataPart",
+    "RetryPolicy",
     "ScriptedModel",
     "ScriptedModelV1",
     "StreamStartPart",
@@ -68,6 +79,9 @@ __all__ = (
     "V1TextDeltaPart",
     "V1ToolCallPart",
     "V1Usage",
+    "close_shared_session",
+    "default_model",
     "parse_part",
     "parse_v1_part",
+    "resolve_model",
 )

@@ -140,9 +140,7 @@ class ScriptedModel:
         if not isinstance(steps, list | tuple):
             raise ConfigurationError("ScriptedModel takes a list of steps (lists of parts)")
         self._steps: list[_Replay[ModelPart]] = [
-            _Replay(
-                [p if isinstance(p, Exception) else parse_part(p) for p in step], part_delay
-            )
+            _Replay([p if isinstance(p, Exception) else parse_part(p) for p in step], part_delay)
             for step in steps
         ]
         self.provider = provider
