@@ -120,6 +120,7 @@ class _Call:
 class _Step:
     text: list[str] = field(default_factory=list)
     reasoning: list[str] = field(default_factory=list)
+    reasoning_blocks: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[_Call] = field(default_factory=list)
     results: list[tuple[_Call, Any, ErrorInfo | None]] = field(default_factory=list)
     open_blocks: dict[str, str] = field(default_factory=dict)
@@ -316,10 +317,28 @@ class AgentRun:
         step.open_blocks[part.id] = "text"
         self._emit(TextStart(run_id=self.run_id, payload=self._block_payload(part)))
 
+    def _reasoning_block(self, part: Any) -> dict[str, Any]:
+        """The recorded reasoning block of ``part.id``, with its provider metadata merged in.
+
+        Providers sign reasoning (Anthropic's thinking signature arrives on ``reasoning-end``);
+        the signature must go back with the reasoning in the next call's prompt.
+        """
+        block = self._step.reasoning_blocks.setdefault(part.id, {"text": []})
+        metadata = getattr(part, "provider_metadata", MISSING)
+        if metadata is not MISSING and isinstance(metadata, dict):
+            merged = block.setdefault("meta", {})
+            for provider, values in metadata.items():
+                if isinstance(values, dict):
+                    merged.setdefault(provider, {}).update(values)
+                else:
+                    merged[provider] = values
+        return block
+
     def _on_reasoning_start(self, part: Any) -> None:
         step = self._step
         if part.id in step.open_blocks:
             return
+        self._reasoning_block(part)
         step.open_blocks[part.id] = "reasoning"
         self._emit(ReasoningStart(run_id=self.run_id, payload=self._block_payload(part)))
 
@@ -330,6 +349,7 @@ class AgentRun:
         if part.id not in step.open_blocks:
             self._on_reasoning_start(part)
         step.reasoning.append(part.delta)
+        self._reasoning_block(part)["text"].append(part.delta)
         if part.provider_metadata is MISSING:
             payload = _reasoning_delta_payload(part.id, part.delta)
         else:
@@ -342,6 +362,8 @@ class AgentRun:
         kind = self._step.open_blocks.pop(part.id, None)
         if kind is None:
             return
+        if kind == "reasoning":
+            self._reasoning_block(part)
         if kind == "text":
             self._emit(TextEnd(run_id=self.run_id, payload=self._block_payload(part, "text-end")))
         else:
@@ -618,8 +640,11 @@ class AgentRun:
     def _record_messages(self) -> None:
         step = self._step
         content: list[dict[str, Any]] = []
-        if step.reasoning:
-            content.append({"type": "reasoning", "text": "".join(step.reasoning)})
+        for block in step.reasoning_blocks.values():
+            reasoning: dict[str, Any] = {"type": "reasoning", "text": "".join(block["text"])}
+            if block.get("meta"):
+                reasoning["providerOptions"] = block["meta"]
+            content.append(reasoning)
         if step.text:
             content.append({"type": "text", "text": "".join(step.text)})
         content.extend(

@@ -488,3 +488,26 @@ def test_bad_agent_configuration_is_rejected() -> None:
         Agent("a", model=ScriptedModel([]), max_steps=0)
     with pytest.raises(ConfigurationError):
         Tool("t", "d", None, None)
+
+
+async def test_reasoning_goes_back_to_the_model_with_its_provider_metadata(scripts: Any) -> None:
+    signed = {"anthropic": {"signature": "sig-1"}}
+    agent, model = make_agent(
+        [
+            [
+                {"type": "reasoning-start", "id": "r1"},
+                {"type": "reasoning-delta", "id": "r1", "delta": "think"},
+                {"type": "reasoning-end", "id": "r1", "providerMetadata": signed},
+                *scripts.tools(("c1", "weather", '{"city":"Oslo"}')),
+            ],
+            scripts.text("done"),
+        ],
+        tools=[weather],
+    )
+    await (await agent.stream("hi")).text
+    assistant = model.calls[1].prompt[-2]
+    assert assistant["content"][0] == {
+        "type": "reasoning",
+        "text": "think",
+        "providerOptions": signed,
+    }
