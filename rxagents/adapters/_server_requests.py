@@ -18,6 +18,7 @@ from rxagents.errors import InvalidInputError
 
 __all__ = (
     "AgentBody",
+    "Body",
     "ChatBody",
     "agent_options",
     "parse_body",
@@ -26,20 +27,22 @@ __all__ = (
 )
 
 _PositiveInt = Annotated[StrictInt, Field(gt=0)]
-_BodyT = TypeVar("_BodyT", bound="_Body")
+_BodyT = TypeVar("_BodyT", bound="Body")
 
 
-class _Body(BaseModel):
+class Body(BaseModel):
+    """A request body: camelCase keys, unknown keys ignored."""
+
     model_config = ConfigDict(
         extra="ignore", alias_generator=to_camel, validate_by_name=True, validate_by_alias=True
     )
 
 
-class _ThreadRef(_Body):
+class _ThreadRef(Body):
     id: str = Field(min_length=1)
 
 
-class MemoryRef(_Body):
+class MemoryRef(Body):
     """``memory``: the conversation thread and its owner."""
 
     thread: Annotated[str, Field(min_length=1)] | _ThreadRef | None = None
@@ -53,12 +56,12 @@ class MemoryRef(_Body):
         return self.thread
 
 
-class _ToolChoiceTool(_Body):
+class _ToolChoiceTool(Body):
     type: Literal["tool"]
     tool_name: str = Field(min_length=1)
 
 
-class ModelSettings(_Body):
+class ModelSettings(Body):
     """Model settings, at the top level or under ``modelSettings``."""
 
     temperature: float | None = None

@@ -176,11 +176,12 @@ class StreamSettings:
 class _Pump:
     """The Observable's side: collect each chunk and wake the writer (encoding is batched)."""
 
-    __slots__ = ("chunks", "done", "error", "waiter")
+    __slots__ = ("chunks", "done", "ended", "error", "waiter")
 
     def __init__(self) -> None:
         self.chunks: list[Any] = []
         self.done = False
+        self.ended = False
         self.error: BaseException | None = None
         self.waiter: asyncio.Future[None] | None = None
 
@@ -195,12 +196,14 @@ class _Pump:
                 waiter.set_result(None)
 
     def on_error(self, error: Exception) -> None:
+        self.ended = True
         if not self.done:
             self.error = error
             self.done = True
             self._wake()
 
     def on_completed(self) -> None:
+        self.ended = True
         self.done = True
         self._wake()
 
@@ -259,11 +262,21 @@ async def stream_observable(
     settings: StreamSettings,
     *,
     run_id: str = "",
+    on_abandon: Callable[[], None] | None = None,
 ) -> web.StreamResponse:
     """Start the response, subscribe to ``source`` and write its chunks until it ends.
 
     Returns when the source ended (the framing's tail written) or the client left (the
     subscription disposed, so the run is cancelled). Never raises except on cancellation.
+
+    Args:
+        request: The request being answered.
+        source: The chunks (for a shared stream's ``observable``, pass ``on_abandon``).
+        framing: How chunks become bytes.
+        settings: Pings and disconnect checks.
+        run_id: The run's id, for an in-band error before the first chunk.
+        on_abandon: Called when the response ends before the source did (the client left,
+            or the server is shutting down): cancels a run that disposal alone does not stop.
     """
     response = web.StreamResponse(status=200, headers={**framing.headers, **settings.extra_headers})
     pump = _Pump()
@@ -293,6 +306,8 @@ async def stream_observable(
     finally:
         if subscription is not None:
             subscription.dispose()
+        if on_abandon is not None and not pump.ended:
+            on_abandon()
     return response
 
 

@@ -22,19 +22,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, cast
-from urllib.parse import quote
 
 import aiohttp
 from pydantic import BaseModel
 from reactivex import Observable, abc
 
-from rxagents.adapters._client_http import (
-    DEFAULT_CLIENT_RETRY,
-    Framing,
-    RemoteCall,
-    remote_stream,
-    request_json,
-)
+from rxagents.adapters._client_endpoint import Endpoint, is_name
+from rxagents.adapters._client_workflow import RemoteWorkflow, RemoteWorkflowRun
 from rxagents.agent import AgentStream
 from rxagents.errors import ConfigurationError, MalformedStreamError
 from rxagents.events import (
@@ -52,7 +46,7 @@ from rxagents.models._http import RetryPolicy
 if TYPE_CHECKING:
     from rxagents.agent._loop import AgentRun
 
-__all__ = ("RemoteAgent", "RetryPolicy")
+__all__ = ("RemoteAgent", "RemoteWorkflow", "RemoteWorkflowRun", "RetryPolicy")
 
 _SETTINGS: Final = {
     "temperature": "temperature",
@@ -68,61 +62,6 @@ _OPTIONS: Final = frozenset(
     {*_SETTINGS, "max_steps", "run_id", "instructions", "memory", "tool_choice"}
     | {"thread_id", "resource_id"}
 )
-
-
-def _is_url(value: object) -> bool:
-    return isinstance(value, str) and value.startswith(("http://", "https://"))
-
-
-def _is_name(value: object) -> bool:
-    return isinstance(value, str) and bool(value)
-
-
-class _Endpoint:
-    """A server's base URL, credentials and HTTP behaviour, shared by its remote objects."""
-
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        headers: Mapping[str, str] | None,
-        token: str | None,
-        session: aiohttp.ClientSession | None,
-        retry: RetryPolicy | None,
-        timeout: float | None,
-        api_prefix: str,
-    ) -> None:
-        if not _is_url(base_url):
-            raise ConfigurationError(f"base_url must be an http(s) URL, got {base_url!r}")
-        self.base = base_url.rstrip("/") + "/" + api_prefix.strip("/")
-        self.headers = dict(headers or {})
-        if token is not None:
-            self.headers["Authorization"] = f"Bearer {token}"
-        self.session = session
-        self.retry = retry if retry is not None else DEFAULT_CLIENT_RETRY
-        self.timeout = timeout
-
-    def url(self, *parts: str, **query: str) -> str:
-        path = "/".join(quote(part, safe="") for part in parts)
-        url = f"{self.base}/{path}"
-        if query:
-            url += "?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in query.items())
-        return url
-
-    def stream(self, url: str, body: Mapping[str, Any], framing: Framing) -> Observable[Chunk]:
-        call = RemoteCall(url, body, self.headers, framing, self.session, self.retry, self.timeout)
-        return remote_stream(call)
-
-    async def json(self, method: str, url: str, body: Mapping[str, Any] | None = None) -> Any:
-        return await request_json(
-            method,
-            url,
-            body or {},
-            headers=self.headers,
-            session=self.session,
-            retry=self.retry,
-            seconds=self.timeout,
-        )
 
 
 def _wire_messages(messages: object) -> Any:
@@ -355,9 +294,9 @@ class RemoteAgent:
         Raises:
             ConfigurationError: ``base_url`` is not an http(s) URL or ``agent_id`` is empty.
         """
-        if not _is_name(agent_id):
+        if not is_name(agent_id):
             raise ConfigurationError("RemoteAgent needs a non-empty agent_id")
-        self._endpoint = _Endpoint(
+        self._endpoint = Endpoint(
             base_url,
             headers=headers,
             token=token,

@@ -44,6 +44,7 @@ from rxagents.adapters._server_agents import add_agent_routes
 from rxagents.adapters._server_config import CONFIG, ServedRuntime, ServerConfig
 from rxagents.adapters._server_http import CorsPolicy, auth_middleware, error_middleware
 from rxagents.adapters._server_stream import StreamSettings
+from rxagents.adapters._server_workflows import add_workflow_routes
 from rxagents.errors import ConfigurationError
 
 __all__ = ("DEFAULT_MAX_BODY", "ServedRuntime", "create_app")
@@ -106,7 +107,7 @@ def create_app(
         ),
     )
     add_agent_routes(app)
-    _add_workflow_routes(app)
+    add_workflow_routes(app)
     if cors is not None:
         CorsPolicy(cors).install(app)
     return app
@@ -118,9 +119,3 @@ def _is_positive(value: object, kind: Any) -> bool:
 
 def _is_text(value: object) -> bool:
     return isinstance(value, str) and bool(value.strip())
-
-
-def _add_workflow_routes(app: web.Application) -> None:
-    from rxagents.adapters._server_workflows import add_workflow_routes
-
-    add_workflow_routes(app)

@@ -13,18 +13,22 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from pydantic import BaseModel
 from pytest_aiohttp import AiohttpServer
 from reactivex import operators as ops
 
+from rxagents.adapters._client_endpoint import Endpoint
 from rxagents.adapters._client_http import RemoteCall, remote_stream
-from rxagents.adapters.client import RemoteAgent, RetryPolicy
+from rxagents.adapters.client import RemoteAgent, RemoteWorkflow, RemoteWorkflowRun, RetryPolicy
 from rxagents.adapters.server import create_app
 from rxagents.agent import Agent, AgentStream, tool
 from rxagents.errors import ChunkParseError, ConfigurationError, MalformedStreamError, RemoteError
 from rxagents.events import Chunk
 from rxagents.models import FunctionModel, ModelCall, ScriptedModel
+from rxagents.runtime import Runtime as RxRuntime
 from rxagents.testing import assert_well_formed
 from rxagents.usage import Usage
+from rxagents.workflow import Step, StepContext, Workflow, WorkflowStream
 
 
 @dataclass
@@ -518,3 +522,129 @@ def test_bad_arguments_are_refused_at_call_time() -> None:
         RemoteAgent("127.0.0.1:4111", "a")
     with pytest.raises(ConfigurationError, match="agent_id"):
         RemoteAgent("http://127.0.0.1:4111", "")
+
+
+# --- remote workflows -----------------------------------------------------------------------
+
+
+class Value(BaseModel):
+    value: str
+
+
+class Approval(BaseModel):
+    approved: bool
+
+
+async def _approve(ctx: StepContext[Value]) -> Value | None:
+    if ctx.resume_data is None:
+        await ctx.suspend({"why": "need approval"})
+        return None
+    return Value(value=ctx.input_data.value + (" ok" if ctx.resume_data.approved else " no"))
+
+
+def _boom(ctx: StepContext[Value]) -> Value:
+    raise RuntimeError("step exploded")
+
+
+@pytest.fixture
+async def wf_base(serve: Callable[[web.Application], Awaitable[str]]) -> str:
+    helper = Agent(
+        "helper",
+        model=ScriptedModel(
+            [
+                [
+                    {"type": "text-start", "id": "t1"},
+                    {"type": "text-delta", "id": "t1", "delta": "Hi!"},
+                    {"type": "text-end", "id": "t1"},
+                    {"type": "finish", "finishReason": "stop", "usage": usage(3, 2)},
+                ]
+            ],
+            cycle=True,
+        ),
+    )
+    workflows = {
+        "approval": Workflow("approval", Value, Value)
+        .then(Step("approve", Value, Value, _approve, resume_schema=Approval))
+        .commit(),
+        "failing": Workflow("failing", Value, Value)
+        .then(Step("boom", Value, Value, _boom))
+        .commit(),
+        "agentic": Workflow("agentic").then(Step.from_agent(helper)).commit(),
+    }
+    return await serve(create_app(RxRuntime(agents={"helper": helper}, workflows=workflows)))
+
+
+async def test_remote_workflow_suspends_and_resumes_with_workflow_streams(wf_base: str) -> None:
+    workflow = RemoteWorkflow(wf_base, "approval")
+    run = await workflow.create_run()
+    stream = await run.stream({"value": "x"})
+    assert isinstance(stream, WorkflowStream)
+    assert await stream.status == "suspended"
+    result = await stream.result
+    assert result.suspended == [["approve"]]
+    assert result.steps["approve"].suspend_payload == {"why": "need approval"}
+    assert_well_formed(list(stream.chunks), kind="workflow")
+    resumed = await run.resume_stream("approve", {"approved": True})
+    assert await resumed.status == "success"
+    assert (await resumed.result).result == {"value": "x ok"}
+    assert {c.run_id for c in resumed.chunks} == {run.run_id}
+
+
+async def test_remote_workflow_usage_counts_agent_steps(wf_base: str) -> None:
+    run = await RemoteWorkflow(wf_base, "agentic").create_run("my-run")
+    assert run.run_id == "my-run"
+    result = await run.start({"prompt": "hello"})
+    assert result.status == "success"
+    assert result.result == {"text": "Hi!"}
+    stream = await (await RemoteWorkflow(wf_base, "agentic").create_run()).stream({"prompt": "x"})
+    counted = await stream.usage
+    assert (counted.input_tokens, counted.output_tokens, counted.total_tokens) == (3, 2, 5)
+
+
+async def test_a_failed_remote_workflow_reports_its_error(wf_base: str) -> None:
+    result = await (await RemoteWorkflow(wf_base, "failing").create_run()).start({"value": "x"})
+    assert result.status == "failed"
+    assert result.error is not None
+    assert result.error.message == "step exploded"
+
+
+async def test_remote_workflow_refusals_are_remote_errors(wf_base: str) -> None:
+    with pytest.raises(RemoteError) as unknown:
+        await RemoteWorkflow(wf_base, "nope").create_run()
+    assert unknown.value.status == 404
+    run = await RemoteWorkflow(wf_base, "approval").create_run()
+    with pytest.raises(RemoteError) as bad:
+        await run.start({"value": 3})
+    assert bad.value.status == 400
+    with pytest.raises(RemoteError) as conflict:
+        await run.resume(resume_data={"approved": True})
+    assert conflict.value.status == 409
+    info = await RemoteWorkflow(wf_base, "approval").describe()
+    assert list(info["steps"]) == ["approve"]
+
+
+async def test_a_record_stream_cut_before_workflow_finish_is_malformed(
+    aiohttp_server: AiohttpServer,
+) -> None:
+    start = json.dumps(
+        {"type": "workflow-start", "runId": "r", "from": "WORKFLOW", "payload": {"workflowId": "w"}}
+    ).encode()
+    path = "/api/workflows/w/stream"
+    server = await fake_server(
+        aiohttp_server, await raw_body(start + b"\x1e", content_type="text/plain"), path
+    )
+    run = RemoteWorkflowRun(
+        Endpoint(
+            str(server.make_url("")),
+            headers=None,
+            token=None,
+            session=None,
+            retry=None,
+            timeout=None,
+            api_prefix="/api",
+        ),
+        "w",
+        "r",
+    )
+    with pytest.raises(MalformedStreamError, match="workflow-finish"):
+        await collect(run.observe({}))

@@ -14,6 +14,7 @@ import pytest
 import reactivex
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import BaseModel
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 from reactivex import Observable
 
@@ -23,7 +24,9 @@ from rxagents.errors import ConfigurationError
 from rxagents.events import Chunk, parse_chunk
 from rxagents.models import FunctionModel, ModelCall, ScriptedModel
 from rxagents.models.providers.openai import OpenAIChatModel
+from rxagents.runtime import Runtime as RxRuntime
 from rxagents.testing import assert_well_formed
+from rxagents.workflow import Step, StepContext, Workflow
 
 # --- a runtime ------------------------------------------------------------------------------
 
@@ -147,8 +150,11 @@ async def client(aiohttp_client: AiohttpClient, runtime: Runtime) -> TestClient[
     return await aiohttp_client(create_app(runtime))
 
 
+Serve = Callable[[web.Application], Awaitable[str]]
+
+
 @pytest.fixture
-async def serve() -> AsyncIterator[Callable[[web.Application], Awaitable[str]]]:
+async def serve() -> AsyncIterator[Serve]:
     """Start apps as ``web.run_app`` does: handlers are NOT cancelled when a client leaves.
 
     (aiohttp's ``TestServer`` cancels them, which would hide the server's own disconnect check.)
@@ -766,3 +772,188 @@ async def test_leaving_closes_the_models_own_http_request(
         await provider_streaming.wait()
         response.close()
         await asyncio.wait_for(provider_saw_close.wait(), 2.0)
+
+
+# --- workflows ------------------------------------------------------------------------------
+
+
+class Value(BaseModel):
+    value: str
+
+
+class Approval(BaseModel):
+    approved: bool
+
+
+async def _prep(ctx: StepContext[Value]) -> Value:
+    await ctx.writer.write({"type": "data-progress", "data": {"stage": "prep"}})
+    return Value(value=ctx.input_data.value + "!")
+
+
+async def _approve(ctx: StepContext[Value]) -> Value | None:
+    if ctx.resume_data is None:
+        await ctx.suspend({"why": "need approval"})
+        return None
+    verdict = " approved" if ctx.resume_data.approved else " rejected"
+    return Value(value=ctx.input_data.value + verdict)
+
+
+def approval_workflow() -> Workflow:
+    return (
+        Workflow("approval", Value, Value)
+        .then(Step("prep", Value, Value, _prep))
+        .then(Step("approve", Value, Value, _approve, resume_schema=Approval))
+        .commit()
+    )
+
+
+@pytest.fixture
+async def wf_client(aiohttp_client: AiohttpClient) -> TestClient[Any, Any]:
+    runtime = RxRuntime(workflows={"approval": approval_workflow()})
+    return await aiohttp_client(create_app(runtime))
+
+
+def records(body: bytes) -> list[dict[str, Any]]:
+    assert body.endswith(b"\x1e")
+    return [json.loads(r) for r in body.split(b"\x1e")[:-1]]
+
+
+async def create(client: TestClient[Any, Any], query: str = "") -> str:
+    response = await post(client, f"/api/workflows/approval/create-run{query}", {})
+    assert response.status == 200
+    run_id: str = (await response.json())["runId"]
+    return run_id
+
+
+async def test_workflows_are_listed_with_their_steps(wf_client: TestClient[Any, Any]) -> None:
+    listing = await (await wf_client.get("/api/workflows")).json()
+    assert list(listing) == ["approval"]
+    assert list(listing["approval"]["steps"]) == ["prep", "approve"]
+    assert listing["approval"]["inputSchema"]["required"] == ["value"]
+
+
+async def test_a_workflow_run_streams_records_suspends_and_resumes(
+    wf_client: TestClient[Any, Any],
+) -> None:
+    run_id = await create(wf_client)
+    response = await post(
+        wf_client, f"/api/workflows/approval/stream?runId={run_id}", {"inputData": {"value": "x"}}
+    )
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/plain")
+    first = records(await response.read())
+    assert [c["type"] for c in first][:2] == ["workflow-start", "workflow-step-start"]
+    assert first[-1]["payload"]["workflowStatus"] == "suspended"
+    assert {c["runId"] for c in first} == {run_id}
+    resumed = await post(
+        wf_client,
+        f"/api/workflows/approval/resume-stream?runId={run_id}",
+        {"step": "approve", "resumeData": {"approved": True}},
+    )
+    second = records(await resumed.read())
+    assert second[-1]["payload"]["workflowStatus"] == "success"
+    assert second[-1]["payload"]["finalWorkflowResult"] == {"value": "x! approved"}
+    result = await (await wf_client.get(f"/api/workflows/approval/runs/{run_id}")).json()
+    assert result["status"] == "success"
+    assert result["result"] == {"value": "x! approved"}
+
+
+async def test_create_run_takes_a_run_id_or_an_empty_query(wf_client: TestClient[Any, Any]) -> None:
+    assert await create(wf_client, "?runId=my-run") == "my-run"
+    assert await create(wf_client, "?runId=") != ""
+    response = await wf_client.post("/api/workflows/approval/create-run")  # no body at all
+    assert (await response.json())["runId"]
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "status", "error"),
+    [
+        ("stream?runId=nope", {"inputData": {"value": "x"}}, 404, "not found"),
+        ("stream", {"inputData": {"value": "x"}}, 400, "runId"),
+        ("stream?runId={run}", {"inputData": {"value": 3}}, 400, "input"),
+        ("stream?runId={run}", {"inputData": {"value": "x"}, "initialState": 5}, 400, "invalid"),
+        ("stream?runId={run}", [1], 400, "JSON object"),
+        ("resume-stream?runId=nope", {"resumeData": {"approved": True}}, 404, "not found"),
+        ("resume-stream", {"resumeData": {"approved": True}}, 400, "runId"),
+        ("resume-stream?runId={run}", {"resumeData": {"approved": True}}, 409, "not suspended"),
+    ],
+)
+async def test_bad_workflow_input_is_refused_before_streaming(
+    wf_client: TestClient[Any, Any], route: str, body: Any, status: int, error: str
+) -> None:
+    run_id = await create(wf_client)
+    path = "/api/workflows/approval/" + route.replace("{run}", run_id)
+    data = await refusal(await post(wf_client, path, body), status)
+    assert error in data["error"]
+
+
+async def test_input_issues_name_the_field(wf_client: TestClient[Any, Any]) -> None:
+    run_id = await create(wf_client)
+    path = f"/api/workflows/approval/stream?runId={run_id}"
+    data = await refusal(await post(wf_client, path, {"inputData": {}}), 400)
+    assert data["issues"][0]["path"] == ["inputData", "value"]
+
+
+async def test_streaming_a_started_run_again_or_resuming_wrongly_is_a_conflict(
+    wf_client: TestClient[Any, Any],
+) -> None:
+    run_id = await create(wf_client)
+    path = f"/api/workflows/approval/stream?runId={run_id}"
+    await (await post(wf_client, path, {"inputData": {"value": "x"}})).read()
+    await refusal(await post(wf_client, path, {"inputData": {"value": "x"}}), 409)
+    resume = f"/api/workflows/approval/resume-stream?runId={run_id}"
+    data = await refusal(await post(wf_client, resume, {"step": "prep", "resumeData": {}}), 400)
+    assert "suspended" in data["error"]
+    bad = await refusal(await post(wf_client, resume, {"resumeData": {"approved": "?"}}), 400)
+    assert bad["issues"][0]["path"][0] == "resumeData"
+    await (await post(wf_client, resume, {"resumeData": {"approved": False}})).read()
+    await refusal(await post(wf_client, resume, {"resumeData": {"approved": True}}), 409)
+
+
+async def test_unknown_workflow_routes_are_404(wf_client: TestClient[Any, Any]) -> None:
+    for route in ("create-run", "stream?runId=r", "resume-stream?runId=r", "chat"):
+        await refusal(await post(wf_client, f"/api/workflows/nope/{route}", {}), 404)
+    await refusal(await wf_client.get("/api/workflows/approval/runs/none"), 404)
+
+
+async def test_workflow_chat_is_a_ui_stream_and_resumes(wf_client: TestClient[Any, Any]) -> None:
+    response = await post(wf_client, "/api/workflows/approval/chat", {"inputData": {"value": "x"}})
+    assert response.headers["x-vercel-ai-ui-message-stream"] == "v1"
+    parts = sse_chunks(await response.read())
+    data = [p for p in parts if p["type"] == "data-workflow"]
+    assert data[-1]["data"]["status"] == "suspended"
+    assert {"type": "data-progress", "data": {"stage": "prep"}} in parts
+    run_id = data[-1]["id"]
+    body = {"runId": run_id, "resumeData": {"approved": True}}
+    again = sse_chunks(await (await post(wf_client, "/api/workflows/approval/chat", body)).read())
+    assert [p for p in again if p["type"] == "data-workflow"][-1]["data"]["result"] == {
+        "value": "x! approved"
+    }
+    await refusal(await post(wf_client, "/api/workflows/approval/chat", {"resumeData": {}}), 400)
+    await refusal(
+        await post(wf_client, "/api/workflows/approval/chat", {"inputData": {"value": 1}}), 400
+    )
+
+
+async def test_a_client_leaving_a_workflow_stream_cancels_the_run(serve: Serve) -> None:
+    started = asyncio.Event()
+    cancelled = asyncio.Event()
+
+    async def wait(ctx: StepContext[Any]) -> Any:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    workflow = Workflow("slow").then(Step("wait", None, None, wait)).commit()
+    base = await serve(create_app(RxRuntime(workflows={"slow": workflow})))
+    async with aiohttp.ClientSession() as session:
+        created = await session.post(f"{base}/api/workflows/slow/create-run", json={})
+        run_id = (await created.json())["runId"]
+        response = await session.post(f"{base}/api/workflows/slow/stream?runId={run_id}", json={})
+        await read_until(response, b"workflow-step-start")
+        await started.wait()
+        response.close()
+        await asyncio.wait_for(cancelled.wait(), 1.0)

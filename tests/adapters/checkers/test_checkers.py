@@ -10,33 +10,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from aiohttp import web
+from pydantic import BaseModel
 
 from rxagents.adapters.server import create_app
 from rxagents.agent import Agent, tool
 from rxagents.models import ScriptedModel
+from rxagents.runtime import Runtime as RxRuntime
+from rxagents.workflow import Step, StepContext, Workflow
 
 pytestmark = pytest.mark.timeout(180)
 
 Serve = Callable[[web.Application], Awaitable[str]]
 Check = Callable[..., Awaitable[dict[str, Any]]]
-
-
-@dataclass
-class Runtime:
-    agents: dict[str, Any] = field(default_factory=dict)
-    workflows: dict[str, Any] = field(default_factory=dict)
-    storage: Any = None
-
-    def get_agent(self, key: str) -> Any:
-        return self.agents[key]
-
-    def get_workflow(self, key: str) -> Any:
-        return self.workflows[key]
 
 
 def usage(i: int, o: int) -> dict[str, int]:
@@ -121,9 +110,45 @@ def agents() -> dict[str, Any]:
     }
 
 
+class Value(BaseModel):
+    value: str
+
+
+class Approval(BaseModel):
+    approved: bool
+
+
+async def _prepare(ctx: StepContext[Value]) -> Value:
+    await ctx.writer.write({"type": "data-progress", "data": {"stage": "prepared"}})
+    return Value(value=ctx.input_data.value + "!")
+
+
+async def _approve(ctx: StepContext[Value]) -> Value | None:
+    if ctx.resume_data is None:
+        await ctx.suspend({"why": "need approval"})
+        return None
+    verdict = "approved" if ctx.resume_data.approved else "rejected"
+    return Value(value=f"{ctx.input_data.value} {verdict}")
+
+
+def workflows(helper: Agent) -> dict[str, Workflow]:
+    return {
+        "approval-workflow": Workflow("approval-workflow", Value, Value)
+        .then(Step("prepare", Value, Value, _prepare))
+        .then(Step("approve", Value, Value, _approve, resume_schema=Approval))
+        .commit(),
+        "agent-workflow": Workflow("agent-workflow")
+        .then(Step("to-prompt", None, None, lambda ctx: {"prompt": "Plan my day"}))
+        .then(Step.from_agent(helper))
+        .commit(),
+    }
+
+
 @pytest.fixture
 async def base(serve: Serve) -> str:
-    return await serve(create_app(Runtime(agents=agents())))
+    registered = agents()
+    runtime = RxRuntime(agents=registered, workflows=workflows(registered["text-agent"]))
+    return await serve(create_app(runtime))
 
 
 # --- @mastra/client-js ----------------------------------------------------------------------
@@ -142,6 +167,40 @@ async def test_mastra_client_streams_an_agent_with_a_tool(base: str, mastra_chec
     assert types.index("tool-call") < types.index("tool-result")
     assert agent["usage"]["inputTokens"] == 45
     assert agent["framing"]["done"] is True
+
+
+async def test_mastra_client_runs_a_workflow_that_suspends_and_resumes(
+    base: str, mastra_check: Check
+) -> None:
+    summary = await mastra_check(
+        base,
+        "--agent",
+        "tool-agent",
+        "--workflow",
+        "approval-workflow",
+        "--input",
+        '{"value": "x"}',
+        "--resume-data",
+        '{"approved": true}',
+    )
+    first, resumed = summary["workflow"], summary["workflowResume"]
+    assert first["status"] == "suspended"
+    assert first["suspendedStep"] == "approve"
+    assert "workflow-step-output" in first["chunkTypes"]
+    assert resumed["step"] == "approve"
+    assert resumed["status"] == "success"
+    assert resumed["result"] == {"value": "x! approved"}
+    assert resumed["runId"] == first["runId"]
+
+
+async def test_mastra_client_runs_a_workflow_with_an_agent_step(
+    base: str, mastra_check: Check
+) -> None:
+    summary = await mastra_check(base, "--agent", "text-agent", "--workflow", "agent-workflow")
+    workflow = summary["workflow"]
+    assert workflow["status"] == "success"
+    assert workflow["result"] == {"text": "Plan: email, gym, groceries."}
+    assert workflow["usage"]["inputTokens"] == 30
 
 
 async def test_mastra_client_streams_an_agent_with_reasoning(
@@ -202,3 +261,27 @@ async def test_ai_sdk_strict_check_with_a_conversation_body(base: str, aisdk_che
     }
     message = await aisdk_check(f"{base}/api/agents/tool-agent/chat", "--body", json.dumps(body))
     assert parts_of(message, "tool-weather")
+
+
+async def test_ai_sdk_strict_check_of_a_workflow(base: str, aisdk_check: Check) -> None:
+    body = json.dumps({"inputData": {"value": "x"}})
+    message = await aisdk_check(f"{base}/api/workflows/approval-workflow/chat", "--body", body)
+    [state] = parts_of(message, "data-workflow")  # one part, updated in place
+    assert state["data"]["status"] == "suspended"
+    assert state["data"]["steps"]["approve"]["suspendPayload"] == {"why": "need approval"}
+    assert parts_of(message, "data-progress") == [
+        {"type": "data-progress", "data": {"stage": "prepared"}}
+    ]
+    resume = json.dumps({"runId": state["id"], "resumeData": {"approved": True}})
+    done = await aisdk_check(f"{base}/api/workflows/approval-workflow/chat", "--body", resume)
+    assert parts_of(done, "data-workflow")[0]["data"]["result"] == {"value": "x! approved"}
+
+
+async def test_ai_sdk_strict_check_of_a_workflow_with_an_agent_step(
+    base: str, aisdk_check: Check
+) -> None:
+    message = await aisdk_check(
+        f"{base}/api/workflows/agent-workflow/chat", "--body", json.dumps({"inputData": {}})
+    )
+    assert [p["text"] for p in parts_of(message, "text")] == ["Plan: email, gym, groceries."]
+    assert parts_of(message, "data-workflow")[0]["data"]["status"] == "success"

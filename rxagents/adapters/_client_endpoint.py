@@ -1,0 +1,79 @@
+"""A remote server's base URL, credentials and HTTP behaviour, shared by its remote objects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+from reactivex import Observable
+
+from rxagents.adapters._client_http import (
+    DEFAULT_CLIENT_RETRY,
+    Framing,
+    RemoteCall,
+    remote_stream,
+    request_json,
+)
+from rxagents.errors import ConfigurationError
+from rxagents.events import Chunk
+from rxagents.models._http import RetryPolicy
+
+__all__ = ("Endpoint", "is_name")
+
+
+def _is_url(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(("http://", "https://"))
+
+
+def is_name(value: object) -> bool:
+    """Whether ``value`` is a non-empty string."""
+    return isinstance(value, str) and bool(value)
+
+
+class Endpoint:
+    """A server's base URL, credentials and HTTP behaviour, shared by its remote objects."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        headers: Mapping[str, str] | None,
+        token: str | None,
+        session: aiohttp.ClientSession | None,
+        retry: RetryPolicy | None,
+        timeout: float | None,
+        api_prefix: str,
+    ) -> None:
+        if not _is_url(base_url):
+            raise ConfigurationError(f"base_url must be an http(s) URL, got {base_url!r}")
+        self.base = base_url.rstrip("/") + "/" + api_prefix.strip("/")
+        self.headers = dict(headers or {})
+        if token is not None:
+            self.headers["Authorization"] = f"Bearer {token}"
+        self.session = session
+        self.retry = retry if retry is not None else DEFAULT_CLIENT_RETRY
+        self.timeout = timeout
+
+    def url(self, *parts: str, **query: str) -> str:
+        path = "/".join(quote(part, safe="") for part in parts)
+        url = f"{self.base}/{path}"
+        if query:
+            url += "?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in query.items())
+        return url
+
+    def stream(self, url: str, body: Mapping[str, Any], framing: Framing) -> Observable[Chunk]:
+        call = RemoteCall(url, body, self.headers, framing, self.session, self.retry, self.timeout)
+        return remote_stream(call)
+
+    async def json(self, method: str, url: str, body: Mapping[str, Any] | None = None) -> Any:
+        return await request_json(
+            method,
+            url,
+            body or {},
+            headers=self.headers,
+            session=self.session,
+            retry=self.retry,
+            seconds=self.timeout,
+        )
