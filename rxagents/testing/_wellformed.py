@@ -126,7 +126,8 @@ RULES: Mapping[Rule, str] = MappingProxyType(
         "step-nested": "`step-start` only when no step is open",
         "step-not-open": "`step-finish` only closes an open step",
         "step-unclosed": "`finish` only when every step is closed",
-        "outside-step": "text, reasoning, tool and response-metadata chunks come inside a step",
+        "outside-step": "text, reasoning, tool, source, file and response-metadata chunks come "
+        "inside a step",
         "block-reopened": "a text or reasoning block id is not opened while already open",
         "delta-outside-block": "a delta comes inside the open block with its id",
         "block-not-open": "`*-end` closes an open block with its id",
@@ -179,6 +180,9 @@ _IN_STEP = frozenset(
         "tool-result",
         "tool-error",
         "response-metadata",
+        "source",
+        "file",
+        "tool-output",
     }
 )
 _SPAN_STARTS: Mapping[str, str] = {

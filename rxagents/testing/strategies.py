@@ -61,6 +61,8 @@ from rxagents.events import (
     NetworkValidationEndPayload,
     NetworkValidationStart,
     NetworkValidationStartPayload,
+    ObjectChunk,
+    ObjectResult,
     ReasoningDelta,
     ReasoningDeltaPayload,
     ReasoningEnd,
@@ -1005,6 +1007,7 @@ def _for_annotation(annotation: Any) -> SearchStrategy[Any]:
     raise TypeError(f"no strategy for payload field type {annotation!r}")  # pragma: no cover
 
 
+_PAYLOADLESS = (ObjectChunk, ObjectResult)
 _OVERRIDES: dict[tuple[type[BaseModel], str], Callable[[], SearchStrategy[Any]]] = {}
 
 
@@ -1017,6 +1020,8 @@ def _model_instances(draw: DrawFn, cls: type[BaseModel]) -> BaseModel:
         override = _OVERRIDES.get((cls, name))
         strategy = override() if override is not None else _for_annotation(info.annotation)
         fields[name] = draw(strategy)
+    if cls in _PAYLOADLESS and "payload" not in fields:
+        fields["object"] = draw(json_values(max_leaves=3))  # Mastra's form: a top-level key
     if not issubclass(cls, ChunkBase):
         taken = set(cls.model_fields) | {info.alias for info in cls.model_fields.values()}
         free = [key for key in _EXTRA_KEYS if key not in taken]

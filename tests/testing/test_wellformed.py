@@ -29,6 +29,7 @@ from rxagents.events import (
     NetworkValidationEndPayload,
     NetworkValidationStart,
     NetworkValidationStartPayload,
+    OpenPayload,
     ReasoningDelta,
     ReasoningDeltaPayload,
     ReasoningEnd,
@@ -37,6 +38,7 @@ from rxagents.events import (
     RoutingAgentEndPayload,
     RoutingAgentStart,
     RoutingAgentStartPayload,
+    SourceChunk,
     Start,
     StartPayload,
     StepFinish,
@@ -176,6 +178,10 @@ def tool_error(call_id: str = "c1") -> ToolError:
 def finished(usage: Usage = U1, reason: str = "stop") -> Stream:
     """``step-finish`` then ``finish``, for a one-step run."""
     return [step_finish(usage, reason), finish(usage, reason)]
+
+
+def source() -> SourceChunk:
+    return SourceChunk(run_id=RUN, payload=OpenPayload(id="s1", sourceType="url", url="https://x"))
 
 
 def agent_error(run: str = RUN) -> AgentError:
@@ -505,6 +511,7 @@ AGENT_CASES: list[tuple[str, Edit, Rule, int]] = [
     ("step-finish twice", repeat(7), "step-not-open", 8),
     ("finish before step-finish", move(16, 15), "step-unclosed", 15),
     ("text between steps", lambda s: [*s[:8], *text("tx", "a"), *s[8:]], "outside-step", 8),
+    ("source between steps", insert(8, source()), "outside-step", 8),
     ("block opened twice", insert(13, text_start()), "block-reopened", 13),
     ("delta with other id", replace(13, lambda c: payload(c, id="t9")), "delta-outside-block", 13),
     ("delta after its end", move(13, 15), "delta-outside-block", 14),
