@@ -184,10 +184,13 @@ async def read_json(request: web.Request, max_body: int) -> Any:
     if length is not None and length > max_body:
         raise ApiError(413, f"request body too large: the limit is {max_body} bytes")
     body = bytearray()
-    async for piece in request.content.iter_chunked(1 << 16):
-        body += piece
-        if len(body) > max_body:
-            raise ApiError(413, f"request body too large: the limit is {max_body} bytes")
+    try:
+        async for piece in request.content.iter_chunked(1 << 16):
+            body += piece
+            if len(body) > max_body:
+                raise ApiError(413, f"request body too large: the limit is {max_body} bytes")
+    except ConnectionError:
+        raise ApiError(400, "the request body was cut off (the connection closed)") from None
     if not body.strip():
         return {}
     try:

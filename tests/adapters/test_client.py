@@ -648,3 +648,18 @@ async def test_a_record_stream_cut_before_workflow_finish_is_malformed(
     )
     with pytest.raises(MalformedStreamError, match="workflow-finish"):
         await collect(run.observe({}))
+
+
+async def test_a_remote_agent_is_a_workflow_step(base: str) -> None:
+    remote = RemoteAgent(base, "tool-agent", token="tok", description="Knows the weather.")
+    step = Step.from_agent(remote)  # type: ignore[arg-type]  # duck-typed: observe, id
+    workflow = Workflow("ask-remote").then(step).commit()
+    stream = await (await workflow.create_run()).stream({"prompt": "Weather in Paris?"})
+    result = await stream.result
+    assert result.status == "success"
+    assert result.result == {"text": "It is 21C"}
+    inner = [c.payload.output.type for c in stream.chunks if c.type == "workflow-step-output"]
+    assert inner[0] == "start"
+    assert inner[-1] == "finish"
+    usage_total = await stream.usage
+    assert usage_total.input_tokens == 45

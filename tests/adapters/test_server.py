@@ -957,3 +957,24 @@ async def test_a_client_leaving_a_workflow_stream_cancels_the_run(serve: Serve) 
         await started.wait()
         response.close()
         await asyncio.wait_for(cancelled.wait(), 1.0)
+
+
+async def test_a_body_cut_off_mid_way_is_no_server_error(
+    serve: Serve, runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    base = await serve(create_app(runtime))
+    host, port = base.removeprefix("http://").split(":")
+    with caplog.at_level(logging.WARNING):
+        _, writer = await asyncio.open_connection(host, int(port))
+        writer.write(
+            b"POST /api/agents/echo/stream HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+            b'{"messages'
+        )
+        await writer.drain()
+        writer.close()  # leave mid-body
+        await writer.wait_closed()
+        async with aiohttp.ClientSession() as session:  # the server keeps serving
+            response = await session.post(f"{base}/api/agents/echo/stream", json={"messages": "hi"})
+            assert sse_chunks(await response.read())[-1]["type"] == "finish"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
