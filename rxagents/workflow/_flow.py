@@ -271,7 +271,9 @@ class BranchNode(Node):
                 run(list(prior["chosen"]))
             else:
                 context = _condition_context(exe, scope, slot.value)
-                serial.disposable = _evaluate(self.conditions, context, decided)
+                evaluation = _evaluate(self.conditions, context, decided)
+                if serial.disposable is None:  # still evaluating (async conditions)
+                    serial.disposable = evaluation
             return serial
 
         return lean(subscribe)

@@ -419,3 +419,10 @@ async def test_usage_equals_reduce_usage_over_the_stream_without_agents() -> Non
     total: list[Any] = []
     stream.observable.pipe(reduce_usage()).subscribe(total.append)
     assert total == [await stream.usage]
+
+
+async def test_a_branch_step_that_waits_completes() -> None:
+    workflow = Workflow("wf", N).branch([(lambda ctx: True, later("waits", 2))]).commit()
+    chunks, stream = await run_workflow(workflow, {"n": 1})
+    assert events(chunks)[-2:] == [("workflow-step-result", "waits"), ("workflow-finish", None)]
+    assert (await stream.result).result == {"waits": {"n": 2}}
