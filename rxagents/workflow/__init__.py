@@ -23,6 +23,7 @@ from rxagents.workflow._step import AgentStepInput as AgentStepInput
 from rxagents.workflow._step import AgentStepOutput as AgentStepOutput
 from rxagents.workflow._step import Execute as Execute
 from rxagents.workflow._step import Step as Step
+from rxagents.workflow._stream import WorkflowSource as WorkflowSource
 from rxagents.workflow._stream import WorkflowStream as WorkflowStream
 from rxagents.workflow._workflow import StepLike as StepLike
 from rxagents.workflow._workflow import Workflow as Workflow
@@ -44,5 +45,6 @@ __all__ = (
     "Workflow",
     "WorkflowResult",
     "WorkflowRun",
+    "WorkflowSource",
     "WorkflowStream",
 )

@@ -3,15 +3,47 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from reactivex import Observable
 
 from rxagents.adapters._run_stream import RunResult, RunStream
 from rxagents.events import WorkflowChunk, WorkflowStatus
 from rxagents.usage import Usage
-from rxagents.workflow._execution import Execution
 from rxagents.workflow._result import WorkflowResult
 
-__all__ = ("WorkflowStream",)
+__all__ = ("WorkflowSource", "WorkflowStream")
+
+
+class WorkflowSource(Protocol):
+    """What a :class:`WorkflowStream` reads from the run behind it.
+
+    A local run's execution implements it; so can a remote run (a client reading a server's
+    stream), which then gets the same stream object.
+    """
+
+    @property
+    def run_id(self) -> str:
+        """The run's id."""
+        ...
+
+    @property
+    def usage(self) -> Usage:
+        """Usage counted so far (read when the stream ends)."""
+        ...
+
+    def observable(self) -> Observable[WorkflowChunk]:
+        """The run's chunks; subscribed once, when the stream is created."""
+        ...
+
+    def closing_chunks(self) -> Sequence[WorkflowChunk]:
+        """The chunks that end a cancelled stream (``workflow-finish`` ``canceled``)."""
+        ...
+
+    def result(self) -> WorkflowResult:
+        """The run's result once the stream ended (``canceled`` after cancellation)."""
+        ...
 
 
 class WorkflowStream(RunStream[WorkflowChunk]):
@@ -27,7 +59,7 @@ class WorkflowStream(RunStream[WorkflowChunk]):
     ``await stream.result`` then gives a result with status ``canceled``.
     """
 
-    def __init__(self, execution: Execution) -> None:
+    def __init__(self, execution: WorkflowSource) -> None:
         loop = asyncio.get_running_loop()
         self._execution = execution
         self._status: asyncio.Future[WorkflowStatus] = loop.create_future()
