@@ -53,7 +53,7 @@ async def test_an_agent_step_wraps_every_agent_chunk_whole_and_outputs_its_text(
         "step-finish",
         "finish",
     ]
-    assert all(isinstance(c, AgentChunk.__args__) for c in inner)  # type: ignore[attr-defined]
+    assert all(isinstance(c, AgentChunk.__args__) for c in inner)
     assert {c.run_id for c in inner} != {"run-agent"}  # the agent keeps its own run id
     assert {o.run_id for o in outputs} == {"run-agent"}
     first = wire(outputs[0])
@@ -173,7 +173,7 @@ async def test_a_step_can_write_any_json_or_models() -> None:
 
     async def chatty(ctx: StepContext[Any]) -> None:
         await ctx.writer.write("plain text")
-        ctx.writer.write(Note(text="a model"))  # sync use: no await needed
+        _ = ctx.writer.write(Note(text="a model"))  # sync use: no await needed
         await ctx.writer.write({"type": "custom-kind", "data": [1, 2]})
 
     workflow = Workflow("wf").then(Step("chatty", None, None, chatty)).commit()

@@ -89,7 +89,7 @@ async def test_an_uncommitted_workflow_cannot_run_or_be_nested() -> None:
     with pytest.raises(ConfigurationError, match="not committed"):
         await draft.create_run()
     with pytest.raises(ConfigurationError, match="not committed"):
-        draft.observe({"n": 1})
+        _ = draft.observe({"n": 1})
     with pytest.raises(ConfigurationError, match="nested workflow 'draft' is not committed"):
         Workflow("outer").then(draft).commit()
 

@@ -56,7 +56,7 @@ async def test_cancel_before_the_first_step_runs_nothing() -> None:
     run.cancel()
     chunks = [c async for c in stream]
     assert [c.type for c in chunks] == ["workflow-start", "workflow-finish"]
-    assert chunks[-1].payload.workflow_status == "canceled"
+    assert getattr(chunks[-1].payload, "workflow_status", None) == "canceled"
     assert_well_formed(chunks)
     assert ran == []
     assert await stream.status == "canceled"
@@ -77,7 +77,7 @@ async def test_cancel_stops_a_running_step_and_ends_the_replay_with_a_canceled_f
         ("workflow-step-start", "wait"),
         ("workflow-finish", None),
     ]
-    assert chunks[-1].payload.workflow_status == "canceled"
+    assert getattr(chunks[-1].payload, "workflow_status", None) == "canceled"
     assert_well_formed(chunks)
     assert await cancelled.wait() == ["wait"]
     result = await stream.result

@@ -135,7 +135,7 @@ async def test_invalid_workflow_input_is_refused_before_anything_starts() -> Non
         await run.stream(input_data={"n": "not a number"})
     assert run.status == "pending"
     with pytest.raises(InvalidInputError):
-        workflow.observe({"m": 1})
+        _ = workflow.observe({"m": 1})
     stream = await run.stream(input_data={"n": 1})  # the run is still usable
     assert (await stream.result).status == "success"
 

@@ -137,7 +137,7 @@ def test_merge_each_error_disposes_the_other_sources() -> None:
     b = scheduler.create_cold_observable(on_error(20, ValueError("b")))
     result = scheduler.start(lambda: merge_each([a, b]))
     assert result.messages[:1] == [on_next(210, "a")]
-    assert result.messages[1].value.kind == "E"
+    assert getattr(result.messages[1].value, "kind", None) == "E"
     assert [(s.subscribe, s.unsubscribe) for s in a.subscriptions] == [(200, 220)]
 
 
