@@ -1,4 +1,4 @@
-"""Leaf nodes: a step, a nested workflow, a foreach — each a cold Observable of chunks.
+"""Nodes, and the base of leaf nodes (a step, a nested workflow, a foreach): cold Observables.
 
 A leaf run emits ``workflow-step-start``, then what the step writes, then exactly one
 ``workflow-step-result`` or ``workflow-step-suspended`` (a *quiet* run — a foreach item —
@@ -13,26 +13,23 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-import tenacity
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
-from rxagents.errors import InvalidInputError
 from rxagents.events import Chunk, ErrorInfo
 from rxagents.workflow import _chunks
-from rxagents.workflow._context import StepContext, StepWriter, _Host
-from rxagents.workflow._drive import invoke
-from rxagents.workflow._rx import lean, merge_each, subscribe_direct
+from rxagents.workflow._context import _Host
+from rxagents.workflow._rx import lean
 from rxagents.workflow._state import Record, Scope, Slot, error_json, new_call_id, now_ms
-from rxagents.workflow._step import AgentStepError, Step
+from rxagents.workflow._step import AgentStepError
 
 if TYPE_CHECKING:
     from rxagents.workflow._execution import Execution
-    from rxagents.workflow._workflow import Workflow
 
-__all__ = ("ForeachNode", "LeafNode", "NestedNode", "Node", "StepNode", "error_info")
+__all__ = ("NO_DISPOSAL", "LeafNode", "LeafRun", "Node", "error_info")
 
-_NO_DISPOSAL = Disposable()
+NO_DISPOSAL = Disposable()
+"""The disposable of work that ended inside ``subscribe``."""
 
 
 def error_info(error: BaseException) -> ErrorInfo:
@@ -83,12 +80,12 @@ class LeafNode(Node):
 
     def run(
         self, exe: Execution, scope: Scope, slot: Slot, observer: abc.ObserverBase[Chunk]
-    ) -> _LeafRun:
+    ) -> LeafRun:
         """Return the run object of one subscription."""
         raise NotImplementedError
 
 
-class _LeafRun(_Host, abc.DisposableBase):
+class LeafRun(_Host, abc.DisposableBase):
     """One execution of a leaf: the start, the work (subclasses), then one ending."""
 
     __slots__ = (
@@ -138,7 +135,7 @@ class _LeafRun(_Host, abc.DisposableBase):
         if prior is not None and prior["status"] == "success":
             self.slot.value = prior["output"]  # done in an earlier stream of this run
             self.observer.on_completed()
-            return _NO_DISPOSAL
+            return NO_DISPOSAL
         self.step_id = scope.prefix + node.id if scope.prefix else node.id
         now = now_ms()
         if prior is None or prior["status"] == "failed":
@@ -258,283 +255,3 @@ class _LeafRun(_Host, abc.DisposableBase):
     @property
     def init_data(self) -> Any:
         return self.scope.init_data
-
-
-# --- a step --------------------------------------------------------------------------------
-
-
-class StepNode(LeafNode):
-    """A :class:`Step`: validate the input, call ``execute``, retry, validate the output."""
-
-    __slots__ = ("step",)
-
-    def __init__(self, step: Step, key: str, *, deferred: bool = False, quiet: bool = False):
-        super().__init__(key, step.id, deferred=deferred, quiet=quiet)
-        self.step = step
-
-    def run(
-        self, exe: Execution, scope: Scope, slot: Slot, observer: abc.ObserverBase[Chunk]
-    ) -> _LeafRun:
-        return _StepRun(self, exe, scope, slot, observer)
-
-
-class _StepRun(_LeafRun):
-    __slots__ = ("input_data", "resume_data", "retry_count", "retry_state", "suspend_payload")
-
-    node: StepNode
-
-    def work(self) -> None:
-        self.handle = None
-        step = self.node.step
-        self.retry_count = 0
-        self.retry_state: tenacity.RetryCallState | None = None
-        try:
-            self.input_data = step.validate_input(self.record["payload"])
-            self.resume_data = None
-            if self.resumed:
-                data = self.exe.resume_data
-                schema = step.resume_schema
-                self.resume_data = data if schema is None else schema.model_validate(data)
-        except Exception as error:
-            self.fail(error_info(error))
-            return
-        self.attempt()
-
-    def attempt(self) -> None:
-        self.handle = None
-        self.suspend_payload: Any = _NOTHING
-        exe = self.exe
-        scope = self.scope
-        context = StepContext(
-            self,
-            self.input_data,
-            run_id=exe.run_id,
-            workflow_id=scope.workflow_id,
-            state=exe.state,
-            writer=StepWriter(self.write),
-            resume_data=self.resume_data,
-            retry_count=self.retry_count,
-            iteration_count=scope.iteration,
-        )
-        self.task = invoke(self.node.step.execute, context, self.outcome)
-
-    def outcome(self, value: Any, error: Exception | None) -> None:
-        if self.disposed:
-            return
-        self.task = None
-        if error is None:
-            if self.suspend_payload is not _NOTHING:
-                self.suspended(self.suspend_payload)
-                return
-            try:
-                output = self.node.step.dump_output(value)
-            except Exception as invalid:
-                error = invalid
-            else:
-                self.succeed(output)
-                return
-        if not self.retry(error):
-            self.fail(error_info(error))
-
-    def retry(self, error: Exception) -> bool:
-        """Schedule another attempt if the step's retry policy allows one."""
-        policy = self.node.step.retry_policy
-        if policy is None:
-            return False
-        state = self.retry_state
-        if state is None:
-            state = self.retry_state = tenacity.RetryCallState(policy, None, (), {})
-        state.set_exception((type(error), error, error.__traceback__))
-        if not policy.retry(state) or policy.stop(state):
-            return False
-        delay = float(policy.wait(state))
-        state.idle_for += delay
-        state.prepare_for_next_attempt()
-        self.retry_count += 1
-        loop = self.exe.loop
-        self.handle = (
-            loop.call_later(delay, self.attempt) if delay > 0 else loop.call_soon(self.attempt)
-        )
-        return True
-
-    def suspend(self, payload: Any) -> None:
-        schema = self.node.step.suspend_schema
-        if schema is not None:
-            try:
-                payload = schema.model_validate(payload).model_dump(mode="json", by_alias=True)
-            except Exception as error:
-                raise InvalidInputError(
-                    f"invalid suspend payload of step {self.node.id!r}: {error}"
-                ) from error
-        self.suspend_payload = payload
-
-
-_NOTHING: Any = object()
-
-
-# --- a nested workflow ---------------------------------------------------------------------
-
-
-class NestedNode(LeafNode):
-    """A workflow used as a step: its steps run in the same stream under dotted ids."""
-
-    __slots__ = ("workflow",)
-
-    def __init__(
-        self, workflow: Workflow, key: str, *, deferred: bool = False, quiet: bool = False
-    ):
-        super().__init__(key, workflow.id, deferred=deferred, quiet=quiet)
-        self.workflow = workflow
-
-    def run(
-        self, exe: Execution, scope: Scope, slot: Slot, observer: abc.ObserverBase[Chunk]
-    ) -> _LeafRun:
-        return _NestedRun(self, exe, scope, slot, observer)
-
-
-class _NestedRun(_LeafRun):
-    __slots__ = ("inner",)
-
-    node: NestedNode
-
-    def work(self) -> None:
-        self.handle = None
-        workflow = self.node.workflow
-        try:
-            data = workflow.validate_input(self.record["payload"])
-        except InvalidInputError as error:
-            self.fail(error_info(error))
-            return
-        scope = self.scope
-        inner = scope.child(
-            self.node.key, self.step_id + ".", (*scope.path, self.node.id), fresh=not self.had_prior
-        )
-        inner.workflow_id = workflow.id
-        inner.init_data = data
-        self.inner = Slot(data)
-        self.subscription = subscribe_direct(
-            workflow.root().observe(self.exe, inner, self.inner),
-            self.observer.on_next,
-            self.observer.on_error,
-            self.inner_done,
-        )
-
-    def inner_done(self) -> None:
-        if self.disposed:
-            return
-        self.subscription = None
-        inner = self.inner
-        if inner.halt == "failed":
-            assert inner.error is not None
-            self.fail(inner.error)
-        elif inner.halt == "suspended":
-            self.suspended(inner.suspend_payload, leaf=False)
-        else:
-            try:
-                output = self.node.workflow.dump_output(inner.value)
-            except InvalidInputError as error:
-                self.fail(error_info(error))
-                return
-            self.succeed(output)
-
-
-# --- foreach -------------------------------------------------------------------------------
-
-
-class ForeachNode(LeafNode):
-    """Run a step for each item of its input list, at most ``concurrency`` at a time.
-
-    One start and one result for the whole foreach (as in Mastra); the items run quietly.
-    After a failure or a suspension no further item starts; running items settle first.
-    """
-
-    __slots__ = ("concurrency", "item")
-
-    def __init__(self, item: LeafNode, key: str, concurrency: int) -> None:
-        super().__init__(key, item.id)
-        self.item = item
-        self.concurrency = concurrency
-
-    def run(
-        self, exe: Execution, scope: Scope, slot: Slot, observer: abc.ObserverBase[Chunk]
-    ) -> _LeafRun:
-        return _ForeachRun(self, exe, scope, slot, observer)
-
-
-class _ForeachRun(_LeafRun):
-    __slots__ = ("slots", "stopped")
-
-    node: ForeachNode
-
-    def work(self) -> None:
-        self.handle = None
-        items = self.record["payload"]
-        if not isinstance(items, list):
-            self.fail(
-                ErrorInfo(
-                    name="InvalidInputError",
-                    message=f"foreach step {self.node.id!r} needs a list as input, "
-                    f"got {type(items).__name__}",
-                )
-            )
-            return
-        scope = self.scope
-        holder = scope.child(self.node.key, scope.prefix, scope.path, fresh=not self.had_prior)
-        holder.in_item = True
-        self.slots = [Slot(item) for item in items]
-        self.stopped = False
-        first_suspended = -1
-        if self.resumed:
-            for index in range(len(items)):
-                record = holder.scopes.get(str(index))
-                if record is not None and record.records.get("item", {}).get("status") == (
-                    "suspended"
-                ):
-                    first_suspended = index
-                    break
-        sources = [self._item(holder, i, i == first_suspended) for i in range(len(items))]
-        merged = merge_each(sources, self.node.concurrency)
-        self.subscription = subscribe_direct(
-            merged, self.observer.on_next, self.observer.on_error, self.items_done
-        )
-
-    def _item(self, holder: Scope, index: int, resume: bool) -> Observable[Chunk]:
-        item = self.node.item
-        slot = self.slots[index]
-        exe = self.exe
-
-        def subscribe(
-            observer: abc.ObserverBase[Chunk], scheduler: abc.SchedulerBase | None = None
-        ) -> abc.DisposableBase:
-            if self.stopped:
-                observer.on_completed()
-                return _NO_DISPOSAL
-            scope = holder.child(str(index), holder.prefix, holder.path)
-            scope.resume_all = resume
-
-            def on_completed() -> None:
-                if slot.halt is not None:
-                    self.stopped = True
-                observer.on_completed()
-
-            return subscribe_direct(
-                item.observe(exe, scope, slot), observer.on_next, observer.on_error, on_completed
-            )
-
-        return lean(subscribe)
-
-    def items_done(self) -> None:
-        if self.disposed:
-            return
-        self.subscription = None
-        slots = self.slots
-        failed = next((s for s in slots if s.halt == "failed"), None)
-        if failed is not None:
-            assert failed.error is not None
-            self.fail(failed.error)
-            return
-        suspended = next((s for s in slots if s.halt == "suspended"), None)
-        if suspended is not None:
-            self.suspended(suspended.suspend_payload)
-            return
-        self.succeed([s.value for s in slots])

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Self, TypeAlias
+from typing import TYPE_CHECKING, Any, Self, TypeAlias
 
 from pydantic import BaseModel
 from reactivex import Observable, abc
@@ -14,20 +13,11 @@ from reactivex import Observable, abc
 from rxagents.errors import ConfigurationError
 from rxagents.events import WorkflowChunk
 from rxagents.storage import InMemoryStorage, Storage
+from rxagents.workflow._compile import Entry, Kind, compile_entries, schema_problems
 from rxagents.workflow._context import StepContext
 from rxagents.workflow._execution import Execution
-from rxagents.workflow._flow import BranchNode, Condition, LoopNode, ParallelNode, SequenceNode
-from rxagents.workflow._nodes import ForeachNode, LeafNode, NestedNode, Node, StepNode
+from rxagents.workflow._flow import Condition, SequenceNode
 from rxagents.workflow._result import WorkflowResult
-from rxagents.workflow._schemas import (
-    ANY,
-    KeyedShape,
-    ListShape,
-    ModelShape,
-    Shape,
-    feed_problem,
-    shape_of,
-)
 from rxagents.workflow._snapshot import load_snapshot, result_from_snapshot
 from rxagents.workflow._step import Execute, Step, to_json, validate
 
@@ -40,16 +30,6 @@ __all__ = ("StepLike", "Workflow")
 StepLike: TypeAlias = "Step | Workflow | Agent | Tool"
 """What the builder takes as a step: a step, a nested workflow, or an agent or tool (wrapped
 with :meth:`Step.from_agent` / :meth:`Step.from_tool`)."""
-
-_Kind = Literal["then", "parallel", "branch", "dountil", "dowhile", "foreach"]
-
-
-@dataclass(frozen=True)
-class _Entry:
-    kind: _Kind
-    steps: tuple[Step | Workflow, ...]
-    conditions: tuple[Condition, ...] = ()
-    concurrency: int = 1
 
 
 class Workflow:
@@ -102,7 +82,7 @@ class Workflow:
         self.output_schema = output_schema
         self.storage: Storage = storage if storage is not None else InMemoryStorage()
         """Where run snapshots are kept; a :class:`~rxagents.runtime.Runtime` sets its own."""
-        self._entries: list[_Entry] = []
+        self._entries: list[Entry] = []
         self._steps: dict[str, Step | Workflow] = {}
         self._generated = 0
         self._root: SequenceNode | None = None
@@ -124,7 +104,7 @@ class Workflow:
 
     def then(self, step: StepLike) -> Self:
         """Run ``step`` next, on the previous step's output."""
-        return self._add(_Entry("then", (self._step(step),)))
+        return self._add(Entry("then", (self._step(step),)))
 
     def parallel(self, steps: Sequence[StepLike]) -> Self:
         """Run ``steps`` at the same time on the same input; output ``{step id: output}``.
@@ -133,7 +113,7 @@ class Workflow:
         in order gives the error) or suspends if any suspended.
         """
         members = self._members(steps, "parallel")
-        return self._add(_Entry("parallel", members))
+        return self._add(Entry("parallel", members))
 
     def branch(self, branches: Sequence[tuple[Condition, StepLike]]) -> Self:
         """Run the steps whose ``condition(ctx)`` holds; output ``{step id: output}``.
@@ -154,7 +134,7 @@ class Workflow:
                 )
         members = self._members([step for _, step in pairs], "branch")
         conditions = tuple(condition for condition, _ in pairs)
-        return self._add(_Entry("branch", members, conditions))
+        return self._add(Entry("branch", members, conditions))
 
     def dountil(self, step: StepLike, condition: Condition) -> Self:
         """Run ``step`` repeatedly, each time on its last output, until ``condition`` holds.
@@ -182,7 +162,7 @@ class Workflow:
             raise ConfigurationError(
                 f"workflow {self.id!r}: foreach concurrency must be a positive int"
             )
-        return self._add(_Entry("foreach", (self._step(step),), concurrency=concurrency))
+        return self._add(Entry("foreach", (self._step(step),), concurrency=concurrency))
 
     def map(
         self,
@@ -240,13 +220,13 @@ class Workflow:
                         f"workflow {self.id!r}: nested workflow {step.id!r} is not committed; "
                         "call its commit() first"
                     )
-        problems = self._schema_problems()
+        problems = schema_problems(self._entries, self.input_schema, self.output_schema)
         if problems:
             raise ConfigurationError(
                 f"workflow {self.id!r}: step outputs do not fit the next inputs:\n- "
                 + "\n- ".join(problems)
             )
-        self._root = SequenceNode("", [self._node(i, e) for i, e in enumerate(self._entries)])
+        self._root = compile_entries(self._entries)
         return self
 
     # --- runs ---------------------------------------------------------------------------------
@@ -352,7 +332,7 @@ class Workflow:
 
     # --- internals ----------------------------------------------------------------------------
 
-    def _add(self, entry: _Entry) -> Self:
+    def _add(self, entry: Entry) -> Self:
         if self._root is not None:
             raise ConfigurationError(
                 f"workflow {self.id!r} is committed; build a new Workflow to change the flow"
@@ -393,10 +373,10 @@ class Workflow:
             )
         return members
 
-    def _loop(self, kind: _Kind, step: StepLike, condition: Condition) -> Self:
+    def _loop(self, kind: Kind, step: StepLike, condition: Condition) -> Self:
         if not callable(condition):
             raise ConfigurationError(f"workflow {self.id!r}: {kind}() needs a condition function")
-        return self._add(_Entry(kind, (self._step(step),), (condition,)))
+        return self._add(Entry(kind, (self._step(step),), (condition,)))
 
     def _generated_id(self, kind: str) -> str:
         step_id = f"{kind}_{self.id}_{self._generated}"
@@ -410,81 +390,6 @@ class Workflow:
                 found.add(step)
                 step._nested(found)
         return found
-
-    def _node(self, index: int, entry: _Entry) -> Node:
-        key = str(index)
-        if entry.kind == "then":
-            return _leaf(entry.steps[0], key)
-        if entry.kind == "parallel":
-            children = [
-                _leaf(step, f"{key}.{i}", deferred=True) for i, step in enumerate(entry.steps)
-            ]
-            return ParallelNode(key, children)
-        if entry.kind == "branch":
-            children = [
-                _leaf(step, f"{key}.{i}", deferred=True) for i, step in enumerate(entry.steps)
-            ]
-            return BranchNode(key, entry.conditions, children)
-        if entry.kind == "foreach":
-            return ForeachNode(_leaf(entry.steps[0], "item", quiet=True), key, entry.concurrency)
-        body = _leaf(entry.steps[0], key)
-        return LoopNode(key, body, entry.conditions[0], until=entry.kind == "dountil")
-
-    def _schema_problems(self) -> list[str]:
-        problems: list[str] = []
-        shape: Shape = shape_of(self.input_schema)
-        source = "the workflow's input"
-
-        def check(value: Shape, step: Step | Workflow, producer: str) -> None:
-            problem = feed_problem(value, step.input_schema)
-            if problem is not None:
-                problems.append(f"{producer} cannot feed step {step.id!r}: {problem}")
-
-        for entry in self._entries:
-            steps = entry.steps
-            if entry.kind in ("parallel", "branch"):
-                for step in steps:
-                    check(shape, step, source)
-                outputs = {step.id: _output_shape(step, shape) for step in steps}
-                shape = KeyedShape(outputs, every_key=entry.kind == "parallel")
-                source = f"the {entry.kind} block {[step.id for step in steps]}"
-                continue
-            step = steps[0]
-            if entry.kind == "foreach":
-                if isinstance(shape, ModelShape | KeyedShape):
-                    problems.append(
-                        f"{source} is not a list, so foreach cannot run step {step.id!r}"
-                    )
-                    item: Shape = ANY
-                else:
-                    item = shape.item if isinstance(shape, ListShape) else ANY
-                check(item, step, f"an item of {source}")
-                shape = ListShape(_output_shape(step, item))
-                source = f"the foreach of {step.id!r}"
-                continue
-            check(shape, step, source)
-            shape = _output_shape(step, shape)
-            if entry.kind in ("dountil", "dowhile"):
-                check(shape, step, f"step {step.id!r} (its output is its next input in the loop)")
-            source = f"step {step.id!r}"
-        problem = feed_problem(shape, self.output_schema)
-        if problem is not None:
-            problems.append(f"{source} cannot be the workflow's output: {problem}")
-        return problems
-
-
-def _output_shape(step: Step | Workflow, given: Shape) -> Shape:
-    if isinstance(step, Step) and step.passes_input_through:
-        return given
-    return shape_of(step.output_schema)
-
-
-def _leaf(
-    step: Step | Workflow, key: str, *, deferred: bool = False, quiet: bool = False
-) -> LeafNode:
-    if isinstance(step, Workflow):
-        return NestedNode(step, key, deferred=deferred, quiet=quiet)
-    return StepNode(step, key, deferred=deferred, quiet=quiet)
 
 
 def _is_model_class(value: object) -> bool:
