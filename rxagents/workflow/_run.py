@@ -52,14 +52,19 @@ class WorkflowRun:
 
     @property
     def status(self) -> RunStatus:
-        """``pending``, ``running``, or how the last stream ended."""
+        """``pending``, ``running``, or how the run stands after its last stream.
+
+        A cancelled first stream leaves the run ``canceled``; a cancelled resumption leaves it
+        as it was before (``suspended``, as its snapshot in storage still says), so it can be
+        resumed again.
+        """
         if self._stream is not None and not self._stream.done:
             return "running"
-        if self._canceled:
-            return "canceled"
         if self._snapshot is not None:
             status: WorkflowStatus = self._snapshot["status"]
             return status
+        if self._canceled or (self._stream is not None and self._stream.cancelled):
+            return "canceled"
         return "pending"
 
     async def stream(
@@ -75,7 +80,7 @@ class WorkflowRun:
             InvalidInputError: ``input_data`` does not fit the input schema (nothing started).
             RunStateError: The run already started.
         """
-        if self._stream is not None or self._snapshot is not None or self._canceled:
+        if self.status != "pending":
             raise RunStateError(
                 f"run {self.run_id!r} already started (status {self.status!r}); create a new "
                 "run, or resume_stream() a suspended one"
@@ -119,13 +124,16 @@ class WorkflowRun:
             InvalidInputError: No such suspended step, or ``resume_data`` fails its schema.
                 Nothing changes then.
         """
-        if self._stream is not None and not self._stream.done:
+        status = self.status
+        if status == "running":
             raise RunStateError(f"run {self.run_id!r} is still running; it cannot be resumed")
         snapshot = self._snapshot
-        if snapshot is None and not self._canceled:
-            snapshot = await load_snapshot(self.workflow.storage, self.workflow.id, self.run_id)
-        if snapshot is None or self._canceled or snapshot["status"] != "suspended":
-            status = "canceled" if self._canceled else (snapshot or {}).get("status", "pending")
+        if snapshot is None and status == "pending":
+            snapshot = self._snapshot = await load_snapshot(
+                self.workflow.storage, self.workflow.id, self.run_id
+            )
+            status = self.status
+        if snapshot is None or status != "suspended":
             raise RunStateError(
                 f"run {self.run_id!r} is {status}, not suspended; only a suspended run resumes"
             )
@@ -149,11 +157,13 @@ class WorkflowRun:
         return await stream.result
 
     def cancel(self) -> None:
-        """Cancel the running stream (see :class:`WorkflowStream`); a pending run never starts."""
+        """Cancel the running stream (see :class:`WorkflowStream`); a pending run never starts.
+
+        Cancelling a resumption leaves the run suspended (see :attr:`status`).
+        """
         if self._stream is not None and not self._stream.done:
             self._stream.cancel()
-            self._canceled = True
-        elif self._stream is None and self._snapshot is None:
+        elif self.status == "pending":
             self._canceled = True
 
     def _ended(self, snapshot: dict[str, Any]) -> None:

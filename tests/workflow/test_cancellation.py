@@ -168,3 +168,41 @@ async def test_disposing_an_observe_subscription_cancels_the_run() -> None:
     subscription.dispose()
     assert await cancelled.wait() == ["wait"]
     assert [c.type for c in seen] == ["workflow-start", "workflow-step-start"]
+
+
+async def test_cancelling_a_resumption_leaves_the_run_suspended_and_resumable() -> None:
+    started = asyncio.Event()
+    cancelled = Cancelled()
+
+    async def approve_then_wait(ctx: StepContext[Any]) -> Any:
+        if ctx.resume_data is None:
+            await ctx.suspend({"why": "approve"})
+            return None
+        if ctx.resume_data == {"wait": True}:
+            started.set()
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                cancelled.add("approve")
+                raise
+        return ctx.resume_data
+
+    workflow = Workflow("wf").then(Step("approve", None, None, approve_then_wait)).commit()
+    run = await workflow.create_run()
+    assert (await run.start()).status == "suspended"
+    stream = await run.resume_stream(resume_data={"wait": True})
+    await started.wait()
+    stream.cancel()
+    assert await stream.status == "canceled"
+    assert await cancelled.wait() == ["approve"]
+    assert run.status == "suspended"  # as its snapshot still says
+    assert (await run.resume(resume_data={"wait": False})).result == {"wait": False}
+
+
+async def test_a_first_stream_cancelled_through_the_stream_leaves_the_run_canceled() -> None:
+    run = await Workflow("wf").then(inc()).commit().create_run()
+    stream = await run.stream(input_data={"n": 1})
+    stream.cancel()
+    assert run.status == "canceled"
+    with pytest.raises(RunStateError, match="canceled"):
+        await run.stream(input_data={"n": 1})
