@@ -148,6 +148,12 @@ class StepContext(Generic[_I]):
         """
         return self._host.step_result(step)
 
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Replace the run's state (Mastra's ``setState``); ``ctx.state`` is the same dict."""
+        replacement = dict(state)
+        self.state.clear()
+        self.state.update(replacement)
+
     def get_init_data(self) -> Any:
         """Return the workflow's input (of the nested workflow, inside one), as JSON."""
         return self._host.init_data

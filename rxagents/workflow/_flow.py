@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from reactivex import Observable, abc
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ("BranchNode", "Condition", "LoopNode", "ParallelNode", "SequenceNode")
 
-Condition = Callable[[StepContext[Any]], Any]
+Condition = Callable[[StepContext[Any]], "bool | Awaitable[bool]"]
 """``condition(ctx) -> bool``, sync or async; ``ctx.input_data`` is the raw JSON value."""
 
 _NO_DISPOSAL = Disposable()

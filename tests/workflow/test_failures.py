@@ -176,7 +176,7 @@ async def test_a_failing_branch_condition_fails_the_run() -> None:
 
 
 async def test_a_failing_loop_condition_fails_the_run() -> None:
-    workflow = Workflow("wf", N).dountil(inc(), lambda ctx: 1 / 0).commit()
+    workflow = Workflow("wf", N).dountil(inc(), lambda ctx: bool(1 / 0)).commit()
     _, stream = await run_workflow(workflow, {"n": 1})
     error = (await stream.result).error
     assert error is not None

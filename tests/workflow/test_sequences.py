@@ -426,3 +426,15 @@ async def test_a_branch_step_that_waits_completes() -> None:
     chunks, stream = await run_workflow(workflow, {"n": 1})
     assert events(chunks)[-2:] == [("workflow-step-result", "waits"), ("workflow-finish", None)]
     assert (await stream.result).result == {"waits": {"n": 2}}
+
+
+async def test_set_state_replaces_the_runs_state() -> None:
+    def reset(ctx: StepContext[Any]) -> Any:
+        ctx.set_state({"fresh": True})
+        return ctx.state
+
+    workflow = Workflow("wf").then(Step("reset", None, None, reset)).commit()
+    run = await workflow.create_run()
+    result = await run.start(initial_state={"old": 1})
+    assert result.result == {"fresh": True}
+    assert result.state == {"fresh": True}
