@@ -142,12 +142,16 @@ class Execution:
         self._started = True
         observer.on_next(_chunks.workflow_start_chunk(self.run_id, self.workflow.id))
         slot = Slot(self.input)
-        self._subscription = subscribe_direct(
-            self.workflow.root().observe(self, self.root, slot),
-            self._on_next,
-            observer.on_error,
-            lambda: self._end(slot),
-        )
+        try:
+            self._subscription = subscribe_direct(
+                self.workflow.root().observe(self, self.root, slot),
+                self._on_next,
+                observer.on_error,
+                lambda: self._end(slot),
+            )
+        except Exception as error:  # a bug: end the stream with it rather than lose it
+            _log.exception("workflow run %s failed", self.run_id)
+            observer.on_error(error)
 
     def _on_next(self, chunk: Chunk) -> None:
         usage = usage_of(chunk)

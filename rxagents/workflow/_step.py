@@ -158,7 +158,14 @@ class Step:
             description: Default: the agent's description.
             retries: As for :class:`Step`.
             **options: Passed to ``agent.observe()`` (``max_steps``, ``temperature`` …).
+
+        Raises:
+            ConfigurationError: ``options`` are not valid options of the agent.
         """
+        try:
+            _ = agent.observe("", **options)  # validates the options now; runs nothing
+        except (TypeError, ValueError) as error:
+            raise ConfigurationError(f"Step.from_agent({agent.id!r}): {error}") from error
 
         async def execute(ctx: StepContext[AgentStepInput]) -> AgentStepOutput:
             return AgentStepOutput(text=await _run_agent(agent, ctx, options))

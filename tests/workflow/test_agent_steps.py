@@ -182,3 +182,8 @@ async def test_a_step_can_write_any_json_or_models() -> None:
     assert outputs == ["plain text", {"text": "a model"}, {"type": "custom-kind", "data": [1, 2]}]
     for chunk in chunks:
         assert parse_chunk(wire(chunk)) == chunk
+
+
+def test_bad_agent_options_are_refused_when_the_step_is_made() -> None:
+    with pytest.raises(ConfigurationError, match="unknown option"):
+        Step.from_agent(agent("helper", "ok"), temperture=0.2)
