@@ -143,7 +143,7 @@ def _type_at(value: object) -> object:
 
 def _parse_step_output(value: Any) -> Any:
     """Parse a ``workflow-step-output`` value as a chunk when it is one; keep it otherwise."""
-    if isinstance(value, dict) and "type" in value and "payload" in value and chunk_tag(value):
+    if isinstance(value, dict) and "type" in value and chunk_tag(value):
         try:
             return CHUNK_ADAPTER.validate_python(value)
         except ValidationError:

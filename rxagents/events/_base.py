@@ -80,6 +80,10 @@ class ErrorInfo(WireModel):
             info = handler({"name": name, "message": message})
             info._wire = data
             return info
+        if isinstance(data, dict) and "name" not in data:
+            info = handler(data)
+            info._wire = data  # dumped back without the default name
+            return info
         return handler(data)
 
     @model_serializer(mode="wrap")

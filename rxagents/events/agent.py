@@ -161,7 +161,7 @@ class ToolResultPayload(Payload):
     """The call's id."""
     tool_name: str
     """The tool's name."""
-    args: JsonValue = None
+    args: JsonValue = MISSING
     """The arguments the tool ran with."""
     result: JsonValue = None
     """What the tool returned."""
@@ -174,7 +174,7 @@ class ToolErrorPayload(Payload):
     """The call's id."""
     tool_name: str
     """The tool's name."""
-    args: JsonValue = None
+    args: JsonValue = MISSING
     """The arguments the tool was called with."""
     error: ErrorInfo
     """Why the tool failed; the model sees this as the tool's result."""

@@ -51,8 +51,8 @@ class WorkflowStepStartPayload(Payload):
     """The step's name (its id unless given)."""
     step_call_id: str | MISSING = MISSING
     """Unique id of this execution of the step (loops run a step several times)."""
-    payload: Any = None
-    """The step's input."""
+    payload: Any = MISSING
+    """The step's input (absent when a sender leaves it out)."""
     started_at: int | MISSING = MISSING
     """Epoch milliseconds."""
     status: StepStatus = "running"
