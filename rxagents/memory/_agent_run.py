@@ -1,0 +1,177 @@
+"""Agent runs with memory: load a thread's recent messages first, save the new ones after.
+
+Used by :class:`~rxagents.agent.Agent` when it has a :class:`~rxagents.memory.Memory` and a run
+names a thread (``memory={"thread": ..., "resource": ...}``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from reactivex import Observable, abc
+
+from rxagents.agent._loop import AgentRun, RunConfig
+from rxagents.events import AgentChunk
+from rxagents.memory._memory import Memory
+from rxagents.memory._models import MemoryRef, Thread
+from rxagents.models import Message
+from rxagents.workflow._drive import invoke
+
+__all__ = ("MemoryAgentRun", "observe_with_memory", "with_history")
+
+_log = logging.getLogger(__name__)
+
+
+def with_history(config: RunConfig, history: list[Message]) -> RunConfig:
+    """Return ``config`` with ``history`` placed after the leading system messages."""
+    if not history:
+        return config
+    prompt = list(config.prompt)
+    at = 0
+    while at < len(prompt) and prompt[at].get("role") == "system":
+        at += 1
+    prompt[at:at] = history
+    return dataclasses.replace(config, prompt=prompt)
+
+
+class MemoryAgentRun(AgentRun):
+    """An agent run that saves its new messages to a thread before it completes.
+
+    The chunks are the plain run's; after ``finish`` the input messages (system ones excepted)
+    and the response messages are appended to the thread, then the run completes. A run that is
+    disposed first saves nothing. A failed save is logged, never raised: the run itself
+    succeeded.
+    """
+
+    def __init__(
+        self, config: RunConfig, memory: Memory, thread: Thread, new_messages: list[Message]
+    ) -> None:
+        super().__init__(config)
+        self.memory = memory
+        """Where the messages go."""
+        self.thread = thread
+        """The thread of this run."""
+        self._new_messages = [m for m in new_messages if m.get("role") != "system"]
+        self._save_task: asyncio.Task[Any] | None = None
+
+    def subscribe(
+        self, observer: abc.ObserverBase[AgentChunk], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        """Start the run; the save happens between ``finish`` and completion."""
+        return super().subscribe(_SaveThenComplete(self, observer), scheduler)
+
+    def dispose(self) -> None:
+        """Stop the run and any save in progress."""
+        super().dispose()
+        task, self._save_task = self._save_task, None
+        if task is not None:
+            task.cancel()
+
+    def _save(self, done: Callable[[], None]) -> None:
+        messages = self._new_messages + self.response_messages
+
+        def report(_: object, error: Exception | None) -> None:
+            self._save_task = None
+            if error is not None:
+                _log.error(
+                    "agent run %s: could not save its messages to thread %s: %r",
+                    self.run_id,
+                    self.thread.id,
+                    error,
+                )
+            if not self._disposed:
+                done()
+
+        self._save_task = invoke(
+            lambda items: self.memory.save_messages(self.thread.id, items), messages, report
+        )
+
+
+class _SaveThenComplete(abc.ObserverBase[AgentChunk]):
+    """Forwards a run's chunks; on completion saves the messages, then completes."""
+
+    def __init__(self, run: MemoryAgentRun, observer: abc.ObserverBase[AgentChunk]) -> None:
+        self._run = run
+        self._observer = observer
+        self.on_next = observer.on_next  # type: ignore[method-assign]
+        self.on_error = observer.on_error  # type: ignore[method-assign]
+
+    def on_next(self, value: AgentChunk) -> None:
+        """Forward a chunk."""
+        self._observer.on_next(value)
+
+    def on_error(self, error: Exception) -> None:
+        """Forward an error (nothing is saved)."""
+        self._observer.on_error(error)
+
+    def on_completed(self) -> None:
+        """Save, then complete."""
+        self._run._save(self._observer.on_completed)
+
+
+def observe_with_memory(
+    memory: Memory,
+    ref: MemoryRef,
+    build: Callable[[Thread, list[Message]], MemoryAgentRun],
+) -> Observable[AgentChunk]:
+    """Return a cold Observable that loads the thread on subscribe, then runs ``build(...)``.
+
+    Loading fails the Observable (e.g. a thread of another resource); disposing while loading
+    cancels the load.
+    """
+
+    def subscribe(
+        observer: abc.ObserverBase[AgentChunk], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        return _LoadThenRun(memory, ref, build, observer, scheduler)
+
+    return Observable(subscribe)
+
+
+class _LoadThenRun(abc.DisposableBase):
+    """One subscription of :func:`observe_with_memory`: the load, then the run."""
+
+    def __init__(
+        self,
+        memory: Memory,
+        ref: MemoryRef,
+        build: Callable[[Thread, list[Message]], MemoryAgentRun],
+        observer: abc.ObserverBase[AgentChunk],
+        scheduler: abc.SchedulerBase | None,
+    ) -> None:
+        self._build = build
+        self._observer = observer
+        self._scheduler = scheduler
+        self._disposed = False
+        self._run: MemoryAgentRun | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._task = invoke(memory.load, ref, self._loaded)
+
+    def _loaded(self, value: Any, error: Exception | None) -> None:
+        self._task = None
+        if self._disposed:
+            return
+        if error is not None:
+            self._observer.on_error(error)
+            return
+        thread, records = value
+        try:
+            run = self._build(thread, [record.to_message() for record in records])
+        except Exception as err:
+            self._observer.on_error(err)
+            return
+        self._run = run
+        run.subscribe(self._observer, self._scheduler)
+
+    def dispose(self) -> None:
+        """Cancel the load, or stop the run."""
+        self._disposed = True
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+        if self._run is not None:
+            self._run.dispose()
