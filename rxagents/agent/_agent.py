@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
@@ -26,8 +27,15 @@ from rxagents.usage import Usage
 
 if TYPE_CHECKING:
     from rxagents.agent._legacy import LegacyStream
+    from rxagents.events import Chunk
+    from rxagents.memory import Memory, MemoryRef, Thread
+    from rxagents.memory._agent_run import MemoryAgentRun
+    from rxagents.network import NetworkStream
+    from rxagents.workflow import Workflow
 
 __all__ = ("Agent", "AgentResult")
+
+_log = logging.getLogger(__name__)
 
 _O = TypeVar("_O", bound=BaseModel)
 
@@ -92,7 +100,9 @@ class Agent:
         description: str = "",
         tools: Sequence[Tool] | Mapping[str, Tool] | None = None,
         max_steps: int = 5,
-        **extra: Any,
+        agents: Mapping[str, Agent] | None = None,
+        workflows: Mapping[str, Workflow] | None = None,
+        memory: Memory | None = None,
     ) -> None:
         """Build an agent.
 
@@ -103,9 +113,13 @@ class Agent:
             name: A display name (default: the id).
             description: What the agent does (routers read it).
             tools: Tools as a list (named by their id) or a dict keyed by the name the model
-                sees, as in Mastra.
+                sees, as in Mastra. In a network they are also primitives the router can run.
             max_steps: The most model calls per run (the tool loop stops there).
-            **extra: Extension settings (``agents``, ``workflows``, ``memory`` for networks).
+            agents: Sub-agents a network can route to, by the key the router uses.
+            workflows: Committed workflows a network can route to, by key.
+            memory: Where conversation threads are kept: runs given
+                ``memory={"thread": ..., "resource": ...}`` load the thread's recent messages
+                first and save their new messages after; networks require it.
 
         Raises:
             ConfigurationError: Bad settings.
@@ -126,7 +140,13 @@ class Agent:
         self.model = model
         self.max_steps = max_steps
         self.tools: dict[str, Tool] = _tool_map(id, tools)
-        self.extra = extra
+        self.agents: dict[str, Agent] = _agent_map(id, agents)
+        """Sub-agents a network can route to, by key."""
+        self.workflows: dict[str, Workflow] = _workflow_map(id, workflows)
+        """Workflows a network can route to, by key."""
+        self.memory: Memory | None = _check_memory(id, memory)
+        """Where conversation threads are kept (``None``: runs remember nothing)."""
+        self._network_cache: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         return f"Agent({self.id!r})"
@@ -137,9 +157,19 @@ class Agent:
         """Return the run as a cold Observable: each subscription is a new run.
 
         Messages and options are validated now (raising before anything runs); subscribing
-        starts the model call from the next event-loop callback; disposing stops it.
+        starts the model call from the next event-loop callback; disposing stops it. With
+        ``memory=`` (and memory on the agent), each subscription loads the thread first and
+        saves the new messages before completing.
         """
         config = self._config(messages, options)
+        memory = self._memory_for(options)
+        if memory is not None:
+            from rxagents.memory._agent_run import observe_with_memory
+
+            store, ref = memory
+            return observe_with_memory(
+                store, ref, lambda thread, history: self._memory_run(config, store, thread, history)
+            )
 
         def subscribe(
             observer: abc.ObserverBase[AgentChunk], scheduler: abc.SchedulerBase | None = None
@@ -165,17 +195,27 @@ class Agent:
             messages: A string, a list of strings, or ``{role, content}`` dicts.
             output: A pydantic model for structured output (``await stream.object``).
             **options: ``max_steps``, ``temperature``, ``tool_choice``, ``run_id``,
-                ``instructions`` and the other model settings.
+                ``instructions``, the other model settings, and ``memory={"thread": id,
+                "resource": id}`` (with memory on the agent: the thread's recent messages are
+                loaded before this returns, the new messages saved when the run completes;
+                ignored without).
 
         Raises:
             TypeError: ``messages`` is not a string or a list.
-            InvalidInputError: A message or option is invalid.
+            InvalidInputError: A message or option is invalid, or the thread belongs to
+                another resource.
             ConfigurationError: The agent's model is a v1 model (use ``stream_legacy()``).
         """
         if output is not None:
             options["output"] = output
         config = self._config(messages, options)
-        return AgentStream(AgentRun(config))
+        memory = self._memory_for(options)
+        if memory is None:
+            return AgentStream(AgentRun(config))
+        store, ref = memory
+        thread, records = await store.load(ref)
+        history = [record.to_message() for record in records]
+        return AgentStream(self._memory_run(config, store, thread, history))
 
     async def generate(
         self, messages: MessagesInput, *, output: type[_O] | None = None, **options: Any
@@ -215,7 +255,92 @@ class Agent:
         config = self._config(messages, options, legacy=True)
         return LegacyStream(LegacyRun(config))
 
+    # --- networks -------------------------------------------------------------------------
+
+    async def network(
+        self, task: MessagesInput, *, max_steps: int = 10, **options: Any
+    ) -> NetworkStream:
+        """Start a network run over this agent's agents, workflows and tools.
+
+        Each iteration the agent's own model routes (structured output: which primitive, with
+        what prompt), the chosen primitive runs (its chunks wrapped as
+        ``agent-execution-event-*`` / ``workflow-execution-event-*``), and the model checks
+        whether the task is complete. The run ends when a check passes or after ``max_steps``
+        iterations. The task, the decisions and the results are saved in the memory thread.
+
+        Args:
+            task: The task: a string, or messages (the last user message is the task).
+            max_steps: The most iterations (routing rounds); Mastra's default is 1, ours 10.
+            **options: ``memory={"thread": id, "resource": id}`` (default: a new thread),
+                ``run_id``, ``instructions`` and model settings for the routing and completion
+                calls.
+
+        Raises:
+            ConfigurationError: The agent has no memory, no primitives, or a v1 model.
+            InvalidInputError: A bad task or option.
+        """
+        from rxagents.network import NetworkRun, NetworkStream
+
+        return NetworkStream(NetworkRun(self._network_config(task, max_steps, options)))
+
+    def observe_network(
+        self, task: MessagesInput, *, max_steps: int = 10, **options: Any
+    ) -> Observable[Chunk]:
+        """Return a network run as a cold Observable: each subscription is a new run.
+
+        Arguments are validated now (see :meth:`network`); subscribing starts the run from the
+        next event-loop callback; disposing stops the active primitive and the loop (no abort
+        chunk: the subscriber left).
+        """
+        from rxagents.network import NetworkRun
+
+        config = self._network_config(task, max_steps, options)
+
+        def subscribe(
+            observer: abc.ObserverBase[Chunk], scheduler: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
+            return NetworkRun(config).subscribe(observer, scheduler)
+
+        return Observable(subscribe)
+
+    def _network_config(self, task: MessagesInput, max_steps: int, options: dict[str, Any]) -> Any:
+        from rxagents.network import network_config
+
+        unknown = set(options) - _OPTIONS
+        if unknown or "output" in options:
+            known = sorted(_OPTIONS - {"output", "max_steps"})
+            raise TypeError(
+                f"unknown option(s) {sorted(unknown | (set(options) & {'output'}))} for the "
+                f"network of agent {self.id!r}; known: {known}"
+            )
+        if getattr(self.model, "specification_version", None) == "v1":
+            raise ConfigurationError(
+                f"agent {self.id!r} has a v1 model; a network needs a v2 model for its routing"
+            )
+        if not _is_positive_int(max_steps):
+            raise InvalidInputError("max_steps must be a positive int")
+        return network_config(self, task, max_steps, options, self._network_cache)
+
     # --- helpers --------------------------------------------------------------------------
+
+    def _memory_for(self, options: Mapping[str, Any]) -> tuple[Memory, MemoryRef] | None:
+        value = options.get("memory")
+        if value is None:
+            return None
+        from rxagents.memory import memory_ref
+
+        ref = memory_ref(value)
+        if self.memory is None:
+            _log.debug("agent %s has no memory: the memory option is ignored", self.id)
+            return None
+        return self.memory, ref
+
+    def _memory_run(
+        self, config: RunConfig, memory: Memory, thread: Thread, history: list[Message]
+    ) -> MemoryAgentRun:
+        from rxagents.memory._agent_run import MemoryAgentRun, with_history
+
+        return MemoryAgentRun(with_history(config, history), memory, thread, config.prompt)
 
     def _config(
         self, messages: MessagesInput, options: dict[str, Any], *, legacy: bool = False
@@ -284,3 +409,56 @@ def _is_name(value: object) -> bool:
 
 def _is_positive_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _agent_map(agent_id: str, agents: Mapping[str, Agent] | None) -> dict[str, Agent]:
+    if agents is None:
+        return {}
+    unchecked: object = agents
+    if not isinstance(unchecked, Mapping):
+        raise ConfigurationError(f"agent {agent_id!r}: agents must be a dict of agents by key")
+    result: dict[str, Agent] = {}
+    for key, value in agents.items():
+        if not _is_name(key):
+            raise ConfigurationError(f"agent {agent_id!r}: agent keys must be non-empty strings")
+        if not isinstance(value, Agent):
+            raise ConfigurationError(f"agent {agent_id!r}: agents[{key!r}] is not an Agent")
+        result[key] = value
+    return result
+
+
+def _workflow_map(agent_id: str, workflows: Mapping[str, Workflow] | None) -> dict[str, Workflow]:
+    if workflows is None:
+        return {}
+    from rxagents.workflow import Workflow
+
+    unchecked: object = workflows
+    if not isinstance(unchecked, Mapping):
+        raise ConfigurationError(
+            f"agent {agent_id!r}: workflows must be a dict of workflows by key"
+        )
+    result: dict[str, Workflow] = {}
+    for key, value in workflows.items():
+        if not _is_name(key):
+            raise ConfigurationError(f"agent {agent_id!r}: workflow keys must be non-empty strings")
+        if not isinstance(value, Workflow):
+            raise ConfigurationError(f"agent {agent_id!r}: workflows[{key!r}] is not a Workflow")
+        if not value.committed:
+            raise ConfigurationError(
+                f"agent {agent_id!r}: workflow {key!r} is not committed; call commit() first"
+            )
+        result[key] = value
+    return result
+
+
+def _check_memory(agent_id: str, memory: Memory | None) -> Memory | None:
+    if memory is None:
+        return None
+    from rxagents.memory import Memory
+
+    if not isinstance(memory, Memory):
+        raise ConfigurationError(
+            f"agent {agent_id!r}: memory must be a rxagents.memory.Memory, "
+            f"got {type(memory).__name__}"
+        )
+    return memory
