@@ -1,0 +1,118 @@
+"""Checking a network call and building its :class:`NetworkConfig` (before anything runs)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from rxagents.agent._messages import MessagesInput, normalize_messages, text_of
+from rxagents.errors import ConfigurationError, InvalidInputError
+from rxagents.memory import MemoryRef, memory_ref
+from rxagents.network._primitives import Primitives
+from rxagents.network._prompts import check_system_prompt, router_system_prompt
+from rxagents.network._state import NetworkConfig
+
+if TYPE_CHECKING:
+    from rxagents.agent import Agent
+
+__all__ = ("network_config",)
+
+_MODEL_SETTINGS = frozenset(
+    {
+        "temperature",
+        "max_output_tokens",
+        "top_p",
+        "top_k",
+        "seed",
+        "stop_sequences",
+        "presence_penalty",
+        "frequency_penalty",
+        "headers",
+        "provider_options",
+    }
+)
+"""Settings passed to the routing and check calls (``tool_choice`` is meaningless there)."""
+
+
+def network_config(
+    agent: Agent,
+    task: MessagesInput,
+    max_steps: int,
+    options: Mapping[str, Any],
+    cache: dict[str, Any],
+) -> NetworkConfig:
+    """Check a network call on ``agent`` and return its configuration.
+
+    Args:
+        agent: The network agent (its model routes; its agents, workflows and tools run).
+        task: A string, or messages whose last user message is the task.
+        max_steps: The most iterations (checked by the caller).
+        options: ``memory``, ``run_id``, ``instructions`` and model settings (names checked by
+            the caller).
+        cache: The agent's cache of prompts, reused while its primitives stay the same.
+
+    Raises:
+        ConfigurationError: The agent has no memory, or nothing to route to.
+        InvalidInputError: No task, or a bad ``memory`` or ``run_id``.
+    """
+    memory = agent.memory
+    if memory is None:
+        raise ConfigurationError(
+            f"agent {agent.id!r} has no memory; a network keeps its task, decisions and results "
+            "in a thread: Agent(..., memory=Memory()) (or Memory(SqliteStorage(path)))"
+        )
+    primitives = Primitives(agent.agents, agent.workflows, agent.tools)
+    if not primitives:
+        raise ConfigurationError(
+            f"agent {agent.id!r} has no agents, workflows or tools for a network to route to"
+        )
+    messages = normalize_messages(task)
+    users = [m for m in messages if m.get("role") == "user"]
+    text = text_of(users[-1]).strip() if users else ""
+    if not text:
+        raise InvalidInputError("a network needs a task: a non-empty string or user message")
+    value = options.get("memory")
+    ref = MemoryRef(str(uuid.uuid4()), agent.id) if value is None else memory_ref(value)
+    run_id = options.get("run_id")
+    if run_id is not None and (not isinstance(run_id, str) or not run_id):
+        raise InvalidInputError("run_id must be a non-empty string")
+    instructions = options.get("instructions", agent.instructions)
+    if not isinstance(instructions, str):
+        raise InvalidInputError("instructions must be a string")
+    router, check = _prompts(agent, primitives, instructions, cache)
+    return NetworkConfig(
+        network_id=agent.id,
+        model=agent.model,  # type: ignore[arg-type]  # v1 models are refused by the caller
+        task=text,
+        task_message=users[-1],
+        max_steps=max_steps,
+        memory=memory,
+        ref=ref,
+        is_one_off=value is None,
+        primitives=primitives,
+        router_system=router,
+        check_system=check,
+        settings={k: v for k, v in options.items() if k in _MODEL_SETTINGS},
+        run_id=run_id,
+    )
+
+
+def _prompts(
+    agent: Agent, primitives: Primitives, instructions: str, cache: dict[str, Any]
+) -> tuple[str, str]:
+    """Return the router and check system prompts, built once per set of primitives."""
+    key = (
+        instructions,
+        tuple((k, id(v), v.description) for k, v in primitives.agents.items()),
+        tuple((k, id(v)) for k, v in primitives.workflows.items()),
+        tuple((k, id(v)) for k, v in primitives.tools.items()),
+    )
+    if cache.get("key") != key:
+        cache["key"] = key
+        cache["prompts"] = (
+            router_system_prompt(instructions, primitives.describe()),
+            check_system_prompt(instructions),
+        )
+    prompts: tuple[str, str] = cache["prompts"]
+    return prompts

@@ -1,0 +1,307 @@
+"""``NetworkRun``: one network run as a cold Observable of network chunks.
+
+The run is a loop over a generator of phases, concatenated one after the other
+(``concat_each``, the workflow's lean ``concat_with_iterable``): open the thread and save the
+task; then per iteration routing, the chosen primitive (or ``step-finish`` for ``none``), the
+completion check, and saving the iteration to the thread; then the final result is saved and
+``network-execution-event-finish`` ends the run. The generator decides what comes next from
+what the previous phase left in the shared :class:`~rxagents.network._state.RunState`, so the
+loop never nests (no recursive ``defer``).
+
+Usage is counted with one tap at the root, with :func:`~rxagents.operators.usage_of`, so the
+run's usage equals ``reduce_usage()`` over its stream by construction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any
+
+from reactivex import Observable, abc
+from reactivex.disposable import Disposable
+
+from rxagents.events import (
+    Abort,
+    Chunk,
+    NetworkFinish,
+    NetworkFinishPayload,
+    NetworkStepFinish,
+    NetworkStepFinishPayload,
+)
+from rxagents.network._calls import check_phase, routing_phase
+from rxagents.network._execute import execution_phase
+from rxagents.network._primitives import Plan
+from rxagents.network._prompts import iteration_message, result_message
+from rxagents.network._state import NetworkConfig, RunState
+from rxagents.operators import usage_of
+from rxagents.usage import Usage
+from rxagents.workflow._drive import invoke
+from rxagents.workflow._rx import concat_each, lean, subscribe_direct
+
+__all__ = ("NetworkRun",)
+
+_log = logging.getLogger(__name__)
+
+
+class NetworkRun:
+    """One network run; :meth:`subscribe` starts it (once)."""
+
+    def __init__(self, config: NetworkConfig) -> None:
+        self.config = config
+        self.run_id = config.run_id or str(uuid.uuid4())
+        """The run's id (every chunk's ``runId``)."""
+        self.state = RunState(config, self.run_id)
+        """What the phases share (the thread, the last result, the verdict …)."""
+        self.usage = Usage.zero
+        """Every model call so far: routing, primitives and completion checks."""
+        self.finish: NetworkFinish | None = None
+        """The last chunk, once emitted."""
+        self._observer: abc.ObserverBase[Chunk] | None = None
+        self._handle: asyncio.Handle | None = None
+        self._subscription: abc.DisposableBase | None = None
+        self._disposed = False
+        self._ended = False
+
+    # --- Rx plumbing ----------------------------------------------------------------------
+
+    def subscribe(
+        self, observer: abc.ObserverBase[Chunk], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        """Start the run from the next event-loop callback; the disposable stops it."""
+        if self._observer is not None:
+            raise RuntimeError("a NetworkRun can be subscribed once; use Agent.observe_network()")
+        self._observer = observer
+        self._handle = asyncio.get_running_loop().call_soon(self._begin)
+        return Disposable(self.dispose)
+
+    def dispose(self) -> None:
+        """Stop the run: the active primitive or model call, the loop, any memory write."""
+        if self._disposed:
+            return
+        self._disposed = True
+        self._observer = None
+        if self._handle is not None:
+            self._handle.cancel()
+        subscription, self._subscription = self._subscription, None
+        if subscription is not None:
+            subscription.dispose()
+
+    def closing_chunks(self) -> list[Chunk]:
+        """Chunks that end a cancelled run: the active primitive's closing chunks, ``abort``."""
+        if self._ended or self.finish is not None:
+            return []
+        active = self.state.active
+        chunks = active.closing_chunks() if active is not None else []
+        chunks.append(Abort(run_id=self.run_id, from_="NETWORK"))
+        return chunks
+
+    def _begin(self) -> None:
+        self._handle = None
+        subscription = subscribe_direct(
+            concat_each(self._phases), self._on_next, self._on_error, self._on_completed
+        )
+        if not self._ended and not self._disposed:
+            self._subscription = subscription
+
+    def _on_next(self, chunk: Chunk) -> None:
+        usage = usage_of(chunk)
+        if usage is not None:
+            self.usage = self.usage + usage
+        observer = self._observer
+        if observer is not None:
+            observer.on_next(chunk)
+
+    def _on_error(self, error: Exception) -> None:
+        self._ended = True
+        observer, self._observer = self._observer, None
+        if observer is not None:
+            observer.on_error(error)
+
+    def _on_completed(self) -> None:
+        self._ended = True
+        observer, self._observer = self._observer, None
+        if observer is not None:
+            observer.on_completed()
+
+    # --- the loop -------------------------------------------------------------------------
+
+    def _phases(self) -> Iterator[Observable[Chunk]]:
+        state = self.state
+        max_steps = self.config.max_steps
+        yield self._memory(self._open)
+        while True:
+            yield routing_phase(state)
+            plan = state.plan
+            assert plan is not None
+            if plan.kind == "invalid":
+                state.feedback = f"your last decision could not be used: {plan.selection_reason}"
+                state.from_check = False
+            else:
+                if plan.kind == "none":
+                    state.primitive_id = plan.primitive_id
+                    state.primitive_type = "none"
+                    state.result = plan.selection_reason
+                    state.error = None
+                    yield self._emit(self._step_finish)
+                else:
+                    yield execution_phase(state, plan)
+                if state.error is None:
+                    yield check_phase(state)
+                state.add(iteration_message(self._record(plan)))
+                yield self._memory(self._save)
+            if state.passed or state.iteration + 1 >= max_steps:
+                break
+        result = self._final_result()
+        if result is not None and result != "":
+            record = {
+                "runId": self.run_id,
+                "type": "result",
+                "isComplete": state.passed,
+                "completionReason": self._completion_reason(),
+                "iteration": state.iteration,
+            }
+            state.add(result_message(result, record))
+            yield self._memory(self._save)
+        yield self._emit(self._finish_chunk)
+
+    def _record(self, plan: Plan) -> dict[str, Any]:
+        state = self.state
+        record: dict[str, Any] = {
+            "runId": self.run_id,
+            "iteration": state.iteration,
+            "primitiveType": plan.primitive_type,
+            "primitiveId": plan.primitive_id,
+            "prompt": plan.prompt,
+            "selectionReason": plan.selection_reason,
+            "result": state.result,
+        }
+        if state.error is not None:
+            record["error"] = state.error.model_dump()
+        return record
+
+    def _final_result(self) -> Any:
+        state = self.state
+        return state.final_result if state.final_given else state.result
+
+    def _completion_reason(self) -> str:
+        if self.state.passed:
+            return self.state.completion_reason
+        return f"Max iterations reached: {self.config.max_steps}"
+
+    # --- chunks ---------------------------------------------------------------------------
+
+    def _step_finish(self) -> Chunk:
+        state = self.state
+        return NetworkStepFinish(
+            run_id=self.run_id,
+            payload=NetworkStepFinishPayload(
+                task=self.config.task,
+                result=state.result,
+                is_complete=True,
+                iteration=state.iteration,
+                run_id=self.run_id,
+            ),
+        )
+
+    def _finish_chunk(self) -> Chunk:
+        state = self.state
+        payload = NetworkFinishPayload.model_validate(
+            {
+                "task": self.config.task,
+                "isComplete": state.passed,
+                "completionReason": self._completion_reason(),
+                "result": self._final_result(),
+                "primitiveId": state.primitive_id,
+                "primitiveType": state.primitive_type,
+                "iteration": state.iteration,
+                "isOneOff": self.config.is_one_off,
+                "threadId": state.thread_id,
+                "threadResourceId": state.resource_id,
+                "validationPassed": state.passed,
+                "usage": self.usage.filled(),
+            }
+        )
+        self.finish = NetworkFinish(run_id=self.run_id, payload=payload)
+        return self.finish
+
+    def _emit(self, build: Callable[[], Chunk]) -> Observable[Chunk]:
+        """Return a phase that emits one chunk (built on subscribe) and completes."""
+
+        def subscribe(
+            observer: abc.ObserverBase[Chunk], scheduler: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
+            observer.on_next(build())
+            observer.on_completed()
+            return Disposable()
+
+        return lean(subscribe)
+
+    # --- memory ---------------------------------------------------------------------------
+
+    def _memory(self, work: Callable[[None], Coroutine[Any, Any, None]]) -> Observable[Chunk]:
+        """Return a phase that runs a memory coroutine and completes (no chunks)."""
+
+        def subscribe(
+            observer: abc.ObserverBase[Chunk], scheduler: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
+            done = False
+
+            def report(_: object, error: Exception | None) -> None:
+                nonlocal done
+                if done:
+                    return
+                done = True
+                if error is not None:
+                    observer.on_error(error)
+                else:
+                    observer.on_completed()
+
+            task = invoke(work, None, report)
+
+            def dispose() -> None:
+                nonlocal done
+                done = True
+                if task is not None:
+                    task.cancel()
+
+            return Disposable(dispose)
+
+        return lean(subscribe)
+
+    async def _open(self, _: None) -> None:
+        """Open the thread (creating it), read its recent messages, save the task."""
+        config = self.config
+        state = self.state
+        loaded = config.loaded
+        if loaded is None:
+            loaded = await config.memory.load(config.ref)
+        thread, records = loaded
+        state.thread_id = thread.id
+        state.resource_id = thread.resource_id
+        state.remember(records)
+        state.run_start = len(state.conversation)
+        task = dict(config.task_message)
+        task["metadata"] = {"network": {"runId": self.run_id, "type": "task"}}
+        state.add(task)
+        await self._save(None)
+
+    async def _save(self, _: None) -> None:
+        """Save the messages waiting in the state; a failure is logged, the run goes on."""
+        state = self.state
+        messages, state.to_save = state.to_save, []
+        if not messages:
+            return
+        try:
+            saved = await self.config.memory.save_messages(state.thread_id, messages)
+        except Exception:
+            _log.exception(
+                "network %s: could not save %d message(s) to thread %s",
+                self.run_id,
+                len(messages),
+                state.thread_id,
+            )
+            return
+        state.remember(saved, seen=True)

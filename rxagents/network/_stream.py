@@ -1,0 +1,95 @@
+"""``NetworkStream``: one network run shared by every reader, with awaitable results."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from rxagents.adapters._run_stream import RunResult, RunStream
+from rxagents.errors import RunError
+from rxagents.events import Chunk
+from rxagents.network._run import NetworkRun
+from rxagents.network._schemas import NetworkResult, NetworkStatus
+from rxagents.usage import Usage
+
+__all__ = ("NetworkStream",)
+
+
+class NetworkStream(RunStream[Chunk]):
+    """A running network: iterate its chunks, await its status, result and usage.
+
+    Every reader shares one run and replays what already happened (see
+    :class:`~rxagents.adapters._run_stream.RunStream` for buffering). Cancelling —
+    :meth:`cancel`, cancelling the task awaiting a result, or the last reader leaving ``async
+    for`` early — stops the active primitive (its model call, tool task or workflow steps) and
+    the loop; the stream then ends with the primitive's closing chunks (wrapped, e.g.
+    ``agent-execution-event-abort``) and ``abort``. ``status`` is then ``canceled``, ``usage``
+    what was spent, and awaiting ``result`` raises :class:`~rxagents.errors.RunError`.
+    """
+
+    def __init__(self, run: NetworkRun) -> None:
+        loop = asyncio.get_running_loop()
+        self._run = run
+        self._status: asyncio.Future[NetworkStatus] = loop.create_future()
+        self._result: asyncio.Future[NetworkResult] = loop.create_future()
+        self._usage: asyncio.Future[Usage] = loop.create_future()
+        super().__init__(run, closing_chunks=run.closing_chunks)
+
+    @property
+    def run_id(self) -> str:
+        """The run's id (every chunk's ``runId``)."""
+        return self._run.run_id
+
+    @property
+    def thread_id(self) -> str:
+        """The memory thread of the run."""
+        return self._run.state.thread_id
+
+    @property
+    def text_stream(self) -> AsyncIterator[str]:
+        """The final answer as it streams (``routing-agent-text-delta``; replayed).
+
+        Empty when the completion check gave no ``finalResult`` (the last primitive's result is
+        the answer then: ``(await stream.result).result``).
+        """
+        return self._follow("routing-agent-text-delta")
+
+    @property
+    def status(self) -> RunResult[NetworkStatus]:
+        """How the run ended: ``success``, ``max-steps`` or ``canceled``."""
+        return RunResult(self, self._status)
+
+    @property
+    def result(self) -> RunResult[NetworkResult]:
+        """The finish payload, typed (raises :class:`RunError` when the run was cancelled)."""
+        return RunResult(self, self._result)
+
+    @property
+    def usage(self) -> RunResult[Usage]:
+        """Every model call of the run summed (equals ``reduce_usage()`` over the stream)."""
+        return RunResult(self, self._usage)
+
+    def _settle(self, chunks: list[Chunk], error: Exception | None) -> None:
+        if error is not None:
+            for future in (self._status, self._result, self._usage):
+                _fail(future, error)
+            return
+        run = self._run
+        self._usage.set_result(run.usage)
+        finish = run.finish
+        if finish is None:
+            self._status.set_result("canceled")
+            reason = "cancelled" if self.cancelled else "ended without a finish chunk"
+            _fail(self._result, RunError(f"network run {run.run_id} was {reason}"))
+            return
+        payload = finish.payload.model_dump(by_alias=True)
+        payload["runId"] = finish.run_id
+        result = NetworkResult.model_validate(payload)
+        self._result.set_result(result)
+        self._status.set_result("success" if result.is_complete else "max-steps")
+
+
+def _fail(future: asyncio.Future[Any], error: BaseException) -> None:
+    future.set_exception(error)
+    future.exception()  # retrieved: awaiting still raises, but no "never retrieved" log
