@@ -35,14 +35,19 @@ with :meth:`Step.from_agent` / :meth:`Step.from_tool`)."""
 class Workflow:
     """Steps and control flow, built fluently, then committed.
 
-    Each step is a cold Observable; ``commit()`` composes them with Rx (``concat`` for
-    sequences, ``merge`` for parallel blocks, a bounded ``merge`` for ``foreach``) and checks
-    that each output can feed the next input. Runs keep their snapshots in ``storage`` (an
-    :class:`~rxagents.storage.InMemoryStorage` unless given, or the storage of the
-    :class:`~rxagents.runtime.Runtime` it is registered in).
+    Each step is a cold Observable; ``commit()`` composes them with Rx (a concatenation for
+    sequences and loops, a merge for parallel blocks and branches, a bounded merge for
+    ``foreach``) and checks that each output can feed the next input.
+
+    Each stream of a run writes the run's snapshot to ``storage`` when it ends (before
+    ``workflow-finish``): an :class:`~rxagents.storage.InMemoryStorage` unless given, or the
+    storage of the :class:`~rxagents.runtime.Runtime` the workflow is registered in. In-memory
+    storage keeps every run's snapshot for the life of the process; give long-running
+    services an :class:`~rxagents.storage.SqliteStorage`.
 
     Example:
         >>> workflow = Workflow("wf", Input, Output).then(inc).then(double).commit()
+        ... # doctest: +SKIP
         >>> run = await workflow.create_run()  # doctest: +SKIP
         >>> stream = await run.stream(input_data={"n": 1})  # doctest: +SKIP
         >>> (await stream.result).result  # doctest: +SKIP
