@@ -66,22 +66,27 @@ class Runtime:
         """Register agents and workflows.
 
         Args:
-            agents: Agents by key (the key is how servers and networks name them).
-            workflows: Committed workflows by key.
+            agents: Agents by key (the key is how servers and networks name them). Anything
+                with an ``observe(messages, **options)`` method is accepted, e.g. a
+                ``RemoteAgent`` standing for an agent served elsewhere.
+            workflows: Committed workflows by key (or anything with ``create_run()``, e.g. a
+                ``RemoteWorkflow``).
             storage: Shared storage (default: a new :class:`~rxagents.storage.InMemoryStorage`).
 
         Raises:
-            ConfigurationError: A key is not a non-empty string, a value has the wrong type,
-                or a workflow is not committed.
+            ConfigurationError: A key is not a non-empty string, a value is not an agent
+                (workflow), or a workflow is not committed.
         """
-        from rxagents.agent import Agent
         from rxagents.workflow import Workflow
 
         self.storage: Storage = storage if storage is not None else InMemoryStorage()
         """The storage shared by everything registered here."""
-        self._agents = _registry("agent", agents, Agent)
-        self._workflows = _registry("workflow", workflows, Workflow)
-        for key, workflow in self._workflows.items():
+        self._agents: dict[str, Agent] = _registry("agent", agents, "observe")
+        self._workflows: dict[str, Workflow] = _registry("workflow", workflows, "create_run")
+        for key, registered in self._workflows.items():
+            workflow: object = registered
+            if not isinstance(workflow, Workflow):
+                continue  # a remote workflow keeps its runs where it runs
             if not workflow.committed:
                 raise ConfigurationError(
                     f"workflow {key!r} ({workflow.id!r}) is not committed; call commit() first"
@@ -126,7 +131,7 @@ class Runtime:
         return workflow
 
 
-def _registry(kind: str, items: Mapping[str, _V] | None, cls: type[_V]) -> dict[str, _V]:
+def _registry(kind: str, items: Mapping[str, _V] | None, method: str) -> dict[str, _V]:
     if items is None:
         return {}
     unchecked: object = items
@@ -137,7 +142,7 @@ def _registry(kind: str, items: Mapping[str, _V] | None, cls: type[_V]) -> dict[
         name: object = key
         if not isinstance(name, str) or not key:
             raise ConfigurationError(f"{kind} keys must be non-empty strings, not {key!r}")
-        if not isinstance(value, cls):
-            raise ConfigurationError(f"{kind} {key!r} is not a {cls.__name__}: {value!r}")
+        if not callable(getattr(value, method, None)):
+            raise ConfigurationError(f"{kind} {key!r} is not a {kind} (no {method}()): {value!r}")
         registry[key] = value
     return registry

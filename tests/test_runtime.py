@@ -80,11 +80,30 @@ async def test_runs_of_registered_workflows_leave_snapshots_in_the_runtime_stora
 def test_bad_registrations_are_refused() -> None:
     with pytest.raises(ConfigurationError, match="not committed"):
         Runtime(workflows={"w": Workflow("draft").then(Step("s", None, None, lambda c: None))})
-    with pytest.raises(ConfigurationError, match="is not a Workflow"):
+    with pytest.raises(ConfigurationError, match=r"is not a workflow \(no create_run\(\)\)"):
         Runtime(workflows={"w": agent()})  # type: ignore[dict-item]
-    with pytest.raises(ConfigurationError, match="is not a Agent"):
+    with pytest.raises(ConfigurationError, match=r"is not a agent \(no observe\(\)\)"):
         Runtime(agents={"a": workflow()})  # type: ignore[dict-item]
     with pytest.raises(ConfigurationError, match="non-empty strings"):
         Runtime(agents={"": agent()})
     with pytest.raises(ConfigurationError, match="dict"):
         Runtime(agents=[agent()])  # type: ignore[arg-type]
+
+
+def test_anything_that_runs_like_an_agent_or_workflow_can_be_registered() -> None:
+    class Double:
+        id = "double"
+
+        def observe(self, messages: object, **options: object) -> None:
+            return None
+
+    class RemoteLike:
+        async def create_run(self, run_id: str | None = None) -> None:
+            return None
+
+    double, remote = Double(), RemoteLike()
+    runtime = Runtime(agents={"d": double}, workflows={"r": remote})  # type: ignore[dict-item]
+    agent_found: object = runtime.get_agent("d")
+    workflow_found: object = runtime.get_workflow("r")
+    assert agent_found is double
+    assert workflow_found is remote
