@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from rxagents.events import Chunk
     from rxagents.memory import Memory, MemoryRef, Thread
     from rxagents.memory._agent_run import MemoryAgentRun
-    from rxagents.network import NetworkStream
+    from rxagents.network import NetworkConfig, NetworkStream
     from rxagents.workflow import Workflow
 
 __all__ = ("Agent", "AgentResult")
@@ -277,11 +278,14 @@ class Agent:
 
         Raises:
             ConfigurationError: The agent has no memory, no primitives, or a v1 model.
-            InvalidInputError: A bad task or option.
+            InvalidInputError: A bad task or option, or the thread belongs to another
+                resource (the thread is opened, and created if new, before this returns).
         """
         from rxagents.network import NetworkRun, NetworkStream
 
-        return NetworkStream(NetworkRun(self._network_config(task, max_steps, options)))
+        config = self._network_config(task, max_steps, options)
+        loaded = await config.memory.load(config.ref)
+        return NetworkStream(NetworkRun(dataclasses.replace(config, loaded=loaded)))
 
     def observe_network(
         self, task: MessagesInput, *, max_steps: int = 10, **options: Any
@@ -303,7 +307,9 @@ class Agent:
 
         return Observable(subscribe)
 
-    def _network_config(self, task: MessagesInput, max_steps: int, options: dict[str, Any]) -> Any:
+    def _network_config(
+        self, task: MessagesInput, max_steps: int, options: dict[str, Any]
+    ) -> NetworkConfig:
         from rxagents.network import network_config
 
         unknown = set(options) - _OPTIONS

@@ -72,24 +72,31 @@ class NetworkStream(RunStream[Chunk]):
 
     def _settle(self, chunks: list[Chunk], error: Exception | None) -> None:
         if error is not None:
-            for future in (self._status, self._result, self._usage):
-                _fail(future, error)
+            for name in ("_status", "_result", "_usage"):
+                self._resolve(name, error=error)
             return
         run = self._run
-        self._usage.set_result(run.usage)
+        self._resolve("_usage", run.usage)
         finish = run.finish
         if finish is None:
-            self._status.set_result("canceled")
+            self._resolve("_status", "canceled")
             reason = "cancelled" if self.cancelled else "ended without a finish chunk"
-            _fail(self._result, RunError(f"network run {run.run_id} was {reason}"))
+            self._resolve("_result", error=RunError(f"network run {run.run_id} was {reason}"))
             return
         payload = finish.payload.model_dump(by_alias=True)
         payload["runId"] = finish.run_id
         result = NetworkResult.model_validate(payload)
-        self._result.set_result(result)
-        self._status.set_result("success" if result.is_complete else "max-steps")
+        self._resolve("_result", result)
+        self._resolve("_status", "success" if result.is_complete else "max-steps")
 
-
-def _fail(future: asyncio.Future[Any], error: BaseException) -> None:
-    future.set_exception(error)
-    future.exception()  # retrieved: awaiting still raises, but no "never retrieved" log
+    def _resolve(self, name: str, value: Any = None, error: Exception | None = None) -> None:
+        """Settle a result future (a fresh one when cancelling its awaiting task cancelled it)."""
+        future: asyncio.Future[Any] = getattr(self, name)
+        if future.done():
+            future = self._future()
+            setattr(self, name, future)
+        if error is None:
+            future.set_result(value)
+        else:
+            future.set_exception(error)
+            future.exception()  # retrieved: awaiting still raises, but no "never retrieved" log

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterable, Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -179,6 +179,11 @@ def outer(chunks: Sequence[ChunkBase]) -> list[str]:
             ("agent-execution-event-", "workflow-execution-event-", "routing-agent-text-delta")
         )
     ]
+
+
+async def collect(stream: AsyncIterable[Any]) -> list[Any]:
+    """Every chunk of a stream (typed loosely: tests read payloads of known kinds)."""
+    return [chunk async for chunk in stream]
 
 
 def of_type(chunks: Sequence[ChunkBase], kind: str) -> list[Any]:
