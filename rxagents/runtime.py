@@ -67,7 +67,7 @@ class Runtime:
 
         Args:
             agents: Agents by key (the key is how servers and networks name them). Anything
-                with an ``observe(messages, **options)`` method is accepted, e.g. a
+                with ``observe(messages, **options)`` and ``stream(...)`` is accepted, e.g. a
                 ``RemoteAgent`` standing for an agent served elsewhere.
             workflows: Committed workflows by key (or anything with ``create_run()``, e.g. a
                 ``RemoteWorkflow``).
@@ -81,8 +81,8 @@ class Runtime:
 
         self.storage: Storage = storage if storage is not None else InMemoryStorage()
         """The storage shared by everything registered here."""
-        self._agents: dict[str, Agent] = _registry("agent", agents, "observe")
-        self._workflows: dict[str, Workflow] = _registry("workflow", workflows, "create_run")
+        self._agents: dict[str, Agent] = _registry("agent", agents, ("observe", "stream"))
+        self._workflows: dict[str, Workflow] = _registry("workflow", workflows, ("create_run",))
         for key, registered in self._workflows.items():
             workflow: object = registered
             if not isinstance(workflow, Workflow):
@@ -131,7 +131,7 @@ class Runtime:
         return workflow
 
 
-def _registry(kind: str, items: Mapping[str, _V] | None, method: str) -> dict[str, _V]:
+def _registry(kind: str, items: Mapping[str, _V] | None, methods: tuple[str, ...]) -> dict[str, _V]:
     if items is None:
         return {}
     unchecked: object = items
@@ -142,7 +142,11 @@ def _registry(kind: str, items: Mapping[str, _V] | None, method: str) -> dict[st
         name: object = key
         if not isinstance(name, str) or not key:
             raise ConfigurationError(f"{kind} keys must be non-empty strings, not {key!r}")
-        if not callable(getattr(value, method, None)):
-            raise ConfigurationError(f"{kind} {key!r} is not a {kind} (no {method}()): {value!r}")
+        missing = [m for m in methods if not callable(getattr(value, m, None))]
+        if missing:
+            raise ConfigurationError(
+                f"{kind} {key!r} is not {'an' if kind[0] in 'aeiou' else 'a'} {kind} "
+                f"(no {', '.join(f'{m}()' for m in missing)}): {value!r}"
+            )
         registry[key] = value
     return registry

@@ -82,7 +82,7 @@ def test_bad_registrations_are_refused() -> None:
         Runtime(workflows={"w": Workflow("draft").then(Step("s", None, None, lambda c: None))})
     with pytest.raises(ConfigurationError, match=r"is not a workflow \(no create_run\(\)\)"):
         Runtime(workflows={"w": agent()})  # type: ignore[dict-item]
-    with pytest.raises(ConfigurationError, match=r"is not a agent \(no observe\(\)\)"):
+    with pytest.raises(ConfigurationError, match=r"is not an agent \(no stream\(\)\)"):
         Runtime(agents={"a": workflow()})  # type: ignore[dict-item]
     with pytest.raises(ConfigurationError, match="non-empty strings"):
         Runtime(agents={"": agent()})
@@ -95,6 +95,9 @@ def test_anything_that_runs_like_an_agent_or_workflow_can_be_registered() -> Non
         id = "double"
 
         def observe(self, messages: object, **options: object) -> None:
+            return None
+
+        async def stream(self, messages: object, **options: object) -> None:
             return None
 
     class RemoteLike:
