@@ -14,6 +14,7 @@ from rxagents.memory._memory import MESSAGES_NAMESPACE as MESSAGES_NAMESPACE
 from rxagents.memory._memory import RESOURCES_NAMESPACE as RESOURCES_NAMESPACE
 from rxagents.memory._memory import THREADS_NAMESPACE as THREADS_NAMESPACE
 from rxagents.memory._memory import Memory as Memory
+from rxagents.memory._memory import PendingMessage as PendingMessage
 from rxagents.memory._models import MemoryMessage as MemoryMessage
 from rxagents.memory._models import MemoryRef as MemoryRef
 from rxagents.memory._models import Thread as Thread
@@ -27,6 +28,7 @@ __all__ = (
     "Memory",
     "MemoryMessage",
     "MemoryRef",
+    "PendingMessage",
     "Thread",
     "ThreadNotFoundError",
     "memory_ref",

@@ -5,13 +5,20 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, final
 
 from rxagents.errors import InvalidInputError
 from rxagents.memory._models import MemoryMessage, MemoryRef, Thread, ThreadNotFoundError
 from rxagents.storage import InMemoryStorage, Storage
 
-__all__ = ("MESSAGES_NAMESPACE", "RESOURCES_NAMESPACE", "THREADS_NAMESPACE", "Memory")
+__all__ = (
+    "MESSAGES_NAMESPACE",
+    "RESOURCES_NAMESPACE",
+    "THREADS_NAMESPACE",
+    "Memory",
+    "PendingMessage",
+)
 
 
 THREADS_NAMESPACE = "threads"
@@ -31,6 +38,18 @@ def _quote(text: str) -> str:
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMessage:
+    """A message built by :meth:`Memory.prepare_messages`, not written yet."""
+
+    key: str
+    """Its storage key (its place in the thread)."""
+    message: MemoryMessage
+    """The message."""
+    data: dict[str, Any]
+    """Its stored JSON form."""
 
 
 @final
@@ -229,16 +248,49 @@ class Memory:
             TypeError: A message is not JSON-serialisable.
         """
         thread = await self.require_thread(thread_id)
-        saved = [self._message(thread, item, metadata) for item in messages]
-        prefix = _quote(thread_id)
-        for message in saved:
+        pending = self.prepare_messages(thread, messages, metadata=metadata)
+        await self.write_messages(thread.id, pending)
+        return [item.message for item in pending]
+
+    def prepare_messages(
+        self,
+        thread: Thread,
+        messages: Sequence[str | Mapping[str, Any]],
+        *,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> list[PendingMessage]:
+        """Build messages of ``thread`` and fix their order now, to write them later.
+
+        For runs that use their messages at once and write them in the background:
+        :meth:`write_messages` stores them where this call placed them in the thread, even
+        when other messages were saved in between.
+
+        Raises:
+            InvalidInputError: A message has no valid role or content.
+        """
+        prefix = _quote(thread.id)
+        pending = []
+        for item in messages:
+            message = self._message(thread, item, metadata)
             key = f"{prefix}/{self._stamp(message.created_at)}"
-            await self.storage.put(
-                MESSAGES_NAMESPACE, key, message.model_dump(mode="json", by_alias=True)
+            pending.append(
+                PendingMessage(key, message, message.model_dump(mode="json", by_alias=True))
             )
-        if saved:
-            await self._put_thread(thread.model_copy(update={"updated_at": _now_ms()}))
-        return saved
+        return pending
+
+    async def write_messages(self, thread_id: str, pending: Sequence[PendingMessage]) -> None:
+        """Store prepared messages and mark the thread updated.
+
+        Raises:
+            ThreadNotFoundError: The thread was deleted meanwhile (the messages are written).
+            TypeError: A message is not JSON-serialisable.
+        """
+        if not pending:
+            return
+        for item in pending:
+            await self.storage.put(MESSAGES_NAMESPACE, item.key, item.data)
+        thread = await self.require_thread(thread_id)
+        await self._put_thread(thread.model_copy(update={"updated_at": _now_ms()}))
 
     async def messages(self, thread_id: str) -> list[MemoryMessage]:
         """Return every message of a thread, oldest first.

@@ -144,9 +144,10 @@ class _Routing(_Call):
                 ),
             )
         )
+        conversation, self.context = state.window()
         prompt: list[Message] = [
             {"role": "system", "content": config.router_system},
-            *state.conversation,
+            *conversation,
             router_state_message(config.task, state.iteration, config.max_steps, state.feedback),
         ]
         self.start(prompt, ROUTING_FORMAT)
@@ -175,7 +176,7 @@ class _Routing(_Call):
             "selectionReason": plan.selection_reason,
             "iteration": state.iteration,
             "runId": self.step_id,
-            "conversationContext": list(state.context),
+            "conversationContext": self.context,
         }
         state.routing_fields = fields
         self.observer.on_next(
@@ -259,7 +260,7 @@ class _Check(_Call):
         )
         prompt: list[Message] = [
             {"role": "system", "content": config.check_system},
-            *state.conversation[state.run_start :],
+            *state.window(state.run_start)[0],
             check_user_message(config.task, primitive, state.result),
         ]
         self.start(prompt, CHECK_FORMAT)

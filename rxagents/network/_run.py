@@ -1,12 +1,16 @@
 """``NetworkRun``: one network run as a cold Observable of network chunks.
 
 The run is a loop over a generator of phases, concatenated one after the other
-(``concat_each``, the workflow's lean ``concat_with_iterable``): open the thread and save the
-task; then per iteration routing, the chosen primitive (or ``step-finish`` for ``none``), the
-completion check, and saving the iteration to the thread; then the final result is saved and
-``network-execution-event-finish`` ends the run. The generator decides what comes next from
-what the previous phase left in the shared :class:`~rxagents.network._state.RunState`, so the
-loop never nests (no recursive ``defer``).
+(``concat_each``, the workflow's lean ``concat_with_iterable``): open the thread; then per
+iteration routing, the chosen primitive (or ``step-finish`` for ``none``) and the completion
+check; then ``network-execution-event-finish``. The generator decides what comes next from what
+the previous phase left in the shared :class:`~rxagents.network._state.RunState`, so the loop
+never nests (no recursive ``defer``).
+
+The thread gets the task, one message per iteration (decision and result) and the final
+result. They are placed in the thread when they happen and written in the background, one
+batch at a time, so a slow storage (SQLite: a worker-thread hop per write) never delays the
+next model call; the finish waits until everything is written.
 
 Usage is counted with one tap at the root, with :func:`~rxagents.operators.usage_of`, so the
 run's usage equals ``reduce_usage()`` over its stream by construction.
@@ -17,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from reactivex import Observable, abc
@@ -64,6 +68,9 @@ class NetworkRun:
         self._subscription: abc.DisposableBase | None = None
         self._disposed = False
         self._ended = False
+        self._writing = False
+        self._writer: asyncio.Task[Any] | None = None
+        self._written: Callable[[], None] | None = None
 
     # --- Rx plumbing ----------------------------------------------------------------------
 
@@ -88,6 +95,9 @@ class NetworkRun:
         subscription, self._subscription = self._subscription, None
         if subscription is not None:
             subscription.dispose()
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.cancel()
 
     def closing_chunks(self) -> list[Chunk]:
         """Chunks that end a cancelled run: the active primitive's closing chunks, ``abort``."""
@@ -131,7 +141,7 @@ class NetworkRun:
     def _phases(self) -> Iterator[Observable[Chunk]]:
         state = self.state
         max_steps = self.config.max_steps
-        yield self._memory(self._open)
+        yield self._opening()
         while True:
             yield routing_phase(state)
             plan = state.plan
@@ -151,7 +161,7 @@ class NetworkRun:
                 if state.error is None:
                     yield check_phase(state)
                 state.add(iteration_message(self._record(plan)))
-                yield self._memory(self._save)
+                self._write()
             if state.passed or state.iteration + 1 >= max_steps:
                 break
         result = self._final_result()
@@ -164,7 +174,8 @@ class NetworkRun:
                 "iteration": state.iteration,
             }
             state.add(result_message(result, record))
-            yield self._memory(self._save)
+            self._write()
+        yield self._all_written()
         yield self._emit(self._finish_chunk)
 
     def _record(self, plan: Plan) -> dict[str, Any]:
@@ -241,25 +252,35 @@ class NetworkRun:
 
     # --- memory ---------------------------------------------------------------------------
 
-    def _memory(self, work: Callable[[None], Coroutine[Any, Any, None]]) -> Observable[Chunk]:
-        """Return a phase that runs a memory coroutine and completes (no chunks)."""
+    def _opening(self) -> Observable[Chunk]:
+        """Return the first phase: open the thread (unless loaded), show and save the task."""
 
         def subscribe(
             observer: abc.ObserverBase[Chunk], scheduler: abc.SchedulerBase | None = None
         ) -> abc.DisposableBase:
+            config = self.config
             done = False
 
-            def report(_: object, error: Exception | None) -> None:
+            def opened(loaded: Any, error: Exception | None) -> None:
                 nonlocal done
                 if done:
                     return
                 done = True
                 if error is not None:
                     observer.on_error(error)
-                else:
-                    observer.on_completed()
+                    return
+                thread, records = loaded
+                self.state.open(thread, records)
+                task = dict(config.task_message)
+                task["metadata"] = {"network": {"runId": self.run_id, "type": "task"}}
+                self.state.add(task)
+                self._write()
+                observer.on_completed()
 
-            task = invoke(work, None, report)
+            if config.loaded is not None:
+                opened(config.loaded, None)
+                return Disposable()
+            task = invoke(config.memory.load, config.ref, opened)
 
             def dispose() -> None:
                 nonlocal done
@@ -271,37 +292,57 @@ class NetworkRun:
 
         return lean(subscribe)
 
-    async def _open(self, _: None) -> None:
-        """Open the thread (creating it), read its recent messages, save the task."""
-        config = self.config
-        state = self.state
-        loaded = config.loaded
-        if loaded is None:
-            loaded = await config.memory.load(config.ref)
-        thread, records = loaded
-        state.thread_id = thread.id
-        state.resource_id = thread.resource_id
-        state.remember(records)
-        state.run_start = len(state.conversation)
-        task = dict(config.task_message)
-        task["metadata"] = {"network": {"runId": self.run_id, "type": "task"}}
-        state.add(task)
-        await self._save(None)
+    def _write(self) -> None:
+        """Start writing the waiting messages, unless a write is under way (it takes them)."""
+        if self._writing or not self.state.to_save or self._disposed:
+            return
+        self._writing = True
+        writer = invoke(self._drain, None, self._drained)
+        if self._writing:
+            self._writer = writer
 
-    async def _save(self, _: None) -> None:
-        """Save the messages waiting in the state; a failure is logged, the run goes on."""
+    async def _drain(self, _: None) -> None:
         state = self.state
-        messages, state.to_save = state.to_save, []
-        if not messages:
+        memory = self.config.memory
+        while state.to_save:
+            batch, state.to_save = state.to_save, []
+            try:
+                await memory.write_messages(state.thread_id, batch)
+            except Exception:
+                _log.exception(
+                    "network %s: could not write %d message(s) to thread %s",
+                    self.run_id,
+                    len(batch),
+                    state.thread_id,
+                )
+
+    def _drained(self, _: object, error: Exception | None) -> None:
+        self._writing = False
+        self._writer = None
+        if error is not None and not self._disposed:  # pragma: no cover - _drain logs its own
+            _log.error("network %s: the thread writer failed: %r", self.run_id, error)
+        if self.state.to_save and not self._disposed:  # added after the writer's last look
+            self._write()
             return
-        try:
-            saved = await self.config.memory.save_messages(state.thread_id, messages)
-        except Exception:
-            _log.exception(
-                "network %s: could not save %d message(s) to thread %s",
-                self.run_id,
-                len(messages),
-                state.thread_id,
-            )
-            return
-        state.remember(saved, seen=True)
+        written, self._written = self._written, None
+        if written is not None:
+            written()
+
+    def _all_written(self) -> Observable[Chunk]:
+        """Return a phase that completes once every message of the run is written."""
+
+        def subscribe(
+            observer: abc.ObserverBase[Chunk], scheduler: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
+            self._write()
+            if not self._writing:
+                observer.on_completed()
+                return Disposable()
+            self._written = observer.on_completed
+
+            def dispose() -> None:
+                self._written = None
+
+            return Disposable(dispose)
+
+        return lean(subscribe)

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from reactivex import Observable
 
 from rxagents.events import Chunk, ErrorInfo, WrappedChunk
-from rxagents.memory import Memory, MemoryMessage, MemoryRef, Thread
+from rxagents.memory import Memory, MemoryMessage, MemoryRef, PendingMessage, Thread
 from rxagents.models import LanguageModel, Message
 from rxagents.network._primitives import Plan, Primitives
 from rxagents.operators import prefix_events
@@ -79,6 +79,7 @@ class RunState:
     def __init__(self, config: NetworkConfig, run_id: str) -> None:
         self.config = config
         self.run_id = run_id
+        self.thread: Thread | None = None
         self.thread_id = config.ref.thread_id
         self.resource_id = config.ref.resource_id or config.ref.thread_id
         self.iteration = -1
@@ -106,7 +107,8 @@ class RunState:
         self.final_result: Any = None
         self.final_given = False
         """Whether the passing check gave a ``finalResult``."""
-        self.to_save: list[dict[str, Any]] = []
+        self.to_save: list[PendingMessage] = []
+        """Messages of this run not written to the thread yet."""
         self.active: Closable | None = None
         self.wrap_agent: Callable[[Observable[Chunk]], Observable[WrappedChunk]] = prefix_events(
             AGENT_PREFIX, run_id=run_id
@@ -115,14 +117,26 @@ class RunState:
             WORKFLOW_PREFIX, run_id=run_id
         )
 
-    def remember(self, records: Sequence[MemoryMessage], *, seen: bool = False) -> None:
-        """Add stored messages to the context; unless ``seen``, to what the router sees too."""
+    def open(self, thread: Thread, records: Sequence[MemoryMessage]) -> None:
+        """Start from the thread's recent messages."""
+        self.thread = thread
+        self.thread_id = thread.id
+        self.resource_id = thread.resource_id
         for record in records:
-            if not seen:
-                self.conversation.append(record.to_message())
+            self.conversation.append(record.to_message())
             self.context.append(record.model_dump(mode="json", by_alias=True))
+        self.run_start = len(self.conversation)
 
     def add(self, message: dict[str, Any]) -> None:
-        """Add a message of this run to what the router sees and queue it for saving."""
-        self.conversation.append({"role": message["role"], "content": message["content"]})
-        self.to_save.append(message)
+        """Add a message of this run to what the router sees and queue it for writing."""
+        assert self.thread is not None
+        for item in self.config.memory.prepare_messages(self.thread, [message]):
+            self.conversation.append(item.message.to_message())
+            self.context.append(item.data)
+            self.to_save.append(item)
+
+    def window(self, start: int = 0) -> tuple[list[Message], list[dict[str, Any]]]:
+        """The last messages the model is shown (memory's ``last_messages``), from ``start``."""
+        size = self.config.memory.last_messages
+        begin = max(start, len(self.conversation) - size)
+        return self.conversation[begin:], self.context[begin:]

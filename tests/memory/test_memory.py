@@ -211,3 +211,17 @@ def test_memory_defaults_to_in_memory_storage() -> None:
     assert isinstance(memory.storage, InMemoryStorage)
     assert memory.last_messages == 20
     assert "last_messages=20" in repr(memory)
+
+
+async def test_prepared_messages_keep_their_place_when_written_later(storage: Storage) -> None:
+    memory = Memory(storage)
+    thread = await memory.create_thread(resource_id="u", thread_id="t")
+    early = memory.prepare_messages(thread, ["first"])
+    await memory.save_messages("t", ["second"])
+    assert early[0].data == early[0].message.model_dump(mode="json", by_alias=True)
+    await memory.write_messages("t", early)
+    assert [m.text for m in await memory.messages("t")] == ["first", "second"]
+    await memory.write_messages("t", [])
+    await memory.delete_thread("t")
+    with pytest.raises(ThreadNotFoundError):
+        await memory.write_messages("t", memory.prepare_messages(thread, ["late"]))

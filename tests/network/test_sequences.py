@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import reactivex
@@ -10,6 +11,7 @@ from reactivex import operators as ops
 from rxagents.events import Chunk, parse_chunk
 from rxagents.memory import Memory
 from rxagents.operators import reduce_usage, unwrap_events
+from rxagents.storage import SqliteStorage
 from rxagents.testing import assert_well_formed
 from rxagents.usage import Usage
 
@@ -424,3 +426,22 @@ async def test_a_network_without_a_thread_makes_its_own() -> None:
     assert agent.memory is not None
     assert await agent.memory.get_thread(result.thread_id) is not None
     assert stream.thread_id == result.thread_id
+
+
+async def test_a_durable_thread_is_complete_when_the_run_finishes(tmp_path: Path) -> None:
+    storage = SqliteStorage(tmp_path / "threads.db")
+    memory = Memory(storage)
+    router = Router(
+        [route("research", "agent", "one"), route("word_count", "tool", {"text": "a b"})],
+        [verdict(False, "more"), verdict(True, "done", "Two.")],
+    )
+    stream = await network_agent(router, memory=memory).network("Task", memory=MEMORY)
+    chunks = await collect(stream)
+    assert chunks[-1].type == "network-execution-event-finish"
+    saved = await memory.messages("thread-1")
+    assert saved[0].text == "Task"
+    assert [m.metadata["network"].get("type") for m in saved] == ["task", None, None, "result"]
+    # what the router was shown is what the thread holds, in the same order
+    context = of_type(chunks, "routing-agent-end")[1].payload.model_extra["conversationContext"]
+    assert [m["id"] for m in context] == [m.id for m in saved[:2]]
+    await storage.close()
