@@ -17,7 +17,17 @@ from rxagents.errors import RxAgentsError as RxAgentsError
 from rxagents.errors import UserError as UserError
 from rxagents.events import Chunk as Chunk
 from rxagents.events import parse_chunk as parse_chunk
+from rxagents.runtime import Runtime as Runtime
+from rxagents.storage import InMemoryStorage as InMemoryStorage
+from rxagents.storage import SqliteStorage as SqliteStorage
+from rxagents.storage import Storage as Storage
 from rxagents.usage import Usage as Usage
+from rxagents.workflow import Step as Step
+from rxagents.workflow import StepContext as StepContext
+from rxagents.workflow import Workflow as Workflow
+from rxagents.workflow import WorkflowResult as WorkflowResult
+from rxagents.workflow import WorkflowRun as WorkflowRun
+from rxagents.workflow import WorkflowStream as WorkflowStream
 
 __all__ = (
     "Agent",
@@ -26,12 +36,22 @@ __all__ = (
     "Chunk",
     "ChunkParseError",
     "ConfigurationError",
+    "InMemoryStorage",
     "InvalidInputError",
     "RunError",
+    "Runtime",
     "RxAgentsError",
+    "SqliteStorage",
+    "Step",
+    "StepContext",
+    "Storage",
     "Tool",
     "Usage",
     "UserError",
+    "Workflow",
+    "WorkflowResult",
+    "WorkflowRun",
+    "WorkflowStream",
     "parse_chunk",
     "tool",
 )
