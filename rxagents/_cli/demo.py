@@ -1,7 +1,9 @@
-"""``python -m rxagents demo``: stream an agent (and, as they land, a workflow and a network).
+"""``python -m rxagents demo``: stream an agent, a workflow and an agent network.
 
-Runs on the embedded ScriptedModel: no API key, no network. Text is printed as it streams; tool
-calls and results are shown compactly; usage is printed at the end of each run.
+Runs on the embedded models (``ScriptedModel``, ``FunctionModel``): no API key, no network
+access. Text is printed as it streams; tool calls, workflow steps and routing decisions are
+shown compactly; status, result and usage are printed at the end of each run. ``--fast`` drops
+the delays that make the streaming visible.
 """
 
 from __future__ import annotations
@@ -9,12 +11,18 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import AsyncIterator
 from typing import Any
 
-from rxagents.agent import Agent, tool
-from rxagents.models import LanguageModel, ScriptedModel, default_model
+from pydantic import BaseModel
 
-__all__ = ("demo_agent", "main")
+from rxagents.agent import Agent, tool
+from rxagents.memory import Memory
+from rxagents.models import FunctionModel, LanguageModel, ModelCall, ScriptedModel, default_model
+from rxagents.network import NetworkStream
+from rxagents.workflow import AgentStepInput, Step, StepContext, Workflow
+
+__all__ = ("demo_agent", "demo_network", "demo_workflow", "main")
 
 _COLOR = sys.stdout.isatty()
 DIM = "\033[2m" if _COLOR else ""
@@ -110,10 +118,234 @@ async def run_agent(agent: Agent, prompt: str) -> None:
     )
 
 
+# --- workflow ---------------------------------------------------------------------------------
+
+
+class Topic(BaseModel):
+    """A research topic."""
+
+    topic: str
+
+
+class Draft(BaseModel):
+    """A text to post-process."""
+
+    text: str
+
+
+def _text_step(text: str, i: int, o: int) -> list[dict[str, Any]]:
+    return [
+        {"type": "text-start", "id": "t"},
+        *_words("t", text),
+        {"type": "text-end", "id": "t"},
+        {"type": "finish", "finishReason": "stop", "usage": _usage(i, o)},
+    ]
+
+
+def _writer(part_delay: float) -> Agent:
+    text = "Dolphins sleep with one half of the brain at a time and call each other by name."
+    model = ScriptedModel([_text_step(text, 24, 18)], part_delay=part_delay, cycle=True)
+    return Agent("writer", model=model, description="writes short factual paragraphs")
+
+
+def demo_workflow(part_delay: float = 0.02) -> Workflow:
+    """Build the demo workflow: a prompt step, an agent step, then a parallel block."""
+
+    def ask(ctx: StepContext[Topic]) -> AgentStepInput:
+        return AgentStepInput(prompt=f"Two facts about {ctx.input_data.topic}, one sentence.")
+
+    def count(ctx: StepContext[Draft]) -> dict[str, int]:
+        return {"words": len(ctx.input_data.text.split())}
+
+    def headline(ctx: StepContext[Draft]) -> dict[str, str]:
+        return {"headline": ctx.input_data.text.split(" and ")[0]}
+
+    return (
+        Workflow("fact-sheet", Topic, description="writes a fact sheet on a topic")
+        .then(Step("ask", Topic, AgentStepInput, ask))
+        .then(Step.from_agent(_writer(part_delay), id="write"))
+        .parallel([Step("count", Draft, None, count), Step("headline", Draft, None, headline)])
+        .commit()
+    )
+
+
+async def run_workflow(workflow: Workflow, input_data: dict[str, Any]) -> None:
+    """Stream one workflow run to the terminal: steps, the agent step's text, the result."""
+    print(f"{BOLD}workflow{RESET} {workflow.id} ← {json.dumps(input_data)}")
+    run = await workflow.create_run()
+    stream = await run.stream(input_data=input_data)
+    writing = False
+    async for chunk in stream:
+        if chunk.type == "workflow-step-start":
+            print(f"{DIM}  ▶ {chunk.payload.id}{RESET}")
+        elif chunk.type == "workflow-step-output":
+            inner = chunk.payload.output
+            if getattr(inner, "type", None) == "text-delta":
+                if not writing:
+                    print("    ", end="")
+                    writing = True
+                print(inner.payload.text, end="", flush=True)
+            elif getattr(inner, "type", None) == "text-end" and writing:
+                print()
+                writing = False
+        elif chunk.type == "workflow-step-result":
+            payload = chunk.payload
+            detail = json.dumps(payload.output) if payload.status == "success" else payload.error
+            print(f"{DIM}  ✓ {payload.id}: {_short(detail)}{RESET}")
+    result = await stream.result
+    usage = await stream.usage
+    print(f"  status: {await stream.status}, result: {json.dumps(result.result)}")
+    print(f"{DIM}  usage: {usage.input_tokens} in / {usage.output_tokens} out{RESET}\n")
+
+
+def _short(value: object, limit: int = 72) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- network ----------------------------------------------------------------------------------
+
+
+_ROUTES: list[dict[str, str]] = [
+    {
+        "primitiveId": "research",
+        "primitiveType": "agent",
+        "prompt": "Find three facts about how dolphins sleep.",
+        "selectionReason": "The task needs facts first.",
+    },
+    {
+        "primitiveId": "fact-sheet",
+        "primitiveType": "workflow",
+        "prompt": '{"topic": "dolphin sleep"}',
+        "selectionReason": "The facts are in; the fact-sheet workflow writes them up.",
+    },
+    {
+        "primitiveId": "word_count",
+        "primitiveType": "tool",
+        "prompt": '{"text": "Dolphins sleep with one half of the brain at a time."}',
+        "selectionReason": "Check the headline is short enough.",
+    },
+]
+_CHECKS: list[dict[str, Any]] = [
+    {"isComplete": False, "completionReason": "There are facts but no write-up yet."},
+    {"isComplete": False, "completionReason": "The write-up needs a length check."},
+    {
+        "isComplete": True,
+        "completionReason": "Researched, written up and checked.",
+        "finalResult": "Dolphins rest one brain half at a time, surfacing to breathe; "
+        "the fact sheet is written and its headline is 11 words.",
+    },
+]
+
+_DONE = {"primitiveId": "none", "primitiveType": "none", "prompt": "", "selectionReason": "Done."}
+
+
+@tool
+def word_count(text: str) -> int:
+    """Count the words of a text."""
+    return len(text.split())
+
+
+def _router(delay: float) -> FunctionModel:
+    """The network's model: routes from a script, then checks completion from another."""
+    routes = iter(_ROUTES)
+    checks = iter(_CHECKS)
+
+    async def answer(call: ModelCall) -> AsyncIterator[dict[str, Any]]:
+        schema = (call.response_format or {}).get("schema", {})
+        if "primitiveId" in schema.get("properties", {}):
+            text, usage = json.dumps(next(routes, _DONE)), (120, 30)
+        else:
+            text, usage = json.dumps(next(checks, _CHECKS[-1])), (90, 25)
+        yield {"type": "text-start", "id": "j"}
+        for start in range(0, len(text), 12):
+            if delay:
+                await asyncio.sleep(delay)
+            yield {"type": "text-delta", "id": "j", "delta": text[start : start + 12]}
+        yield {"type": "text-end", "id": "j"}
+        yield {"type": "finish", "finishReason": "stop", "usage": _usage(*usage)}
+
+    return FunctionModel(answer, model_id="demo-router")
+
+
+def demo_network(part_delay: float = 0.02) -> Agent:
+    """Build the demo network: a router over a research agent, a workflow and a tool."""
+    research = Agent(
+        "research",
+        description="finds facts about animals",
+        model=ScriptedModel(
+            [
+                _text_step(
+                    "Dolphins sleep one brain half at a time, keep one eye open, "
+                    "and rise to breathe while resting.",
+                    40,
+                    22,
+                )
+            ],
+            part_delay=part_delay,
+            cycle=True,
+        ),
+    )
+    return Agent(
+        "coordinator",
+        instructions="Coordinate research and writing.",
+        model=_router(part_delay),
+        agents={"research": research},
+        workflows={"fact-sheet": demo_workflow(part_delay)},
+        tools={"word_count": word_count},
+        memory=Memory(),
+    )
+
+
+async def run_network(agent: Agent, task: str) -> NetworkStream:
+    """Stream one network run: routing decisions, sub-agent text, the final answer."""
+    print(f"{BOLD}network{RESET} {agent.id} ← {task!r}")
+    stream = await agent.network(task, memory={"thread": "demo", "resource": "demo-user"})
+    answering = False
+    async for chunk in stream:
+        kind = chunk.type
+        payload: Any = chunk.payload
+        if kind == "routing-agent-end":
+            target = f"{payload.primitive_type} {payload.primitive_id}"
+            print(f"  {BOLD}route{RESET} → {target}: {payload.selection_reason}")
+        elif kind == "agent-execution-start":
+            print("    ", end="")
+        elif kind == "agent-execution-event-text-delta":
+            print(payload.payload.text, end="", flush=True)
+        elif kind == "agent-execution-event-text-end":
+            print()
+        elif kind == "workflow-execution-event-workflow-step-result":
+            print(f"{DIM}    ✓ {payload.payload.id}{RESET}")
+        elif kind == "tool-execution-end":
+            print(f"{DIM}    {payload.tool_name} → {json.dumps(payload.result)}{RESET}")
+        elif kind == "routing-agent-text-delta":
+            if not answering:
+                print(f"  {BOLD}answer{RESET} ", end="")
+                answering = True
+            print(payload.text, end="", flush=True)
+        elif kind == "network-validation-end":
+            if answering:
+                print()
+                answering = False
+            verdict = "complete" if payload.passed else "not complete"
+            print(f"{DIM}  check: {verdict}: {payload.reason}{RESET}")
+    result = await stream.result
+    usage = await stream.usage
+    print(f"  status: {await stream.status}, iterations: {result.iteration + 1}")
+    print(f"  result: {result.result}")
+    print(
+        f"{DIM}  usage (every model call: routing, agents, checks): "
+        f"{usage.input_tokens} in / {usage.output_tokens} out{RESET}\n"
+    )
+    return stream
+
+
 async def amain(fast: bool = False) -> None:
     """Run every demo section."""
     delay = 0.0 if fast else 0.02
     await run_agent(demo_agent(delay), "Help me organize my day")
+    await run_workflow(demo_workflow(delay), {"topic": "dolphins"})
+    await run_network(demo_network(delay), "Research how dolphins sleep and write a fact sheet")
 
 
 def main(argv: list[str]) -> int:
