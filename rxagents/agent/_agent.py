@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from rxagents.events import Chunk
     from rxagents.memory import Memory, MemoryRef, Thread
     from rxagents.memory._agent_run import MemoryAgentRun
-    from rxagents.network import NetworkConfig, NetworkStream
+    from rxagents.network import NetworkStream
     from rxagents.workflow import Workflow
 
 __all__ = ("Agent", "AgentResult")
@@ -39,6 +39,7 @@ __all__ = ("Agent", "AgentResult")
 _log = logging.getLogger(__name__)
 
 _O = TypeVar("_O", bound=BaseModel)
+_V = TypeVar("_V")
 
 _SETTINGS = frozenset(
     {
@@ -141,9 +142,11 @@ class Agent:
         self.model = model
         self.max_steps = max_steps
         self.tools: dict[str, Tool] = _tool_map(id, tools)
-        self.agents: dict[str, Agent] = _agent_map(id, agents)
+        from rxagents.workflow import Workflow
+
+        self.agents: dict[str, Agent] = _keyed(id, "agent", agents, Agent)
         """Sub-agents a network can route to, by key."""
-        self.workflows: dict[str, Workflow] = _workflow_map(id, workflows)
+        self.workflows: dict[str, Workflow] = _keyed(id, "workflow", workflows, Workflow)
         """Workflows a network can route to, by key."""
         self.memory: Memory | None = _check_memory(id, memory)
         """Where conversation threads are kept (``None``: runs remember nothing)."""
@@ -281,9 +284,11 @@ class Agent:
             InvalidInputError: A bad task or option, or the thread belongs to another
                 resource (the thread is opened, and created if new, before this returns).
         """
-        from rxagents.network import NetworkRun, NetworkStream
+        from rxagents.network._config import network_config
+        from rxagents.network._run import NetworkRun
+        from rxagents.network._stream import NetworkStream
 
-        config = self._network_config(task, max_steps, options)
+        config = network_config(self, task, max_steps, options, self._network_cache)
         loaded = await config.memory.load(config.ref)
         return NetworkStream(NetworkRun(dataclasses.replace(config, loaded=loaded)))
 
@@ -296,9 +301,10 @@ class Agent:
         next event-loop callback; disposing stops the active primitive and the loop (no abort
         chunk: the subscriber left).
         """
-        from rxagents.network import NetworkRun
+        from rxagents.network._config import network_config
+        from rxagents.network._run import NetworkRun
 
-        config = self._network_config(task, max_steps, options)
+        config = network_config(self, task, max_steps, options, self._network_cache)
 
         def subscribe(
             observer: abc.ObserverBase[Chunk], scheduler: abc.SchedulerBase | None = None
@@ -306,26 +312,6 @@ class Agent:
             return NetworkRun(config).subscribe(observer, scheduler)
 
         return Observable(subscribe)
-
-    def _network_config(
-        self, task: MessagesInput, max_steps: int, options: dict[str, Any]
-    ) -> NetworkConfig:
-        from rxagents.network import network_config
-
-        unknown = set(options) - _OPTIONS
-        if unknown or "output" in options:
-            known = sorted(_OPTIONS - {"output", "max_steps"})
-            raise TypeError(
-                f"unknown option(s) {sorted(unknown | (set(options) & {'output'}))} for the "
-                f"network of agent {self.id!r}; known: {known}"
-            )
-        if getattr(self.model, "specification_version", None) == "v1":
-            raise ConfigurationError(
-                f"agent {self.id!r} has a v1 model; a network needs a v2 model for its routing"
-            )
-        if not _is_positive_int(max_steps):
-            raise InvalidInputError("max_steps must be a positive int")
-        return network_config(self, task, max_steps, options, self._network_cache)
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -417,41 +403,27 @@ def _is_positive_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
-def _agent_map(agent_id: str, agents: Mapping[str, Agent] | None) -> dict[str, Agent]:
-    if agents is None:
+def _keyed(
+    agent_id: str, kind: str, items: Mapping[str, _V] | None, cls: type[_V]
+) -> dict[str, _V]:
+    """Check a ``{key: agent | workflow}`` argument."""
+    if items is None:
         return {}
-    unchecked: object = agents
+    unchecked: object = items
     if not isinstance(unchecked, Mapping):
-        raise ConfigurationError(f"agent {agent_id!r}: agents must be a dict of agents by key")
-    result: dict[str, Agent] = {}
-    for key, value in agents.items():
+        raise ConfigurationError(f"agent {agent_id!r}: {kind}s must be a dict of {kind}s by key")
+    article = "an" if cls.__name__[0] in "AEIOU" else "a"
+    result: dict[str, _V] = {}
+    for key, value in items.items():
         if not _is_name(key):
-            raise ConfigurationError(f"agent {agent_id!r}: agent keys must be non-empty strings")
-        if not isinstance(value, Agent):
-            raise ConfigurationError(f"agent {agent_id!r}: agents[{key!r}] is not an Agent")
-        result[key] = value
-    return result
-
-
-def _workflow_map(agent_id: str, workflows: Mapping[str, Workflow] | None) -> dict[str, Workflow]:
-    if workflows is None:
-        return {}
-    from rxagents.workflow import Workflow
-
-    unchecked: object = workflows
-    if not isinstance(unchecked, Mapping):
-        raise ConfigurationError(
-            f"agent {agent_id!r}: workflows must be a dict of workflows by key"
-        )
-    result: dict[str, Workflow] = {}
-    for key, value in workflows.items():
-        if not _is_name(key):
-            raise ConfigurationError(f"agent {agent_id!r}: workflow keys must be non-empty strings")
-        if not isinstance(value, Workflow):
-            raise ConfigurationError(f"agent {agent_id!r}: workflows[{key!r}] is not a Workflow")
-        if not value.committed:
+            raise ConfigurationError(f"agent {agent_id!r}: {kind} keys must be non-empty strings")
+        if not isinstance(value, cls):
             raise ConfigurationError(
-                f"agent {agent_id!r}: workflow {key!r} is not committed; call commit() first"
+                f"agent {agent_id!r}: {kind}s[{key!r}] is not {article} {cls.__name__}"
+            )
+        if getattr(value, "committed", True) is False:
+            raise ConfigurationError(
+                f"agent {agent_id!r}: {kind} {key!r} is not committed; call commit() first"
             )
         result[key] = value
     return result

@@ -9,26 +9,20 @@ passes or after ``max_steps`` iterations, with ``network-execution-event-finish`
 (:class:`NetworkResult`).
 """
 
-from rxagents.network._config import network_config as network_config
-from rxagents.network._run import NetworkRun as NetworkRun
 from rxagents.network._schemas import CHECK_FORMAT as CHECK_FORMAT
 from rxagents.network._schemas import ROUTING_FORMAT as ROUTING_FORMAT
 from rxagents.network._schemas import CompletionVerdict as CompletionVerdict
 from rxagents.network._schemas import NetworkResult as NetworkResult
 from rxagents.network._schemas import NetworkStatus as NetworkStatus
 from rxagents.network._schemas import RoutingDecision as RoutingDecision
-from rxagents.network._state import NetworkConfig as NetworkConfig
 from rxagents.network._stream import NetworkStream as NetworkStream
 
 __all__ = (
     "CHECK_FORMAT",
     "ROUTING_FORMAT",
     "CompletionVerdict",
-    "NetworkConfig",
     "NetworkResult",
-    "NetworkRun",
     "NetworkStatus",
     "NetworkStream",
     "RoutingDecision",
-    "network_config",
 )

@@ -33,6 +33,7 @@ _MODEL_SETTINGS = frozenset(
     }
 )
 """Settings passed to the routing and check calls (``tool_choice`` is meaningless there)."""
+_OPTIONS = _MODEL_SETTINGS | {"memory", "run_id", "instructions", "tool_choice"}
 
 
 def network_config(
@@ -47,15 +48,28 @@ def network_config(
     Args:
         agent: The network agent (its model routes; its agents, workflows and tools run).
         task: A string, or messages whose last user message is the task.
-        max_steps: The most iterations (checked by the caller).
-        options: ``memory``, ``run_id``, ``instructions`` and model settings (names checked by
-            the caller).
+        max_steps: The most iterations.
+        options: ``memory``, ``run_id``, ``instructions`` and model settings.
         cache: The agent's cache of prompts, reused while its primitives stay the same.
 
     Raises:
-        ConfigurationError: The agent has no memory, or nothing to route to.
-        InvalidInputError: No task, or a bad ``memory`` or ``run_id``.
+        TypeError: An unknown option, or a task that is not a string or messages.
+        ConfigurationError: The agent has no memory, nothing to route to, or a v1 model.
+        InvalidInputError: No task, or a bad ``max_steps``, ``memory`` or ``run_id``.
     """
+    unknown = set(options) - _OPTIONS
+    if unknown:
+        raise TypeError(
+            f"unknown option(s) {sorted(unknown)} for the network of agent {agent.id!r}; "
+            f"known: {sorted(_OPTIONS | {'max_steps'})}"
+        )
+    if getattr(agent.model, "specification_version", None) == "v1":
+        raise ConfigurationError(
+            f"agent {agent.id!r} has a v1 model; a network needs a v2 model for its routing"
+        )
+    steps: object = max_steps
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise InvalidInputError("max_steps must be a positive int")
     memory = agent.memory
     if memory is None:
         raise ConfigurationError(

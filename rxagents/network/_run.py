@@ -22,7 +22,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, final
 
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
@@ -50,6 +50,7 @@ __all__ = ("NetworkRun",)
 _log = logging.getLogger(__name__)
 
 
+@final
 class NetworkRun:
     """One network run; :meth:`subscribe` starts it (once)."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, final
 
 from rxagents.adapters._run_stream import RunResult, RunStream
 from rxagents.errors import RunError
@@ -16,6 +16,7 @@ from rxagents.usage import Usage
 __all__ = ("NetworkStream",)
 
 
+@final
 class NetworkStream(RunStream[Chunk]):
     """A running network: iterate its chunks, await its status, result and usage.
 
