@@ -5,7 +5,8 @@ checks from pre-built parts) and trivial primitives runs ``ITERATIONS`` iteratio
 fails, so ``max_steps`` ends the run). Scenarios: the router always picks the sub-agent (one
 ``ScriptedModel`` call), always the workflow (one step), always the tool, or takes them in
 turn. The whole stream is read (``async for``); the thread is in-memory storage (one row with
-SQLite storage shows the cost of a durable thread).
+SQLite storage shows the cost of a durable thread: its writes run in a worker thread, off the
+run's critical path, but share the CPU).
 
 The baseline, measured in the same run with rows taking turns, makes the same model calls
 directly: for each iteration the routing call, the sub-agent's call when there is one, and the
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -136,9 +138,7 @@ async def call_directly(model: Any, call: ModelCall) -> None:
     loop = asyncio.get_running_loop()
     done = loop.create_future()
     parts: list[Any] = []
-    model.do_stream(call).subscribe(
-        parts.append, done.set_exception, lambda: done.set_result(None)
-    )
+    model.do_stream(call).subscribe(parts.append, done.set_exception, lambda: done.set_result(None))
     await done
 
 
@@ -174,7 +174,9 @@ async def main(repeat: int) -> dict[str, Any]:
     rows: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as folder:
         for name, (plan, backend) in scenarios.items():
-            storage = SqliteStorage(Path(folder) / f"{len(rows)}.db") if backend == "sqlite" else None
+            storage = (
+                SqliteStorage(Path(folder) / f"{len(rows)}.db") if backend == "sqlite" else None
+            )
             agent = network(plan, Memory(storage))
             router = router_model(plan)
             research = ScriptedModel([AGENT_PARTS], cycle=True)
@@ -184,8 +186,8 @@ async def main(repeat: int) -> dict[str, Any]:
             net_times: list[float] = []
             base_times: list[float] = []
             for _ in range(repeat):  # rows take turns, so machine load hits both alike
-                net_times.append(await measure(lambda: through_network(agent, counter)))
-                base_times.append(await measure(lambda: directly(plan, router, research)))
+                net_times.append(await measure(partial(through_network, agent, counter)))
+                base_times.append(await measure(partial(directly, plan, router, research)))
             if storage is not None:
                 await storage.close()
             net, base = statistics.median(net_times), statistics.median(base_times)
@@ -199,8 +201,9 @@ async def main(repeat: int) -> dict[str, Any]:
                     "median": net - base,
                     "best": min(net_times) - min(base_times),
                 },
-                "target_us_per_iteration": TARGET_US,
-                "meets_target": net - base <= TARGET_US,
+                # the target is the framework's own cost; a durable thread adds the disk
+                "target_us_per_iteration": TARGET_US if backend == "memory" else None,
+                "meets_target": net - base <= TARGET_US if backend == "memory" else None,
             }
     return rows
 
@@ -220,9 +223,13 @@ def table(rows: dict[str, Any]) -> str:
             f"{base['median']:>7.0f} ({base['best']:>4.0f}) "
             f"{over['median']:>9.0f} ({over['best']:>5.0f}) "
             f"{row['chunks_per_run'] // ITERATIONS:>5}/it "
-            f"{'ok' if row['meets_target'] else 'MISS':>7}"
+            f"{_verdict(row['meets_target']):>7}"
         )
     return "\n".join(lines)
+
+
+def _verdict(meets: bool | None) -> str:
+    return "-" if meets is None else "ok" if meets else "MISS"
 
 
 if __name__ == "__main__":

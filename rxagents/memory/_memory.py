@@ -186,6 +186,8 @@ class Memory:
     ) -> Thread:
         """Change a thread's title and/or metadata (metadata is replaced); return the thread.
 
+        ``updated_at`` is set to now, also when nothing else changes.
+
         Raises:
             ThreadNotFoundError: There is no such thread.
         """
@@ -278,8 +280,13 @@ class Memory:
             )
         return pending
 
-    async def write_messages(self, thread_id: str, pending: Sequence[PendingMessage]) -> None:
-        """Store prepared messages and mark the thread updated.
+    async def write_messages(
+        self, thread_id: str, pending: Sequence[PendingMessage], *, touch: bool = True
+    ) -> None:
+        """Store prepared messages and, with ``touch``, set the thread's ``updated_at``.
+
+        A run writing many batches can touch the thread once, at its end
+        (:meth:`update_thread` with no changes).
 
         Raises:
             ThreadNotFoundError: The thread was deleted meanwhile (the messages are written).
@@ -289,6 +296,8 @@ class Memory:
             return
         for item in pending:
             await self.storage.put(MESSAGES_NAMESPACE, item.key, item.data)
+        if not touch:
+            return
         thread = await self.require_thread(thread_id)
         await self._put_thread(thread.model_copy(update={"updated_at": _now_ms()}))
 
