@@ -86,10 +86,17 @@ class AgentResult(Generic[_O]):
 class Agent:
     """A language model with instructions and tools.
 
+    With ``memory=`` a run can continue a conversation thread; with ``agents=``,
+    ``workflows=`` (or tools) and memory, the agent can run a network over them.
+
     Example:
         >>> agent = Agent("helper", instructions="Be brief.", model=ScriptedModel([...]))
         >>> stream = await agent.stream("Help me organize my day")  # doctest: +SKIP
         >>> async for text in stream.text_stream: ...  # doctest: +SKIP
+        >>> coordinator = Agent("coordinator", model=model, agents={"research": research},
+        ...                     memory=Memory())  # doctest: +SKIP
+        >>> network = await coordinator.network("Research dolphins")  # doctest: +SKIP
+        >>> (await network.result).result  # doctest: +SKIP
     """
 
     def __init__(
@@ -142,12 +149,14 @@ class Agent:
         self.model = model
         self.max_steps = max_steps
         self.tools: dict[str, Tool] = _tool_map(id, tools)
-        from rxagents.workflow import Workflow
-
         self.agents: dict[str, Agent] = _keyed(id, "agent", agents, Agent)
         """Sub-agents a network can route to, by key."""
-        self.workflows: dict[str, Workflow] = _keyed(id, "workflow", workflows, Workflow)
+        self.workflows: dict[str, Workflow] = {}
         """Workflows a network can route to, by key."""
+        if workflows is not None:  # imported only when used: plain agents stay light
+            from rxagents.workflow import Workflow
+
+            self.workflows = _keyed(id, "workflow", workflows, Workflow)
         self.memory: Memory | None = _check_memory(id, memory)
         """Where conversation threads are kept (``None``: runs remember nothing)."""
         self._network_cache: dict[str, Any] = {}
