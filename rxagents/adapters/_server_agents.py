@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -155,33 +156,58 @@ async def stream_agent(request: web.Request) -> web.StreamResponse:
     )
 
 
-def _network_source(agent: Any, key: str, messages: Any, body: AgentBody) -> Observable[Any]:
+async def _network_source(
+    agent: Any, key: str, messages: Any, body: AgentBody
+) -> tuple[Observable[Any], Callable[[], None] | None]:
+    """Start a network run; refuse what the agent refuses before streaming (400).
+
+    ``network()`` opens the memory thread before it returns, so a thread that belongs to
+    another resource is refused here, not in the stream.
+    """
+    options = agent_options(body, agent, with_memory=True)
+    network = getattr(agent, "network", None)
+    if callable(network) and inspect.iscoroutinefunction(network):
+        try:
+            stream = await network(messages, **options)
+        except (TypeError, InvalidInputError, ConfigurationError) as err:
+            raise ApiError(400, f"agent {key!r} cannot run this network: {err}") from None
+        return stream.observable, stream.cancel
     observe_network = getattr(agent, "observe_network", None)
     if not callable(observe_network):
-        raise ApiError(400, f"agent {key!r} cannot run a network (it has no observe_network)")
-    options = agent_options(body, agent, with_memory=True)
-    return _start(key, lambda: observe_network(messages, **options))
+        raise ApiError(400, f"agent {key!r} cannot run a network (it has no network())")
+    return _start(key, lambda: observe_network(messages, **options)), None
 
 
 async def stream_network(request: web.Request) -> web.StreamResponse:
     """``POST /api/agents/{id}/network``: the network's chunks as SSE, then ``[DONE]``."""
     agent, body, raw = await _read(request, AgentBody)
     key = request.match_info["agent_id"]
-    source = _network_source(agent, key, prompt_messages(raw.get("messages")), body)
-    return await stream_observable(request, source, SSE_CHUNKS, request.app[CONFIG].stream)
+    messages = prompt_messages(raw.get("messages"))
+    source, cancel = await _network_source(agent, key, messages, body)
+    return await stream_observable(
+        request,
+        source,
+        SSE_CHUNKS,
+        request.app[CONFIG].stream,
+        run_id=body.run_id or "",
+        on_abandon=cancel,
+    )
 
 
 async def _chat(request: web.Request, kind: AiSdkSource) -> web.StreamResponse:
     agent, body, raw = await _read(request, ChatBody)
     key = request.match_info["agent_id"]
     messages = ui_prompt_messages(raw.get("messages"))
+    cancel: Callable[[], None] | None = None
     if kind == "network":
-        source = _network_source(agent, key, messages, body)
+        source, cancel = await _network_source(agent, key, messages, body)
     else:
         options = agent_options(body, agent, with_memory=has_memory(agent))
         source = _start(key, lambda: agent.observe(messages, **options))
     ui = to_ai_sdk_v5_stream(source, kind)
-    return await stream_observable(request, ui, SSE_UI, request.app[CONFIG].stream)
+    return await stream_observable(
+        request, ui, SSE_UI, request.app[CONFIG].stream, on_abandon=cancel
+    )
 
 
 async def chat_agent(request: web.Request) -> web.StreamResponse:

@@ -153,7 +153,9 @@ def agent_options(body: AgentBody, agent: object, *, with_memory: bool) -> dict[
         thread = thread or body.thread_id
         resource = (body.memory.resource if body.memory is not None else None) or body.resource_id
         if thread:
-            options["memory"] = {"thread": thread, "resource": resource or thread}
+            options["memory"] = {"thread": thread}
+            if resource:
+                options["memory"]["resource"] = resource
     return options
 
 

@@ -25,26 +25,20 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 import aiohttp
 from pydantic import BaseModel
-from reactivex import Observable, abc
+from reactivex import Observable
 
 from rxagents.adapters._client_endpoint import Endpoint, is_name
+from rxagents.adapters._client_runs import RemoteAgentRun, RemoteNetworkRun
 from rxagents.adapters._client_workflow import RemoteWorkflow, RemoteWorkflowRun
 from rxagents.agent import AgentStream
 from rxagents.errors import ConfigurationError, MalformedStreamError
-from rxagents.events import (
-    Abort,
-    AgentChunk,
-    Chunk,
-    ReasoningEnd,
-    TextBlockPayload,
-    TextEnd,
-    ToolCallInputStreamingEnd,
-    ToolCallInputStreamingEndPayload,
-)
+from rxagents.events import Chunk
 from rxagents.models._http import RetryPolicy
+from rxagents.network import NetworkStream
 
 if TYPE_CHECKING:
     from rxagents.agent._loop import AgentRun
+    from rxagents.network._run import NetworkRun
 
 __all__ = ("RemoteAgent", "RemoteWorkflow", "RemoteWorkflowRun", "RetryPolicy")
 
@@ -110,146 +104,10 @@ def _wire_options(agent_id: str, options: Mapping[str, Any]) -> dict[str, Any]:
         thread = memory.get("thread", thread)
         resource = memory.get("resource", resource)
     if thread is not None:
-        body["memory"] = {"thread": thread, "resource": resource or thread}
+        body["memory"] = {"thread": thread}
+        if resource is not None:
+            body["memory"]["resource"] = resource
     return body
-
-
-class _NoOutput:
-    output = None
-
-
-class _RemoteRun:
-    """What :class:`~rxagents.agent.AgentStream` reads of a run, for a remote one."""
-
-    config = _NoOutput()
-    object: Any = None
-    object_error: Exception | None = None
-
-    def __init__(self, source: Observable[Chunk], run_id: str) -> None:
-        self.run_id = run_id
-        self._source = source
-        self._chunks: list[Chunk] = []
-        self._open: dict[str, str] = {}
-        self._ended = False
-
-    def subscribe(self, observer: abc.ObserverBase[AgentChunk], /) -> abc.DisposableBase:
-        """Start the request; the disposable closes it."""
-        chunks = self._chunks
-        opened = self._open
-
-        def on_next(chunk: Any) -> None:
-            if not chunks:
-                self.run_id = chunk.run_id or self.run_id
-            chunks.append(chunk)
-            kind = chunk.type
-            if kind in ("text-start", "reasoning-start"):
-                opened[chunk.payload.id] = kind
-            elif kind in ("text-end", "reasoning-end"):
-                opened.pop(chunk.payload.id, None)
-            elif kind == "tool-call-input-streaming-start":
-                opened[chunk.payload.tool_call_id] = kind
-            elif kind in ("tool-call-input-streaming-end", "tool-call"):
-                opened.pop(chunk.payload.tool_call_id, None)
-            elif kind in ("finish", "abort"):
-                self._ended = True
-            observer.on_next(chunk)
-
-        def on_error(error: Exception) -> None:
-            self._ended = True
-            observer.on_error(error)
-
-        def on_completed() -> None:
-            self._ended = True
-            if chunks and chunks[-1].type not in ("finish", "abort"):
-                observer.on_error(
-                    MalformedStreamError("the remote agent stream ended without 'finish'")
-                )
-                return
-            observer.on_completed()
-
-        return self._source.subscribe(on_next, on_error, on_completed)
-
-    def closing_chunks(self) -> list[AgentChunk]:
-        """Chunks that close what is open, then ``abort`` (when the stream is cancelled)."""
-        if self._ended:
-            return []
-        run_id = self.run_id
-        closing: list[AgentChunk] = []
-        for block, kind in self._open.items():
-            if kind == "text-start":
-                closing.append(
-                    TextEnd(run_id=run_id, payload=TextBlockPayload(id=block, type="text-end"))
-                )
-            elif kind == "reasoning-start":
-                closing.append(ReasoningEnd(run_id=run_id, payload=TextBlockPayload(id=block)))
-            else:
-                payload = ToolCallInputStreamingEndPayload(tool_call_id=block)
-                closing.append(ToolCallInputStreamingEnd(run_id=run_id, payload=payload))
-        closing.append(Abort(run_id=run_id))
-        return closing
-
-    @property
-    def response_messages(self) -> list[dict[str, Any]]:
-        """The assistant and tool messages, rebuilt from the chunks received."""
-        return _messages_of(self._chunks)
-
-
-def _messages_of(chunks: Sequence[Chunk]) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = []
-    content: list[dict[str, Any]] = []
-    results: list[dict[str, Any]] = []
-    text: list[str] = []
-    reasoning: list[str] = []
-
-    def flush() -> None:
-        if reasoning:
-            content.insert(0, {"type": "reasoning", "text": "".join(reasoning)})
-        if text:
-            content.insert(1 if reasoning else 0, {"type": "text", "text": "".join(text)})
-        if content:
-            messages.append({"role": "assistant", "content": list(content)})
-        if results:
-            messages.append({"role": "tool", "content": list(results)})
-        content.clear()
-        results.clear()
-        text.clear()
-        reasoning.clear()
-
-    for chunk in chunks:
-        kind = chunk.type
-        payload: Any = chunk.payload
-        if kind == "text-delta":
-            text.append(payload.text)
-        elif kind == "reasoning-delta":
-            reasoning.append(payload.text)
-        elif kind == "tool-call":
-            args = payload.args if isinstance(payload.args, dict) else {}
-            content.append(
-                {
-                    "type": "tool-call",
-                    "toolCallId": payload.tool_call_id,
-                    "toolName": payload.tool_name,
-                    "input": args,
-                }
-            )
-        elif kind in ("tool-result", "tool-error"):
-            output = (
-                {"type": "json", "value": payload.result}
-                if kind == "tool-result"
-                else {"type": "error-text", "value": payload.error.message}
-            )
-            results.append(
-                {
-                    "type": "tool-result",
-                    "toolCallId": payload.tool_call_id,
-                    "toolName": payload.tool_name,
-                    "output": output,
-                }
-            )
-        elif kind in ("step-finish", "abort"):
-            flush()
-    flush()
-    return messages
 
 
 class RemoteAgent:
@@ -332,7 +190,7 @@ class RemoteAgent:
             TypeError: ``messages`` has an unusable type, or an option is unknown.
         """
         run_id = options.setdefault("run_id", str(uuid.uuid4()))
-        run = _RemoteRun(self.observe(messages, **options), run_id)
+        run = RemoteAgentRun(self.observe(messages, **options), run_id)
         return AgentStream(cast("AgentRun", run))  # AgentStream reads a run's public surface
 
     def observe_network(self, messages: object, **options: Any) -> Observable[Chunk]:
@@ -344,6 +202,22 @@ class RemoteAgent:
         body = self._body(messages, options)
         url = self._endpoint.url("agents", self.id, "network")
         return self._endpoint.stream(url, body, "sse")
+
+    async def network(self, task: object, **options: Any) -> NetworkStream:
+        """Start a remote network run and return its :class:`~rxagents.network.NetworkStream`.
+
+        Options as :meth:`observe_network` (``max_steps``, ``memory``, ``run_id`` …); the
+        stream's ``status``, ``result`` and ``usage`` come from the server's chunks.
+
+        Raises:
+            TypeError: ``task`` has an unusable type, or an option is unknown.
+        """
+        run_id = options.setdefault("run_id", str(uuid.uuid4()))
+        memory = options.get("memory")
+        thread = memory.get("thread") if isinstance(memory, Mapping) else memory
+        thread_id = thread if isinstance(thread, str) else ""
+        run = RemoteNetworkRun(self.observe_network(task, **options), run_id, thread_id)
+        return NetworkStream(cast("NetworkRun", run))  # it reads the run's public surface
 
     async def describe(self) -> dict[str, Any]:
         """Return the server's description of the agent (``GET /agents/{id}``).

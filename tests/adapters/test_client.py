@@ -24,7 +24,9 @@ from rxagents.adapters.server import create_app
 from rxagents.agent import Agent, AgentStream, tool
 from rxagents.errors import ChunkParseError, ConfigurationError, MalformedStreamError, RemoteError
 from rxagents.events import Chunk
+from rxagents.memory import Memory
 from rxagents.models import FunctionModel, ModelCall, ScriptedModel
+from rxagents.network import NetworkStream
 from rxagents.runtime import Runtime as RxRuntime
 from rxagents.testing import assert_well_formed
 from rxagents.usage import Usage
@@ -663,3 +665,70 @@ async def test_a_remote_agent_is_a_workflow_step(base: str) -> None:
     assert inner[-1] == "finish"
     usage_total = await stream.usage
     assert usage_total.input_tokens == 45
+
+
+# --- remote networks ------------------------------------------------------------------------
+
+
+def _text(text: str, i: int, o: int) -> list[dict[str, Any]]:
+    return [
+        {"type": "text-start", "id": "t"},
+        {"type": "text-delta", "id": "t", "delta": text},
+        {"type": "text-end", "id": "t"},
+        {"type": "finish", "finishReason": "stop", "usage": usage(i, o)},
+    ]
+
+
+def _router(call: ModelCall) -> list[dict[str, Any]]:
+    properties = (call.response_format or {}).get("schema", {}).get("properties", {})
+    if "primitiveId" in properties:
+        decision = {
+            "primitiveId": "researcher",
+            "primitiveType": "agent",
+            "prompt": "Find facts",
+            "selectionReason": "it knows",
+        }
+        return _text(json.dumps(decision), 100, 10)
+    verdict = {"isComplete": True, "completionReason": "done", "finalResult": "Dolphins are smart."}
+    return _text(json.dumps(verdict), 50, 5)
+
+
+@pytest.fixture
+async def net_base(serve: Callable[[web.Application], Awaitable[str]]) -> str:
+    researcher = Agent(
+        "researcher", model=ScriptedModel([_text("Dolphins are mammals.", 20, 4)], cycle=True)
+    )
+    network = Agent(
+        "network-agent",
+        model=FunctionModel(_router),
+        agents={"researcher": researcher},
+        memory=Memory(),
+    )
+    return await serve(create_app(RxRuntime(agents={"network-agent": network})))
+
+
+async def test_remote_network_gives_a_network_stream(net_base: str) -> None:
+    remote = RemoteAgent(net_base, "network-agent")
+    stream = await remote.network(
+        "Tell me about dolphins", memory={"thread": "t1", "resource": "u1"}, max_steps=3
+    )
+    assert isinstance(stream, NetworkStream)
+    assert stream.thread_id == "t1"
+    assert [t async for t in stream.text_stream] == ["Dolphins are smart."]
+    assert await stream.status == "success"
+    result = await stream.result
+    assert result.result == "Dolphins are smart."
+    assert result.thread_id == "t1"
+    assert result.run_id == stream.run_id
+    total = await stream.usage
+    assert (total.input_tokens, total.output_tokens) == (170, 19)  # routing, agent, check
+    assert_well_formed(list(stream.chunks), kind="network")
+
+
+async def test_remote_network_observe_and_refusals(net_base: str) -> None:
+    remote = RemoteAgent(net_base, "network-agent")
+    chunks = await collect(remote.observe_network("x"))
+    assert chunks[-1].type == "network-execution-event-finish"
+    with pytest.raises(RemoteError) as caught:
+        await collect(RemoteAgent(net_base, "nope").observe_network("x"))
+    assert caught.value.status == 404

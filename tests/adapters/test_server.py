@@ -22,6 +22,7 @@ from rxagents.adapters.server import DEFAULT_MAX_BODY, create_app
 from rxagents.agent import Agent, tool
 from rxagents.errors import ConfigurationError
 from rxagents.events import Chunk, parse_chunk
+from rxagents.memory import Memory
 from rxagents.models import FunctionModel, ModelCall, ScriptedModel
 from rxagents.models.providers.openai import OpenAIChatModel
 from rxagents.runtime import Runtime as RxRuntime
@@ -978,3 +979,113 @@ async def test_a_body_cut_off_mid_way_is_no_server_error(
             response = await session.post(f"{base}/api/agents/echo/stream", json={"messages": "hi"})
             assert sse_chunks(await response.read())[-1]["type"] == "finish"
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+# --- networks -------------------------------------------------------------------------------
+
+
+def _text(text: str, i: int, o: int) -> list[dict[str, Any]]:
+    return [
+        {"type": "text-start", "id": "t"},
+        {"type": "text-delta", "id": "t", "delta": text},
+        {"type": "text-end", "id": "t"},
+        {"type": "finish", "finishReason": "stop", "usage": usage(i, o)},
+    ]
+
+
+def _router(call: ModelCall) -> list[dict[str, Any]]:
+    """Routes to the researcher; every completion check passes with a final answer."""
+    properties = (call.response_format or {}).get("schema", {}).get("properties", {})
+    if "primitiveId" in properties:
+        decision = {
+            "primitiveId": "researcher",
+            "primitiveType": "agent",
+            "prompt": "Find facts about dolphins",
+            "selectionReason": "it knows",
+        }
+        return _text(json.dumps(decision), 100, 10)
+    verdict = {"isComplete": True, "completionReason": "done", "finalResult": "Dolphins are smart."}
+    return _text(json.dumps(verdict), 50, 5)
+
+
+def network_runtime(model: Any = None) -> RxRuntime:
+    researcher = Agent(
+        "researcher",
+        description="finds facts",
+        model=ScriptedModel([_text("Dolphins are mammals.", 20, 4)], cycle=True),
+    )
+    network = Agent(
+        "network-agent",
+        model=model or FunctionModel(_router),
+        agents={"researcher": researcher},
+        memory=Memory(),
+    )
+    return RxRuntime(agents={"researcher": researcher, "network-agent": network})
+
+
+async def test_network_streams_sse_chunks_of_one_run(aiohttp_client: AiohttpClient) -> None:
+    client = await aiohttp_client(create_app(network_runtime()))
+    body = {"messages": "Tell me about dolphins", "memory": {"thread": "t1", "resource": "u1"}}
+    response = await post(client, "/api/agents/network-agent/network", {**body, "runId": "net-1"})
+    chunks = sse_chunks(await response.read())
+    assert {c["runId"] for c in chunks} == {"net-1"}
+    assert chunks[0]["type"] == "routing-agent-start"
+    assert chunks[-1]["type"] == "network-execution-event-finish"
+    assert chunks[-1]["payload"]["result"] == "Dolphins are smart."
+    assert chunks[-1]["payload"]["threadId"] == "t1"
+    assert_well_formed([parse_chunk(c) for c in chunks], kind="network")
+
+
+@pytest.mark.parametrize(
+    ("agent", "body", "status", "error"),
+    [
+        ("researcher", {"messages": "x"}, 400, "network"),
+        ("network-agent", {}, 400, "messages is required"),
+        ("network-agent", {"messages": "x", "maxSteps": 0}, 400, "invalid request body"),
+        ("network-agent", {"messages": "x", "memory": {"thread": ""}}, 400, "invalid"),
+        ("nope", {"messages": "x"}, 404, "not found"),
+    ],
+)
+async def test_bad_network_input_is_refused_before_streaming(
+    aiohttp_client: AiohttpClient, agent: str, body: Any, status: int, error: str
+) -> None:
+    client = await aiohttp_client(create_app(network_runtime()))
+    data = await refusal(await post(client, f"/api/agents/{agent}/network", body), status)
+    assert error in data["error"]
+
+
+async def test_a_thread_of_another_resource_is_refused_before_streaming(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    client = await aiohttp_client(create_app(network_runtime()))
+    mine = {"messages": "x", "memory": {"thread": "t1", "resource": "alice"}}
+    await (await post(client, "/api/agents/network-agent/network", mine)).read()
+    theirs = {"messages": "x", "memory": {"thread": "t1", "resource": "mallory"}}
+    data = await refusal(await post(client, "/api/agents/network-agent/network", theirs), 400)
+    assert "resource" in data["error"]
+
+
+async def test_network_chat_is_a_ui_stream_with_data_network(aiohttp_client: AiohttpClient) -> None:
+    client = await aiohttp_client(create_app(network_runtime()))
+    parts = sse_chunks(
+        await (await post(client, "/api/agents/network-agent/network/chat", CHAT_BODY)).read()
+    )
+    assert parts[0]["type"] == "start"
+    assert parts[-1] == {"type": "finish", "finishReason": "stop"}
+    assert [p["delta"] for p in parts if p["type"] == "text-delta"] == ["Dolphins are smart."]
+    final = [p for p in parts if p["type"] == "data-network"][-1]["data"]
+    assert final["status"] == "finished"
+    assert [s["name"] for s in final["steps"]] == ["routing-agent", "researcher"]
+
+
+async def test_a_client_leaving_a_network_cancels_it(serve: Serve) -> None:
+    model = Hanging(first=False)
+    base = await serve(create_app(network_runtime(FunctionModel(model))))
+    async with aiohttp.ClientSession() as session:
+        response = await session.post(
+            f"{base}/api/agents/network-agent/network", json={"messages": "x"}
+        )
+        await read_until(response, b"routing-agent-start")
+        await model.started.wait()
+        response.close()
+        await asyncio.wait_for(model.cancelled.wait(), 1.0)

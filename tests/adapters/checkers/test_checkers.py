@@ -18,7 +18,8 @@ from pydantic import BaseModel
 
 from rxagents.adapters.server import create_app
 from rxagents.agent import Agent, tool
-from rxagents.models import ScriptedModel
+from rxagents.memory import Memory
+from rxagents.models import FunctionModel, ModelCall, ScriptedModel
 from rxagents.runtime import Runtime as RxRuntime
 from rxagents.workflow import Step, StepContext, Workflow
 
@@ -144,9 +145,46 @@ def workflows(helper: Agent) -> dict[str, Workflow]:
     }
 
 
+def router(call: ModelCall) -> list[dict[str, Any]]:
+    """The network agent's model: routes to the researcher; checks pass with a final answer."""
+    properties = (call.response_format or {}).get("schema", {}).get("properties", {})
+    if "primitiveId" in properties:
+        decision = {
+            "primitiveId": "researcher",
+            "primitiveType": "agent",
+            "prompt": "Find facts about dolphins",
+            "selectionReason": "the researcher finds facts",
+        }
+        answer = json.dumps(decision)
+    else:
+        verdict = {
+            "isComplete": True,
+            "completionReason": "the facts answer the task",
+            "finalResult": "Dolphins are smart, social mammals.",
+        }
+        answer = json.dumps(verdict)
+    return text_step(answer)
+
+
+def network_agents() -> dict[str, Agent]:
+    researcher = Agent(
+        "researcher",
+        description="finds facts",
+        model=ScriptedModel([text_step("Dolphins are mammals.")], cycle=True),
+    )
+    network = Agent(
+        "network-agent",
+        instructions="Coordinate the research.",
+        model=FunctionModel(router),
+        agents={"researcher": researcher},
+        memory=Memory(),
+    )
+    return {"researcher": researcher, "network-agent": network}
+
+
 @pytest.fixture
 async def base(serve: Serve) -> str:
-    registered = agents()
+    registered = {**agents(), **network_agents()}
     runtime = RxRuntime(agents=registered, workflows=workflows(registered["text-agent"]))
     return await serve(create_app(runtime))
 
@@ -201,6 +239,26 @@ async def test_mastra_client_runs_a_workflow_with_an_agent_step(
     assert workflow["status"] == "success"
     assert workflow["result"] == {"text": "Plan: email, gym, groceries."}
     assert workflow["usage"]["inputTokens"] == 30
+
+
+async def test_mastra_client_streams_a_network(base: str, mastra_check: Check) -> None:
+    summary = await mastra_check(
+        base,
+        "--agent",
+        "researcher",
+        "--network",
+        "network-agent",
+        "--max-steps",
+        "10",
+        "--message",
+        "Research dolphins",
+    )
+    network = summary["network"]
+    assert network["isComplete"] is True
+    assert network["result"] == '"Dolphins are smart, social mammals."'
+    assert network["chunkTypes"][0] == "routing-agent-start"
+    assert "agent-execution-event-text-delta" in network["chunkTypes"]
+    assert network["usage"]["inputTokens"] == 90  # routing 30 + researcher 30 + check 30
 
 
 async def test_mastra_client_streams_an_agent_with_reasoning(
@@ -285,3 +343,11 @@ async def test_ai_sdk_strict_check_of_a_workflow_with_an_agent_step(
     )
     assert [p["text"] for p in parts_of(message, "text")] == ["Plan: email, gym, groceries."]
     assert parts_of(message, "data-workflow")[0]["data"]["status"] == "success"
+
+
+async def test_ai_sdk_strict_check_of_a_network(base: str, aisdk_check: Check) -> None:
+    message = await aisdk_check(f"{base}/api/agents/network-agent/network/chat")
+    [state] = parts_of(message, "data-network")
+    assert state["data"]["status"] == "finished"
+    assert [step["name"] for step in state["data"]["steps"]] == ["routing-agent", "researcher"]
+    assert [p["text"] for p in parts_of(message, "text")] == ["Dolphins are smart, social mammals."]
