@@ -1,76 +1,32 @@
 """Map agent, workflow and network chunks onto AI SDK v5 UI message chunks.
 
 One :class:`UIStreamMapper` per subscription turns each of our chunks into zero or more UI
-message chunks (plain dicts, the wire shape of the ``ai`` package's ``uiMessageChunkSchema``).
-It keeps what the strict checker and ``useChat`` need: one ``start`` first; content only inside
-``start-step … finish-step``; every ``text-start``/``reasoning-start`` closed by its ``*-end``
-before ``finish-step``, ``error``, ``abort`` or ``finish``; tool input before tool output; one
-``finish`` last and nothing after it.
+message chunks (plain dicts, the wire shape of the ``ai`` package's ``uiMessageChunkSchema``);
+:class:`~rxagents.adapters._ai_sdk_writer.UIWriter` keeps the message well formed.
 
-Nested content (an agent used as a workflow step) may overlap when steps run in parallel, so
-steps are reference-counted: the UI step opens with the first nested step and finishes with the
-last. Nested text, reasoning and tool ids are qualified with the nested run id, since two agents
-may use the same model ids. Workflow and network state travels as a ``data-workflow`` /
-``data-network`` part re-sent with the same ``id`` (the run id) whenever it changes; the client
-replaces the part's data each time.
+Nested content (an agent used as a workflow step) may overlap when steps run in parallel; its
+text, reasoning and tool ids are qualified with the nested run id, since two agents may use the
+same model ids.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final, Literal, TypeAlias
+from typing import Any
 
-from pydantic import MISSING, BaseModel
-
-from rxagents.events import ChunkBase, ErrorInfo
-from rxagents.usage import Usage
+from rxagents.adapters._ai_sdk_runs import RunStateParts
+from rxagents.adapters._ai_sdk_writer import (
+    V5_FINISH_REASONS,
+    AiSdkSource,
+    UIMessageChunk,
+    error_text,
+)
+from rxagents.events import ChunkBase
 
 __all__ = ("V5_FINISH_REASONS", "AiSdkSource", "UIMessageChunk", "UIStreamMapper")
 
-UIMessageChunk: TypeAlias = dict[str, Any]
-"""One AI SDK v5 UI message chunk, as the JSON object sent on the wire."""
 
-AiSdkSource = Literal["agent", "workflow", "network"]
-"""Which kind of run a stream comes from."""
-
-V5_FINISH_REASONS: Final = frozenset(
-    {"stop", "length", "content-filter", "tool-calls", "error", "other", "unknown"}
-)
-"""The ``finishReason`` values the AI SDK v5 client accepts."""
-
-_WORKFLOW_REASONS: Final = {"success": "stop", "failed": "error"}
-
-
-def _error_text(error: object) -> str:
-    """Return the message of an error in any of the forms chunks carry."""
-    if isinstance(error, ErrorInfo):
-        return error.message or error.name
-    if isinstance(error, BaseException):
-        return str(error) or type(error).__name__
-    if isinstance(error, dict):
-        message = error.get("message")
-        if isinstance(message, str) and message:
-            return message
-    return str(error)
-
-
-def _json(value: Any) -> Any:
-    """Return ``value`` as plain JSON data (models dumped with their wire names)."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", by_alias=True)
-    return value
-
-
-def _usage(value: Any) -> Any:
-    return value.model_dump(by_alias=True) if isinstance(value, Usage) else None
-
-
-def _present(value: Any) -> bool:
-    """Whether an optional payload field was given (absent fields hold pydantic's MISSING)."""
-    return value is not None and value is not MISSING
-
-
-class UIStreamMapper:
+class UIStreamMapper(RunStateParts):
     """Turn one run's chunks into UI message chunks; one instance per subscription.
 
     Call :meth:`feed` with each chunk and :meth:`complete` or :meth:`fail` at the end; each
@@ -78,25 +34,7 @@ class UIStreamMapper:
     """
 
     def __init__(self, *, send_start: bool = True, send_finish: bool = True) -> None:
-        self._send_start = send_start
-        self._send_finish = send_finish
-        self._out: list[UIMessageChunk] = []
-        self._started = False
-        self._finished = False
-        self._steps = 0
-        self._implicit_step = False
-        self._text: dict[str, None] = {}
-        self._reasoning: dict[str, None] = {}
-        self._tools: dict[str, str] = {}
-        self._tool_names: dict[str, str] = {}
-        self._workflow: dict[str, Any] | None = None
-        self._workflow_id = ""
-        self._network: dict[str, Any] | None = None
-        self._network_id = ""
-        self._network_text: str | None = None
-        self._network_texts = 0
-        self._has_network_text = False
-        self._network_usage = Usage.zero
+        super().__init__(send_start=send_start, send_finish=send_finish)
         self._handlers: dict[str, Callable[[Any], None]] = {
             "start": self._on_start,
             "step-start": self._on_step_start,
@@ -168,171 +106,9 @@ class UIStreamMapper:
         if not self._finished:
             self._ensure_start()
             self._close_step_fully()
-            out.append({"type": "error", "errorText": _error_text(error)})
+            out.append({"type": "error", "errorText": error_text(error)})
             self._finish("error")
         return out
-
-    # --- the message being built ----------------------------------------------------------
-
-    def _ensure_start(self, message_id: str | None = None) -> None:
-        if self._started:
-            return
-        self._started = True
-        if self._send_start:
-            start: UIMessageChunk = {"type": "start"}
-            if message_id:
-                start["messageId"] = message_id
-            self._out.append(start)
-
-    def _open_step(self) -> None:
-        self._ensure_start()
-        if self._implicit_step:
-            self._implicit_step = False
-            return
-        if self._steps == 0:
-            self._out.append({"type": "start-step"})
-        self._steps += 1
-
-    def _ensure_step(self) -> None:
-        if self._steps == 0:
-            self._open_step()
-            self._implicit_step = True
-
-    def _close_step(self) -> None:
-        if self._steps == 0:
-            return
-        self._steps -= 1
-        self._implicit_step = False
-        if self._steps == 0:
-            self._close_parts()
-            self._close_tool_inputs()
-            self._out.append({"type": "finish-step"})
-
-    def _close_step_fully(self) -> None:
-        if self._steps:
-            self._steps = 1
-            self._close_step()
-        else:
-            self._close_parts()
-
-    def _close_parts(self) -> None:
-        out = self._out
-        for block in self._text:
-            out.append({"type": "text-end", "id": block})
-        for block in self._reasoning:
-            out.append({"type": "reasoning-end", "id": block})
-        self._text.clear()
-        self._reasoning.clear()
-
-    def _close_tool_inputs(self) -> None:
-        for call_id, phase in self._tools.items():
-            if phase == "streaming":
-                self._tools[call_id] = "input-error"
-                self._out.append(
-                    {
-                        "type": "tool-input-error",
-                        "toolCallId": call_id,
-                        "toolName": self._tool_names.get(call_id, ""),
-                        "input": None,
-                        "errorText": "the tool input was not completed",
-                    }
-                )
-
-    def _finish(self, reason: str | None) -> None:
-        self._ensure_start()
-        self._end_network_text()
-        self._close_step_fully()
-        self._finished = True
-        if self._send_finish:
-            finish: UIMessageChunk = {"type": "finish"}
-            if reason is not None:
-                finish["finishReason"] = reason if reason in V5_FINISH_REASONS else "other"
-            self._out.append(finish)
-
-    # --- parts ----------------------------------------------------------------------------
-
-    def _text_start(self, block: str, metadata: Any = None) -> None:
-        if block in self._text:
-            return
-        self._ensure_step()
-        self._text[block] = None
-        part: UIMessageChunk = {"type": "text-start", "id": block}
-        if _present(metadata):
-            part["providerMetadata"] = metadata
-        self._out.append(part)
-
-    def _text_delta(self, block: str, text: str) -> None:
-        if block not in self._text:
-            self._text_start(block)
-        self._out.append({"type": "text-delta", "id": block, "delta": text})
-
-    def _text_end(self, block: str) -> None:
-        if block in self._text:
-            del self._text[block]
-            self._out.append({"type": "text-end", "id": block})
-
-    def _reasoning_start(self, block: str, metadata: Any = None) -> None:
-        if block in self._reasoning:
-            return
-        self._ensure_step()
-        self._reasoning[block] = None
-        part: UIMessageChunk = {"type": "reasoning-start", "id": block}
-        if _present(metadata):
-            part["providerMetadata"] = metadata
-        self._out.append(part)
-
-    def _reasoning_delta(self, block: str, text: str) -> None:
-        if block not in self._reasoning:
-            self._reasoning_start(block)
-        self._out.append({"type": "reasoning-delta", "id": block, "delta": text})
-
-    def _reasoning_end(self, block: str) -> None:
-        if block in self._reasoning:
-            del self._reasoning[block]
-            self._out.append({"type": "reasoning-end", "id": block})
-
-    def _tool_input_start(self, call_id: str, name: str) -> None:
-        if call_id in self._tools:
-            return
-        self._ensure_step()
-        self._tools[call_id] = "streaming"
-        self._tool_names[call_id] = name
-        self._out.append({"type": "tool-input-start", "toolCallId": call_id, "toolName": name})
-
-    def _tool_input_delta(self, call_id: str, name: str | None, delta: str) -> None:
-        phase = self._tools.get(call_id)
-        if phase is None and name:
-            self._tool_input_start(call_id, name)
-            phase = "streaming"
-        if phase == "streaming":
-            self._out.append(
-                {"type": "tool-input-delta", "toolCallId": call_id, "inputTextDelta": delta}
-            )
-
-    def _tool_input_available(self, call_id: str, name: str, args: Any) -> None:
-        phase = self._tools.get(call_id)
-        if phase is not None and phase != "streaming":
-            return
-        self._ensure_step()
-        self._tools[call_id] = "available"
-        self._tool_names[call_id] = name
-        self._out.append(
-            {
-                "type": "tool-input-available",
-                "toolCallId": call_id,
-                "toolName": self._tool_names.get(call_id, name),
-                "input": _json(args) if _present(args) else None,
-            }
-        )
-
-    def _tool_output(self, call_id: str, name: str, args: Any, part: UIMessageChunk) -> None:
-        phase = self._tools.get(call_id)
-        if phase is None or phase == "streaming":
-            self._tool_input_available(call_id, name, args)
-        elif phase == "output":
-            return
-        self._tools[call_id] = "output"
-        self._out.append(part)
 
     # --- agent chunks -------------------------------------------------------------------
 
@@ -396,7 +172,7 @@ class UIStreamMapper:
         part = {
             "type": "tool-output-error",
             "toolCallId": call_id,
-            "errorText": _error_text(payload.error),
+            "errorText": error_text(payload.error),
         }
         self._tool_output(call_id, payload.tool_name, payload.args, part)
 
@@ -432,7 +208,7 @@ class UIStreamMapper:
     def _on_error(self, chunk: Any) -> None:
         self._ensure_start()
         self._close_parts()
-        self._out.append({"type": "error", "errorText": _error_text(chunk.payload.error)})
+        self._out.append({"type": "error", "errorText": error_text(chunk.payload.error)})
 
     def _on_abort(self, chunk: Any) -> None:
         self._ensure_start()
@@ -483,7 +259,7 @@ class UIStreamMapper:
                 part["output"] = payload.result
             else:
                 part = {"type": "tool-output-error", "toolCallId": call_id}
-                part["errorText"] = _error_text(payload.error)
+                part["errorText"] = error_text(payload.error)
             self._tool_output(call_id, payload.tool_name, payload.args, part)
         elif kind in ("finish", "abort", "error"):
             self._close_nested(scope)
@@ -494,268 +270,3 @@ class UIStreamMapper:
             self._text_end(block)
         for block in [b for b in self._reasoning if b.startswith(prefix)]:
             self._reasoning_end(block)
-
-    # --- workflows ------------------------------------------------------------------------
-
-    def _workflow_part(self, run_id: str) -> None:
-        state = self._workflow
-        if state is None:
-            return
-        data = dict(state)
-        data["steps"] = {key: dict(step) for key, step in state["steps"].items()}
-        self._out.append({"type": "data-workflow", "id": run_id, "data": data})
-
-    def _on_workflow_start(self, chunk: Any) -> None:
-        self._ensure_start()
-        name = chunk.payload.workflow_id
-        if self._workflow is None:
-            self._workflow_id = chunk.run_id
-            self._workflow = {"name": name, "status": "running", "steps": {}, "output": None}
-        else:
-            self._workflow["status"] = "running"
-        self._workflow_part(chunk.run_id)
-
-    def _on_workflow_step(self, chunk: Any) -> None:
-        state = self._workflow
-        if state is None:
-            self._on_workflow_start(_FakeStart(chunk.run_id))
-            state = self._workflow
-            assert state is not None
-        payload = chunk.payload
-        steps: dict[str, Any] = state["steps"]
-        step = steps.get(payload.id)
-        if step is None or chunk.type == "workflow-step-start":
-            step = steps[payload.id] = {
-                "name": payload.id,
-                "status": "running",
-                "input": _json(payload.payload),
-                "output": None,
-                "suspendPayload": None,
-                "resumePayload": (
-                    _json(payload.resume_payload) if _present(payload.resume_payload) else None
-                ),
-            }
-        step["status"] = payload.status
-        if chunk.type == "workflow-step-result":
-            if _present(payload.output):
-                step["output"] = _json(payload.output)
-            if _present(payload.error):
-                step["error"] = _error_text(payload.error)
-        elif chunk.type == "workflow-step-suspended":
-            step["suspendPayload"] = _json(payload.suspend_payload)
-            state["status"] = "suspended"
-        self._workflow_part(chunk.run_id)
-
-    def _on_workflow_step_output(self, chunk: Any) -> None:
-        output = chunk.payload.output
-        if isinstance(output, ChunkBase):
-            if output.from_ == "AGENT":
-                self._nested_agent_chunk(output)
-        elif isinstance(output, dict):
-            kind = output.get("type")
-            if isinstance(kind, str) and kind.startswith("data-") and "data" in output:
-                part: UIMessageChunk = {"type": kind, "data": output["data"]}
-                if isinstance(output.get("id"), str):
-                    part["id"] = output["id"]
-                self._ensure_start()
-                self._out.append(part)
-
-    def _on_workflow_finish(self, chunk: Any) -> None:
-        payload = chunk.payload
-        self._ensure_start()
-        self._close_step_fully()
-        state = self._workflow
-        if state is None:
-            self._on_workflow_start(_FakeStart(chunk.run_id))
-            state = self._workflow
-            assert state is not None
-        status = payload.workflow_status
-        state["status"] = status
-        state["output"] = {"usage": _usage(payload.output.usage)}
-        if _present(payload.final_workflow_result):
-            state["result"] = _json(payload.final_workflow_result)
-        self._workflow_part(chunk.run_id)
-        self._finish(_WORKFLOW_REASONS.get(status, "other"))
-
-    # --- networks -------------------------------------------------------------------------
-
-    def _network_part(self) -> None:
-        state = self._network
-        if state is None:
-            return
-        data = dict(state)
-        data["steps"] = [dict(step) for step in state["steps"]]
-        self._out.append({"type": "data-network", "id": self._network_id, "data": data})
-
-    def _network_state(self, chunk: Any, name: str = "") -> dict[str, Any]:
-        if self._network is None:
-            self._ensure_start()
-            self._network_id = chunk.run_id
-            self._network = {
-                "name": name,
-                "status": "running",
-                "steps": [],
-                "usage": None,
-                "output": None,
-            }
-        return self._network
-
-    def _network_step(self, step_id: object) -> dict[str, Any] | None:
-        if self._network is None:
-            return None
-        for step in reversed(self._network["steps"]):
-            if step["id"] == step_id:
-                return step  # type: ignore[no-any-return]  # JSON data
-        return None
-
-    def _add_network_step(self, chunk: Any, step: dict[str, Any]) -> None:
-        state = self._network_state(chunk)
-        base = {"status": "running", "output": None, "task": None}
-        state["steps"].append({**base, **step})
-        self._network_part()
-
-    def _count_usage(self, usage: Any) -> None:
-        if self._network is not None and isinstance(usage, Usage):
-            self._network_usage = self._network_usage + usage
-            self._network["usage"] = self._network_usage.model_dump(by_alias=True)
-
-    def _on_routing_start(self, chunk: Any) -> None:
-        payload = chunk.payload
-        network_id = payload.network_id if isinstance(payload.network_id, str) else ""
-        state = self._network_state(chunk, network_id)
-        if not state["name"] and network_id:
-            state["name"] = network_id
-        data = payload.input_data if isinstance(payload.input_data, dict) else {}
-        step_id = (
-            payload.run_id if isinstance(payload.run_id, str) else f"routing-{len(state['steps'])}"
-        )
-        self._add_network_step(
-            chunk,
-            {
-                "id": step_id,
-                "name": payload.agent_id if isinstance(payload.agent_id, str) else "routing-agent",
-                "iteration": data.get("iteration", 0),
-                "input": {"task": data.get("task")},
-            },
-        )
-
-    def _on_routing_end(self, chunk: Any) -> None:
-        payload = chunk.payload
-        self._network_state(chunk)
-        step = self._network_step(payload.run_id)
-        if step is not None:
-            step["status"] = "success"
-            step["task"] = {
-                "id": payload.primitive_id,
-                "type": payload.primitive_type,
-                "prompt": payload.prompt,
-                "reason": payload.selection_reason,
-            }
-        self._count_usage(payload.usage)
-        self._network_part()
-
-    def _on_execution_start(self, chunk: Any) -> None:
-        payload = chunk.payload
-        args = payload.args if isinstance(payload.args, dict) else {}
-        name = payload.agent_id if chunk.type == "agent-execution-start" else payload.workflow_id
-        self._add_network_step(
-            chunk,
-            {
-                "id": payload.run_id,
-                "name": name,
-                "iteration": args.get("iteration", 0),
-                "input": {"prompt": args.get("prompt", "")},
-            },
-        )
-
-    def _on_execution_end(self, chunk: Any) -> None:
-        payload = chunk.payload
-        self._network_state(chunk)
-        step = self._network_step(payload.run_id)
-        if step is not None:
-            step["status"] = "success"
-            step["output"] = _json(payload.result)
-        if self._network is not None and _present(payload.result):
-            self._network["output"] = _json(payload.result)
-        self._network_part()
-
-    def _on_tool_execution_start(self, chunk: Any) -> None:
-        args = chunk.payload.args if isinstance(chunk.payload.args, dict) else {}
-        self._add_network_step(
-            chunk,
-            {
-                "id": str(args.get("toolCallId", "")),
-                "name": str(args.get("toolName", "")),
-                "iteration": args.get("iteration", 0),
-                "input": args.get("args"),
-            },
-        )
-
-    def _on_tool_execution_end(self, chunk: Any) -> None:
-        payload = chunk.payload
-        self._network_state(chunk)
-        step = self._network_step(payload.tool_call_id)
-        if step is not None:
-            step["status"] = "success"
-            step["output"] = _json(payload.result)
-        if self._network is not None:
-            self._network["output"] = _json(payload.result)
-        self._network_part()
-
-    def _on_network_text_start(self, chunk: Any) -> None:
-        self._network_state(chunk)
-        self._end_network_text()
-        self._network_texts += 1
-        block = f"{self._network_id}-text-{self._network_texts}"
-        self._open_step()
-        self._text_start(block)
-        self._network_text = block
-        self._has_network_text = True
-
-    def _on_network_text_delta(self, chunk: Any) -> None:
-        if self._network_text is None:
-            self._on_network_text_start(chunk)
-        assert self._network_text is not None
-        self._text_delta(self._network_text, chunk.payload.text)
-
-    def _end_network_text(self) -> None:
-        block, self._network_text = self._network_text, None
-        if block is not None:
-            self._text_end(block)
-            self._close_step()
-
-    def _on_network_step_finish(self, chunk: Any) -> None:
-        self._network_state(chunk)
-        if self._network is not None:
-            self._network["output"] = _json(chunk.payload.result)
-        self._network_part()
-
-    def _on_network_finish(self, chunk: Any) -> None:
-        payload = chunk.payload
-        state = self._network_state(chunk)
-        result = _json(payload.result)
-        if not self._has_network_text and isinstance(result, str) and result:
-            self._on_network_text_start(chunk)
-            assert self._network_text is not None
-            self._text_delta(self._network_text, result)
-            self._end_network_text()
-        state["status"] = "finished"
-        state["output"] = result
-        if _present(payload.usage):
-            state["usage"] = _usage(payload.usage)
-        self._network_part()
-        self._finish("stop")
-
-
-class _FakeStart:
-    """Stands in for a missing ``workflow-start`` (a stream joined after it)."""
-
-    type = "workflow-start"
-
-    def __init__(self, run_id: str) -> None:
-        self.run_id = run_id
-        self.payload = _FakeStartPayload()
-
-
-class _FakeStartPayload:
-    workflow_id = ""
