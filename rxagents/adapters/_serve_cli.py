@@ -46,7 +46,6 @@ def serve_main(argv: Sequence[str]) -> int:
     parser.add_argument("--max-body", type=int, default=DEFAULT_MAX_BODY, help="bytes")
     parser.add_argument("--log-level", default="INFO", help="logging level")
     args = parser.parse_args(list(argv))
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
     try:
         runtime = _load(args.target)
         app = create_app(
@@ -58,6 +57,11 @@ def serve_main(argv: Sequence[str]) -> int:
     except Exception as err:
         print(f"rxagents serve: cannot load {args.target}: {err}", file=sys.stderr)  # noqa: T201
         return 2
-    print(f"rxagents serving {args.target} on http://{args.host}:{args.port}/api")  # noqa: T201
-    web.run_app(app, host=args.host, port=args.port, print=None)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
+
+    def announce(_: str) -> None:  # called by run_app once the server listens
+        url = f"http://{args.host}:{args.port}/api"
+        print(f"rxagents serving {args.target} on {url} (Ctrl+C stops)", flush=True)  # noqa: T201
+
+    web.run_app(app, host=args.host, port=args.port, print=announce)
     return 0

@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import socket
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -18,9 +22,11 @@ from pydantic import BaseModel
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 from reactivex import Observable
 
+from rxagents.adapters._serve_cli import serve_main
+from rxagents.adapters.client import RemoteAgent
 from rxagents.adapters.server import DEFAULT_MAX_BODY, create_app
 from rxagents.agent import Agent, tool
-from rxagents.errors import ConfigurationError
+from rxagents.errors import ConfigurationError, RemoteError
 from rxagents.events import Chunk, parse_chunk
 from rxagents.memory import Memory
 from rxagents.models import FunctionModel, ModelCall, ScriptedModel
@@ -1089,3 +1095,57 @@ async def test_a_client_leaving_a_network_cancels_it(serve: Serve) -> None:
         await model.started.wait()
         response.close()
         await asyncio.wait_for(model.cancelled.wait(), 1.0)
+
+
+# --- python -m rxagents serve ---------------------------------------------------------------
+
+SERVED_MODULE = """
+from rxagents import Agent
+from rxagents.models import ScriptedModel
+from rxagents.runtime import Runtime
+
+reply = [
+    {"type": "text-start", "id": "t"},
+    {"type": "text-delta", "id": "t", "delta": "served"},
+    {"type": "text-end", "id": "t"},
+    {"type": "finish", "finishReason": "stop"},
+]
+runtime = Runtime(agents={"hello": Agent("hello", model=ScriptedModel([reply], cycle=True))})
+"""
+
+
+async def test_serve_command_serves_a_runtime(tmp_path: Path) -> None:
+    (tmp_path / "served_app.py").write_text(SERVED_MODULE)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "import sys; from rxagents.adapters._serve_cli import serve_main; "
+        "sys.exit(serve_main(sys.argv[1:]))",
+        "served_app:runtime",
+        "--port",
+        str(port),
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "RXAGENTS_TOKEN": "tok"},
+    )
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), 30)
+        assert f"on http://127.0.0.1:{port}/api" in line.decode()
+        agent = RemoteAgent(f"http://127.0.0.1:{port}", "hello", token="tok")
+        assert await (await agent.stream("hi")).text == "served"
+        with pytest.raises(RemoteError) as caught:
+            await RemoteAgent(f"http://127.0.0.1:{port}", "hello").describe()
+        assert caught.value.status == 401
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+def test_serve_command_explains_a_bad_target(capsys: pytest.CaptureFixture[str]) -> None:
+    assert serve_main(["no_such_module_xyz:runtime"]) == 2
+    assert "cannot load no_such_module_xyz:runtime" in capsys.readouterr().err
+    assert serve_main(["missing-colon"]) == 2
