@@ -15,6 +15,7 @@ from rxagents.network._schemas import CompletionVerdict as CompletionVerdict
 from rxagents.network._schemas import NetworkResult as NetworkResult
 from rxagents.network._schemas import NetworkStatus as NetworkStatus
 from rxagents.network._schemas import RoutingDecision as RoutingDecision
+from rxagents.network._stream import NetworkSource as NetworkSource
 from rxagents.network._stream import NetworkStream as NetworkStream
 
 __all__ = (
@@ -22,6 +23,7 @@ __all__ = (
     "ROUTING_FORMAT",
     "CompletionVerdict",
     "NetworkResult",
+    "NetworkSource",
     "NetworkStatus",
     "NetworkStream",
     "RoutingDecision",

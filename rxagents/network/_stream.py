@@ -4,16 +4,49 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any, final
+from typing import Any, Protocol, final
+
+from reactivex import abc
 
 from rxagents.adapters._run_stream import RunResult, RunStream
 from rxagents.errors import RunError
-from rxagents.events import Chunk
-from rxagents.network._run import NetworkRun
+from rxagents.events import Chunk, NetworkFinish
 from rxagents.network._schemas import NetworkResult, NetworkStatus
 from rxagents.usage import Usage
 
-__all__ = ("NetworkStream",)
+__all__ = ("NetworkSource", "NetworkStream")
+
+
+class _Thread(Protocol):
+    thread_id: str
+
+
+class NetworkSource(Protocol):
+    """What a :class:`NetworkStream` reads of its run: a local run, or a remote one.
+
+    ``usage`` and ``finish`` must be up to date when the run completes; ``closing_chunks`` is
+    called on cancellation, before the subscription is disposed.
+    """
+
+    run_id: str
+    """The run's id."""
+    usage: Usage
+    """The usage counted so far."""
+    finish: NetworkFinish | None
+    """The finish chunk, once emitted."""
+
+    @property
+    def state(self) -> _Thread:
+        """Where the run's memory thread id is read."""
+        ...
+
+    def subscribe(self, observer: abc.ObserverBase[Chunk], /) -> abc.DisposableBase:
+        """Start the run (once); the disposable stops it."""
+        ...
+
+    def closing_chunks(self) -> list[Chunk]:
+        """Return the chunks that end a cancelled run (``abort`` last)."""
+        ...
 
 
 @final
@@ -29,7 +62,7 @@ class NetworkStream(RunStream[Chunk]):
     what was spent, and awaiting ``result`` raises :class:`~rxagents.errors.RunError`.
     """
 
-    def __init__(self, run: NetworkRun) -> None:
+    def __init__(self, run: NetworkSource) -> None:
         loop = asyncio.get_running_loop()
         self._run = run
         self._status: asyncio.Future[NetworkStatus] = loop.create_future()
