@@ -129,6 +129,7 @@ class _AgentExecution(_Execution):
         self.exec_id = str(uuid.uuid4())
         self.final: Finish | None = None
         self.failure: ErrorInfo | None = None
+        self.started = False
         self.observer.on_next(
             AgentExecutionStart(
                 run_id=state.run_id,
@@ -148,12 +149,13 @@ class _AgentExecution(_Execution):
             self.subscription = subscription
 
     def closing_chunks(self) -> list[Chunk]:
-        if self.ended:
-            return []
+        if self.ended or not self.started:
+            return []  # the sub-agent has not emitted ``start``: its stream is empty
         run_id = self.state.run_id
         return [wrap_chunk(c, AGENT_PREFIX, run_id=run_id) for c in self.run.closing_chunks()]
 
     def _on_next(self, wrapped: WrappedChunk) -> None:
+        self.started = True
         inner = wrapped.payload
         kind = inner.type
         if kind == "finish":

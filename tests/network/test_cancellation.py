@@ -226,3 +226,12 @@ def test_text_parts_helper_splits_text() -> None:
         "cd",
         "ef",
     ]
+
+
+async def test_cancelling_before_the_sub_agent_started_leaves_no_inner_stream() -> None:
+    router = Router([route("research", "agent", "Think")])
+    stream = await network_agent(router).network("Task", memory=MEMORY)
+    await read_until(stream, "agent-execution-start")  # the sub-agent starts on the next callback
+    stream.cancel()
+    chunks = await assert_cancelled(stream)
+    assert [c.type for c in chunks[-2:]] == ["agent-execution-start", "abort"]
