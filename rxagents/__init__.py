@@ -17,6 +17,9 @@ from rxagents.errors import RxAgentsError as RxAgentsError
 from rxagents.errors import UserError as UserError
 from rxagents.events import Chunk as Chunk
 from rxagents.events import parse_chunk as parse_chunk
+from rxagents.memory import Memory as Memory
+from rxagents.network import NetworkResult as NetworkResult
+from rxagents.network import NetworkStream as NetworkStream
 from rxagents.runtime import Runtime as Runtime
 from rxagents.storage import InMemoryStorage as InMemoryStorage
 from rxagents.storage import SqliteStorage as SqliteStorage
@@ -38,6 +41,9 @@ __all__ = (
     "ConfigurationError",
     "InMemoryStorage",
     "InvalidInputError",
+    "Memory",
+    "NetworkResult",
+    "NetworkStream",
     "RunError",
     "Runtime",
     "RxAgentsError",

@@ -89,7 +89,8 @@ class RunResult(Generic[_T]):
         stream._waiting += 1
         completed = False
         try:
-            value = yield from self._future.__await__()
+            # shielded: cancelling this awaiting task must not cancel the shared result
+            value = yield from asyncio.shield(self._future).__await__()
             completed = True
             return value
         finally:

@@ -134,9 +134,12 @@ async def test_cancelling_a_task_awaiting_text_cancels_the_run() -> None:
     task = asyncio.create_task(_await(stream.text))
     await wait_for(slow.first_sent)
     task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    (outcome,) = await asyncio.gather(task, return_exceptions=True)
+    assert isinstance(outcome, asyncio.CancelledError)
     await wait_for(slow.closed)
     assert stream.cancelled
+    assert await stream.text == "partial"  # the shared result survived the waiter's cancellation
+    assert await stream.finish_reason == "abort"
 
 
 async def test_cancel_cancels_a_running_tool() -> None:
