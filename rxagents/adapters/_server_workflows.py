@@ -21,7 +21,6 @@ from rxagents.adapters._server_requests import Body, parse_body
 from rxagents.adapters._server_stream import RECORDS, SSE_UI, stream_observable
 from rxagents.adapters.ai_sdk import to_ai_sdk_v5_stream
 from rxagents.errors import InvalidInputError, UserError
-from rxagents.workflow import RunStateError
 
 __all__ = ("MAX_PENDING_RUNS", "RUNS", "RunRegistry", "add_workflow_routes", "describe_workflow")
 
@@ -162,6 +161,8 @@ async def _find_run(request: web.Request, key: str, workflow: Any, run_id: str) 
 
 
 def _refusal(err: Exception, *, field: str) -> ApiError:
+    from rxagents.workflow import RunStateError  # here: rxagents.workflow imports adapters
+
     if isinstance(err, InvalidInputError):
         cause = err.__cause__
         issues = (
