@@ -30,7 +30,7 @@ from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
 from rxagents.adapters.sse import SSEDecoder
-from rxagents.errors import MalformedStreamError, RemoteError
+from rxagents.errors import MalformedStreamError, RemoteError, UnknownChunkTypeError
 from rxagents.events import CHUNK_ADAPTER, Chunk, parse_chunk
 from rxagents.models._http import RetryPolicy, retry_after_seconds, shared_session
 
@@ -173,11 +173,20 @@ class _Records:
         return bool(b"".join(self._tail).strip())
 
 
-def _parse(data: bytes) -> Chunk:
+def _parse(data: bytes) -> Chunk | None:
+    """Parse one chunk; ``None`` for a custom type (Mastra's ``writer.custom()`` events).
+
+    Raises:
+        ChunkParseError: A chunk of a known type is malformed, or the data is not JSON.
+    """
     try:
         return CHUNK_ADAPTER.validate_json(data)
     except ValidationError:
-        return parse_chunk(data)  # raises the library's error, naming the bad field
+        try:
+            return parse_chunk(data)  # raises the library's error, naming the bad field
+        except UnknownChunkTypeError as err:
+            _log.debug("skipping a chunk of custom type %r", err.chunk_type)
+            return None
 
 
 def remote_stream(call: RemoteCall) -> Observable[Chunk]:
@@ -333,7 +342,9 @@ async def _read(
         if not data:
             break
         for payload in decoder.feed(data):
-            on_next(_parse(payload))
+            chunk = _parse(payload)
+            if chunk is not None:
+                on_next(chunk)
             if state.disposed:
                 return
         if decoder.is_done:

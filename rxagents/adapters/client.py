@@ -9,7 +9,9 @@ connection, and the server cancels the run), ``stream()`` gives an
 Errors: a non-2xx answer is a :class:`~rxagents.errors.RemoteError` (with the server's
 ``status`` and JSON ``error``) before any chunk; a stream cut short is a
 :class:`~rxagents.errors.MalformedStreamError`. Connection errors and 502/503/504 are retried
-before the answer starts, never after a chunk.
+before the answer starts, never after a chunk. Chunks of a type outside the vocabulary
+(Mastra's custom ``writer.custom()`` events) are skipped; a malformed chunk of a known type is a
+:class:`~rxagents.errors.ChunkParseError`.
 
 Example:
     >>> agent = RemoteAgent("http://127.0.0.1:4111", "weather-agent")  # doctest: +SKIP

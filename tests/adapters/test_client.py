@@ -331,11 +331,21 @@ async def test_sse_ending_in_a_partial_event_is_a_malformed_stream(
 
 
 async def test_a_chunk_that_does_not_parse_is_an_error(aiohttp_server: AiohttpServer) -> None:
-    server = await fake_server(
-        aiohttp_server, await raw_body(b'data: {"type": "bogus"}\n\ndata: [DONE]\n\n')
-    )
-    with pytest.raises(ChunkParseError):
+    bad = b'data: {"type": "text-delta", "runId": "r", "from": "AGENT", "payload": {}}\n\n'
+    server = await fake_server(aiohttp_server, await raw_body(bad + b"data: [DONE]\n\n"))
+    with pytest.raises(ChunkParseError, match="text-delta"):
         await collect(RemoteAgent(str(server.make_url("")), "a").observe("hi"))
+    not_json = await fake_server(aiohttp_server, await raw_body(b"data: {oops\n\ndata: [DONE]\n\n"))
+    with pytest.raises(ChunkParseError):
+        await collect(RemoteAgent(str(not_json.make_url("")), "a").observe("hi"))
+
+
+async def test_chunks_of_custom_types_are_skipped(aiohttp_server: AiohttpServer) -> None:
+    custom = b'data: {"type": "data-progress", "data": {"pct": 50}}\n\n'
+    body = b"data: " + START + b"\n\n" + custom + b"data: " + FINISH + b"\n\ndata: [DONE]\n\n"
+    server = await fake_server(aiohttp_server, await raw_body(body))
+    chunks = await collect(RemoteAgent(str(server.make_url("")), "a").observe("hi"))
+    assert [c.type for c in chunks] == ["start", "finish"]
 
 
 async def test_foreign_sse_forms_are_read(aiohttp_server: AiohttpServer) -> None:
