@@ -219,9 +219,8 @@ async def test_a_remote_agent_can_be_served_again(
     base: str, serve: Callable[[web.Application], Awaitable[str]]
 ) -> None:
     """A gateway: our server serving a RemoteAgent that points at another server."""
-    proxy = await serve(
-        create_app(Runtime(agents={"tool-agent": RemoteAgent(base, "tool-agent", token="tok")}))
-    )
+    upstream = RemoteAgent(base, "tool-agent", token="tok")
+    proxy = await serve(create_app(RxRuntime(agents={"tool-agent": upstream})))
     stream = await RemoteAgent(proxy, "tool-agent").stream("weather?")
     assert await stream.text == "It is 21C"
 
