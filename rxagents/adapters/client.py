@@ -40,7 +40,6 @@ from rxagents.network import NetworkStream
 
 if TYPE_CHECKING:
     from rxagents.agent._loop import AgentRun
-    from rxagents.network._run import NetworkRun
 
 __all__ = ("RemoteAgent", "RemoteWorkflow", "RemoteWorkflowRun", "RetryPolicy")
 
@@ -219,7 +218,7 @@ class RemoteAgent:
         thread = memory.get("thread") if isinstance(memory, Mapping) else memory
         thread_id = thread if isinstance(thread, str) else ""
         run = RemoteNetworkRun(self.observe_network(task, **options), run_id, thread_id)
-        return NetworkStream(cast("NetworkRun", run))  # it reads the run's public surface
+        return NetworkStream(run)
 
     async def describe(self) -> dict[str, Any]:
         """Return the server's description of the agent (``GET /agents/{id}``).
