@@ -224,6 +224,8 @@ class StepMetadata(Payload):
     """The provider's name."""
     timestamp: int | str | MISSING = MISSING
     """When the response was created."""
+    model_metadata: dict[str, Any] | MISSING = MISSING
+    """``{modelId, modelVersion, modelProvider}``, as Mastra sends it."""
 
 
 class StepFinishPayload(Payload):

@@ -97,6 +97,11 @@ async def test_payload_keys_follow_design_section_2(scripts: Any) -> None:
         assert set(payload["stepResult"]) >= {"reason", "isContinued"}
         assert {"text", "toolCalls", "usage"} <= set(payload["output"])
         assert {"id", "modelId", "provider", "timestamp"} <= set(payload["metadata"])
+        assert set(payload["metadata"]["modelMetadata"]) == {
+            "modelId",
+            "modelVersion",
+            "modelProvider",
+        }
     assert by_type["text-end"]["payload"] == {"type": "text-end", "id": "t1"}
     for chunk in chunks:  # the wire form parses back to the same chunk
         assert parse_chunk(wire(chunk)) == chunk
