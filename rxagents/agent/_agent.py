@@ -13,6 +13,7 @@ from reactivex import Observable, abc
 
 from rxagents.agent._loop import AgentRun, RunConfig
 from rxagents.agent._messages import MessagesInput, normalize_messages
+from rxagents.agent._protocol import AgentLike
 from rxagents.agent._stream import AgentStep, AgentStream
 from rxagents.agent.tools import Tool
 from rxagents.errors import ConfigurationError, InvalidInputError
@@ -109,7 +110,7 @@ class Agent:
         description: str = "",
         tools: Sequence[Tool] | Mapping[str, Tool] | None = None,
         max_steps: int = 5,
-        agents: Mapping[str, Agent] | None = None,
+        agents: Mapping[str, AgentLike] | None = None,
         workflows: Mapping[str, Workflow] | None = None,
         memory: Memory | None = None,
     ) -> None:
@@ -149,7 +150,7 @@ class Agent:
         self.model = model
         self.max_steps = max_steps
         self.tools: dict[str, Tool] = _tool_map(id, tools)
-        self.agents: dict[str, Agent] = _keyed(id, "agent", agents, Agent)
+        self.agents: dict[str, AgentLike] = _keyed(id, "agent", agents, AgentLike)  # type: ignore[type-abstract]  # a runtime-checkable protocol
         """Sub-agents a network can route to, by key."""
         self.workflows: dict[str, Workflow] = {}
         """Workflows a network can route to, by key."""
@@ -429,6 +430,11 @@ def _keyed(
         if not isinstance(value, cls):
             raise ConfigurationError(
                 f"agent {agent_id!r}: {kind}s[{key!r}] is not {article} {cls.__name__}"
+                + (
+                    " (anything with id, name, description and observe())"
+                    if kind == "agent"
+                    else ""
+                )
             )
         if getattr(value, "committed", True) is False:
             raise ConfigurationError(

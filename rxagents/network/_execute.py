@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from reactivex import Observable, abc
 
 from rxagents.agent._loop import AgentRun
+from rxagents.agent._observed import ObservedRun
 from rxagents.events import (
     AgentExecutionEnd,
     AgentExecutionEndPayload,
@@ -43,7 +44,7 @@ from rxagents.workflow._execution import Execution
 from rxagents.workflow._rx import lean
 
 if TYPE_CHECKING:
-    from rxagents.agent import Agent, Tool
+    from rxagents.agent import AgentLike, Tool
     from rxagents.workflow import Workflow
 
 __all__ = ("execution_phase",)
@@ -125,7 +126,7 @@ class _AgentExecution(_Execution):
 
     def start(self) -> None:
         state, plan = self.state, self.plan
-        agent: Agent = plan.target
+        agent: AgentLike = plan.target
         self.exec_id = str(uuid.uuid4())
         self.final: Finish | None = None
         self.failure: ErrorInfo | None = None
@@ -138,8 +139,15 @@ class _AgentExecution(_Execution):
                 ),
             )
         )
+        from rxagents.agent import Agent
+
         try:
-            self.run = AgentRun(agent._config(plan.prompt, {"run_id": self.exec_id}))
+            if isinstance(agent, Agent):
+                self.run: AgentRun | ObservedRun = AgentRun(
+                    agent._config(plan.prompt, {"run_id": self.exec_id})
+                )
+            else:  # a remote agent, or any other AgentLike
+                self.run = ObservedRun(agent.observe(plan.prompt), self.exec_id)
         except Exception as err:  # the prompt or the sub-agent's settings are unusable
             self._end(ErrorInfo.from_exception(err))
             return

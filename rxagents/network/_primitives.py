@@ -13,7 +13,7 @@ from rxagents.errors import InvalidInputError, ToolExecutionError
 from rxagents.network._schemas import RoutingDecision
 
 if TYPE_CHECKING:
-    from rxagents.agent import Agent, Tool
+    from rxagents.agent import AgentLike, Tool
     from rxagents.workflow import Workflow
 
 __all__ = ("Plan", "Primitives", "parse_decision", "strip_fences")
@@ -59,7 +59,7 @@ class Primitives:
 
     def __init__(
         self,
-        agents: Mapping[str, Agent],
+        agents: Mapping[str, AgentLike],
         workflows: Mapping[str, Workflow],
         tools: Mapping[str, Tool],
     ) -> None:
@@ -76,7 +76,7 @@ class Primitives:
         if self.agents:
             lines.append("## Agents (primitiveType: agent; prompt: the text the agent gets)")
             lines += [
-                f"- {key}: {agent.description or agent.instructions or agent.name}"
+                f"- {key}: {agent.description or getattr(agent, 'instructions', '') or agent.name}"
                 for key, agent in self.agents.items()
             ]
         if self.workflows:

@@ -15,7 +15,7 @@ from rxagents.events import AgentError, ChunkBase, Finish
 from rxagents.workflow._context import StepContext
 
 if TYPE_CHECKING:
-    from rxagents.agent import Agent, Tool
+    from rxagents.agent import AgentLike, Tool
 
 __all__ = ("AgentStepInput", "AgentStepOutput", "Execute", "Step")
 
@@ -139,7 +139,7 @@ class Step:
     @classmethod
     def from_agent(
         cls,
-        agent: Agent,
+        agent: AgentLike,
         *,
         id: str | None = None,
         description: str | None = None,
@@ -205,7 +205,7 @@ class Step:
         )
 
 
-async def _run_agent(agent: Agent, ctx: StepContext[AgentStepInput], options: Any) -> str:
+async def _run_agent(agent: AgentLike, ctx: StepContext[AgentStepInput], options: Any) -> str:
     """Run the agent, writing each of its chunks into the workflow; return its final text."""
     loop = asyncio.get_running_loop()
     done: asyncio.Future[str] = loop.create_future()

@@ -22,12 +22,12 @@ from rxagents.workflow._snapshot import load_snapshot, result_from_snapshot
 from rxagents.workflow._step import Execute, Step, to_json, validate
 
 if TYPE_CHECKING:
-    from rxagents.agent import Agent, Tool
+    from rxagents.agent import AgentLike, Tool
     from rxagents.workflow._run import WorkflowRun
 
 __all__ = ("StepLike", "Workflow")
 
-StepLike: TypeAlias = "Step | Workflow | Agent | Tool"
+StepLike: TypeAlias = "Step | Workflow | AgentLike | Tool"
 """What the builder takes as a step: a step, a nested workflow, or an agent or tool (wrapped
 with :meth:`Step.from_agent` / :meth:`Step.from_tool`)."""
 
@@ -354,11 +354,11 @@ class Workflow:
         return self
 
     def _step(self, step: object) -> Step | Workflow:
-        from rxagents.agent import Agent, Tool
+        from rxagents.agent import AgentLike, Tool
 
         if isinstance(step, Step | Workflow):
             return step
-        if isinstance(step, Agent):
+        if isinstance(step, AgentLike):  # a local or a remote agent
             return Step.from_agent(step)
         if isinstance(step, Tool):
             return Step.from_tool(step)

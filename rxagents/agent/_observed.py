@@ -1,0 +1,87 @@
+"""A run of any :class:`AgentLike` seen through its chunks: run ids set, closing chunks known."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reactivex import Observable
+from reactivex import operators as ops
+
+from rxagents.events import (
+    Abort,
+    AgentChunk,
+    Chunk,
+    ReasoningEnd,
+    TextBlockPayload,
+    TextEnd,
+    ToolCallInputStreamingEnd,
+    ToolCallInputStreamingEndPayload,
+)
+
+__all__ = ("ObservedRun",)
+
+_OPENERS = {"text-start": "text", "reasoning-start": "reasoning"}
+_CLOSERS = frozenset({"text-end", "reasoning-end"})
+
+
+class ObservedRun:
+    """One run of an agent known only by its Observable (a remote agent, say).
+
+    Every chunk is given ``run_id`` (a network names the execution before it starts, as Mastra
+    does), and the open text, reasoning and tool-input blocks are tracked so that a cancelled
+    run can be closed like a local one: ``*-end`` for what is open, then ``abort``.
+    """
+
+    def __init__(self, source: Observable[Chunk], run_id: str) -> None:
+        self.run_id = run_id
+        self._source = source
+        self._open: dict[str, str] = {}
+        self._ended = False
+
+    def observable(self) -> Observable[AgentChunk]:
+        """The run's chunks, with ``run_id`` set (subscribe once)."""
+        return self._source.pipe(ops.map(self._track))
+
+    def _track(self, chunk: Any) -> AgentChunk:
+        kind = chunk.type
+        payload = chunk.payload
+        if kind in _OPENERS:
+            self._open[payload.id] = _OPENERS[kind]
+        elif kind in _CLOSERS:
+            self._open.pop(payload.id, None)
+        elif kind == "tool-call-input-streaming-start":
+            self._open[payload.tool_call_id] = "tool-input"
+        elif kind == "tool-call-input-streaming-end":
+            self._open.pop(payload.tool_call_id, None)
+        elif kind in ("finish", "abort"):
+            self._ended = True
+        if chunk.run_id != self.run_id:
+            chunk = chunk.model_copy(update={"run_id": self.run_id})
+        result: AgentChunk = chunk
+        return result
+
+    def closing_chunks(self) -> list[AgentChunk]:
+        """Chunks that close what is open, then ``abort``; nothing once the run ended."""
+        if self._ended:
+            return []
+        chunks: list[AgentChunk] = []
+        for block_id, kind in self._open.items():
+            if kind == "text":
+                chunks.append(
+                    TextEnd(
+                        run_id=self.run_id, payload=TextBlockPayload(id=block_id, type="text-end")
+                    )
+                )
+            elif kind == "reasoning":
+                chunks.append(
+                    ReasoningEnd(run_id=self.run_id, payload=TextBlockPayload(id=block_id))
+                )
+            else:
+                chunks.append(
+                    ToolCallInputStreamingEnd(
+                        run_id=self.run_id,
+                        payload=ToolCallInputStreamingEndPayload(tool_call_id=block_id),
+                    )
+                )
+        chunks.append(Abort(run_id=self.run_id))
+        return chunks
