@@ -5,7 +5,10 @@ Every error the library raises on purpose derives from :class:`RxAgentsError`::
     RxAgentsError
     ├── UserError                  misuse: bad configuration or arguments, raised at call time
     │   ├── ConfigurationError     an object was built with settings that cannot work
-    │   └── InvalidInputError      input data failed validation (also a ValueError)
+    │   ├── InvalidInputError      input data failed validation (also a ValueError)
+    │   ├── NotRegisteredError     no agent or workflow under that key (also a KeyError)
+    │   ├── ThreadNotFoundError    no memory thread with that id (also a KeyError)
+    │   └── RunStateError          the run's state forbids it (resuming a run not suspended)
     ├── ChunkParseError            wire data is not a valid chunk (also a ValueError)
     │   └── UnknownChunkTypeError  the chunk's ``type`` is not in the vocabulary
     └── RunError                   a run failed after it started
@@ -29,10 +32,13 @@ __all__ = (
     "IdleTimeoutError",
     "InvalidInputError",
     "MalformedStreamError",
+    "NotRegisteredError",
     "ProviderError",
     "RemoteError",
     "RunError",
+    "RunStateError",
     "RxAgentsError",
+    "ThreadNotFoundError",
     "ToolExecutionError",
     "UnknownChunkTypeError",
     "UserError",
@@ -53,6 +59,48 @@ class ConfigurationError(UserError):
 
 class InvalidInputError(UserError, ValueError):
     """Input data failed validation before any work started."""
+
+
+class NotRegisteredError(UserError, KeyError):
+    """No agent or workflow is registered under the requested key (also a ``KeyError``).
+
+    Attributes:
+        kind: ``"agent"`` or ``"workflow"``.
+        key: The key asked for.
+        known: The keys that are registered.
+    """
+
+    def __init__(self, kind: str, key: str, known: list[str]) -> None:
+        listing = ", ".join(repr(k) for k in known) if known else "none"
+        super().__init__(f"no {kind} is registered as {key!r}; registered {kind}s: {listing}")
+        self.kind = kind
+        self.key = key
+        self.known = known
+
+    def __str__(self) -> str:  # KeyError would show the repr of the message
+        return str(self.args[0])
+
+
+class ThreadNotFoundError(UserError, KeyError):
+    """No memory thread has the requested id (also a ``KeyError``).
+
+    Attributes:
+        thread_id: The id asked for.
+    """
+
+    def __init__(self, thread_id: str) -> None:
+        super().__init__(
+            f"no memory thread {thread_id!r}; create it with Memory.create_thread() or run an "
+            "agent with memory={'thread': ..., 'resource': ...}, which creates it"
+        )
+        self.thread_id = thread_id
+
+    def __str__(self) -> str:  # KeyError would show the repr of the message
+        return str(self.args[0])
+
+
+class RunStateError(UserError):
+    """The run is not in a state that allows this (not suspended, still running, …)."""
 
 
 class ChunkParseError(RxAgentsError, ValueError):

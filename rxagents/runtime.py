@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, TypeVar, final
 
-from rxagents.errors import ConfigurationError, UserError
+from rxagents.errors import ConfigurationError, NotRegisteredError
 from rxagents.storage import InMemoryStorage, Storage
 
 if TYPE_CHECKING:
@@ -25,26 +25,6 @@ __all__ = ("NotRegisteredError", "Runtime")
 
 _log = logging.getLogger(__name__)
 _V = TypeVar("_V")
-
-
-class NotRegisteredError(UserError, KeyError):
-    """No agent or workflow is registered under the requested key (also a ``KeyError``).
-
-    Attributes:
-        kind: ``"agent"`` or ``"workflow"``.
-        key: The key asked for.
-        known: The keys that are registered.
-    """
-
-    def __init__(self, kind: str, key: str, known: list[str]) -> None:
-        listing = ", ".join(repr(k) for k in known) if known else "none"
-        super().__init__(f"no {kind} is registered as {key!r}; registered {kind}s: {listing}")
-        self.kind = kind
-        self.key = key
-        self.known = known
-
-    def __str__(self) -> str:  # KeyError would show the repr of the message
-        return str(self.args[0])
 
 
 @final

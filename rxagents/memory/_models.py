@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from rxagents.errors import InvalidInputError, UserError
+from rxagents.errors import InvalidInputError, ThreadNotFoundError
 from rxagents.events import WireModel
 from rxagents.models import Message
 
@@ -16,24 +16,6 @@ __all__ = ("MemoryMessage", "MemoryRef", "Role", "Thread", "ThreadNotFoundError"
 
 Role = Literal["system", "user", "assistant", "tool"]
 """Who wrote a message."""
-
-
-class ThreadNotFoundError(UserError, KeyError):
-    """No thread has the requested id (also a ``KeyError``).
-
-    Attributes:
-        thread_id: The id asked for.
-    """
-
-    def __init__(self, thread_id: str) -> None:
-        super().__init__(
-            f"no memory thread {thread_id!r}; create it with Memory.create_thread() or run an "
-            "agent with memory={'thread': ..., 'resource': ...}, which creates it"
-        )
-        self.thread_id = thread_id
-
-    def __str__(self) -> str:  # KeyError would show the repr of the message
-        return str(self.args[0])
 
 
 class Thread(WireModel):

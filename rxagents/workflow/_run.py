@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
-from rxagents.errors import InvalidInputError, UserError
+from rxagents.errors import InvalidInputError, RunStateError
 from rxagents.events import WorkflowStatus
 from rxagents.workflow._execution import Execution
 from rxagents.workflow._result import WorkflowResult
@@ -23,10 +23,6 @@ RunStatus: TypeAlias = Literal["pending", "running"] | WorkflowStatus
 
 StepRef: TypeAlias = "str | Step | Workflow | Sequence[str | Step | Workflow]"
 """A suspended step: an id, a dotted path (``"outer.inner"``), a step, or a list of them."""
-
-
-class RunStateError(UserError):
-    """The run is not in a state that allows this (not suspended, still running, …)."""
 
 
 class WorkflowRun:
