@@ -8,6 +8,7 @@ each text block closed before anything else happens, which Mastra's own conversi
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, Final
 
 from rxagents.adapters._ai_sdk_writer import (
@@ -26,7 +27,7 @@ __all__ = ("RunStateParts",)
 _WORKFLOW_REASONS: Final = {"success": "stop", "failed": "error"}
 
 
-class RunStateParts(UIWriter):
+class RunStateParts(UIWriter, ABC):
     """Workflow and network chunks onto data parts (and a network's answer onto text)."""
 
     def __init__(self, *, send_start: bool = True, send_finish: bool = True) -> None:
@@ -42,9 +43,10 @@ class RunStateParts(UIWriter):
     def _before_finish(self) -> None:
         self._end_network_text()
 
+    @abstractmethod
     def _nested_agent_chunk(self, chunk: Any) -> None:
         """Show an agent's content inside another run (see the mapper)."""
-        raise NotImplementedError
+        ...
 
     # --- workflows ------------------------------------------------------------------------
 

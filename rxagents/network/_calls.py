@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from abc import abstractmethod
 from typing import Any
 
 from pydantic import ValidationError
@@ -122,9 +123,10 @@ class _Call(abc.DisposableBase):
     def _on_text(self) -> None:
         """React to a text delta (the check streams its final answer)."""
 
+    @abstractmethod
     def _done(self) -> None:
         """Emit the phase's last chunks from :attr:`text`, :attr:`usage`, :attr:`failure`."""
-        raise NotImplementedError
+        ...
 
 
 class _Routing(_Call):

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from abc import abstractmethod
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from reactivex import Observable, abc
@@ -58,9 +60,12 @@ def execution_phase(state: RunState, plan: Plan) -> Observable[Chunk]:
     Its outcome is left in ``state.result`` and ``state.error``; while it runs,
     ``state.active`` gives the chunks that close it on cancellation.
     """
-    kind = {"agent": _AgentExecution, "workflow": _WorkflowExecution, "tool": _ToolExecution}[
-        plan.kind
-    ]
+    kinds: dict[str, Callable[[RunState, Plan, abc.ObserverBase[Chunk]], _Execution]] = {
+        "agent": _AgentExecution,
+        "workflow": _WorkflowExecution,
+        "tool": _ToolExecution,
+    }
+    kind = kinds[plan.kind]
 
     def subscribe(
         observer: abc.ObserverBase[Chunk], scheduler: abc.SchedulerBase | None = None
@@ -84,9 +89,10 @@ class _Execution(abc.DisposableBase):
         state.primitive_type = plan.primitive_type
         state.error = None
 
+    @abstractmethod
     def start(self) -> None:
         """Emit the start chunk and run the primitive."""
-        raise NotImplementedError
+        ...
 
     def closing_chunks(self) -> list[Chunk]:
         """Return the wrapped chunks that end the inner stream on cancellation."""

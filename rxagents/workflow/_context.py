@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
 
@@ -51,20 +52,20 @@ class StepWriter:
         return _DONE
 
 
-class _Host:
+class _Host(ABC):
     """What a context needs from the step run behind it (implemented by the node runs)."""
 
     __slots__ = ()
 
-    def suspend(self, payload: Any) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def suspend(self, payload: Any) -> None: ...
 
-    def step_result(self, step: Any) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def step_result(self, step: Any) -> Any: ...
 
     @property
-    def init_data(self) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def init_data(self) -> Any: ...
 
 
 @final

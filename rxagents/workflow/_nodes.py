@@ -11,6 +11,7 @@ Failures and suspensions complete the Observable normally; ``on_error`` is for b
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
 
 from reactivex import Observable, abc
@@ -39,7 +40,7 @@ def error_info(error: BaseException) -> ErrorInfo:
     return ErrorInfo(name=type(error).__name__, message=str(error) or type(error).__name__)
 
 
-class Node:
+class Node(ABC):
     """A compiled piece of a workflow; :meth:`observe` makes its Observable for one run."""
 
     __slots__ = ("key",)
@@ -48,9 +49,10 @@ class Node:
         self.key = key
         """Where the node's record lives in its scope (its position in the workflow)."""
 
+    @abstractmethod
     def observe(self, exe: Execution, scope: Scope, slot: Slot) -> Observable[Chunk]:
         """Return the node's work in ``exe`` as a cold Observable (input from ``slot``)."""
-        raise NotImplementedError
+        ...
 
 
 class LeafNode(Node):
@@ -78,11 +80,12 @@ class LeafNode(Node):
 
         return lean(subscribe)
 
+    @abstractmethod
     def run(
         self, exe: Execution, scope: Scope, slot: Slot, observer: abc.ObserverBase[Chunk]
     ) -> LeafRun:
         """Return the run object of one subscription."""
-        raise NotImplementedError
+        ...
 
 
 class LeafRun(_Host, abc.DisposableBase):
@@ -173,9 +176,10 @@ class LeafRun(_Host, abc.DisposableBase):
             }
         return {"status": "running", "payload": prior["payload"], "startedAt": now}
 
+    @abstractmethod
     def work(self) -> None:
         """Do the step's work, then call exactly one of the endings below."""
-        raise NotImplementedError
+        ...
 
     def deferred_work(self) -> None:
         if not self.disposed:
