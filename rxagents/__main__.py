@@ -16,11 +16,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if args else 2
     command, rest = args[0], args[1:]
     if command == "demo":
-        from rxagents._cli.demo import main as demo
+        from rxagents.cli.demo import main as demo
 
         return demo(rest)
     if command == "serve":
-        from rxagents.adapters._serve_cli import serve_main
+        from rxagents.cli.serve import serve_main
 
         return serve_main(rest)
     print(USAGE, file=sys.stderr)

@@ -22,10 +22,10 @@ from pydantic import BaseModel
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 from reactivex import Observable
 
-from rxagents.adapters._serve_cli import serve_main
 from rxagents.adapters.client import RemoteAgent
 from rxagents.adapters.server import DEFAULT_MAX_BODY, create_app
 from rxagents.agent import Agent, tool
+from rxagents.cli.serve import serve_main
 from rxagents.errors import ConfigurationError, RemoteError
 from rxagents.events import Chunk, parse_chunk
 from rxagents.memory import Memory
@@ -1122,8 +1122,7 @@ async def test_serve_command_serves_a_runtime(tmp_path: Path) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
-        "import sys; from rxagents.adapters._serve_cli import serve_main; "
-        "sys.exit(serve_main(sys.argv[1:]))",
+        "import sys; from rxagents.cli.serve import serve_main; sys.exit(serve_main(sys.argv[1:]))",
         "served_app:runtime",
         "--port",
         str(port),

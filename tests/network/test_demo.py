@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rxagents._cli.demo import demo_network, run_network
+from rxagents.cli.demo import demo_network, run_network
 from rxagents.testing import assert_well_formed
 
 

@@ -1,1 +1,3 @@
 """The command line: ``python -m rxagents demo`` and ``python -m rxagents serve``."""
+
+__all__: tuple[str, ...] = ()

@@ -55,13 +55,13 @@ def serve_main(argv: Sequence[str]) -> int:
             cors=args.cors,
         )
     except Exception as err:
-        print(f"rxagents serve: cannot load {args.target}: {err}", file=sys.stderr)  # noqa: T201
+        print(f"rxagents serve: cannot load {args.target}: {err}", file=sys.stderr)
         return 2
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
 
     def announce(_: str) -> None:  # called by run_app once the server listens
         url = f"http://{args.host}:{args.port}/api"
-        print(f"rxagents serving {args.target} on {url} (Ctrl+C stops)", flush=True)  # noqa: T201
+        print(f"rxagents serving {args.target} on {url} (Ctrl+C stops)", flush=True)
 
     web.run_app(app, host=args.host, port=args.port, print=announce)
     return 0
