@@ -284,6 +284,9 @@ class AgentRun:
                 if part.id not in step.open_blocks:
                     self._on_text_start(part)
                 step.text.append(delta)
+                if self.config.output is not None:
+                    # as in Mastra: the object parsed so far comes before the delta it includes
+                    self._emit_partial_object()
                 if part.provider_metadata is MISSING:
                     payload = _text_delta_payload(part.id, delta)
                 else:
@@ -291,8 +294,6 @@ class AgentRun:
                         {"id": part.id, "text": delta, "providerMetadata": part.provider_metadata}
                     )
                 self._emit(_text_delta(self.run_id, payload))
-                if self.config.output is not None:
-                    self._emit_partial_object()
                 return
             handler = _HANDLERS.get(part.type)
             if handler is not None:

@@ -274,6 +274,9 @@ async def test_structured_output_streams_partial_objects() -> None:
     assert objects[0] == {"city": ""} or objects[0] == {}
     assert objects[-1] == {"city": "Paris", "temp": 21}
     assert types(chunks).index("object-result") < types(chunks).index("step-finish")
+    # as in Mastra, each object chunk comes right before the text delta it includes
+    first_object = types(chunks).index("object")
+    assert types(chunks)[first_object + 1] == "text-delta"
     value = await stream.object
     assert value == City(city="Paris", temp=21)
     assert model.calls[0].response_format == {"type": "json", "schema": City.model_json_schema()}
