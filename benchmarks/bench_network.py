@@ -124,7 +124,10 @@ def network(plan: list[str], memory: Memory) -> Agent:
 async def through_network(agent: Agent, run: list[int]) -> int:
     run[0] += 1
     stream = await agent.network(
-        "Task", max_steps=ITERATIONS, memory={"thread": f"t-{run[0]}", "resource": "bench"}
+        # iterations count from 0 and iteration max_steps is the last: ITERATIONS rounds
+        "Task",
+        max_steps=ITERATIONS - 1,
+        memory={"thread": f"t-{run[0]}", "resource": "bench"},
     )
     chunks = 0
     async for _ in stream:

@@ -279,12 +279,14 @@ class Agent:
         Each iteration the agent's own model routes (structured output: which primitive, with
         what prompt), the chosen primitive runs (its chunks wrapped as
         ``agent-execution-event-*`` / ``workflow-execution-event-*``), and the model checks
-        whether the task is complete. The run ends when a check passes or after ``max_steps``
-        iterations. The task, the decisions and the results are saved in the memory thread.
+        whether the task is complete (a failed primitive too: its error is the result). The
+        run ends when a check passes or once iteration ``max_steps`` has run. The task, the
+        decisions and the results are saved in the memory thread.
 
         Args:
             task: The task: a string, or messages (the last user message is the task).
-            max_steps: The most iterations (routing rounds); Mastra's default is 1, ours 10.
+            max_steps: The last iteration: iterations count from 0, so at most ``max_steps + 1``
+                routing rounds, as Mastra's ``maxSteps`` (whose default is 1; ours is 10).
             **options: ``memory={"thread": id, "resource": id}`` (default: a new thread),
                 ``run_id``, ``instructions`` and model settings for the routing and completion
                 calls.

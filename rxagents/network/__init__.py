@@ -5,7 +5,7 @@
 iteration the agent's model picks a primitive (:class:`RoutingDecision`), the primitive runs
 (its stream wrapped as ``agent-execution-event-*`` / ``workflow-execution-event-*``), and the
 model checks whether the task is complete (:class:`CompletionVerdict`); the run ends when a check
-passes or after ``max_steps`` iterations, with ``network-execution-event-finish``
+passes or once iteration ``max_steps`` (from 0) has run, with ``network-execution-event-finish``
 (:class:`NetworkResult`).
 """
 

@@ -42,13 +42,17 @@ from rxagents.models import (
     TextDeltaPart,
 )
 from rxagents.network._primitives import Plan, parse_decision, strip_fences
-from rxagents.network._prompts import check_user_message, router_state_message
+from rxagents.network._prompts import (
+    check_user_message,
+    completion_feedback,
+    router_state_message,
+)
 from rxagents.network._schemas import CHECK_FORMAT, ROUTING_FORMAT, CompletionVerdict
 from rxagents.network._state import ROUTING_AGENT_ID, RunState
 from rxagents.usage import Usage
 from rxagents.workflow._rx import lean
 
-__all__ = ("check_phase", "routing_phase")
+__all__ = ("check_phase", "routing_phase", "with_raw")
 
 _log = logging.getLogger(__name__)
 
@@ -184,9 +188,23 @@ class _Routing(_Call):
         self.observer.on_next(
             RoutingAgentEnd(
                 run_id=state.run_id,
-                payload=RoutingAgentEndPayload.model_validate({**fields, "usage": self.usage}),
+                payload=RoutingAgentEndPayload.model_validate(
+                    {**fields, "usage": with_raw(self.usage)}
+                ),
             )
         )
+
+
+def with_raw(usage: Usage) -> Usage:
+    """Return ``usage`` with the provider's own report as ``raw``, as Mastra adds it.
+
+    A usage that already has a ``raw`` (a provider that sends one) is returned as it is.
+    """
+    extra = usage.__pydantic_extra__
+    if extra and "raw" in extra:
+        return usage
+    raw = usage.model_dump(by_alias=True)
+    return Usage.model_validate({**raw, "raw": raw})
 
 
 def routing_phase(state: RunState) -> Observable[Chunk]:
@@ -260,10 +278,14 @@ class _Check(_Call):
             if state.primitive_type == "none"
             else f"{state.primitive_type} {state.primitive_id!r}"
         )
+        error = state.error
+        failure = None if error is None else error.message or error.name
+        # a failed primitive is reported by the check's feedback too (the check overwrites it)
+        self.failure_note = state.feedback if error is not None else None
         prompt: list[Message] = [
             {"role": "system", "content": config.check_system},
             *state.window(state.run_start)[0],
-            check_user_message(config.task, primitive, state.result),
+            check_user_message(config.task, primitive, state.result, failure),
         ]
         self.start(prompt, CHECK_FORMAT)
 
@@ -313,8 +335,12 @@ class _Check(_Call):
         )
         state.passed = passed
         state.completion_reason = reason
+        # Mastra's ``iteration >= maxIterations``, whether the check passed or not
+        max_reached = state.iteration >= state.config.max_steps
         if not passed:
-            state.feedback = f"the completion check says the task is not complete: {reason}"
+            feedback = completion_feedback(passed, reason, duration, max_reached)
+            note = self.failure_note
+            state.feedback = feedback if note is None else f"{note}\n\n{feedback}"
             state.from_check = True
         self.observer.on_next(
             NetworkValidationEnd(
@@ -328,8 +354,7 @@ class _Check(_Call):
                         "duration": duration,
                         "timedOut": False,
                         "reason": reason,
-                        "maxIterationReached": not passed
-                        and state.iteration + 1 >= state.config.max_steps,
+                        "maxIterationReached": max_reached,
                         "suppressFeedback": False,
                         "usage": self.usage,
                     }

@@ -48,7 +48,7 @@ def network_config(
     Args:
         agent: The network agent (its model routes; its agents, workflows and tools run).
         task: A string, or messages whose last user message is the task.
-        max_steps: The most iterations.
+        max_steps: The last iteration (iterations count from 0, as in Mastra).
         options: ``memory``, ``run_id``, ``instructions`` and model settings.
         cache: The agent's cache of prompts, reused while its primitives stay the same.
 

@@ -259,7 +259,8 @@ class _WorkflowExecution(_Execution):
             "task": state.config.task,
             "primitiveId": self.plan.primitive_id,
             "primitiveType": "workflow",
-            "result": {**result.to_json(), "runId": self.exec_id},
+            # Mastra's workflow run has the network's run id (its chunks the execution's)
+            "result": {**result.to_json(), "runId": state.run_id},
             "isComplete": False,
             "iteration": state.iteration,
             "name": self.plan.primitive_id,

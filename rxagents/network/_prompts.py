@@ -10,6 +10,7 @@ from rxagents.models import Message
 __all__ = (
     "check_system_prompt",
     "check_user_message",
+    "completion_feedback",
     "iteration_message",
     "result_message",
     "router_state_message",
@@ -59,20 +60,45 @@ def router_state_message(
     task: str, iteration: int, max_steps: int, feedback: str | None
 ) -> Message:
     """Return the last message of a routing call: the task, where the run is, the feedback."""
-    lines = [f"Task: {task}", f"Iteration {iteration + 1} of at most {max_steps}."]
+    lines = [f"Task: {task}", f"Iteration {iteration + 1} of at most {max_steps + 1}."]
     if feedback:
         lines.append(f"Feedback on the previous iteration: {feedback}")
     lines.append("Choose the next primitive.")
     return {"role": "user", "content": [{"type": "text", "text": "\n".join(lines)}]}
 
 
-def check_user_message(task: str, primitive: str, result: Any) -> Message:
-    """Return the completion check's question about the latest result."""
-    text = (
-        f"Task: {task}\n\nLatest result, from {primitive}:\n{to_text(result)}\n\n"
-        "Is the task complete?"
-    )
+def check_user_message(task: str, primitive: str, result: Any, error: str | None = None) -> Message:
+    """Return the completion check's question about the latest result (or the failure)."""
+    if error is not None:
+        latest = f"The {primitive} failed: {error}"
+    else:
+        latest = f"Latest result, from {primitive}:\n{to_text(result)}"
+    text = f"Task: {task}\n\n{latest}\n\nIs the task complete?"
     return {"role": "user", "content": [{"type": "text", "text": text}]}
+
+
+def completion_feedback(passed: bool, reason: str, duration: int, max_reached: bool) -> str:
+    """Return the report of a completion check, in Mastra's words (``validationFeedback``)."""
+    if passed:
+        outcome = "\u2705 The task is complete."
+    elif max_reached:
+        outcome = "\u26a0\ufe0f Max iterations reached."
+    else:
+        outcome = "\U0001f504 Will continue working on the task."
+    mark = "\u2705" if passed else "\u274c"
+    lines = [
+        "#### Completion Check Results",
+        "",
+        f"Overall: {mark} {'COMPLETE' if passed else 'NOT COMPLETE'}",
+        f"Duration: {duration}ms",
+        "",
+        "###### Default LLM Completion (default-completion)",
+        f"Score: {1 if passed else 0} {mark}",
+    ]
+    if reason:
+        lines.append(f"Reason: {reason}")
+    lines += ["", f"\n\n{outcome}"]
+    return "\n".join(lines)
 
 
 def iteration_message(record: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 The run is a loop over a generator of phases, concatenated one after the other
 (``concat_each``, the workflow's lean ``concat_with_iterable``): open the thread; then per
 iteration routing, the chosen primitive (or ``step-finish`` for ``none``) and the completion
-check; then ``network-execution-event-finish``. The generator decides what comes next from what
+check (also after a failed primitive; a rejected decision goes straight back to the router);
+then ``network-execution-event-finish``. The generator decides what comes next from what
 the previous phase left in the shared :class:`~rxagents.network._state.RunState`, so the loop
 never nests (no recursive ``defer``).
 
@@ -161,11 +162,13 @@ class NetworkRun:
                     yield self._emit(self._step_finish)
                 else:
                     yield execution_phase(state, plan)
-                if state.error is None:
-                    yield check_phase(state)
+                # as in Mastra, a failed primitive is checked too: its error is the result
+                yield check_phase(state)
                 state.add(iteration_message(self._record(plan)))
                 self._write()
-            if state.passed or state.iteration + 1 >= max_steps:
+            # iterations count from 0 and the run stops once iteration ``max_steps`` has run:
+            # at most ``max_steps + 1`` rounds, as Mastra's ``iteration >= maxIterations``
+            if state.passed or state.iteration >= max_steps:
                 break
         result = self._final_result()
         if result is not None and result != "":
@@ -235,11 +238,19 @@ class NetworkRun:
                 "threadId": state.thread_id,
                 "threadResourceId": state.resource_id,
                 "validationPassed": state.passed,
+                **self._feedback(),
                 "usage": self.usage.filled(),
             }
         )
         self.finish = NetworkFinish(run_id=self.run_id, payload=payload)
         return self.finish
+
+    def _feedback(self) -> dict[str, Any]:
+        """``validationFeedback`` of the finish: the last check's report when it did not pass."""
+        state = self.state
+        if state.passed or not state.from_check or not state.feedback:
+            return {}
+        return {"validationFeedback": state.feedback}
 
     def _emit(self, build: Callable[[], Chunk]) -> Observable[Chunk]:
         """Return a phase that emits one chunk (built on subscribe) and completes."""

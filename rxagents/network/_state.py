@@ -44,7 +44,7 @@ class NetworkConfig:
     task_message: Message
     """The task as the user message saved in the thread."""
     max_steps: int
-    """The most iterations."""
+    """The last iteration (from 0): at most ``max_steps + 1`` rounds, as in Mastra."""
     memory: Memory
     """Where the thread lives."""
     ref: MemoryRef

@@ -74,7 +74,7 @@ async def test_bad_routing_output_is_fed_back_to_the_router(answer: Any, reason:
 
 
 async def test_a_rejected_decision_keeps_what_the_router_said() -> None:
-    router = Router([route("nobody", "agent", "do it", "it fits")], [])
+    router = Router([route("nobody", "agent", "do it", "it fits")] * 2, [])
     stream = await network_agent(router).network("Task", max_steps=1, memory=MEMORY)
     end = of_type(await collect(stream), "routing-agent-end")[0].payload
     assert (end.primitive_id, end.primitive_type, end.prompt) == ("nobody", "agent", "do it")
@@ -128,7 +128,10 @@ async def test_a_model_error_part_in_routing_is_fed_back() -> None:
 
 async def test_a_failing_sub_agent_ends_its_iteration_with_the_error() -> None:
     broken = Agent("broken", model=ScriptedModel([[RuntimeError("model exploded")]], cycle=True))
-    router = Router([route("broken", "agent", "try"), RECOVERY], [verdict(True, "done")])
+    router = Router(
+        [route("broken", "agent", "try"), RECOVERY],
+        [verdict(False, "nothing yet"), verdict(True, "done")],
+    )
     agents = {
         "broken": broken,
         "research": Agent("research", model=ScriptedModel([text_parts("Facts.", 20, 4)])),
@@ -136,23 +139,26 @@ async def test_a_failing_sub_agent_ends_its_iteration_with_the_error() -> None:
     stream = await network_agent(router, agents=agents).network("Task", memory=MEMORY)
     chunks = await collect(stream)
     assert_well_formed(chunks)
-    assert outer(chunks)[:6] == [
+    assert outer(chunks)[:9] == [
         "routing-agent-start",
         "routing-agent-end",
         "agent-execution-start",
         "agent-execution-end",
-        "routing-agent-start",  # no completion check after a failed primitive
+        "network-validation-start",  # as in Mastra, a failed primitive is checked too
+        "routing-agent-text-start",
+        "network-validation-end",
+        "routing-agent-start",
         "routing-agent-end",
     ]
     inner = [c.payload.type for c in chunks if c.type.startswith("agent-execution-event-")]
     assert inner[:5] == ["start", "step-start", "error", "step-finish", "finish"]
     end = of_type(chunks, "agent-execution-end")[0].payload
     assert end.model_extra["error"]["message"] == "model exploded"
+    assert "failed: model exploded" in prompt_text(router.check_calls[0])
     assert "model exploded" in prompt_text(router.routing_calls[1])
-    assert (
-        "the agent 'broken' failed"
-        in of_type(chunks, "routing-agent-start")[1].payload.input_data["feedback"]
-    )
+    feedback = of_type(chunks, "routing-agent-start")[1].payload.input_data["validationFeedback"]
+    assert "the agent 'broken' failed" in feedback
+    assert "Reason: nothing yet" in feedback
     assert (await stream.result).result == "Facts."
 
 
@@ -161,7 +167,8 @@ async def test_a_failing_workflow_ends_its_iteration_with_the_error() -> None:
         raise ValueError("no data on " + ctx.input_data.topic)
 
     router = Router(
-        [route("report", "workflow", {"topic": "whales"}), RECOVERY], [verdict(True, "done")]
+        [route("report", "workflow", {"topic": "whales"}), RECOVERY],
+        [verdict(False, "no report"), verdict(True, "done")],
     )
     agent = network_agent(router, workflows={"report": report_workflow(explode)})
     stream = await agent.network("Task", memory=MEMORY)
@@ -170,7 +177,7 @@ async def test_a_failing_workflow_ends_its_iteration_with_the_error() -> None:
     end = of_type(chunks, "workflow-execution-end")[0].payload
     assert end.result["status"] == "failed"
     assert "no data on whales" in end.model_extra["error"]["message"]
-    assert of_type(chunks, "network-validation-start")[0].payload.iteration == 1
+    assert [c.payload.iteration for c in of_type(chunks, "network-validation-start")] == [0, 1]
     inner = [c.payload.type for c in chunks if c.type.startswith("workflow-execution-event-")]
     assert inner[-1] == "workflow-finish"
     assert "no data on whales" in prompt_text(router.routing_calls[1])
@@ -184,7 +191,10 @@ async def test_a_failing_tool_ends_its_iteration_with_the_error() -> None:
         """Fail."""
         raise ConnectionError("service unavailable")
 
-    router = Router([route("flaky", "tool", {"text": "x"}), RECOVERY], [verdict(True, "done")])
+    router = Router(
+        [route("flaky", "tool", {"text": "x"}), RECOVERY],
+        [verdict(False, "no count"), verdict(True, "done")],
+    )
     stream = await network_agent(router, tools={"flaky": flaky}).network("Task", memory=MEMORY)
     chunks = await collect(stream)
     assert_well_formed(chunks)
