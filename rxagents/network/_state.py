@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from reactivex import Observable
@@ -85,8 +86,8 @@ class RunState:
         self.iteration = -1
         self.conversation: list[Message] = []
         """What the router sees: the thread's recent messages, then this run's."""
-        self.context: list[dict[str, Any]] = []
-        """The same messages as stored (``conversationContext`` of ``routing-agent-end``)."""
+        self.context: list[dict[str, Any] | None] = []
+        """The same messages as ``conversationContext`` shows them (``None``: left out)."""
         self.run_start = 0
         """Where this run's messages start in :attr:`conversation`."""
         self.plan: Plan | None = None
@@ -124,7 +125,7 @@ class RunState:
         self.resource_id = thread.resource_id
         for record in records:
             self.conversation.append(record.to_message())
-            self.context.append(record.model_dump(mode="json", by_alias=True))
+            self.context.append(context_entry(record))
         self.run_start = len(self.conversation)
 
     def add(self, message: dict[str, Any]) -> None:
@@ -132,11 +133,39 @@ class RunState:
         assert self.thread is not None
         for item in self.config.memory.prepare_messages(self.thread, [message]):
             self.conversation.append(item.message.to_message())
-            self.context.append(item.data)
+            self.context.append(context_entry(item.message))
             self.to_save.append(item)
 
     def window(self, start: int = 0) -> tuple[list[Message], list[dict[str, Any]]]:
         """The last messages the model is shown (memory's ``last_messages``), from ``start``."""
         size = self.config.memory.last_messages
         begin = max(start, len(self.conversation) - size)
-        return self.conversation[begin:], self.context[begin:]
+        return self.conversation[begin:], [c for c in self.context[begin:] if c is not None]
+
+
+def context_entry(record: MemoryMessage) -> dict[str, Any] | None:
+    """Return a message as Mastra's ``conversationContext`` shows it, or ``None``.
+
+    Mastra shows the user's messages and the assistant's answers in its stored-message shape
+    (``content: {parts, format: 2}``, ISO ``createdAt``), not the network's own records of
+    its iterations (decisions and results as JSON).
+    """
+    role = record.role
+    if role == "assistant":
+        network = record.metadata.get("network")
+        if isinstance(network, Mapping) and network.get("type") not in ("task", "result"):
+            return None
+    elif role != "user":
+        return None
+    content = record.content
+    parts = [{"type": "text", "text": content}] if isinstance(content, str) else content
+    created = datetime.fromtimestamp(record.created_at / 1000, UTC)
+    return {
+        "id": record.id,
+        "type": "text",
+        "createdAt": created.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "threadId": record.thread_id,
+        "resourceId": record.resource_id,
+        "content": {"parts": parts, "format": 2},
+        "role": role,
+    }

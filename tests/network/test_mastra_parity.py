@@ -3,7 +3,8 @@
 Each test states what Mastra emitted (as literals) where rxagents used to differ: a failed
 primitive is checked too, ``max_steps`` is the last iteration (from 0), the finish of a run
 stopped by ``max_steps`` carries the last check's ``validationFeedback``, the routing usage
-carries ``raw``, and a workflow's result carries the network's run id.
+carries ``raw``, a workflow's result carries the network's run id, and ``conversationContext``
+holds stored messages in Mastra's shape.
 """
 
 from __future__ import annotations
@@ -144,3 +145,41 @@ async def test_a_workflow_result_carries_the_network_run_id() -> None:
     assert end["runId"] == start["runId"] == next(iter(inner))
     assert len(inner) == 1
     assert start["runId"] != network_run
+
+
+async def test_conversation_context_is_in_mastras_stored_message_shape() -> None:
+    # Mastra: conversationContext is the remembered user and assistant messages (not the
+    # network's own JSON records) as {id, type, createdAt, threadId, resourceId, content, role}
+    router = Router(
+        [route("research", "agent", "say hi"), route("research", "agent", "again")],
+        [verdict(False, "need more"), verdict(True, "all done")],
+    )
+    stream = await network_agent(router).network("do the task", memory=MEMORY)
+    items = wire(await collect(stream))
+    contexts = [
+        c["payload"]["conversationContext"] for c in items if c["type"] == "routing-agent-end"
+    ]
+    assert len(contexts) == 2
+    for context in contexts:  # the second routing does not show the first iteration's record
+        assert len(context) == 1
+        entry = context[0]
+        assert set(entry) == {
+            "id",
+            "type",
+            "createdAt",
+            "threadId",
+            "resourceId",
+            "content",
+            "role",
+        }
+        assert {k: entry[k] for k in ("type", "threadId", "resourceId", "role")} == {
+            "type": "text",
+            "threadId": "thread-1",
+            "resourceId": "user-1",
+            "role": "user",
+        }
+        assert entry["content"] == {"parts": [{"type": "text", "text": "do the task"}], "format": 2}
+        assert entry["createdAt"].endswith("Z")
+        assert len(entry["createdAt"]) == len("2026-11-21T07:24:51.619Z")
+    start = first(items, "agent-execution-start")["payload"]
+    assert start["args"]["conversationContext"] == contexts[0]
