@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -114,6 +115,7 @@ class _Call:
     tool_name: str
     args: Any
     parse_error: str | None = None
+    provider_metadata: Any = MISSING
 
 
 @dataclass
@@ -129,7 +131,11 @@ class _Step:
     usage: Usage = Usage.zero
     response: dict[str, Any] = field(default_factory=dict)
     warnings: list[Any] = field(default_factory=list)
+    warnings_always: bool = False
     last_object: Any = None
+    raw_usage: Any = MISSING
+    provider_metadata: Any = MISSING
+    input_metadata: dict[str, Any] = field(default_factory=dict)
 
 
 class AgentRun:
@@ -268,7 +274,8 @@ class AgentRun:
                 self._on_part, self._on_model_error, self._on_model_completed
             )
         except Exception as err:  # the model failed before streaming anything
-            self._fail(ErrorInfo.from_exception(err))
+            self._step.warnings_always = True  # as in Mastra: stepResult.warnings is []
+            self._fail(_thrown(err), typed=True)
 
     # --- model parts ----------------------------------------------------------------------
 
@@ -392,12 +399,13 @@ class AgentRun:
         if part.id in step.open_inputs:
             return
         step.open_inputs[part.id] = part.tool_name
+        fields: dict[str, Any] = {"tool_call_id": part.id, "tool_name": part.tool_name}
+        if part.provider_metadata is not MISSING:
+            fields["provider_metadata"] = part.provider_metadata
+            step.input_metadata[part.id] = part.provider_metadata
         self._emit(
             ToolCallInputStreamingStart(
-                run_id=self.run_id,
-                payload=ToolCallInputStreamingStartPayload(
-                    tool_call_id=part.id, tool_name=part.tool_name
-                ),
+                run_id=self.run_id, payload=ToolCallInputStreamingStartPayload(**fields)
             )
         )
 
@@ -412,10 +420,13 @@ class AgentRun:
     def _on_tool_input_end(self, part: Any) -> None:
         if self._step.open_inputs.pop(part.id, None) is None:
             return
+        fields: dict[str, Any] = {"tool_call_id": part.id}
+        metadata = getattr(part, "provider_metadata", MISSING)
+        if metadata is not MISSING:
+            fields["provider_metadata"] = metadata
         self._emit(
             ToolCallInputStreamingEnd(
-                run_id=self.run_id,
-                payload=ToolCallInputStreamingEndPayload(tool_call_id=part.id),
+                run_id=self.run_id, payload=ToolCallInputStreamingEndPayload(**fields)
             )
         )
 
@@ -423,6 +434,10 @@ class AgentRun:
         if part.tool_call_id in self._step.open_inputs:
             self._on_tool_input_end(_IdOnly(part.tool_call_id))
         call = _Call(part.tool_call_id, part.tool_name, MISSING)
+        # Mastra keeps the metadata of the call's streamed input, else the call's own
+        call.provider_metadata = self._step.input_metadata.get(
+            part.tool_call_id, part.provider_metadata
+        )
         try:
             call.args = json.loads(part.input) if part.input.strip() else {}
         except ValueError as err:
@@ -431,17 +446,23 @@ class AgentRun:
         fields: dict[str, Any] = {"tool_call_id": call.tool_call_id, "tool_name": call.tool_name}
         if call.args is not MISSING:
             fields["args"] = call.args
-        if part.provider_metadata is not MISSING:
-            fields["provider_metadata"] = part.provider_metadata
+        if call.provider_metadata is not MISSING:
+            fields["provider_metadata"] = call.provider_metadata
         self._emit(ToolCall(run_id=self.run_id, payload=ToolCallPayload(**fields)))
 
     def _on_finish_part(self, part: Any) -> None:
         reason = part.finish_reason
-        self._step.reason = reason if reason in _FINISH_REASONS else "other"
-        self._step.usage = part.usage
+        step = self._step
+        step.reason = reason if reason in _FINISH_REASONS else "other"
+        step.usage = part.usage
+        extra = part.usage.model_extra
+        step.raw_usage = (
+            extra["raw"] if extra and "raw" in extra else part.usage.model_dump(by_alias=True)
+        )
+        step.provider_metadata = part.provider_metadata
 
     def _on_error_part(self, part: Any) -> None:
-        self._fail(error_info(part.error))
+        self._fail(error_info(part.error), typed=True)
 
     def _on_response_metadata(self, part: Any) -> None:
         self._step.response = part.model_dump(exclude={"type"})
@@ -452,7 +473,7 @@ class AgentRun:
     def _on_model_error(self, error: Exception) -> None:
         self._model_subscription = None
         if not self._failed and not self._disposed:
-            self._guard(lambda: self._fail(ErrorInfo.from_exception(error)))
+            self._guard(lambda: self._fail(_thrown(error)))
 
     def _on_model_completed(self) -> None:
         self._model_subscription = None
@@ -492,7 +513,7 @@ class AgentRun:
         if tool is None:
             known = ", ".join(sorted(self.config.tools)) or "none"
             return None, ErrorInfo(
-                name="ToolExecutionError",
+                name="ToolNotFoundError",
                 message=f"unknown tool {call.tool_name!r}; available tools: {known}",
             )
         try:
@@ -500,26 +521,36 @@ class AgentRun:
         except ToolExecutionError as err:
             return None, ErrorInfo(name="ToolExecutionError", message=str(err))
         except Exception as err:
-            return None, ErrorInfo.from_exception(err)
+            return None, self._tool_failure(err)
+
+    def _tool_failure(self, err: Exception) -> ErrorInfo:
+        """A thrown tool error with Mastra's extra keys (and, unlike Mastra, its message)."""
+        name = type(err).__name__
+        return ErrorInfo.model_validate(
+            {
+                "name": name,
+                "message": str(err),
+                "cause": {"message": str(err), "name": name},
+                "id": "TOOL_EXECUTION_FAILED",
+                "domain": "TOOL",
+                "category": "USER",
+                "details": {
+                    "errorMessage": f"{name}: {err}",
+                    "model": self.config.model.model_id,
+                },
+            }
+        )
 
     def _result_chunk(self, call: _Call, result: Any, error: ErrorInfo | None) -> AgentChunk:
-        args = {} if call.args is MISSING else call.args
+        fields: dict[str, Any] = {"tool_call_id": call.tool_call_id, "tool_name": call.tool_name}
+        if call.args is not MISSING:  # absent when the input was not JSON, as in Mastra
+            fields["args"] = call.args
+        if call.provider_metadata is not MISSING:
+            fields["provider_metadata"] = call.provider_metadata
         if error is None:
-            return ToolResult(
-                run_id=self.run_id,
-                payload=ToolResultPayload(
-                    args=args,
-                    tool_call_id=call.tool_call_id,
-                    tool_name=call.tool_name,
-                    result=result,
-                ),
-            )
-        return ToolError(
-            run_id=self.run_id,
-            payload=ToolErrorPayload(
-                error=error, args=args, tool_call_id=call.tool_call_id, tool_name=call.tool_name
-            ),
-        )
+            payload = ToolResultPayload(result=result, **fields)
+            return ToolResult(run_id=self.run_id, payload=payload)
+        return ToolError(run_id=self.run_id, payload=ToolErrorPayload(error=error, **fields))
 
     def _end_step(self) -> None:
         step = self._step
@@ -528,55 +559,76 @@ class AgentRun:
         if not has_calls and self.config.output is not None:
             self._emit_object_result()
         self._total = self._total + step.usage
-        payload = self._step_payload(is_continued, step.usage)
+        payload = self._step_payload(is_continued, self._with_raw(step.usage))
         self._emit(StepFinish(run_id=self.run_id, payload=payload))
         self._record_messages()
         if is_continued:
             self._start_step()
             return
-        self._emit_finish(is_continued=False)
+        self._emit_finish(payload)
+
+    def _with_raw(self, usage: Usage) -> Usage:
+        """``usage`` with the provider's usage of the current step as ``raw`` (as in Mastra)."""
+        raw = self._step.raw_usage
+        if raw is MISSING:
+            return usage
+        return usage.model_copy(update={"raw": raw})
 
     def _step_payload(self, is_continued: bool, usage: Usage) -> StepFinishPayload:
         step = self._step
         result: dict[str, Any] = {"reason": step.reason, "is_continued": is_continued}
-        if step.warnings:
+        if step.warnings or step.warnings_always:
             result["warnings"] = step.warnings
+        output: dict[str, Any] = {}
+        if self.object is not None:
+            output["object"] = self.object.model_dump(mode="json", by_alias=True)
         return StepFinishPayload(
             message_id=self.message_id,
             step_result=StepResult(**result),
             output=StepOutput(
                 text="".join(step.text),
-                tool_calls=[
-                    ToolCallSummary(
-                        tool_call_id=c.tool_call_id,
-                        tool_name=c.tool_name,
-                        args={} if c.args is MISSING else c.args,
-                    )
-                    for c in step.calls
-                ],
+                tool_calls=[_summary(c) for c in step.calls],
                 usage=usage,
+                **output,
             ),
             metadata=self._metadata(),
+            processorRetryCount=0,  # as in Mastra (no output processors here)
         )
 
     def _metadata(self) -> StepMetadata:
-        response = self._step.response
+        step = self._step
+        response = step.response
         model = self.config.model
-        return StepMetadata(
-            id=response.get("id") or f"resp-{self.message_id}",
-            model_id=response.get("model_id") or model.model_id,
-            provider=model.provider,
-            timestamp=response.get("timestamp") or now_ms(),
-            model_metadata={
-                "modelId": model.model_id,
-                "modelVersion": model.specification_version,
-                "modelProvider": model.provider,
-            },
-        )
+        fields: dict[str, Any] = {
+            "id": response.get("id") or f"resp-{self.message_id}",
+            "model_id": response.get("model_id") or model.model_id,
+            "provider": model.provider,
+            "timestamp": response.get("timestamp") or now_ms(),
+        }
+        if not response:  # as in Mastra: the model's version and provider stand in
+            fields["modelVersion"] = model.specification_version
+            fields["modelProvider"] = model.provider
+        fields["model_metadata"] = {
+            "modelId": model.model_id,
+            "modelVersion": model.specification_version,
+            "modelProvider": model.provider,
+        }
+        fields["request"] = {}
+        if step.provider_metadata is not MISSING:
+            fields["providerMetadata"] = step.provider_metadata
+        return StepMetadata(**fields)
 
-    def _emit_finish(self, *, is_continued: bool) -> None:
+    def _emit_finish(self, last: StepFinishPayload) -> None:
+        """Emit ``finish``: the last ``step-finish`` payload with the run's total usage.
+
+        As in Mastra, whose ``finish`` is the last step's payload with ``output.usage``
+        replaced by the total (the ``raw`` usage stays the last step's).
+        """
         self._ended = True
-        payload = self._step_payload(is_continued, self._total)
+        payload = last
+        if self._step_count > 1:
+            output = last.output.model_copy(update={"usage": self._with_raw(self._total)})
+            payload = last.model_copy(update={"output": output})
         self._emit(Finish(run_id=self.run_id, payload=payload))
         observer = self._observer
         self._release()
@@ -588,7 +640,7 @@ class AgentRun:
         self._observer = None
         self._emit = _drop
 
-    def _fail(self, error: ErrorInfo) -> None:
+    def _fail(self, error: ErrorInfo, *, typed: bool = False) -> None:
         """End the step and the run after a model failure: close, error, step-finish, finish."""
         if self._failed:
             return
@@ -599,7 +651,12 @@ class AgentRun:
         self._close_blocks()
         step = self._step
         step.reason = "error"
-        self._emit(AgentError(run_id=self.run_id, payload=AgentErrorPayload(error=error)))
+        payload = (
+            AgentErrorPayload(error=error, type="error")  # Mastra passes the model's part on
+            if typed
+            else AgentErrorPayload(error=error)
+        )
+        self._emit(AgentError(run_id=self.run_id, payload=payload))
         for call in step.calls:
             failure = ErrorInfo(
                 name="ToolExecutionError",
@@ -608,8 +665,9 @@ class AgentRun:
             step.results.append((call, None, failure))
             self._emit(self._result_chunk(call, None, failure))
         self._total = self._total + step.usage
-        self._emit(StepFinish(run_id=self.run_id, payload=self._step_payload(False, step.usage)))
-        self._emit_finish(is_continued=False)
+        last = self._step_payload(False, step.usage)
+        self._emit(StepFinish(run_id=self.run_id, payload=last))
+        self._emit_finish(last)
 
     # --- structured output ----------------------------------------------------------------
 
@@ -699,6 +757,21 @@ _HANDLERS: dict[str, Callable[[AgentRun, Any], None]] = {
     "stream-start": AgentRun._on_stream_start,
 }
 """Model part type → handler; a class-level table, so a run holds no cycle through it."""
+
+
+def _summary(call: _Call) -> ToolCallSummary:
+    fields: dict[str, Any] = {"tool_call_id": call.tool_call_id, "tool_name": call.tool_name}
+    if call.args is not MISSING:
+        fields["args"] = call.args
+    if call.provider_metadata is not MISSING:
+        fields["provider_metadata"] = call.provider_metadata
+    return ToolCallSummary(**fields)
+
+
+def _thrown(error: BaseException) -> ErrorInfo:
+    """A model failure that was raised: ``{name, message, stack}`` as Mastra serialises it."""
+    stack = "".join(traceback.format_exception(error)).rstrip()
+    return ErrorInfo(name=type(error).__name__, message=str(error), stack=stack)
 
 
 @dataclass

@@ -150,7 +150,7 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
         if isinstance(last, Finish):
             self._text.set_result(last.payload.output.text)
             self._finish_reason.set_result(last.payload.step_result.reason)
-            usage = last.payload.output.usage
+            usage = Usage.zero + last.payload.output.usage  # the counters, without ``raw``
         else:
             self._text.set_result(steps[-1].text if steps else "")
             self._finish_reason.set_result("abort" if self.cancelled else "other")

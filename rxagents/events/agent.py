@@ -123,6 +123,8 @@ class ToolCallInputStreamingStartPayload(Payload):
     """The call's id, shared by every chunk about this call."""
     tool_name: str
     """The tool's name as the model sees it."""
+    provider_metadata: dict[str, Any] | MISSING = MISSING
+    """Provider-specific data, passed through untouched."""
 
 
 class ToolCallDeltaPayload(Payload):
@@ -141,6 +143,8 @@ class ToolCallInputStreamingEndPayload(Payload):
 
     tool_call_id: str
     """The call's id."""
+    provider_metadata: dict[str, Any] | MISSING = MISSING
+    """Provider-specific data, passed through untouched."""
 
 
 class ToolCallPayload(Payload):
@@ -152,6 +156,8 @@ class ToolCallPayload(Payload):
     """The tool's name."""
     args: JsonValue = MISSING
     """The parsed arguments (absent when the model's input was not valid JSON)."""
+    provider_metadata: dict[str, Any] | MISSING = MISSING
+    """Provider-specific data, passed through untouched."""
 
 
 class ToolResultPayload(Payload):
@@ -165,6 +171,8 @@ class ToolResultPayload(Payload):
     """The arguments the tool ran with."""
     result: JsonValue = None
     """What the tool returned."""
+    provider_metadata: dict[str, Any] | MISSING = MISSING
+    """Provider-specific data, passed through untouched."""
 
 
 class ToolErrorPayload(Payload):
@@ -178,6 +186,8 @@ class ToolErrorPayload(Payload):
     """The arguments the tool was called with."""
     error: ErrorInfo
     """Why the tool failed; the model sees this as the tool's result."""
+    provider_metadata: dict[str, Any] | MISSING = MISSING
+    """Provider-specific data, passed through untouched."""
 
 
 class ToolCallSummary(Payload):
@@ -187,8 +197,10 @@ class ToolCallSummary(Payload):
     """The call's id."""
     tool_name: str
     """The tool's name."""
-    args: JsonValue = None
-    """The parsed arguments."""
+    args: JsonValue = MISSING
+    """The parsed arguments (absent when the model's input was not valid JSON)."""
+    provider_metadata: dict[str, Any] | MISSING = MISSING
+    """Provider-specific data, passed through untouched."""
 
 
 class StepResult(Payload):
