@@ -25,6 +25,7 @@ from rxagents.usage import Usage
 __all__ = ("RunStateParts",)
 
 _WORKFLOW_REASONS: Final = {"success": "stop", "failed": "error"}
+_OPENING: Final = ("workflow-step-start", "workflow-step-waiting")  # a sleep opens by waiting
 
 
 class RunStateParts(UIWriter, ABC):
@@ -68,6 +69,10 @@ class RunStateParts(UIWriter, ABC):
         self._workflow_part(chunk.run_id)
 
     def _on_workflow_step(self, chunk: Any) -> None:
+        """Track a step's start (or a sleep's waiting), result or suspension.
+
+        A foreach's or a sleep's ending is thin (no input): it updates the step opened before.
+        """
         state = self._workflow
         if state is None:
             self._on_workflow_start(_FakeStart(chunk.run_id))
@@ -76,11 +81,11 @@ class RunStateParts(UIWriter, ABC):
         payload = chunk.payload
         steps: dict[str, Any] = state["steps"]
         step = steps.get(payload.id)
-        if step is None or chunk.type == "workflow-step-start":
+        if step is None or chunk.type in _OPENING:
             step = steps[payload.id] = {
                 "name": payload.id,
                 "status": "running",
-                "input": json_data(payload.payload),
+                "input": json_data(payload.payload) if is_given(payload.payload) else None,
                 "output": None,
                 "suspendPayload": None,
                 "resumePayload": (

@@ -59,6 +59,7 @@ class UIStreamMapper(RunStateParts):
             "workflow-step-start": self._on_workflow_step,
             "workflow-step-result": self._on_workflow_step,
             "workflow-step-suspended": self._on_workflow_step,
+            "workflow-step-waiting": self._on_workflow_step,
             "workflow-step-output": self._on_workflow_step_output,
             "workflow-finish": self._on_workflow_finish,
             "routing-agent-start": self._on_routing_start,

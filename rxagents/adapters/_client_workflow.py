@@ -37,6 +37,10 @@ if TYPE_CHECKING:
 
 __all__ = ("RemoteWorkflow", "RemoteWorkflowRun")
 
+_OPENINGS = ("workflow-step-start", "workflow-step-waiting")
+_ENDINGS = ("workflow-step-result", "workflow-step-suspended")
+_STEP_KINDS = (*_OPENINGS, *_ENDINGS)
+
 
 class _RemoteExecution:
     """What :class:`WorkflowStream` reads of an execution, for a remote stream."""
@@ -79,10 +83,14 @@ class _RemoteExecution:
             self.usage = self.usage + counted
         if kind == "workflow-start":
             self._started = True
-        elif kind in ("workflow-step-start", "workflow-step-result", "workflow-step-suspended"):
+        elif kind in _STEP_KINDS:
             data = payload.model_dump(by_alias=True)
+            previous = self._steps.get(payload.id)
+            if previous is not None and kind in _ENDINGS:
+                # a foreach's or a sleep's ending is thin: keep what its start said
+                data = {**previous.to_json(), **data}
             self._steps[payload.id] = StepRecord.from_json(data)
-            if kind == "workflow-step-start":
+            if kind in _OPENINGS:
                 self._path.append(payload.id)
             elif kind == "workflow-step-suspended":
                 self._suspended.append(payload.id.split("."))

@@ -176,7 +176,7 @@ async def run_workflow(workflow: Workflow, input_data: dict[str, Any]) -> None:
     stream = await run.stream(input_data=input_data)
     writing = False
     async for chunk in stream:
-        if chunk.type == "workflow-step-start":
+        if chunk.type in ("workflow-step-start", "workflow-step-waiting"):
             print(f"{DIM}  ▶ {chunk.payload.id}{RESET}")
         elif chunk.type == "workflow-step-output":
             inner = chunk.payload.output

@@ -11,6 +11,7 @@ from rxagents.events._base import ChunkBase, ErrorInfo, Payload, Source
 from rxagents.usage import Usage
 
 __all__ = (
+    "IterationStatus",
     "StepStatus",
     "WorkflowChunk",
     "WorkflowFinish",
@@ -21,12 +22,16 @@ __all__ = (
     "WorkflowStatus",
     "WorkflowStepOutput",
     "WorkflowStepOutputPayload",
+    "WorkflowStepProgress",
+    "WorkflowStepProgressPayload",
     "WorkflowStepResult",
     "WorkflowStepResultPayload",
     "WorkflowStepStart",
     "WorkflowStepStartPayload",
     "WorkflowStepSuspended",
     "WorkflowStepSuspendedPayload",
+    "WorkflowStepWaiting",
+    "WorkflowStepWaitingPayload",
 )
 
 StepStatus = Literal["running", "success", "failed", "suspended", "waiting", "canceled"]
@@ -61,6 +66,9 @@ class WorkflowStepStartPayload(Payload):
     """The resume data, when the step is being resumed."""
     resumed_at: int | MISSING = MISSING
     """When it was resumed, epoch milliseconds."""
+    metadata: dict[str, Any] | MISSING = MISSING
+    """Extra data about this execution: ``{"iterationCount": n}`` (from 1) for the body of a
+    ``dountil``/``dowhile`` loop."""
 
 
 class WorkflowStepResultPayload(WorkflowStepStartPayload):
@@ -85,6 +93,39 @@ class WorkflowStepSuspendedPayload(WorkflowStepStartPayload):
     """What the step passed to ``suspend()``."""
     suspended_at: int | MISSING = MISSING
     """Epoch milliseconds."""
+
+
+class WorkflowStepWaitingPayload(WorkflowStepStartPayload):
+    """Payload of ``workflow-step-waiting``: a ``sleep`` step begins.
+
+    Mastra sends ``{id, stepName, payload, startedAt, status}``.
+    """
+
+    status: StepStatus = "waiting"
+    """Always ``waiting``."""
+
+
+IterationStatus = Literal["success", "failed", "suspended"]
+"""How one item of a foreach ended."""
+
+
+class WorkflowStepProgressPayload(Payload):
+    """Payload of ``workflow-step-progress``: one item of a foreach ended."""
+
+    id: str
+    """The foreach step's id."""
+    step_name: str | MISSING = MISSING
+    """The step's name (its id unless given)."""
+    completed_count: int
+    """Items that succeeded or failed so far in this stream (a suspended item is not counted)."""
+    total_count: int
+    """Items in the foreach's input list."""
+    current_index: int
+    """The index of the item that ended."""
+    iteration_status: IterationStatus
+    """How the item ended."""
+    iteration_output: Any = MISSING
+    """What the item's step returned (on success)."""
 
 
 class WorkflowStepOutputPayload(Payload):
@@ -157,6 +198,20 @@ class WorkflowStepSuspended(_WorkflowChunkBase):
     payload: WorkflowStepSuspendedPayload
 
 
+class WorkflowStepWaiting(_WorkflowChunkBase):
+    """``workflow-step-waiting``: a ``sleep`` step begins (it opens the step like a start)."""
+
+    type: Literal["workflow-step-waiting"] = "workflow-step-waiting"
+    payload: WorkflowStepWaitingPayload
+
+
+class WorkflowStepProgress(_WorkflowChunkBase):
+    """``workflow-step-progress``: one item of a foreach ended (between its start and result)."""
+
+    type: Literal["workflow-step-progress"] = "workflow-step-progress"
+    payload: WorkflowStepProgressPayload
+
+
 class WorkflowStepOutput(_WorkflowChunkBase):
     """``workflow-step-output``: something a step wrote (``from: USER``)."""
 
@@ -177,6 +232,8 @@ WorkflowChunk = (
     | WorkflowStepStart
     | WorkflowStepResult
     | WorkflowStepSuspended
+    | WorkflowStepWaiting
+    | WorkflowStepProgress
     | WorkflowStepOutput
     | WorkflowFinish
 )

@@ -46,9 +46,11 @@ from rxagents.events import (
     WorkflowFinish,
     WorkflowStart,
     WorkflowStepOutput,
+    WorkflowStepProgress,
     WorkflowStepResult,
     WorkflowStepStart,
     WorkflowStepSuspended,
+    WorkflowStepWaiting,
     WrappedChunk,
     parse_chunk,
 )
@@ -145,11 +147,13 @@ RULES: Mapping[Rule, str] = MappingProxyType(
         "step failed with `error`, or the run was aborted)",
         "usage-mismatch": "`finish` usage is the sum of the step-finish usages",
         "workflow-step-duplicate": "a stepCallId is not started while already running",
-        "workflow-step-without-start": "a step result or suspension closes a running step",
+        "workflow-step-without-start": "a step result or suspension closes a running step "
+        "(opened by `workflow-step-start`, or `workflow-step-waiting` for a sleep)",
         "workflow-step-id-mismatch": "a step result has the id of the step it closes",
         "workflow-step-unfinished": "every step gets a result or suspension before "
         "`workflow-finish` (unless the run was canceled)",
-        "workflow-step-output-outside-step": "step output comes while its step runs",
+        "workflow-step-output-outside-step": "step output (and a foreach's progress) comes "
+        "while its step runs",
         "workflow-status": "a failed step fails the run; a suspended run has a suspended step",
         "span-interleaved": "network spans (routing, executions, validation) do not overlap",
         "span-not-open": "a span's end closes the open span of its kind",
@@ -565,7 +569,7 @@ def _check_workflow(items: _Items, *, truncated: bool = False) -> list[Violation
                         index,
                         f"a second 'workflow-start' (first: {first_index})",
                     )
-            case WorkflowStepStart():
+            case WorkflowStepStart() | WorkflowStepWaiting():
                 call_id = _opt(chunk.payload.step_call_id)
                 if call_id is not None and any(r.call_id == call_id for r in running):
                     add(
@@ -596,6 +600,13 @@ def _check_workflow(items: _Items, *, truncated: bool = False) -> list[Violation
                     suspended = True
                 elif chunk.payload.status == "failed" and failed_at is None:
                     failed_at = index
+            case WorkflowStepProgress():
+                if not any(r.id == chunk.payload.id for r in running):
+                    add(
+                        "workflow-step-output-outside-step",
+                        index,
+                        f"progress of step {chunk.payload.id!r} while it is not running",
+                    )
             case WorkflowStepOutput():
                 name = _opt(chunk.payload.step_name)
                 if not any(_writes_for(r, name) for r in running):

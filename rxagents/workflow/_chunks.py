@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import MISSING, BaseModel
 
 from rxagents.events import (
     ChunkBase,
     ErrorInfo,
+    IterationStatus,
     WorkflowFinish,
     WorkflowFinishOutput,
     WorkflowFinishPayload,
@@ -17,23 +18,32 @@ from rxagents.events import (
     WorkflowStatus,
     WorkflowStepOutput,
     WorkflowStepOutputPayload,
+    WorkflowStepProgress,
+    WorkflowStepProgressPayload,
     WorkflowStepResult,
     WorkflowStepResultPayload,
     WorkflowStepStart,
     WorkflowStepStartPayload,
     WorkflowStepSuspended,
     WorkflowStepSuspendedPayload,
+    WorkflowStepWaiting,
+    WorkflowStepWaitingPayload,
 )
 from rxagents.events._fast import trusted_builder
 from rxagents.usage import Usage
 from rxagents.workflow._state import Record
 
 __all__ = (
+    "bare_start_chunk",
     "finish_chunk",
     "output_chunk",
+    "progress_chunk",
     "result_chunk",
     "start_chunk",
     "suspended_chunk",
+    "thin_result_chunk",
+    "thin_suspended_chunk",
+    "waiting_chunk",
     "workflow_start_chunk",
 )
 
@@ -64,6 +74,46 @@ _suspended_payload_resumed = trusted_builder(
     WorkflowStepSuspendedPayload, *_COMMON, *_RESUMED, "suspend_payload", "suspended_at"
 )
 _output = trusted_builder(WorkflowStepOutput, "run_id", "payload")
+# a foreach's start has no stepCallId; its ending and a sleep's are thin (Mastra 1.71.0)
+_bare_start_payload = trusted_builder(
+    WorkflowStepStartPayload, "id", "step_name", "payload", "started_at"
+)
+_bare_start_payload_resumed = trusted_builder(
+    WorkflowStepStartPayload, "id", "step_name", "payload", "started_at", *_RESUMED
+)
+_thin_success_payload = trusted_builder(
+    WorkflowStepResultPayload, "id", "step_name", "status", "output", "ended_at"
+)
+_thin_failure_payload = trusted_builder(
+    WorkflowStepResultPayload, "id", "step_name", "status", "error", "ended_at"
+)
+_thin_suspended_payload = trusted_builder(
+    WorkflowStepSuspendedPayload, "id", "step_name", "suspend_payload", "suspended_at"
+)
+_waiting = trusted_builder(WorkflowStepWaiting, "run_id", "payload")
+_waiting_payload = trusted_builder(
+    WorkflowStepWaitingPayload, "id", "step_name", "payload", "started_at"
+)
+_progress = trusted_builder(WorkflowStepProgress, "run_id", "payload")
+_progress_payload = trusted_builder(
+    WorkflowStepProgressPayload,
+    "id",
+    "step_name",
+    "completed_count",
+    "total_count",
+    "current_index",
+    "iteration_status",
+)
+_progress_payload_output = trusted_builder(
+    WorkflowStepProgressPayload,
+    "id",
+    "step_name",
+    "completed_count",
+    "total_count",
+    "current_index",
+    "iteration_status",
+    "iteration_output",
+)
 _output_payload = trusted_builder(WorkflowStepOutputPayload, "step_name", "run_id", "output")
 
 
@@ -87,6 +137,74 @@ def start_chunk(run_id: str, step_id: str, call_id: str, record: Record) -> Work
     else:
         payload = _start_payload(step_id, step_id, call_id, record["payload"], record["startedAt"])
     return _start(run_id, payload)
+
+
+def bare_start_chunk(run_id: str, step_id: str, record: Record) -> WorkflowStepStart:
+    """Return a foreach's ``workflow-step-start``: no ``stepCallId``, as in Mastra."""
+    if "resumedAt" in record:
+        payload = _bare_start_payload_resumed(
+            step_id,
+            step_id,
+            record["payload"],
+            record["startedAt"],
+            record["resumePayload"],
+            record["resumedAt"],
+        )
+    else:
+        payload = _bare_start_payload(step_id, step_id, record["payload"], record["startedAt"])
+    return _start(run_id, payload)
+
+
+def waiting_chunk(run_id: str, step_id: str, record: Record) -> WorkflowStepWaiting:
+    """Return ``workflow-step-waiting``: a sleep step begins (instead of a step start)."""
+    return _waiting(
+        run_id, _waiting_payload(step_id, step_id, record["payload"], record["startedAt"])
+    )
+
+
+def thin_result_chunk(run_id: str, step_id: str, record: Record) -> WorkflowStepResult:
+    """Return the thin ``workflow-step-result`` of a foreach or a sleep.
+
+    ``{id, stepName, status, output | error, endedAt}``, without the start data (as in Mastra).
+    """
+    if record["status"] == "success":
+        payload = _thin_success_payload(
+            step_id, step_id, "success", record["output"], record["endedAt"]
+        )
+    else:
+        error = ErrorInfo(name=record["error"]["name"], message=record["error"]["message"])
+        payload = _thin_failure_payload(step_id, step_id, "failed", error, record["endedAt"])
+    return _result(run_id, payload)
+
+
+def thin_suspended_chunk(run_id: str, step_id: str, record: Record) -> WorkflowStepSuspended:
+    """Return a foreach's thin ``workflow-step-suspended``.
+
+    ``{id, stepName, status, suspendPayload, suspendedAt}``, as in Mastra.
+    """
+    payload = _thin_suspended_payload(
+        step_id, step_id, record["suspendPayload"], record["suspendedAt"]
+    )
+    return _suspended(run_id, payload)
+
+
+def progress_chunk(
+    run_id: str,
+    step_id: str,
+    completed: int,
+    total: int,
+    index: int,
+    status: IterationStatus,
+    output: Any = MISSING,
+) -> WorkflowStepProgress:
+    """Return ``workflow-step-progress``: one item of a foreach ended (output on success)."""
+    if output is MISSING:
+        payload = _progress_payload(step_id, step_id, completed, total, index, status)
+    else:
+        payload = _progress_payload_output(
+            step_id, step_id, completed, total, index, status, output
+        )
+    return _progress(run_id, payload)
 
 
 def result_chunk(run_id: str, step_id: str, call_id: str, record: Record) -> WorkflowStepResult:

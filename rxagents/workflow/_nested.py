@@ -13,6 +13,7 @@ from reactivex import Observable, abc
 
 from rxagents.errors import InvalidInputError
 from rxagents.events import Chunk, ErrorInfo
+from rxagents.workflow import _chunks
 from rxagents.workflow._nodes import NO_DISPOSAL, LeafNode, LeafRun, error_info
 from rxagents.workflow._rx import lean, merge_each, subscribe_direct
 from rxagents.workflow._state import Scope, Slot
@@ -100,6 +101,7 @@ class ForeachNode(LeafNode):
         super().__init__(key, item.id)
         self.item = item
         self.concurrency = concurrency
+        self.style = "foreach"
 
     def run(
         self, exe: Execution, scope: Scope, slot: Slot, observer: abc.ObserverBase[Chunk]
@@ -108,7 +110,7 @@ class ForeachNode(LeafNode):
 
 
 class _ForeachRun(LeafRun):
-    __slots__ = ("slots", "stopped")
+    __slots__ = ("completed", "slots", "stopped")
 
     node: ForeachNode
 
@@ -129,6 +131,7 @@ class _ForeachRun(LeafRun):
         holder.in_item = True
         self.slots = [Slot(item) for item in items]
         self.stopped = False
+        self.completed = 0
         first_suspended = -1
         if self.resumed:
             for index in range(len(items)):
@@ -157,10 +160,15 @@ class _ForeachRun(LeafRun):
                 return NO_DISPOSAL
             scope = holder.child(str(index), holder.prefix, holder.path)
             scope.resume_all = resume
+            prior = scope.records.get(item.key)
+            done_before = prior is not None and prior["status"] == "success"
 
             def on_completed() -> None:
-                if slot.halt is not None:
+                halt = slot.halt
+                if halt is not None:
                     self.stopped = True
+                if not done_before:  # an item done in an earlier stream reports nothing
+                    observer.on_next(self._progress(index, slot))
                 observer.on_completed()
 
             return subscribe_direct(
@@ -168,6 +176,25 @@ class _ForeachRun(LeafRun):
             )
 
         return lean(subscribe)
+
+    def _progress(self, index: int, slot: Slot) -> Chunk:
+        """``workflow-step-progress`` for an item that ended (a suspended one is not counted)."""
+        halt = slot.halt
+        total = len(self.slots)
+        run_id = self.exe.run_id
+        if halt is None:
+            self.completed += 1
+            return _chunks.progress_chunk(
+                run_id, self.step_id, self.completed, total, index, "success", slot.value
+            )
+        if halt == "failed":
+            self.completed += 1
+            return _chunks.progress_chunk(
+                run_id, self.step_id, self.completed, total, index, "failed"
+            )
+        return _chunks.progress_chunk(
+            run_id, self.step_id, self.completed, total, index, "suspended"
+        )
 
     def items_done(self) -> None:
         if self.disposed:

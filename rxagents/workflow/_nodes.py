@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
@@ -27,7 +27,10 @@ from rxagents.workflow._step import AgentStepError
 if TYPE_CHECKING:
     from rxagents.workflow._execution import Execution
 
-__all__ = ("NO_DISPOSAL", "LeafNode", "LeafRun", "Node", "error_info")
+__all__ = ("NO_DISPOSAL", "LeafNode", "LeafRun", "LeafStyle", "Node", "error_info")
+
+LeafStyle = Literal["step", "foreach", "sleep"]
+"""Which chunks a leaf emits (see :attr:`LeafNode.style`)."""
 
 NO_DISPOSAL = Disposable()
 """The disposable of work that ended inside ``subscribe``."""
@@ -58,12 +61,16 @@ class Node(ABC):
 class LeafNode(Node):
     """A node that is one step in the stream (a step, a nested workflow, a foreach)."""
 
-    __slots__ = ("deferred", "id", "quiet")
+    __slots__ = ("deferred", "id", "quiet", "style")
 
     def __init__(self, key: str, id: str, *, deferred: bool = False, quiet: bool = False) -> None:
         super().__init__(key)
         self.id = id
         """The step's id (bare: nested ids get their prefix from the scope)."""
+        self.style: LeafStyle = "step"
+        """The chunks of the leaf, as in Mastra: ``step`` (start and result with the step's
+        call id and input), ``foreach`` (a start without call id, a thin ending) or ``sleep``
+        (``workflow-step-waiting`` instead of the start, a thin result)."""
         self.deferred = deferred
         """Leave the work for the enclosing block to start once every sibling has started
         (so a parallel block emits all its step starts first, as Mastra does)."""
@@ -149,12 +156,17 @@ class LeafRun(_Host, abc.DisposableBase):
         self.record = scope.records[node.key] = record
         if not node.quiet:
             exe = self.exe
-            self.call_id = new_call_id()
             exe.steps[self.step_id] = record
             exe.path.append(self.step_id)
-            self.observer.on_next(
-                _chunks.start_chunk(exe.run_id, self.step_id, self.call_id, record)
-            )
+            style = node.style
+            if style == "step":
+                self.call_id = new_call_id()
+                chunk: Chunk = _chunks.start_chunk(exe.run_id, self.step_id, self.call_id, record)
+            elif style == "foreach":
+                chunk = _chunks.bare_start_chunk(exe.run_id, self.step_id, record)
+            else:
+                chunk = _chunks.waiting_chunk(exe.run_id, self.step_id, record)
+            self.observer.on_next(chunk)
         if node.deferred:
             self.exe.pending.append(self.deferred_work)
         else:
@@ -194,9 +206,7 @@ class LeafRun(_Host, abc.DisposableBase):
         record["endedAt"] = now_ms()
         self.slot.value = output
         if not self.node.quiet:
-            self.observer.on_next(
-                _chunks.result_chunk(self.exe.run_id, self.step_id, self.call_id, record)
-            )
+            self.observer.on_next(self._result_chunk(record))
         self.observer.on_completed()
 
     def fail(self, error: ErrorInfo) -> None:
@@ -206,9 +216,7 @@ class LeafRun(_Host, abc.DisposableBase):
         record["endedAt"] = now_ms()
         self.slot.fail(error)
         if not self.node.quiet:
-            self.observer.on_next(
-                _chunks.result_chunk(self.exe.run_id, self.step_id, self.call_id, record)
-            )
+            self.observer.on_next(self._result_chunk(record))
         self.observer.on_completed()
 
     def suspended(self, payload: Any, *, leaf: bool = True) -> None:
@@ -220,10 +228,17 @@ class LeafRun(_Host, abc.DisposableBase):
         if not self.node.quiet:
             if leaf and not self.scope.in_item:
                 self.exe.suspended.append([*self.scope.path, self.node.id])
-            self.observer.on_next(
-                _chunks.suspended_chunk(self.exe.run_id, self.step_id, self.call_id, record)
-            )
+            if self.node.style == "step":
+                chunk = _chunks.suspended_chunk(self.exe.run_id, self.step_id, self.call_id, record)
+            else:
+                chunk = _chunks.thin_suspended_chunk(self.exe.run_id, self.step_id, record)
+            self.observer.on_next(chunk)
         self.observer.on_completed()
+
+    def _result_chunk(self, record: Record) -> Chunk:
+        if self.node.style == "step":
+            return _chunks.result_chunk(self.exe.run_id, self.step_id, self.call_id, record)
+        return _chunks.thin_result_chunk(self.exe.run_id, self.step_id, record)
 
     def write(self, value: Any) -> None:
         if not self.disposed:

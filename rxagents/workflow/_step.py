@@ -104,6 +104,8 @@ class Step:
         self.retry_policy: tenacity.BaseRetrying | None = _retry_policy(id, retries)
         self.passes_input_through = False
         """Whether the output is the input unchanged (``sleep`` steps), for schema checks."""
+        self.is_sleep = False
+        """Whether this is a ``sleep`` step (``workflow-step-waiting`` instead of a start)."""
 
     def __repr__(self) -> str:
         return f"Step({self.id!r})"

@@ -29,6 +29,8 @@ class StepNode(LeafNode):
     def __init__(self, step: Step, key: str, *, deferred: bool = False, quiet: bool = False):
         super().__init__(key, step.id, deferred=deferred, quiet=quiet)
         self.step = step
+        if step.is_sleep:
+            self.style = "sleep"
 
     def run(
         self, exe: Execution, scope: Scope, slot: Slot, observer: abc.ObserverBase[Chunk]

@@ -192,7 +192,12 @@ class Workflow:
         return self.then(Step(step_id, None, output_schema, function))
 
     def sleep(self, seconds: float) -> Self:
-        """Wait ``seconds`` (a step with id ``sleep_<workflow id>_<n>``; input passes through)."""
+        """Wait ``seconds`` (a step with id ``sleep_<workflow id>_<n>``; input passes through).
+
+        The step streams ``workflow-step-waiting`` then a thin ``workflow-step-result``, as in
+        Mastra. Its id is deterministic (Mastra's is ``sleep_<random uuid>``): resuming a run
+        in another process finds the step's record by it.
+        """
         if not _is_number(seconds) or seconds < 0:
             raise ConfigurationError(f"workflow {self.id!r}: sleep needs seconds >= 0")
         delay = float(seconds)
@@ -203,6 +208,7 @@ class Workflow:
 
         step = Step(self._generated_id("sleep"), None, None, wait)
         step.passes_input_through = True
+        step.is_sleep = True
         return self.then(step)
 
     def commit(self) -> Self:

@@ -123,7 +123,7 @@ async def test_cancel_during_a_sleep_step_drops_the_timer() -> None:
     run = await workflow.create_run()
     stream = await run.stream(input_data={"n": 1})
     async for chunk in stream:
-        if chunk.type == "workflow-step-start":
+        if chunk.type == "workflow-step-waiting":  # a sleep opens by waiting
             run.cancel()
     assert await stream.status == "canceled"
 

@@ -201,6 +201,9 @@ async def test_foreach_is_one_step_with_a_list_output_in_input_order() -> None:
     assert events(chunks) == [
         ("workflow-start", None),
         ("workflow-step-start", "item"),
+        ("workflow-step-progress", "item"),
+        ("workflow-step-progress", "item"),
+        ("workflow-step-progress", "item"),
         ("workflow-step-result", "item"),
         ("workflow-finish", None),
     ]
@@ -338,11 +341,21 @@ async def test_map_reshapes_the_previous_output_as_a_mapping_step() -> None:
     assert (await stream.result).result == {"n": 2}
 
 
+_RUN_OR_OUTPUT = ("workflow-start", "workflow-step-output", "workflow-finish")
+
+
 async def test_sleep_waits_and_passes_its_input_through() -> None:
     workflow = Workflow("wf", N, N).then(inc()).sleep(0.001).then(dbl()).commit()
     chunks, stream = await run_workflow(workflow, {"n": 1})
-    ids = [c.payload.id for c in chunks if c.type == "workflow-step-start"]
-    assert ids == ["inc", "sleep_wf_0", "dbl"]
+    opened = [(t, i) for t, i in events(chunks) if t not in _RUN_OR_OUTPUT]
+    assert opened == [
+        ("workflow-step-start", "inc"),
+        ("workflow-step-result", "inc"),
+        ("workflow-step-waiting", "sleep_wf_0"),
+        ("workflow-step-result", "sleep_wf_0"),
+        ("workflow-step-start", "dbl"),
+        ("workflow-step-result", "dbl"),
+    ]
     assert (await stream.result).result == {"n": 4}
 
 
