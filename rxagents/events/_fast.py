@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-__all__ = ("trusted_builder", "trusted_replace")
+__all__ = ("trusted_builder",)
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -58,19 +58,3 @@ def trusted_builder(cls: type[_M], *params: str) -> Callable[..., _M]:
     exec(source, namespace)  # generated from field names only; no user input
     build: Callable[..., _M] = namespace["build"]
     return build
-
-
-def trusted_replace(model: _M, **changes: Any) -> _M:
-    """Return a copy of ``model`` with some fields changed, from trusted data (no validation).
-
-    ``model_copy(update=...)`` cannot be used on instances from :func:`trusted_builder`, whose
-    fields set is shared and immutable; the changed fields join it, as in a validated copy.
-    """
-    obj = object.__new__(type(model))
-    values = dict(model.__dict__)
-    values.update(changes)
-    object.__setattr__(obj, "__dict__", values)
-    object.__setattr__(obj, "__pydantic_fields_set__", model.model_fields_set.union(changes))
-    object.__setattr__(obj, "__pydantic_extra__", model.__pydantic_extra__)
-    object.__setattr__(obj, "__pydantic_private__", model.__pydantic_private__)
-    return obj

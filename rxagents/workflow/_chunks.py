@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from pydantic import MISSING, BaseModel
 
@@ -34,6 +34,7 @@ from rxagents.usage import Usage
 from rxagents.workflow._state import Record
 
 __all__ = (
+    "add_iteration",
     "bare_start_chunk",
     "finish_chunk",
     "output_chunk",
@@ -137,6 +138,26 @@ def start_chunk(run_id: str, step_id: str, call_id: str, record: Record) -> Work
     else:
         payload = _start_payload(step_id, step_id, call_id, record["payload"], record["startedAt"])
     return _start(run_id, payload)
+
+
+_WITH_METADATA: dict[frozenset[str], frozenset[str]] = {}
+
+
+def add_iteration(
+    chunk: WorkflowStepStart | WorkflowStepResult | WorkflowStepSuspended, count: int
+) -> None:
+    """Give a loop body's freshly built chunk ``metadata: {"iterationCount": count}``.
+
+    The chunk is not published yet, so its payload is completed in place, as if its builder
+    had been given the field (the builders' fields sets are shared frozensets).
+    """
+    payload = chunk.payload
+    payload.__dict__["metadata"] = {"iterationCount": count}
+    fields = cast(frozenset[str], payload.__pydantic_fields_set__)
+    joined = _WITH_METADATA.get(fields)
+    if joined is None:
+        joined = _WITH_METADATA[fields] = fields | {"metadata"}
+    object.__setattr__(payload, "__pydantic_fields_set__", joined)
 
 
 def bare_start_chunk(run_id: str, step_id: str, record: Record) -> WorkflowStepStart:

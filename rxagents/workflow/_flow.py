@@ -22,14 +22,7 @@ from typing import TYPE_CHECKING, Any
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable, SerialDisposable
 
-from rxagents.events import (
-    Chunk,
-    ErrorInfo,
-    WorkflowStepResult,
-    WorkflowStepStart,
-    WorkflowStepSuspended,
-)
-from rxagents.events._fast import trusted_replace
+from rxagents.events import Chunk, ErrorInfo
 from rxagents.workflow._context import StepContext, StepWriter, _Host
 from rxagents.workflow._drive import invoke
 from rxagents.workflow._nodes import LeafNode, Node, error_info
@@ -334,11 +327,8 @@ class LoopNode(Node):
                             yield _hop(exe.loop)
                     record["status"] = "running"
                     body_scope.iteration = record["iteration"]
-                    yield _with_iteration(
-                        self.body.observe(exe, body_scope, body_slot),
-                        scope.prefix + self.body.id,
-                        record["iteration"],
-                    )
+                    body_scope.loop_body = True  # its chunks carry the iteration count
+                    yield self.body.observe(exe, body_scope, body_slot)
                     if body_slot.halt is not None:
                         record["status"] = body_slot.halt
                         if body_slot.halt == "failed":
@@ -370,29 +360,6 @@ class LoopNode(Node):
             )
 
         return lean(subscribe)
-
-
-_BODY_CHUNKS = (WorkflowStepStart, WorkflowStepResult, WorkflowStepSuspended)
-
-
-def _with_iteration(source: Observable[Chunk], step_id: str, count: int) -> Observable[Chunk]:
-    """Add ``metadata: {"iterationCount": count}`` to the loop body's own step chunks.
-
-    As in Mastra; the steps inside a nested workflow used as the body do not get it.
-    """
-
-    def subscribe(
-        observer: abc.ObserverBase[Chunk], scheduler: abc.SchedulerBase | None = None
-    ) -> abc.DisposableBase:
-        def on_next(chunk: Chunk) -> None:
-            if isinstance(chunk, _BODY_CHUNKS) and chunk.payload.id == step_id:
-                payload = trusted_replace(chunk.payload, metadata={"iterationCount": count})
-                chunk = trusted_replace(chunk, payload=payload)
-            observer.on_next(chunk)
-
-        return subscribe_direct(source, on_next, observer.on_error, observer.on_completed)
-
-    return lean(subscribe)
 
 
 def _call(

@@ -1,11 +1,13 @@
 """Nodes, and the base of leaf nodes (a step, a nested workflow, a foreach): cold Observables.
 
-A leaf run emits ``workflow-step-start``, then what the step writes, then exactly one
+A leaf run emits ``workflow-step-start`` (a sleep: ``workflow-step-waiting``), then what the
+step writes (a foreach: a ``workflow-step-progress`` per item), then exactly one
 ``workflow-step-result`` or ``workflow-step-suspended`` (a *quiet* run — a foreach item —
-emits only what it writes). It reads its input from its :class:`Slot` when subscribed and
-leaves its output (or why it halted) there when it completes. A step that succeeded in an
-earlier stream of the run (its record says so) emits nothing and just restores its output.
-Failures and suspensions complete the Observable normally; ``on_error`` is for bugs only.
+emits only what it writes); a loop body's own chunks carry ``metadata.iterationCount``. It
+reads its input from its :class:`Slot` when subscribed and leaves its output (or why it
+halted) there when it completes. A step that succeeded in an earlier stream of the run (its
+record says so) emits nothing and just restores its output. Failures and suspensions complete
+the Observable normally; ``on_error`` is for bugs only.
 """
 
 from __future__ import annotations
@@ -159,9 +161,13 @@ class LeafRun(_Host, abc.DisposableBase):
             exe.steps[self.step_id] = record
             exe.path.append(self.step_id)
             style = node.style
+            chunk: Chunk
             if style == "step":
                 self.call_id = new_call_id()
-                chunk: Chunk = _chunks.start_chunk(exe.run_id, self.step_id, self.call_id, record)
+                start = _chunks.start_chunk(exe.run_id, self.step_id, self.call_id, record)
+                if scope.loop_body:
+                    _chunks.add_iteration(start, scope.iteration)
+                chunk = start
             elif style == "foreach":
                 chunk = _chunks.bare_start_chunk(exe.run_id, self.step_id, record)
             else:
@@ -230,6 +236,8 @@ class LeafRun(_Host, abc.DisposableBase):
                 self.exe.suspended.append([*self.scope.path, self.node.id])
             if self.node.style == "step":
                 chunk = _chunks.suspended_chunk(self.exe.run_id, self.step_id, self.call_id, record)
+                if self.scope.loop_body:
+                    _chunks.add_iteration(chunk, self.scope.iteration)
             else:
                 chunk = _chunks.thin_suspended_chunk(self.exe.run_id, self.step_id, record)
             self.observer.on_next(chunk)
@@ -237,7 +245,10 @@ class LeafRun(_Host, abc.DisposableBase):
 
     def _result_chunk(self, record: Record) -> Chunk:
         if self.node.style == "step":
-            return _chunks.result_chunk(self.exe.run_id, self.step_id, self.call_id, record)
+            chunk = _chunks.result_chunk(self.exe.run_id, self.step_id, self.call_id, record)
+            if self.scope.loop_body:
+                _chunks.add_iteration(chunk, self.scope.iteration)
+            return chunk
         return _chunks.thin_result_chunk(self.exe.run_id, self.step_id, record)
 
     def write(self, value: Any) -> None:

@@ -79,14 +79,16 @@ class Scope:
     ``prefix`` (dotted-id prefix), ``path`` (step ids from the root), ``workflow_id`` and
     ``init_data`` (of the workflow the scope belongs to), ``iteration`` (1-based loop
     iteration, 0 outside loops), ``resume_all`` (every suspended step here gets the resume
-    data: a resumed foreach item) and ``in_item`` (inside a foreach item, whose suspensions
-    the foreach step reports).
+    data: a resumed foreach item), ``in_item`` (inside a foreach item, whose suspensions
+    the foreach step reports) and ``loop_body`` (the scope of a loop's body itself, whose
+    chunks carry the iteration count; not inherited).
     """
 
     __slots__ = (
         "in_item",
         "init_data",
         "iteration",
+        "loop_body",
         "path",
         "prefix",
         "records",
@@ -111,6 +113,7 @@ class Scope:
         self.iteration = 0
         self.resume_all = False
         self.in_item = False
+        self.loop_body = False
 
     def child(self, key: str, prefix: str, path: tuple[str, ...], *, fresh: bool = False) -> Scope:
         """Return the child scope under ``key`` (a new one when absent or ``fresh``).
@@ -129,6 +132,7 @@ class Scope:
         scope.iteration = self.iteration
         scope.resume_all = self.resume_all
         scope.in_item = self.in_item
+        scope.loop_body = False
         return scope
 
     def to_json(self) -> dict[str, Any]:

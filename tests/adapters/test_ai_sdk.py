@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import reactivex
+from pydantic import BaseModel
 from reactivex import Observable
 from reactivex import operators as ops
 
@@ -25,6 +26,7 @@ from rxagents.agent import Agent, tool
 from rxagents.errors import InvalidInputError
 from rxagents.events import parse_chunk
 from rxagents.models import FunctionModel, ScriptedModel
+from rxagents.workflow import Step, Workflow
 
 # --- helpers --------------------------------------------------------------------------------
 
@@ -506,6 +508,33 @@ def test_workflow_state_is_one_data_workflow_part_re_sent_with_the_run_id() -> N
     assert parts[-1] == {"type": "finish", "finishReason": "other"}
     # earlier snapshots are not changed by later ones
     assert data[1]["data"]["steps"]["inc"]["status"] == "running"
+
+
+async def test_foreach_progress_and_sleep_waiting_update_the_workflow_part() -> None:
+    class N(BaseModel):
+        n: int
+
+    double = Step("dbl", N, N, lambda ctx: {"n": ctx.input_data.n * 2})
+    workflow = Workflow("wf", None, None).foreach(double).sleep(0).commit()
+    stream = await (await workflow.create_run("wf-run")).stream(input_data=[{"n": 1}, {"n": 2}])
+    parts = await ui_of(stream, "workflow")
+    check_ui_stream(parts)
+    data = [p["data"] for p in parts if p["type"] == "data-workflow"]
+    # start, foreach start, its result, waiting, the sleep's result, finish: progress adds none
+    assert len(data) == 6
+    assert data[3]["steps"]["sleep_wf_0"]["status"] == "waiting"
+    last = data[-1]
+    assert last["status"] == "success"
+    assert last["steps"]["dbl"] == {
+        "name": "dbl",
+        "status": "success",
+        "input": [{"n": 1}, {"n": 2}],  # kept from the start: the thin result has no input
+        "output": [{"n": 2}, {"n": 4}],
+        "suspendPayload": None,
+        "resumePayload": None,
+    }
+    assert last["steps"]["sleep_wf_0"]["input"] == [{"n": 2}, {"n": 4}]
+    assert last["steps"]["sleep_wf_0"]["status"] == "success"
 
 
 def test_workflow_agent_step_text_and_custom_data_reach_the_message() -> None:

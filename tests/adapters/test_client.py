@@ -553,6 +553,10 @@ async def _approve(ctx: StepContext[Value]) -> Value | None:
     return Value(value=ctx.input_data.value + (" ok" if ctx.resume_data.approved else " no"))
 
 
+def _shout(ctx: StepContext[Value]) -> Value:
+    return Value(value=ctx.input_data.value.upper())
+
+
 def _boom(ctx: StepContext[Value]) -> Value:
     raise RuntimeError("step exploded")
 
@@ -581,6 +585,10 @@ async def wf_base(serve: Callable[[web.Application], Awaitable[str]]) -> str:
         .then(Step("boom", Value, Value, _boom))
         .commit(),
         "agentic": Workflow("agentic").then(Step.from_agent(helper)).commit(),
+        "each": Workflow("each", None, None)
+        .foreach(Step("shout", Value, Value, _shout))
+        .sleep(0)
+        .commit(),
     }
     return await serve(create_app(RxRuntime(agents={"helper": helper}, workflows=workflows)))
 
@@ -599,6 +607,27 @@ async def test_remote_workflow_suspends_and_resumes_with_workflow_streams(wf_bas
     assert await resumed.status == "success"
     assert (await resumed.result).result == {"value": "x ok"}
     assert {c.run_id for c in resumed.chunks} == {run.run_id}
+
+
+async def test_remote_foreach_and_sleep_records_keep_their_start_data(wf_base: str) -> None:
+    run = await RemoteWorkflow(wf_base, "each").create_run()
+    stream = await run.stream([{"value": "a"}, {"value": "b"}])
+    result = await stream.result
+    assert result.status == "success"
+    assert_well_formed(list(stream.chunks), kind="workflow")
+    kinds = [c.type for c in stream.chunks]
+    assert kinds.count("workflow-step-progress") == 2
+    assert "workflow-step-waiting" in kinds
+    each = result.steps["shout"]  # its result is thin: input and start time come from the start
+    assert each.status == "success"
+    assert each.payload == [{"value": "a"}, {"value": "b"}]
+    assert each.output == [{"value": "A"}, {"value": "B"}]
+    assert each.started_at > 0
+    slept = result.steps["sleep_each_0"]
+    assert (slept.status, slept.payload, slept.output) == ("success", each.output, each.output)
+    assert slept.started_at > 0
+    assert slept.ended_at is not None
+    assert result.step_execution_path == ["shout", "sleep_each_0"]
 
 
 async def test_remote_workflow_usage_counts_agent_steps(wf_base: str) -> None:

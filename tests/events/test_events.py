@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from rxagents.errors import ChunkParseError, UnknownChunkTypeError
 from rxagents.events import (
     CHUNK_CLASSES,
+    MISSING,
     AgentExecutionEnd,
     ErrorInfo,
     ObjectChunk,
@@ -31,7 +32,11 @@ from rxagents.events import (
     ToolError,
     WorkflowStepOutput,
     WorkflowStepOutputPayload,
+    WorkflowStepProgress,
+    WorkflowStepProgressPayload,
     WorkflowStepResult,
+    WorkflowStepWaiting,
+    WorkflowStepWaitingPayload,
     WrappedChunk,
     parse_chunk,
 )
@@ -479,6 +484,90 @@ MASTRA_CHUNKS: list[dict[str, Any]] = [
         "from": "WORKFLOW",
         "payload": {"id": "sleep-1", "endedAt": 1755000000300, "status": "success", "output": {}},
     },
+    # Mastra 1.71.0: the body of a dountil/dowhile carries its iteration count.
+    {
+        "type": "workflow-step-start",
+        "runId": "w1",
+        "from": "WORKFLOW",
+        "payload": {
+            "stepName": "inc",
+            "id": "inc",
+            "stepCallId": "c3",
+            "payload": {"n": 1},
+            "startedAt": 1795245739097,
+            "status": "running",
+            "metadata": {"iterationCount": 1},
+        },
+    },
+    {
+        "type": "workflow-step-result",
+        "runId": "w1",
+        "from": "WORKFLOW",
+        "payload": {
+            "stepName": "inc",
+            "id": "inc",
+            "stepCallId": "c3",
+            "payload": {"n": 1},
+            "startedAt": 1795245739097,
+            "status": "success",
+            "metadata": {"iterationCount": 1},
+            "output": {"n": 2},
+            "endedAt": 1795245739100,
+        },
+    },
+    # Mastra 1.71.0: a foreach reports each item, then a thin result.
+    {
+        "type": "workflow-step-progress",
+        "runId": "w1",
+        "from": "WORKFLOW",
+        "payload": {
+            "stepName": "dbl",
+            "id": "dbl",
+            "completedCount": 1,
+            "totalCount": 2,
+            "currentIndex": 0,
+            "iterationStatus": "success",
+            "iterationOutput": {"n": 2},
+        },
+    },
+    {
+        "type": "workflow-step-progress",
+        "runId": "w1",
+        "from": "WORKFLOW",
+        "payload": {
+            "stepName": "boom",
+            "id": "boom",
+            "completedCount": 2,
+            "totalCount": 3,
+            "currentIndex": 1,
+            "iterationStatus": "failed",
+        },
+    },
+    {
+        "type": "workflow-step-suspended",
+        "runId": "w1",
+        "from": "WORKFLOW",
+        "payload": {
+            "stepName": "sus",
+            "id": "sus",
+            "status": "suspended",
+            "suspendPayload": {"why": "need approval"},
+            "suspendedAt": 1795246246984,
+        },
+    },
+    # Mastra 1.71.0: a sleep waits instead of starting.
+    {
+        "type": "workflow-step-waiting",
+        "runId": "w1",
+        "from": "WORKFLOW",
+        "payload": {
+            "stepName": "sleep_301eb1a8-5742-4e3b-8e42-cfd53a03797c",
+            "id": "sleep_301eb1a8-5742-4e3b-8e42-cfd53a03797c",
+            "payload": {"n": 2},
+            "startedAt": 1795245746914,
+            "status": "waiting",
+        },
+    },
     # A failed step whose error carries only a message.
     {
         "type": "workflow-step-result",
@@ -509,6 +598,63 @@ def test_mastra_chunk_round_trips_exactly(wire: dict[str, Any]) -> None:
     assert json.loads(chunk.model_dump_json(by_alias=True)) == wire
     assert parse_chunk(json.dumps(wire)) == chunk
     assert parse_chunk(json.dumps(wire).encode()) == chunk
+
+
+def test_progress_and_waiting_chunks_are_typed() -> None:
+    by_type = {c["type"]: parse_chunk(c) for c in MASTRA_CHUNKS}
+    progress = by_type["workflow-step-progress"]
+    assert isinstance(progress, WorkflowStepProgress)
+    assert isinstance(progress.payload, WorkflowStepProgressPayload)
+    assert progress.from_ == "WORKFLOW"
+    assert progress.payload.iteration_output is MISSING  # the failed item's chunk came last
+    waiting = by_type["workflow-step-waiting"]
+    assert isinstance(waiting, WorkflowStepWaiting)
+    assert waiting.payload.status == "waiting"
+    assert waiting.payload.step_call_id is MISSING
+
+
+def test_new_workflow_chunks_built_in_python_dump_mastras_keys() -> None:
+    progress = WorkflowStepProgress(
+        run_id="w1",
+        payload=WorkflowStepProgressPayload(
+            id="dbl",
+            step_name="dbl",
+            completed_count=1,
+            total_count=2,
+            current_index=0,
+            iteration_status="success",
+            iteration_output={"n": 2},
+        ),
+    )
+    wire = progress.model_dump(by_alias=True)
+    assert set(wire) == {"type", "runId", "from", "payload"}
+    assert wire["from"] == "WORKFLOW"
+    assert set(wire["payload"]) == {
+        "stepName",
+        "id",
+        "completedCount",
+        "totalCount",
+        "currentIndex",
+        "iterationStatus",
+        "iterationOutput",
+    }
+    assert parse_chunk(json.dumps(wire)) == progress
+    waiting = WorkflowStepWaiting(
+        run_id="w1",
+        payload=WorkflowStepWaitingPayload(
+            id="sleep_wf_0", step_name="sleep_wf_0", payload={"n": 2}, started_at=1
+        ),
+    )
+    wire = waiting.model_dump(by_alias=True)
+    assert wire["type"] == "workflow-step-waiting"
+    assert wire["payload"] == {
+        "id": "sleep_wf_0",
+        "stepName": "sleep_wf_0",
+        "payload": {"n": 2},
+        "startedAt": 1,
+        "status": "waiting",
+    }
+    assert parse_chunk(json.dumps(wire)) == waiting
 
 
 def test_parsed_chunks_are_typed() -> None:

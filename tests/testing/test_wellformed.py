@@ -80,12 +80,16 @@ from rxagents.events import (
     WorkflowStatus,
     WorkflowStepOutput,
     WorkflowStepOutputPayload,
+    WorkflowStepProgress,
+    WorkflowStepProgressPayload,
     WorkflowStepResult,
     WorkflowStepResultPayload,
     WorkflowStepStart,
     WorkflowStepStartPayload,
     WorkflowStepSuspended,
     WorkflowStepSuspendedPayload,
+    WorkflowStepWaiting,
+    WorkflowStepWaitingPayload,
     WrappedChunk,
 )
 from rxagents.testing import (
@@ -241,6 +245,24 @@ def wf_result(
 def wf_suspended(step_id: str) -> WorkflowStepSuspended:
     payload = WorkflowStepSuspendedPayload(id=step_id, suspend_payload={"ask": "ok?"})
     return WorkflowStepSuspended(run_id=RUN, payload=payload)
+
+
+def wf_progress(step_id: str, index: int = 0) -> WorkflowStepProgress:
+    payload = WorkflowStepProgressPayload(
+        id=step_id,
+        step_name=step_id,
+        completed_count=index + 1,
+        total_count=2,
+        current_index=index,
+        iteration_status="success",
+        iteration_output={"ok": True},
+    )
+    return WorkflowStepProgress(run_id=RUN, payload=payload)
+
+
+def wf_waiting(step_id: str) -> WorkflowStepWaiting:
+    payload = WorkflowStepWaitingPayload(id=step_id, step_name=step_id, payload={"n": 1})
+    return WorkflowStepWaiting(run_id=RUN, payload=payload)
 
 
 def wf_output(name: str | None, output: Any = None, run: str = RUN) -> WorkflowStepOutput:
@@ -459,8 +481,29 @@ def test_agent_streams_the_rules_allow(stream: Stream) -> None:
         [wf_start(), wf_step("s"), wf_finish("canceled")],
         # step output without a step name, while a step runs
         [wf_start(), wf_step("s"), wf_output(None), wf_result("s"), wf_finish()],
+        # a foreach: progress per item between its start and its (thin) result
+        [
+            wf_start(),
+            wf_step("each"),
+            wf_progress("each", 0),
+            wf_progress("each", 1),
+            wf_result("each"),
+            wf_finish(),
+        ],
+        # a sleep opens by waiting, then its result closes it
+        [wf_start(), wf_waiting("sleep_wf_0"), wf_result("sleep_wf_0"), wf_finish()],
     ],
-    ids=["parallel", "loop", "nested", "failed", "suspended", "canceled", "unnamed-output"],
+    ids=[
+        "parallel",
+        "loop",
+        "nested",
+        "failed",
+        "suspended",
+        "canceled",
+        "unnamed-output",
+        "foreach-progress",
+        "sleep-waiting",
+    ],
 )
 def test_workflow_streams_the_rules_allow(stream: Stream) -> None:
     assert check_well_formed(stream) == []
@@ -570,6 +613,9 @@ WORKFLOW_CASES: list[tuple[str, Edit, Rule, int]] = [
     ),
     ("suspended without step", replace(9, lambda c: wf_finish("suspended")), "workflow-status", 9),
     ("agent chunk outside output", insert(1, delta()), "foreign-chunk", 1),
+    ("progress after result", insert(5, wf_progress("s1")), "workflow-step-output-outside-step", 5),
+    ("progress of no step", insert(2, wf_progress("zz")), "workflow-step-output-outside-step", 2),
+    ("waiting never ends", insert(5, wf_waiting("nap")), "workflow-step-unfinished", 5),
 ]
 
 NETWORK_CASES: list[tuple[str, Edit, Rule, int]] = [
