@@ -23,6 +23,7 @@ from pydantic import MISSING, BaseModel, ValidationError
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
+from rxagents._rx import lean, subscribe_direct
 from rxagents.agent._partial_json import parse_partial_json
 from rxagents.agent.tools import Tool
 from rxagents.errors import ToolExecutionError
@@ -168,7 +169,7 @@ class AgentRun:
 
     def observable(self) -> Observable[AgentChunk]:
         """The run as a one-shot Observable (subscribe once)."""
-        return Observable(self.subscribe)
+        return lean(self.subscribe)
 
     def subscribe(
         self, observer: abc.ObserverBase[AgentChunk], scheduler: abc.SchedulerBase | None = None
@@ -270,8 +271,8 @@ class AgentRun:
         )
         try:
             source = config.model.do_stream(call)
-            self._model_subscription = source.subscribe(
-                self._on_part, self._on_model_error, self._on_model_completed
+            self._model_subscription = subscribe_direct(
+                source, self._on_part, self._on_model_error, self._on_model_completed
             )
         except Exception as err:  # the model failed before streaming anything
             self._step.warnings_always = True  # as in Mastra: stepResult.warnings is []

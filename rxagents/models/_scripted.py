@@ -10,6 +10,7 @@ from typing import Any, Generic, Literal, TypeVar, final
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
+from rxagents._rx import lean
 from rxagents.errors import ConfigurationError
 from rxagents.models._parts import ModelPart, V1ModelPart, parse_part, parse_v1_part
 from rxagents.models._protocol import ModelCall
@@ -50,54 +51,49 @@ class _Replay(Generic[_P]):
         self._parts = parts
         self._delay = delay
 
-    def observable(self) -> Observable[_P]:
+    def run(self, observer: abc.ObserverBase[_P]) -> abc.DisposableBase:
+        """Emit the step to ``observer`` from the next loop callback; the disposable stops it."""
         parts, delay = self._parts, self._delay
+        loop = asyncio.get_running_loop()
+        disposed = False
+        handle: asyncio.Handle | None = None
+        position = 0
 
-        def subscribe(
-            observer: abc.ObserverBase[_P], scheduler: abc.SchedulerBase | None = None
-        ) -> abc.DisposableBase:
-            loop = asyncio.get_running_loop()
-            disposed = False
-            handle: asyncio.Handle | None = None
-            position = 0
-
-            def emit_all() -> None:
-                for part in parts:
-                    if disposed:
-                        return
-                    if isinstance(part, Exception):
-                        observer.on_error(part)
-                        return
-                    observer.on_next(part)
-                if not disposed:
-                    observer.on_completed()
-
-            def emit_next() -> None:
-                nonlocal handle, position
+        def emit_all() -> None:
+            for part in parts:
                 if disposed:
                     return
-                if position == len(parts):
-                    observer.on_completed()
-                    return
-                part = parts[position]
-                position += 1
                 if isinstance(part, Exception):
                     observer.on_error(part)
                     return
                 observer.on_next(part)
-                if not disposed:
-                    handle = loop.call_later(delay, emit_next)
+            if not disposed:
+                observer.on_completed()
 
-            def dispose() -> None:
-                nonlocal disposed
-                disposed = True
-                if handle is not None:
-                    handle.cancel()
+        def emit_next() -> None:
+            nonlocal handle, position
+            if disposed:
+                return
+            if position == len(parts):
+                observer.on_completed()
+                return
+            part = parts[position]
+            position += 1
+            if isinstance(part, Exception):
+                observer.on_error(part)
+                return
+            observer.on_next(part)
+            if not disposed:
+                handle = loop.call_later(delay, emit_next)
 
-            handle = loop.call_soon(emit_all) if delay <= 0 else loop.call_soon(emit_next)
-            return Disposable(dispose)
+        def dispose() -> None:
+            nonlocal disposed
+            disposed = True
+            if handle is not None:
+                handle.cancel()
 
-        return Observable(subscribe)
+        handle = loop.call_soon(emit_all) if delay <= 0 else loop.call_soon(emit_next)
+        return Disposable(dispose)
 
 
 def _exhausted(model: str, index: int, count: int) -> ConfigurationError:
@@ -166,9 +162,9 @@ class ScriptedModel:
                     observer.on_error(_exhausted("ScriptedModel", index, len(self._steps)))
                     return Disposable()
                 index %= len(self._steps)
-            return self._steps[index].observable().subscribe(observer, scheduler=scheduler)
+            return self._steps[index].run(observer)
 
-        return Observable(subscribe)
+        return lean(subscribe)
 
 
 @final
@@ -208,9 +204,9 @@ class ScriptedModelV1:
             if index >= len(self._steps):
                 observer.on_error(_exhausted("ScriptedModelV1", index, len(self._steps)))
                 return Disposable()
-            return self._steps[index].observable().subscribe(observer, scheduler=scheduler)
+            return self._steps[index].run(observer)
 
-        return Observable(subscribe)
+        return lean(subscribe)
 
 
 @final
@@ -310,4 +306,4 @@ class FunctionModel:
 
             return Disposable(dispose)
 
-        return Observable(subscribe)
+        return lean(subscribe)

@@ -16,64 +16,15 @@ Anything else is subscribed the ordinary way.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TypeVar, cast
+from typing import TypeVar
 
 from reactivex import Observable, abc
+
+from rxagents._rx import lean, subscribe_direct
 
 __all__ = ("concat_each", "lean", "merge_each", "subscribe_direct")
 
 _T = TypeVar("_T")
-
-Subscribe = Callable[[abc.ObserverBase[_T], abc.SchedulerBase | None], abc.DisposableBase]
-
-
-class _Lean(Observable[_T]):
-    """An Observable whose subscribe function the library trusts to follow the Rx grammar."""
-
-    def __init__(self, subscribe: Subscribe[_T]) -> None:
-        super().__init__(subscribe)
-        self.direct = subscribe
-
-
-def lean(subscribe: Subscribe[_T]) -> Observable[_T]:
-    """Return ``Observable(subscribe)`` marked for :func:`subscribe_direct`.
-
-    ``subscribe`` must follow the Rx grammar on its own (no wrappers protect it then).
-    """
-    return _Lean(subscribe)
-
-
-class _Relay:
-    """An observer whose callbacks are plain attributes (bound methods of the downstream).
-
-    Structurally an ``ObserverBase``: calling ``relay.on_next(x)`` calls the downstream's
-    callback with no frame in between.
-    """
-
-    __slots__ = ("on_completed", "on_error", "on_next")
-
-    def __init__(
-        self,
-        on_next: Callable[[Any], None],
-        on_error: Callable[[Exception], None],
-        on_completed: Callable[[], None],
-    ) -> None:
-        self.on_next = on_next
-        self.on_error = on_error
-        self.on_completed = on_completed
-
-
-def subscribe_direct(
-    source: Observable[_T],
-    on_next: Callable[[_T], None],
-    on_error: Callable[[Exception], None],
-    on_completed: Callable[[], None],
-) -> abc.DisposableBase:
-    """Subscribe ``source``: directly when it is :func:`lean`, else with ``subscribe``."""
-    if isinstance(source, _Lean):
-        relay = cast(abc.ObserverBase[_T], _Relay(on_next, on_error, on_completed))
-        return source.direct(relay, None)
-    return source.subscribe(on_next, on_error, on_completed)
 
 
 def concat_each(factory: Callable[[], Iterator[Observable[_T]]]) -> Observable[_T]:
