@@ -23,11 +23,17 @@ from typing import Any, Generic, Protocol, TypeVar
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
-__all__ = ("RunResult", "RunStream", "SupportsSubscribe")
+__all__ = ("RunResult", "RunStream", "SupportsSubscribe", "fail_quietly")
 
 _C = TypeVar("_C")
 _C_co = TypeVar("_C_co", covariant=True)
 _T = TypeVar("_T")
+
+
+def fail_quietly(future: asyncio.Future[Any], error: BaseException) -> None:
+    """Fail a result future; awaiting it raises, but an unawaited one logs nothing."""
+    future.set_exception(error)
+    future.exception()  # marks it retrieved
 
 
 class SupportsSubscribe(Protocol[_C_co]):

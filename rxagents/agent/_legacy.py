@@ -11,7 +11,7 @@ from typing import Any
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
-from rxagents.adapters._run_stream import RunResult, RunStream
+from rxagents.adapters._run_stream import RunResult, RunStream, fail_quietly
 from rxagents.agent._loop import RunConfig, error_info
 from rxagents.events import ErrorInfo
 from rxagents.events.legacy import (
@@ -281,7 +281,6 @@ class LegacyStream(RunStream[LegacyChunk]):
         ]
         for future, value in settle:
             if error is not None:
-                future.set_exception(error)
-                future.exception()
+                fail_quietly(future, error)
             else:
                 future.set_result(value())

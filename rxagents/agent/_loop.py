@@ -73,7 +73,7 @@ from rxagents.events._fast import trusted_builder
 from rxagents.models import LanguageModel, Message, ModelCall, ModelPart
 from rxagents.usage import Usage
 
-__all__ = ("AgentRun", "RunConfig")
+__all__ = ("AgentRun", "RunConfig", "block_end_chunk")
 
 _log = logging.getLogger(__name__)
 
@@ -201,7 +201,9 @@ class AgentRun:
         """Chunks that close what is open, then ``abort`` (used when the run is cancelled)."""
         if self._ended:
             return []
-        chunks: list[AgentChunk] = [self._block_end(bid, kind) for bid, kind in self._open()]
+        chunks: list[AgentChunk] = [
+            block_end_chunk(self.run_id, bid, kind) for bid, kind in self._open()
+        ]
         chunks.append(Abort(run_id=self.run_id))
         return chunks
 
@@ -378,20 +380,9 @@ class AgentRun:
         else:
             self._emit(ReasoningEnd(run_id=self.run_id, payload=self._block_payload(part)))
 
-    def _block_end(self, block_id: str, kind: str) -> AgentChunk:
-        if kind == "text":
-            return TextEnd(
-                run_id=self.run_id, payload=TextBlockPayload(id=block_id, type="text-end")
-            )
-        if kind == "reasoning":
-            return ReasoningEnd(run_id=self.run_id, payload=TextBlockPayload(id=block_id))
-        return ToolCallInputStreamingEnd(
-            run_id=self.run_id, payload=ToolCallInputStreamingEndPayload(tool_call_id=block_id)
-        )
-
     def _close_blocks(self) -> None:
         for block_id, kind in self._open():
-            self._emit(self._block_end(block_id, kind))
+            self._emit(block_end_chunk(self.run_id, block_id, kind))
         self._step.open_blocks.clear()
         self._step.open_inputs.clear()
 
@@ -773,6 +764,17 @@ def _thrown(error: BaseException) -> ErrorInfo:
     """A model failure that was raised: ``{name, message, stack}`` as Mastra serialises it."""
     stack = "".join(traceback.format_exception(error)).rstrip()
     return ErrorInfo(name=type(error).__name__, message=str(error), stack=stack)
+
+
+def block_end_chunk(run_id: str, block_id: str, kind: str) -> AgentChunk:
+    """Return the chunk that closes an open block: ``text``, ``reasoning`` or ``tool-input``."""
+    if kind == "text":
+        return TextEnd(run_id=run_id, payload=TextBlockPayload(id=block_id, type="text-end"))
+    if kind == "reasoning":
+        return ReasoningEnd(run_id=run_id, payload=TextBlockPayload(id=block_id))
+    return ToolCallInputStreamingEnd(
+        run_id=run_id, payload=ToolCallInputStreamingEndPayload(tool_call_id=block_id)
+    )
 
 
 @dataclass

@@ -7,16 +7,8 @@ from typing import Any
 from reactivex import Observable
 from reactivex import operators as ops
 
-from rxagents.events import (
-    Abort,
-    AgentChunk,
-    Chunk,
-    ReasoningEnd,
-    TextBlockPayload,
-    TextEnd,
-    ToolCallInputStreamingEnd,
-    ToolCallInputStreamingEndPayload,
-)
+from rxagents.agent._loop import block_end_chunk
+from rxagents.events import Abort, AgentChunk, Chunk
 
 __all__ = ("ObservedRun",)
 
@@ -64,24 +56,6 @@ class ObservedRun:
         """Chunks that close what is open, then ``abort``; nothing once the run ended."""
         if self._ended:
             return []
-        chunks: list[AgentChunk] = []
-        for block_id, kind in self._open.items():
-            if kind == "text":
-                chunks.append(
-                    TextEnd(
-                        run_id=self.run_id, payload=TextBlockPayload(id=block_id, type="text-end")
-                    )
-                )
-            elif kind == "reasoning":
-                chunks.append(
-                    ReasoningEnd(run_id=self.run_id, payload=TextBlockPayload(id=block_id))
-                )
-            else:
-                chunks.append(
-                    ToolCallInputStreamingEnd(
-                        run_id=self.run_id,
-                        payload=ToolCallInputStreamingEndPayload(tool_call_id=block_id),
-                    )
-                )
+        chunks = [block_end_chunk(self.run_id, bid, kind) for bid, kind in self._open.items()]
         chunks.append(Abort(run_id=self.run_id))
         return chunks

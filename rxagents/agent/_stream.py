@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from rxagents.adapters._run_stream import RunResult, RunStream
+from rxagents.adapters._run_stream import RunResult, RunStream, fail_quietly
 from rxagents.agent._loop import AgentRun
 from rxagents.errors import ConfigurationError, RunError
 from rxagents.events import (
@@ -142,7 +142,7 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
         if error is not None:
             self._error_info = error
             for future in self._futures():
-                _fail(future, error)
+                fail_quietly(future, error)
             return
         steps = _steps_of(chunks)
         last = chunks[-1] if chunks else None
@@ -167,14 +167,16 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
                 self._error_info = chunk.payload.error
         run = self._run
         if run.config.output is None:
-            _fail(self._object, ConfigurationError("no structured output: pass output=Model"))
+            fail_quietly(
+                self._object, ConfigurationError("no structured output: pass output=Model")
+            )
         elif run.object is not None:
             self._object.set_result(run.object)
         elif run.object_error is not None:
-            _fail(self._object, run.object_error)
+            fail_quietly(self._object, run.object_error)
         else:
             reason = "the run was cancelled" if self.cancelled else "the run ended without it"
-            _fail(self._object, RunError(f"no structured output: {reason}"))
+            fail_quietly(self._object, RunError(f"no structured output: {reason}"))
 
     def _futures(self) -> Sequence[asyncio.Future[Any]]:
         return (
@@ -186,11 +188,6 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
             self._steps,
             self._object,
         )
-
-
-def _fail(future: asyncio.Future[Any], error: BaseException) -> None:
-    future.set_exception(error)
-    future.exception()  # retrieved: awaiting still raises, but no "never retrieved" log
 
 
 def _steps_of(chunks: Sequence[AgentChunk]) -> list[AgentStep]:

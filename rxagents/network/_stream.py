@@ -8,7 +8,7 @@ from typing import Any, Protocol, final
 
 from reactivex import abc
 
-from rxagents.adapters._run_stream import RunResult, RunStream
+from rxagents.adapters._run_stream import RunResult, RunStream, fail_quietly
 from rxagents.errors import RunError
 from rxagents.events import Chunk, NetworkFinish
 from rxagents.network._schemas import NetworkResult, NetworkStatus
@@ -124,13 +124,9 @@ class NetworkStream(RunStream[Chunk]):
         self._resolve("_status", "success" if result.is_complete else "max-steps")
 
     def _resolve(self, name: str, value: Any = None, error: Exception | None = None) -> None:
-        """Settle a result future (a fresh one when cancelling its awaiting task cancelled it)."""
+        """Settle a result future (awaiters are shielded, so it is still pending here)."""
         future: asyncio.Future[Any] = getattr(self, name)
-        if future.done():
-            future = self._future()
-            setattr(self, name, future)
         if error is None:
             future.set_result(value)
         else:
-            future.set_exception(error)
-            future.exception()  # retrieved: awaiting still raises, but no "never retrieved" log
+            fail_quietly(future, error)

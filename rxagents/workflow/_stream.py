@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from reactivex import Observable
 
-from rxagents.adapters._run_stream import RunResult, RunStream
+from rxagents.adapters._run_stream import RunResult, RunStream, fail_quietly
 from rxagents.events import WorkflowChunk, WorkflowStatus
 from rxagents.usage import Usage
 from rxagents.workflow._result import WorkflowResult
@@ -90,14 +90,9 @@ class WorkflowStream(RunStream[WorkflowChunk]):
     def _settle(self, chunks: list[WorkflowChunk], error: Exception | None) -> None:
         if error is not None:
             for future in (self._status, self._result, self._usage):
-                _fail(future, error)
+                fail_quietly(future, error)
             return
         result = self._execution.result()
         self._status.set_result(result.status)
         self._result.set_result(result)
         self._usage.set_result(self._execution.usage)
-
-
-def _fail(future: asyncio.Future[Any], error: BaseException) -> None:
-    future.set_exception(error)
-    future.exception()  # retrieved: awaiting still raises, but no "never retrieved" log
