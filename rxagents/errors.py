@@ -16,6 +16,7 @@ Every error the library raises on purpose derives from :class:`RxAgentsError`::
         ├── MalformedStreamError   a stream broke its framing or ordering rules
         ├── IdleTimeoutError       no chunk arrived in time (also a TimeoutError)
         ├── ToolExecutionError     a tool raised or got invalid arguments
+        ├── StepCancelledError     a step's call ended cancelled though the run did not cancel it
         └── RemoteError            a remote rxagents or Mastra server refused a request
 
 Cancellation is never an error here: cancelled work raises :class:`asyncio.CancelledError`.
@@ -38,6 +39,7 @@ __all__ = (
     "RunError",
     "RunStateError",
     "RxAgentsError",
+    "StepCancelledError",
     "ThreadNotFoundError",
     "ToolExecutionError",
     "UnknownChunkTypeError",
@@ -178,6 +180,10 @@ class ToolExecutionError(RunError):
     def __init__(self, message: str, *, tool_name: str) -> None:
         super().__init__(message)
         self.tool_name = tool_name
+
+
+class StepCancelledError(RunError):
+    """A step's (or a condition's, or a save's) call ended cancelled, not by the run."""
 
 
 class RemoteError(RunError):

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import MISSING, BaseModel, ConfigDict
 
-from rxagents.events._base import wire_name
+from rxagents._core.wire import wire_name
 
 __all__ = ("Usage",)
 

@@ -43,6 +43,7 @@ from typing import Any, Final
 import pydantic_core
 from reactivex import Observable, abc
 
+from rxagents._core.run_stream import RunStream
 from rxagents.adapters._ai_sdk_messages import UIMessage, from_ui_messages, to_ui_messages
 from rxagents.adapters._ai_sdk_stream import (
     V5_FINISH_REASONS,
@@ -50,7 +51,6 @@ from rxagents.adapters._ai_sdk_stream import (
     UIMessageChunk,
     UIStreamMapper,
 )
-from rxagents.adapters._run_stream import RunStream
 from rxagents.errors import InvalidInputError
 from rxagents.events import ChunkBase, parse_chunk
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 from pydantic import BaseModel
 from reactivex import Observable, abc
 
-from rxagents._rx import lean
+from rxagents._core.rx import lean
 from rxagents.agent._loop import AgentRun, RunConfig
 from rxagents.agent._messages import MessagesInput, normalize_messages
 from rxagents.agent._protocol import AgentLike

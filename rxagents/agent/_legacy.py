@@ -11,7 +11,7 @@ from typing import Any
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
-from rxagents.adapters._run_stream import RunResult, RunStream, fail_quietly
+from rxagents._core.run_stream import RunResult, RunStream, fail_quietly
 from rxagents.agent._loop import RunConfig, error_info
 from rxagents.events import ErrorInfo
 from rxagents.events.legacy import (

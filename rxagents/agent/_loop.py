@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
@@ -20,10 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import MISSING, BaseModel, ValidationError
-from reactivex import Observable, abc
-from reactivex.disposable import Disposable
+from reactivex import abc
 
-from rxagents._rx import lean, subscribe_direct
+from rxagents._core.clock import now_ms
+from rxagents._core.rx import OneShotRun, subscribe_direct
+from rxagents._core.wire import trusted_builder
 from rxagents.agent._partial_json import parse_partial_json
 from rxagents.agent.tools import Tool
 from rxagents.errors import ToolExecutionError
@@ -69,7 +69,6 @@ from rxagents.events import (
     ToolResult,
     ToolResultPayload,
 )
-from rxagents.events._fast import trusted_builder
 from rxagents.models import LanguageModel, Message, ModelCall, ModelPart
 from rxagents.usage import Usage
 
@@ -89,11 +88,6 @@ _tool_call_delta_payload = trusted_builder(
 _FINISH_REASONS = frozenset(
     {"stop", "length", "content-filter", "tool-calls", "error", "other", "tripwire"}
 )
-
-
-def now_ms() -> int:
-    """Return the current time in epoch milliseconds."""
-    return int(time.time() * 1000)
 
 
 @dataclass(frozen=True)
@@ -139,7 +133,7 @@ class _Step:
     input_metadata: dict[str, Any] = field(default_factory=dict)
 
 
-class AgentRun:
+class AgentRun(OneShotRun[AgentChunk]):
     """One agent run; :meth:`subscribe` starts it (once)."""
 
     def __init__(self, config: RunConfig) -> None:
@@ -156,40 +150,25 @@ class AgentRun:
         self._step = _Step()
         self._step_count = 0
         self._total = Usage.zero
-        self._observer: abc.ObserverBase[AgentChunk] | None = None
         self._emit: Callable[[AgentChunk], None] = _drop
         self._model_subscription: abc.DisposableBase | None = None
         self._tool_task: asyncio.Task[None] | None = None
-        self._handle: asyncio.Handle | None = None
-        self._disposed = False
         self._failed = False
         self._ended = False
 
     # --- Rx plumbing ----------------------------------------------------------------------
 
-    def observable(self) -> Observable[AgentChunk]:
-        """The run as a one-shot Observable (subscribe once)."""
-        return lean(self.subscribe)
-
     def subscribe(
         self, observer: abc.ObserverBase[AgentChunk], scheduler: abc.SchedulerBase | None = None
     ) -> abc.DisposableBase:
         """Start the run from the next event-loop callback; the disposable stops it."""
-        if self._observer is not None:
-            raise RuntimeError("an AgentRun can be subscribed once; use Agent.observe()")
-        self._observer = observer
+        disposable = super().subscribe(observer, scheduler)
         self._emit = observer.on_next
-        self._handle = asyncio.get_running_loop().call_soon(self._begin)
-        return Disposable(self.dispose)
+        return disposable
 
-    def dispose(self) -> None:
-        """Stop the run: dispose the model call, cancel running tools, emit nothing more."""
-        if self._disposed:
-            return
-        self._disposed = True
+    def _stop(self) -> None:
+        """Dispose the model call, cancel running tools, emit nothing more."""
         self._release()
-        if self._handle is not None:
-            self._handle.cancel()
         subscription, self._model_subscription = self._model_subscription, None
         if subscription is not None:
             subscription.dispose()
@@ -231,7 +210,6 @@ class AgentRun:
     # --- the run --------------------------------------------------------------------------
 
     def _begin(self) -> None:
-        self._handle = None
         self._guard(self._emit_start)
 
     def _emit_start(self) -> None:

@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from rxagents.adapters._run_stream import RunResult, RunStream, fail_quietly
+from rxagents._core.run_stream import RunResult, RunStream, fail_quietly
 from rxagents.agent._loop import AgentRun
 from rxagents.errors import ConfigurationError, RunError
 from rxagents.events import (
@@ -60,7 +60,7 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
 
     Every reader shares one run and replays what already happened, so ``text_stream``,
     ``await stream.text`` and ``async for chunk in stream`` can be combined in any order; the
-    model is called once. See :class:`~rxagents.adapters._run_stream.RunStream` for
+    model is called once. See :class:`~rxagents._core.run_stream.RunStream` for
     cancellation and buffering.
     """
 

@@ -6,8 +6,6 @@ from typing import Any, Literal
 
 from pydantic import (
     MISSING,
-    BaseModel,
-    ConfigDict,
     PrivateAttr,
     SerializationInfo,
     SerializerFunctionWrapHandler,
@@ -15,33 +13,13 @@ from pydantic import (
     model_serializer,
     model_validator,
 )
-from pydantic.alias_generators import to_camel
 
-__all__ = ("MISSING", "ChunkBase", "ErrorInfo", "Payload", "Source", "WireModel", "wire_name")
+from rxagents._core.wire import WireModel
+
+__all__ = ("MISSING", "ChunkBase", "ErrorInfo", "Payload", "Source", "WireModel")
 
 Source = Literal["AGENT", "WORKFLOW", "NETWORK", "USER", "SYSTEM"]
 """Who emitted a chunk: the ``from`` field of the envelope."""
-
-
-def wire_name(name: str) -> str:
-    """Turn a Python field name into its wire name: ``run_id`` → ``runId``, ``from_`` → ``from``."""
-    return to_camel(name.rstrip("_"))
-
-
-class WireModel(BaseModel):
-    """A frozen model whose fields are snake_case in Python and camelCase on the wire.
-
-    Unknown keys are kept (``extra="allow"``) so that data from other implementations survives a
-    round trip. Optional fields default to :data:`MISSING` and are left out of dumps when absent.
-    """
-
-    model_config = ConfigDict(
-        frozen=True,
-        extra="allow",
-        alias_generator=wire_name,
-        validate_by_name=True,
-        validate_by_alias=True,
-    )
 
 
 class Payload(WireModel):

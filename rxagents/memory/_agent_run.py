@@ -14,12 +14,12 @@ from typing import Any
 
 from reactivex import Observable, abc
 
+from rxagents._core.invoke import invoke
 from rxagents.agent._loop import AgentRun, RunConfig
 from rxagents.events import AgentChunk
 from rxagents.memory._memory import Memory
 from rxagents.memory._models import MemoryRef, Thread
 from rxagents.models import Message
-from rxagents.workflow._drive import invoke
 
 __all__ = ("MemoryAgentRun", "observe_with_memory", "with_history")
 

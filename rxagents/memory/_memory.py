@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, final
 
+from rxagents._core.clock import now_ms
 from rxagents.errors import InvalidInputError
 from rxagents.memory._models import MemoryMessage, MemoryRef, Thread, ThreadNotFoundError
 from rxagents.storage import InMemoryStorage, Storage
@@ -34,10 +35,6 @@ _ROLES = frozenset({"system", "user", "assistant", "tool"})
 def _quote(text: str) -> str:
     """Escape ``/`` so that ``<quoted>/`` is an exact key prefix."""
     return text.replace("%", "%25").replace("/", "%2F")
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +122,7 @@ class Memory:
         _check_id("thread_id", thread_id)
         if await self.storage.get(THREADS_NAMESPACE, thread_id) is not None:
             raise InvalidInputError(f"memory thread {thread_id!r} already exists")
-        now = _now_ms()
+        now = now_ms()
         thread = Thread(
             id=thread_id,
             resource_id=resource_id,
@@ -192,7 +189,7 @@ class Memory:
             ThreadNotFoundError: There is no such thread.
         """
         thread = await self.require_thread(thread_id)
-        changes: dict[str, Any] = {"updated_at": _now_ms()}
+        changes: dict[str, Any] = {"updated_at": now_ms()}
         if title is not None:
             changes["title"] = title
         if metadata is not None:
@@ -299,7 +296,7 @@ class Memory:
         if not touch:
             return
         thread = await self.require_thread(thread_id)
-        await self._put_thread(thread.model_copy(update={"updated_at": _now_ms()}))
+        await self._put_thread(thread.model_copy(update={"updated_at": now_ms()}))
 
     async def messages(self, thread_id: str) -> list[MemoryMessage]:
         """Return every message of a thread, oldest first.
@@ -383,7 +380,7 @@ class Memory:
             resource_id=thread.resource_id,
             role=role,  # type: ignore[arg-type]  # checked against _ROLES above
             content=content,
-            created_at=_now_ms(),
+            created_at=now_ms(),
             metadata=dict(chosen or {}),
         )
 

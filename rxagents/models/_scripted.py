@@ -10,7 +10,7 @@ from typing import Any, Generic, Literal, TypeVar, final
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
-from rxagents._rx import lean
+from rxagents._core.rx import lean
 from rxagents.errors import ConfigurationError
 from rxagents.models._parts import ModelPart, V1ModelPart, parse_part, parse_v1_part
 from rxagents.models._protocol import ModelCall

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 from reactivex import Observable, abc
 
+from rxagents._core.rx import lean
 from rxagents.agent._loop import error_info
 from rxagents.agent._partial_json import parse_partial_json
 from rxagents.events import (
@@ -50,7 +51,6 @@ from rxagents.network._prompts import (
 from rxagents.network._schemas import CHECK_FORMAT, ROUTING_FORMAT, CompletionVerdict
 from rxagents.network._state import ROUTING_AGENT_ID, RunState
 from rxagents.usage import Usage
-from rxagents.workflow._rx import lean
 
 __all__ = ("check_phase", "routing_phase", "with_raw")
 

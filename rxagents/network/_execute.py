@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from reactivex import Observable, abc
 
+from rxagents._core.invoke import invoke
+from rxagents._core.rx import lean
 from rxagents.agent._loop import AgentRun
 from rxagents.agent._observed import ObservedRun
 from rxagents.events import (
@@ -41,9 +43,7 @@ from rxagents.network._primitives import Plan
 from rxagents.network._state import AGENT_PREFIX, WORKFLOW_PREFIX, RunState
 from rxagents.operators._prefix_events import wrap_chunk
 from rxagents.usage import Usage
-from rxagents.workflow._drive import invoke
 from rxagents.workflow._execution import Execution
-from rxagents.workflow._rx import lean
 
 if TYPE_CHECKING:
     from rxagents.agent import AgentLike, Tool

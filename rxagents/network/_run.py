@@ -28,6 +28,8 @@ from typing import Any, final
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
+from rxagents._core.invoke import invoke
+from rxagents._core.rx import concat_each, lean, subscribe_direct
 from rxagents.events import (
     Abort,
     Chunk,
@@ -43,8 +45,6 @@ from rxagents.network._prompts import iteration_message, result_message
 from rxagents.network._state import NetworkConfig, RunState
 from rxagents.operators import usage_of
 from rxagents.usage import Usage
-from rxagents.workflow._drive import invoke
-from rxagents.workflow._rx import concat_each, lean, subscribe_direct
 
 __all__ = ("NetworkRun",)
 

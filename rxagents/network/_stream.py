@@ -8,7 +8,7 @@ from typing import Any, Protocol, final
 
 from reactivex import abc
 
-from rxagents.adapters._run_stream import RunResult, RunStream, fail_quietly
+from rxagents._core.run_stream import RunResult, RunStream, fail_quietly
 from rxagents.errors import RunError
 from rxagents.events import Chunk, NetworkFinish
 from rxagents.network._schemas import NetworkResult, NetworkStatus
@@ -54,7 +54,7 @@ class NetworkStream(RunStream[Chunk]):
     """A running network: iterate its chunks, await its status, result and usage.
 
     Every reader shares one run and replays what already happened (see
-    :class:`~rxagents.adapters._run_stream.RunStream` for buffering). Cancelling —
+    :class:`~rxagents._core.run_stream.RunStream` for buffering). Cancelling —
     :meth:`cancel`, cancelling the task awaiting a result, or the last reader leaving ``async
     for`` early — stops the active primitive (its model call, tool task or workflow steps) and
     the loop; the stream then ends with the primitive's closing chunks (wrapped, e.g.

@@ -7,9 +7,9 @@ from typing import get_args
 
 from reactivex import Observable, abc
 
+from rxagents._core.wire import trusted_builder
 from rxagents.errors import InvalidInputError
 from rxagents.events import Chunk, Source, WrappedChunk
-from rxagents.events._fast import trusted_builder
 
 from ._common import check_prefix, not_a_chunk
 

@@ -6,6 +6,7 @@ from typing import Any, cast
 
 from pydantic import MISSING, BaseModel
 
+from rxagents._core.wire import trusted_builder
 from rxagents.events import (
     ChunkBase,
     ErrorInfo,
@@ -29,7 +30,6 @@ from rxagents.events import (
     WorkflowStepWaiting,
     WorkflowStepWaitingPayload,
 )
-from rxagents.events._fast import trusted_builder
 from rxagents.usage import Usage
 from rxagents.workflow._state import Record
 

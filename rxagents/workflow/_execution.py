@@ -18,17 +18,18 @@ from typing import TYPE_CHECKING, Any
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
+from rxagents._core.clock import now_ms
+from rxagents._core.invoke import invoke
+from rxagents._core.rx import subscribe_direct
 from rxagents.errors import InvalidInputError
 from rxagents.events import Chunk, ErrorInfo, WorkflowChunk, WorkflowStatus
 from rxagents.operators import usage_of
 from rxagents.storage import Storage
 from rxagents.usage import Usage
 from rxagents.workflow import _chunks
-from rxagents.workflow._drive import invoke
 from rxagents.workflow._result import StepRecords, WorkflowResult
-from rxagents.workflow._rx import subscribe_direct
 from rxagents.workflow._snapshot import SNAPSHOT_NAMESPACE, SNAPSHOT_VERSION, snapshot_key
-from rxagents.workflow._state import Record, Scope, Slot, now_ms
+from rxagents.workflow._state import Record, Scope, Slot
 
 if TYPE_CHECKING:
     from rxagents.workflow._workflow import Workflow

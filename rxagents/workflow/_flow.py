@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable, SerialDisposable
 
+from rxagents._core.invoke import invoke
+from rxagents._core.rx import concat_each, lean, merge_each, subscribe_direct
 from rxagents.events import Chunk, ErrorInfo
 from rxagents.workflow._context import StepContext, StepWriter, _Host
-from rxagents.workflow._drive import invoke
 from rxagents.workflow._nodes import LeafNode, Node, error_info
-from rxagents.workflow._rx import concat_each, lean, merge_each, subscribe_direct
 from rxagents.workflow._state import Record, Scope, Slot, error_json
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 
 Both appear as one step in the stream. A nested workflow's steps run in the same stream under
 dotted ids (``outer.inner``); a foreach's items run quietly (no start or result of their own),
-at most ``concurrency`` at a time (:func:`~rxagents.workflow._rx.merge_each`).
+at most ``concurrency`` at a time (:func:`~rxagents._core.rx.merge_each`).
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 from reactivex import Observable, abc
 
+from rxagents._core.rx import lean, merge_each, subscribe_direct
 from rxagents.errors import InvalidInputError
 from rxagents.events import Chunk, ErrorInfo
 from rxagents.workflow import _chunks
 from rxagents.workflow._nodes import NO_DISPOSAL, LeafNode, LeafRun, error_info
-from rxagents.workflow._rx import lean, merge_each, subscribe_direct
 from rxagents.workflow._state import Scope, Slot
 
 if TYPE_CHECKING:

@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
+from rxagents._core.clock import now_ms
+from rxagents._core.rx import lean
 from rxagents.events import Chunk, ErrorInfo
 from rxagents.workflow import _chunks
 from rxagents.workflow._context import _Host
-from rxagents.workflow._rx import lean
-from rxagents.workflow._state import Record, Scope, Slot, error_json, new_call_id, now_ms
+from rxagents.workflow._state import Record, Scope, Slot, error_json, new_call_id
 from rxagents.workflow._step import AgentStepError
 
 if TYPE_CHECKING:

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import os
 import random
-import time
 from typing import Any, Literal
 
 from rxagents.events import ErrorInfo
 
-__all__ = ("Halt", "Record", "Scope", "Slot", "new_call_id", "now_ms")
+__all__ = ("Halt", "Record", "Scope", "Slot", "new_call_id")
 
 Record = dict[str, Any]
 """A JSON-ready record of a step (or a control-flow block) in a run."""
@@ -36,11 +35,6 @@ def new_call_id() -> str:
     """
     text = f"{(_random.getrandbits(128) & _UUID_MASK) | _UUID_BITS:032x}"
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
-
-
-def now_ms() -> int:
-    """Return the current time in epoch milliseconds."""
-    return int(time.time() * 1000)
 
 
 class Slot:

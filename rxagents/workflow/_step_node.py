@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 import tenacity
 from reactivex import abc
 
+from rxagents._core.invoke import invoke
 from rxagents.errors import InvalidInputError
 from rxagents.events import Chunk
 from rxagents.workflow._context import StepContext, StepWriter
-from rxagents.workflow._drive import invoke
 from rxagents.workflow._nodes import LeafNode, LeafRun, error_info
 from rxagents.workflow._state import Scope, Slot
 from rxagents.workflow._step import Step

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from reactivex import Observable
 
-from rxagents.adapters._run_stream import RunResult, RunStream, fail_quietly
+from rxagents._core.run_stream import RunResult, RunStream, fail_quietly
 from rxagents.events import WorkflowChunk, WorkflowStatus
 from rxagents.usage import Usage
 from rxagents.workflow._result import WorkflowResult
@@ -50,7 +50,7 @@ class WorkflowStream(RunStream[WorkflowChunk]):
     """A running workflow stream: iterate its chunks, await its status, result and usage.
 
     Every reader shares one run and replays what already happened (see
-    :class:`~rxagents.adapters._run_stream.RunStream` for cancellation and buffering).
+    :class:`~rxagents._core.run_stream.RunStream` for cancellation and buffering).
 
     Cancellation — ``stream.cancel()``, ``run.cancel()``, or the last reader leaving early —
     disposes the run (running steps' tasks are cancelled, timers dropped), then appends

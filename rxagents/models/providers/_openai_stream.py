@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rxagents._core.wire import trusted_builder
 from rxagents.errors import MalformedStreamError, ProviderError
-from rxagents.events._fast import trusted_builder
 from rxagents.models._http import redact
 from rxagents.models._parts import (
     FinishPart,

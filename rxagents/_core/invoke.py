@@ -17,7 +17,9 @@ import sys
 from collections.abc import Callable, Coroutine, Generator
 from typing import Any, Final, TypeVar
 
-__all__ = ("Outcome", "StepCancelledError", "invoke")
+from rxagents.errors import StepCancelledError
+
+__all__ = ("Outcome", "invoke")
 
 _T = TypeVar("_T")
 
@@ -25,10 +27,6 @@ Outcome = Callable[[Any, Exception | None], None]
 """``report(value, error)``: how :func:`invoke` reports; ``error`` is ``None`` on success."""
 
 _EAGER_START: Final = sys.version_info >= (3, 12)
-
-
-class StepCancelledError(RuntimeError):
-    """A call ended cancelled although the workflow did not cancel it."""
 
 
 def invoke(

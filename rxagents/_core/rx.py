@@ -1,30 +1,98 @@
-"""Rx plumbing for workflow nodes, lean enough for a budget of a few microseconds per step.
+"""Rx plumbing the library's own pieces share: lean subscriptions, concat, merge, one-shot runs.
+
+``Observable.subscribe`` wraps every observer in an ``AutoDetachObserver`` and, outside a
+trampoline, runs the subscription on the ``CurrentThreadScheduler`` (a lock and a scheduled
+item): tens of microseconds per subscription. Between the library's own pieces — models, agent
+runs, workflow nodes — :func:`subscribe_direct` calls a :func:`lean` Observable's subscribe
+function directly; each of them follows the Rx grammar itself. Anything else (a user's
+Observable) is subscribed the ordinary way, and a lean Observable is an ordinary Observable to
+everyone else.
 
 :func:`concat_each` and :func:`merge_each` are ordinary operators (``Observable(subscribe)``,
 errors forwarded, disposal reaching the sources). They exist because the generic ones cost more
 per inner Observable than a whole trivial step: reactivex's ``concat_with_iterable`` schedules
 every child on the ``CurrentThreadScheduler`` (a timestamped scheduled item each), and its
-``merge`` wraps each inner subscription's callbacks in fresh ``synchronized`` decorators.
-Workflows run on one event-loop thread, so a plain trampoline does the same job.
+``merge`` wraps each inner subscription's callbacks in fresh ``synchronized`` decorators. The
+library runs on one event-loop thread, so a plain trampoline does the same job.
 
-Between the library's own nodes, :func:`subscribe_direct` calls a :func:`lean` Observable's
-subscribe function directly, without the ``AutoDetachObserver`` and trampoline check that
-``Observable.subscribe`` adds for arbitrary sources: every node follows the Rx grammar itself.
-Anything else is subscribed the ordinary way.
+:class:`OneShotRun` is the skeleton of every run (agent, legacy agent, workflow stream,
+network): subscribed once, started from the next event-loop callback (so the caller gets its
+stream object before anything runs, and cancelling always works), stopped by its disposable.
 """
 
 from __future__ import annotations
 
+import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from typing import TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from reactivex import Observable, abc
+from reactivex.disposable import Disposable
 
-from rxagents._rx import lean, subscribe_direct
+from rxagents.errors import RunStateError
 
-__all__ = ("concat_each", "lean", "merge_each", "subscribe_direct")
+__all__ = (
+    "OneShotRun",
+    "Subscribe",
+    "concat_each",
+    "lean",
+    "merge_each",
+    "subscribe_direct",
+)
 
 _T = TypeVar("_T")
+
+Subscribe = Callable[[abc.ObserverBase[_T], abc.SchedulerBase | None], abc.DisposableBase]
+
+
+class _Lean(Observable[_T]):
+    """An Observable whose subscribe function the library trusts to follow the Rx grammar."""
+
+    def __init__(self, subscribe: Subscribe[_T]) -> None:
+        super().__init__(subscribe)
+        self.direct = subscribe
+
+
+def lean(subscribe: Subscribe[_T]) -> Observable[_T]:
+    """Return ``Observable(subscribe)`` marked for :func:`subscribe_direct`.
+
+    ``subscribe`` must follow the Rx grammar on its own (no wrappers protect it then).
+    """
+    return _Lean(subscribe)
+
+
+class _Relay:
+    """An observer whose callbacks are plain attributes (bound methods of the downstream).
+
+    Structurally an ``ObserverBase``: calling ``relay.on_next(x)`` calls the downstream's
+    callback with no frame in between.
+    """
+
+    __slots__ = ("on_completed", "on_error", "on_next")
+
+    def __init__(
+        self,
+        on_next: Callable[[Any], None],
+        on_error: Callable[[Exception], None],
+        on_completed: Callable[[], None],
+    ) -> None:
+        self.on_next = on_next
+        self.on_error = on_error
+        self.on_completed = on_completed
+
+
+def subscribe_direct(
+    source: Observable[_T],
+    on_next: Callable[[_T], None],
+    on_error: Callable[[Exception], None],
+    on_completed: Callable[[], None],
+) -> abc.DisposableBase:
+    """Subscribe ``source``: directly when it is :func:`lean`, else with ``subscribe``."""
+    if isinstance(source, _Lean):
+        relay = cast(abc.ObserverBase[_T], _Relay(on_next, on_error, on_completed))
+        return source.direct(relay, None)
+    return source.subscribe(on_next, on_error, on_completed)
 
 
 def concat_each(factory: Callable[[], Iterator[Observable[_T]]]) -> Observable[_T]:
@@ -195,3 +263,60 @@ class _Merge(abc.DisposableBase):
         self.subscriptions.clear()
         for subscription in subscriptions:
             subscription.dispose()
+
+
+class OneShotRun(ABC, Generic[_T]):
+    """A run that can be subscribed once: it starts from the next event-loop callback.
+
+    Subclasses implement :meth:`_begin` (emit through :attr:`_observer`) and extend
+    :meth:`_stop` to release what is running (model calls, tasks, timers).
+    """
+
+    _observer: abc.ObserverBase[_T] | None = None
+    _handle: asyncio.Handle | None = None
+    _subscribed: bool = False
+    _disposed: bool = False
+
+    def observable(self) -> Observable[_T]:
+        """The run as a one-shot Observable (subscribe once)."""
+        return lean(self.subscribe)
+
+    def subscribe(
+        self, observer: abc.ObserverBase[_T], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        """Start the run from the next event-loop callback; the disposable stops it.
+
+        Raises:
+            RunStateError: The run was subscribed before (each subscription of an agent's or
+                workflow's ``observe()`` is a new run).
+        """
+        if self._subscribed:
+            raise RunStateError(
+                f"a {type(self).__name__} can be subscribed once; "
+                "subscribe to observe() again for a new run"
+            )
+        self._subscribed = True
+        self._observer = observer
+        self._handle = asyncio.get_running_loop().call_soon(self._start)
+        return Disposable(self.dispose)
+
+    def _start(self) -> None:
+        self._handle = None
+        self._begin()
+
+    @abstractmethod
+    def _begin(self) -> None:
+        """Run the first leg (called once, from the event loop, unless disposed first)."""
+
+    def dispose(self) -> None:
+        """Stop the run; emits nothing more. Idempotent."""
+        if self._disposed:
+            return
+        self._disposed = True
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            handle.cancel()
+        self._stop()
+
+    def _stop(self) -> None:
+        """Release what is running (called once, on disposal)."""

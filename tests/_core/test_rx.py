@@ -10,7 +10,7 @@ from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 from reactivex.testing import ReactiveTest, TestScheduler
 
-from rxagents.workflow._rx import concat_each, lean, merge_each, subscribe_direct
+from rxagents._core.rx import concat_each, lean, merge_each, subscribe_direct
 
 on_next, on_completed, on_error = (
     ReactiveTest.on_next,

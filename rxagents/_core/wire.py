@@ -1,8 +1,10 @@
-"""Build chunks the library itself produces without re-validating them.
+"""The wire base: models named snake_case in Python and camelCase on the wire, built fast.
 
-Validation happens at the edges (wire parsing, scripted parts, tool arguments); chunks built from
-already-valid data skip it. A validated construction costs about twice as much, and the agent
-builds one chunk per streamed token.
+:class:`WireModel` is the base of every chunk, payload and model part. :func:`trusted_builder`
+builds the models the library itself produces without re-validating them: validation happens at
+the edges (wire parsing, scripted parts, tool arguments); chunks built from already-valid data
+skip it. A validated construction costs about twice as much, and the agent builds one chunk per
+streamed token.
 """
 
 from __future__ import annotations
@@ -10,12 +12,35 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticUndefined
 
-__all__ = ("trusted_builder",)
+__all__ = ("WireModel", "trusted_builder", "wire_name")
 
 _M = TypeVar("_M", bound=BaseModel)
+
+
+def wire_name(name: str) -> str:
+    """Turn a Python field name into its wire name: ``run_id`` → ``runId``, ``from_`` → ``from``."""
+    return to_camel(name.rstrip("_"))
+
+
+class WireModel(BaseModel):
+    """A frozen model whose fields are snake_case in Python and camelCase on the wire.
+
+    Unknown keys are kept (``extra="allow"``) so that data from other implementations survives a
+    round trip. Optional fields default to :data:`pydantic.MISSING` and are left out of dumps
+    when absent.
+    """
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="allow",
+        alias_generator=wire_name,
+        validate_by_name=True,
+        validate_by_alias=True,
+    )
 
 
 def trusted_builder(cls: type[_M], *params: str) -> Callable[..., _M]:

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from rxagents.workflow._drive import StepCancelledError, invoke
+from rxagents._core.invoke import invoke
+from rxagents.errors import StepCancelledError
 
 
 def from_callback(action: Any) -> asyncio.Future[Any]:
