@@ -6,14 +6,17 @@ Every error the library raises on purpose derives from :class:`RxAgentsError`::
     ├── UserError                  misuse: bad configuration or arguments, raised at call time
     │   ├── ConfigurationError     an object was built with settings that cannot work
     │   ├── InvalidInputError      input data failed validation (also a ValueError)
+    │   │   └── InvalidInputTypeError  input of the wrong type, or an unknown option (a TypeError)
     │   ├── NotRegisteredError     no agent or workflow under that key (also a KeyError)
     │   ├── ThreadNotFoundError    no memory thread with that id (also a KeyError)
-    │   └── RunStateError          the run's state forbids it (resuming a run not suspended)
+    │   ├── RunStateError          the run's state forbids it (resuming a run not suspended)
+    │   └── StorageClosedError     the storage was closed (also a RuntimeError)
     ├── ChunkParseError            wire data is not a valid chunk (also a ValueError)
     │   └── UnknownChunkTypeError  the chunk's ``type`` is not in the vocabulary
     └── RunError                   a run failed after it started
         ├── ProviderError          a model provider answered with an error (status, body, headers)
         ├── MalformedStreamError   a stream broke its framing or ordering rules
+        ├── SnapshotFormatError    a stored snapshot is not one this version reads (a ValueError)
         ├── IdleTimeoutError       no chunk arrived in time (also a TimeoutError)
         ├── ToolExecutionError     a tool raised or got invalid arguments
         ├── StepCancelledError     a step's call ended cancelled though the run did not cancel it
@@ -32,6 +35,7 @@ __all__ = (
     "ConfigurationError",
     "IdleTimeoutError",
     "InvalidInputError",
+    "InvalidInputTypeError",
     "MalformedStreamError",
     "NotRegisteredError",
     "ProviderError",
@@ -39,7 +43,9 @@ __all__ = (
     "RunError",
     "RunStateError",
     "RxAgentsError",
+    "SnapshotFormatError",
     "StepCancelledError",
+    "StorageClosedError",
     "ThreadNotFoundError",
     "ToolExecutionError",
     "UnknownChunkTypeError",
@@ -61,6 +67,10 @@ class ConfigurationError(UserError):
 
 class InvalidInputError(UserError, ValueError):
     """Input data failed validation before any work started."""
+
+
+class InvalidInputTypeError(InvalidInputError, TypeError):
+    """Input of the wrong type (``messages`` that is not a string or list), or an unknown option."""
 
 
 class NotRegisteredError(UserError, KeyError):
@@ -103,6 +113,10 @@ class ThreadNotFoundError(UserError, KeyError):
 
 class RunStateError(UserError):
     """The run is not in a state that allows this (not suspended, still running, …)."""
+
+
+class StorageClosedError(UserError, RuntimeError):
+    """The storage was closed; it cannot be used any more."""
 
 
 class ChunkParseError(RxAgentsError, ValueError):
@@ -156,6 +170,10 @@ class ProviderError(RunError):
 
 class MalformedStreamError(RunError):
     """A stream broke its framing (SSE, JSON) or the chunk ordering rules."""
+
+
+class SnapshotFormatError(RunError, ValueError):
+    """A stored snapshot has a format this version cannot read."""
 
 
 class IdleTimeoutError(RunError, TimeoutError):

@@ -2,9 +2,9 @@
 
 from rxagents.agent._agent import Agent as Agent
 from rxagents.agent._agent import AgentResult as AgentResult
-from rxagents.agent._protocol import AgentLike as AgentLike
 from rxagents.agent._stream import AgentStep as AgentStep
 from rxagents.agent._stream import AgentStream as AgentStream
+from rxagents.agent.protocol import AgentLike as AgentLike
 from rxagents.agent.tools import Tool as Tool
 from rxagents.agent.tools import tool as tool
 

@@ -22,9 +22,9 @@ from pydantic import MISSING, BaseModel, ValidationError
 from reactivex import abc
 
 from rxagents._core.clock import now_ms
+from rxagents._core.partial_json import parse_partial_json
 from rxagents._core.rx import OneShotRun, subscribe_direct
 from rxagents._core.wire import trusted_builder
-from rxagents.agent._partial_json import parse_partial_json
 from rxagents.agent.tools import Tool
 from rxagents.errors import ToolExecutionError
 from rxagents.events import (

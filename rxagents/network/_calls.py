@@ -16,9 +16,9 @@ from typing import Any
 from pydantic import ValidationError
 from reactivex import Observable, abc
 
+from rxagents._core.partial_json import parse_partial_json
 from rxagents._core.rx import lean
 from rxagents.agent._loop import error_info
-from rxagents.agent._partial_json import parse_partial_json
 from rxagents.events import (
     Chunk,
     NetworkValidationEnd,
