@@ -12,7 +12,7 @@ from reactivex import abc
 
 from rxagents._core.run_stream import RunResult, RunStream, fail_quietly
 from rxagents._core.rx import OneShotRun
-from rxagents.agent._loop import RunConfig, error_info
+from rxagents.agent._loop import RunConfig
 from rxagents.errors import ToolExecutionError
 from rxagents.events import ErrorInfo
 from rxagents.events.legacy import (
@@ -100,7 +100,7 @@ class LegacyRun(OneShotRun[LegacyChunk]):
             self._reason = part.finish_reason
             self._usage = part.usage.to_usage()
         elif part.type == "error":
-            self._fail(error_info(part.error))
+            self._fail(ErrorInfo.from_value(part.error))
 
     def _on_error(self, error: Exception) -> None:
         if not self._failed and not self._disposed:
