@@ -28,7 +28,7 @@ from rxagents.events import (
     ToolResultPayload,
 )
 from rxagents.memory import Memory, MemoryRef, Thread, memory_ref
-from rxagents.models import LanguageModel, LanguageModelV1, Message
+from rxagents.models import MODEL_SETTINGS, LanguageModel, LanguageModelV1, Message
 
 # ``Agent.network()``: agent and network are the one sanctioned circle between packages
 # (DESIGN section 1); the network modules import only agent submodules, never this one.
@@ -47,21 +47,7 @@ _log = logging.getLogger(__name__)
 _O = TypeVar("_O", bound=BaseModel)
 _V = TypeVar("_V")
 
-_SETTINGS = frozenset(
-    {
-        "temperature",
-        "max_output_tokens",
-        "top_p",
-        "top_k",
-        "seed",
-        "stop_sequences",
-        "presence_penalty",
-        "frequency_penalty",
-        "headers",
-        "provider_options",
-        "tool_choice",
-    }
-)
+_SETTINGS = MODEL_SETTINGS
 _OPTIONS = _SETTINGS | {"max_steps", "output", "run_id", "instructions", "memory"}
 
 

@@ -94,6 +94,11 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers):
         self._failed = False
         self._ended = False
 
+    @property
+    def output(self) -> type[BaseModel] | None:
+        """The structured-output model of the run, if any."""
+        return self.config.output
+
     # --- Rx plumbing ----------------------------------------------------------------------
 
     def subscribe(

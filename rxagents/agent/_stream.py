@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
+from reactivex import abc
 
 from rxagents._core.run_stream import RunResult, RunStream, fail_quietly
-from rxagents.agent._loop import AgentRun
 from rxagents.errors import ConfigurationError, RunError
 from rxagents.events import (
     Abort,
@@ -29,10 +29,11 @@ from rxagents.events import (
     ToolResult,
     ToolResultPayload,
 )
+from rxagents.models import Message
 from rxagents.operators import usage_of
 from rxagents.usage import Usage
 
-__all__ = ("AgentStep", "AgentStream")
+__all__ = ("AgentSource", "AgentStep", "AgentStream")
 
 _O = TypeVar("_O", bound=BaseModel)
 
@@ -55,6 +56,47 @@ class AgentStep:
     """The step's usage."""
 
 
+class AgentSource(Protocol):
+    """What an :class:`AgentStream` reads of its run: a local run, or a remote one.
+
+    ``object`` and ``object_error`` must be final when the run completes; ``closing_chunks``
+    is called on cancellation, before the subscription is disposed.
+    """
+
+    @property
+    def run_id(self) -> str:
+        """The run's id."""
+        ...
+
+    @property
+    def output(self) -> type[BaseModel] | None:
+        """The structured-output model the run was given, if any."""
+        ...
+
+    @property
+    def object(self) -> Any:
+        """The validated structured output, once the run produced it."""
+        ...
+
+    @property
+    def object_error(self) -> Exception | None:
+        """Why the structured output failed validation, if it did."""
+        ...
+
+    @property
+    def response_messages(self) -> list[Message]:
+        """The assistant and tool messages the run produced."""
+        ...
+
+    def subscribe(self, observer: abc.ObserverBase[AgentChunk], /) -> abc.DisposableBase:
+        """Start the run (once); the disposable stops it."""
+        ...
+
+    def closing_chunks(self) -> list[AgentChunk]:
+        """Return the chunks that end a cancelled run (``abort`` last)."""
+        ...
+
+
 class AgentStream(RunStream[AgentChunk], Generic[_O]):
     """A running agent run: iterate it, read ``text_stream``, await its results.
 
@@ -64,7 +106,7 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
     cancellation and buffering.
     """
 
-    def __init__(self, run: AgentRun) -> None:
+    def __init__(self, run: AgentSource) -> None:
         loop = asyncio.get_running_loop()
         self._run = run
         self._text: asyncio.Future[str] = loop.create_future()
@@ -166,7 +208,7 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
             if isinstance(chunk, AgentError):
                 self._error_info = chunk.payload.error
         run = self._run
-        if run.config.output is None:
+        if run.output is None:
             fail_quietly(
                 self._object, ConfigurationError("no structured output: pass output=Model")
             )

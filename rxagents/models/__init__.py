@@ -31,6 +31,7 @@ from rxagents.models._parts import V1ToolCallPart as V1ToolCallPart
 from rxagents.models._parts import V1Usage as V1Usage
 from rxagents.models._parts import parse_part as parse_part
 from rxagents.models._parts import parse_v1_part as parse_v1_part
+from rxagents.models._protocol import MODEL_SETTINGS as MODEL_SETTINGS
 from rxagents.models._protocol import LanguageModel as LanguageModel
 from rxagents.models._protocol import LanguageModelV1 as LanguageModelV1
 from rxagents.models._protocol import Message as Message
@@ -46,6 +47,7 @@ from rxagents.models.providers import AnthropicModel as AnthropicModel
 from rxagents.models.providers import OpenAIChatModel as OpenAIChatModel
 
 __all__ = (
+    "MODEL_SETTINGS",
     "AnthropicModel",
     "FinishPart",
     "FunctionModel",

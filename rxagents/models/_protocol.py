@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Final, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 from reactivex import Observable
@@ -10,6 +10,7 @@ from reactivex import Observable
 from rxagents.models._parts import ModelPart, V1ModelPart
 
 __all__ = (
+    "MODEL_SETTINGS",
     "LanguageModel",
     "LanguageModelV1",
     "Message",
@@ -78,6 +79,10 @@ class ModelCall(BaseModel):
     """Extra HTTP headers for this call."""
     provider_options: dict[str, Any] | None = None
     """Provider-specific options, passed through."""
+
+
+MODEL_SETTINGS: Final = frozenset(ModelCall.model_fields) - {"prompt", "tools", "response_format"}
+"""The settings a caller may pass for a model call (``temperature``, ``tool_choice`` …)."""
 
 
 @runtime_checkable

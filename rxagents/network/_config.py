@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from rxagents.agent._messages import MessagesInput, normalize_messages, text_of
 from rxagents.errors import ConfigurationError, InvalidInputError, InvalidInputTypeError
 from rxagents.memory import MemoryRef, memory_ref
+from rxagents.models import MODEL_SETTINGS
 from rxagents.network._primitives import Primitives
 from rxagents.network._prompts import check_system_prompt, router_system_prompt
 from rxagents.network._state import NetworkConfig
@@ -19,20 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ("network_config",)
 
-_MODEL_SETTINGS = frozenset(
-    {
-        "temperature",
-        "max_output_tokens",
-        "top_p",
-        "top_k",
-        "seed",
-        "stop_sequences",
-        "presence_penalty",
-        "frequency_penalty",
-        "headers",
-        "provider_options",
-    }
-)
+_MODEL_SETTINGS = MODEL_SETTINGS - {"tool_choice"}
 """Settings passed to the routing and check calls (``tool_choice`` is meaningless there)."""
 _OPTIONS = _MODEL_SETTINGS | {"memory", "run_id", "instructions", "tool_choice"}
 
