@@ -5,6 +5,7 @@ Every error the library raises on purpose derives from :class:`RxAgentsError`::
     RxAgentsError
     ├── UserError                  misuse: bad configuration or arguments, raised at call time
     │   ├── ConfigurationError     an object was built with settings that cannot work
+    │   │   └── MissingApiKeyError a provider needs an API key and none is configured
     │   ├── InvalidInputError      input data failed validation (also a ValueError)
     │   │   └── InvalidInputTypeError  input of the wrong type, or an unknown option (a TypeError)
     │   ├── NotRegisteredError     no agent or workflow under that key (also a KeyError)
@@ -37,6 +38,7 @@ __all__ = (
     "InvalidInputError",
     "InvalidInputTypeError",
     "MalformedStreamError",
+    "MissingApiKeyError",
     "NotRegisteredError",
     "ProviderError",
     "RemoteError",
@@ -63,6 +65,18 @@ class UserError(RxAgentsError):
 
 class ConfigurationError(UserError):
     """An object was configured with settings that cannot work together."""
+
+
+class MissingApiKeyError(ConfigurationError):
+    """A model provider needs an API key and none is configured.
+
+    Attributes:
+        variable: The environment variable to set, e.g. ``"OPENAI_API_KEY"``.
+    """
+
+    def __init__(self, message: str, *, variable: str) -> None:
+        super().__init__(message)
+        self.variable = variable
 
 
 class InvalidInputError(UserError, ValueError):
