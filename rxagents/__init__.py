@@ -22,6 +22,7 @@ from rxagents.agent import Agent as Agent
 from rxagents.agent import AgentResult as AgentResult
 from rxagents.agent import AgentStream as AgentStream
 from rxagents.agent import Tool as Tool
+from rxagents.agent import ToolContext as ToolContext
 from rxagents.agent import tool as tool
 from rxagents.errors import ChunkParseError as ChunkParseError
 from rxagents.errors import ConfigurationError as ConfigurationError
@@ -66,6 +67,7 @@ __all__ = (
     "StepContext",
     "Storage",
     "Tool",
+    "ToolContext",
     "Usage",
     "UserError",
     "Workflow",

@@ -15,6 +15,7 @@ Every error the library raises on purpose derives from :class:`RxAgentsError`::
     ├── ChunkParseError            wire data is not a valid chunk (also a ValueError)
     │   └── UnknownChunkTypeError  the chunk's ``type`` is not in the vocabulary
     └── RunError                   a run failed after it started
+        ├── RunFailedError         a finished run ended with an error (``raise_for_error()``)
         ├── ProviderError          a model provider answered with an error (status, body, headers)
         ├── MalformedStreamError   a stream broke its framing or ordering rules
         ├── SnapshotFormatError    a stored snapshot is not one this version reads (a ValueError)
@@ -43,6 +44,7 @@ __all__ = (
     "ProviderError",
     "RemoteError",
     "RunError",
+    "RunFailedError",
     "RunStateError",
     "RxAgentsError",
     "SnapshotFormatError",
@@ -154,6 +156,25 @@ class UnknownChunkTypeError(ChunkParseError):
 
 class RunError(RxAgentsError):
     """A run failed after it started."""
+
+
+class RunFailedError(RunError):
+    """A run ended with an error: what ``raise_for_error()`` raises.
+
+    The error the run reported travels in-band (an ``error`` chunk; a failed workflow step); this
+    turns it into an exception for code that wants to fail loudly. When the failure started as
+    an exception in this process (a provider's :class:`ProviderError`, say), it is the
+    ``__cause__``.
+
+    Attributes:
+        error: The serialised error the run reported (``name``, ``message``, ...).
+        status: The HTTP status of a provider or server failure, when known.
+    """
+
+    def __init__(self, message: str, *, error: Any = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.error = error
+        self.status = status
 
 
 class ProviderError(RunError):

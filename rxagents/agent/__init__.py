@@ -8,6 +8,8 @@ from rxagents.agent._stream import AgentStream as AgentStream
 from rxagents.agent.protocol import AgentLike as AgentLike
 from rxagents.agent.protocol import WorkflowLike as WorkflowLike
 from rxagents.agent.tools import Tool as Tool
+from rxagents.agent.tools import ToolContext as ToolContext
+from rxagents.agent.tools import ToolDefinitionWarning as ToolDefinitionWarning
 from rxagents.agent.tools import tool as tool
 
 __all__ = (
@@ -18,6 +20,8 @@ __all__ = (
     "AgentStep",
     "AgentStream",
     "Tool",
+    "ToolContext",
+    "ToolDefinitionWarning",
     "WorkflowLike",
     "tool",
 )

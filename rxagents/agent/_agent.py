@@ -16,7 +16,7 @@ from rxagents.agent._legacy import LegacyRun, LegacyStream
 from rxagents.agent._loop import AgentRun, RunConfig
 from rxagents.agent._memory_run import MemoryAgentRun, observe_with_memory, with_history
 from rxagents.agent._messages import MessagesInput, normalize_messages
-from rxagents.agent._stream import AgentStep, AgentStream
+from rxagents.agent._stream import AgentStep, AgentStream, run_failed
 from rxagents.agent.protocol import AgentLike, WorkflowLike
 from rxagents.agent.tools import Tool
 from rxagents.errors import ConfigurationError, InvalidInputError, InvalidInputTypeError
@@ -73,6 +73,17 @@ class AgentResult(Generic[_O]):
     """The run's error, if it failed."""
     response_messages: list[Message]
     """The assistant and tool messages the run produced."""
+
+    def raise_for_error(self) -> None:
+        """Raise :class:`~rxagents.errors.RunFailedError` if the run failed.
+
+        Example:
+            >>> result = await agent.generate("hi")  # doctest: +SKIP
+            >>> result.raise_for_error()  # doctest: +SKIP
+        """
+        if self.error is not None:
+            failure = run_failed(self.error)
+            raise failure from failure.__cause__
 
 
 class Agent:

@@ -249,7 +249,10 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers):
     async def _run_tools(self, calls: list[PendingCall]) -> None:
         model_id = self.config.model.model_id
         tools = self.config.tools
-        tasks = [asyncio.ensure_future(execute_call(tools, call, model_id)) for call in calls]
+        tasks = [
+            asyncio.ensure_future(execute_call(tools, call, model_id, self.run_id))
+            for call in calls
+        ]
         try:
             for call, task in zip(calls, tasks, strict=True):
                 result, error = await task

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from reactivex import abc
 
 from rxagents._core.run_stream import RunResult, RunStream, fail_quietly
-from rxagents.errors import ConfigurationError, RunError
+from rxagents.errors import ConfigurationError, RunError, RunFailedError
 from rxagents.events import (
     Abort,
     AgentChunk,
@@ -175,6 +175,26 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
         """The run's error once it ended (``None`` when it succeeded or is still running)."""
         return self._error_info
 
+    async def raise_for_error(self) -> None:
+        """Wait for the run to end; raise :class:`~rxagents.errors.RunFailedError` if it failed.
+
+        A failed model call (a wrong API key, a provider's 500 after retries, a dropped
+        connection) does not raise by itself: it ends the stream with an ``error`` chunk, as in
+        Mastra, and ``await stream.text`` gives the text received. Call this to fail loudly.
+        Cancellation is not a failure.
+
+        Example:
+            >>> stream = await agent.stream("hi")  # doctest: +SKIP
+            >>> await stream.raise_for_error()  # doctest: +SKIP
+        """
+        try:
+            await self.finish_reason
+        except Exception as err:
+            raise run_failed(err) from err
+        if self._error_info is not None:
+            failure = run_failed(self._error_info)
+            raise failure from failure.__cause__
+
     @property
     def response_messages(self) -> list[dict[str, Any]]:
         """The assistant and tool messages the run produced."""
@@ -230,6 +250,26 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
             self._steps,
             self._object,
         )
+
+
+def run_failed(error: ErrorInfo | BaseException) -> RunFailedError:
+    """The :class:`RunFailedError` for what a run reported (its cause set when known)."""
+    if isinstance(error, BaseException):
+        failure = RunFailedError(f"the run failed: {error}", error=ErrorInfo.from_exception(error))
+        failure.__cause__ = error
+        return failure
+    cause = error.exception
+    status = getattr(cause, "status", None)
+    if status is None:
+        extra = error.model_extra or {}
+        status = extra.get("status") or extra.get("statusCode")
+    failure = RunFailedError(
+        f"the run failed: {error}",
+        error=error,
+        status=status if isinstance(status, int) else None,
+    )
+    failure.__cause__ = cause
+    return failure
 
 
 def _steps_of(chunks: Sequence[AgentChunk]) -> list[AgentStep]:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rxagents.agent._step_state import PendingCall
-from rxagents.agent.tools import Tool
+from rxagents.agent.tools import Tool, ToolContext
 from rxagents.errors import ToolExecutionError
 from rxagents.events import ErrorInfo
 
@@ -17,7 +17,7 @@ _log = logging.getLogger("rxagents.agent")
 
 
 async def execute_call(
-    tools: Mapping[str, Tool], call: PendingCall, model_id: str
+    tools: Mapping[str, Tool], call: PendingCall, model_id: str, run_id: str
 ) -> tuple[Any, ErrorInfo | None]:
     """Run ``call`` and return ``(result, None)`` or ``(None, error)``; never raises.
 
@@ -34,7 +34,8 @@ async def execute_call(
             message=f"unknown tool {call.tool_name!r}; available tools: {known}",
         )
     try:
-        return await tool.run(call.args), None
+        context = ToolContext(run_id, call.tool_call_id, call.tool_name)
+        return await tool.run(call.args, context), None
     except ToolExecutionError as err:
         return None, ErrorInfo(name="ToolExecutionError", message=str(err))
     except Exception as err:
