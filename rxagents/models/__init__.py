@@ -43,6 +43,8 @@ from rxagents.models._resolve import resolve_model as resolve_model
 from rxagents.models._scripted import FunctionModel as FunctionModel
 from rxagents.models._scripted import ScriptedModel as ScriptedModel
 from rxagents.models._scripted import ScriptedModelV1 as ScriptedModelV1
+from rxagents.models._scripted_router import RouterCall as RouterCall
+from rxagents.models._scripted_router import ScriptedRouter as ScriptedRouter
 from rxagents.models.providers import AnthropicModel as AnthropicModel
 from rxagents.models.providers import OpenAIChatModel as OpenAIChatModel
 
@@ -63,8 +65,10 @@ __all__ = (
     "ReasoningStartPart",
     "ResponseMetadataPart",
     "RetryPolicy",
+    "RouterCall",
     "ScriptedModel",
     "ScriptedModelV1",
+    "ScriptedRouter",
     "StreamStartPart",
     "TextDeltaPart",
     "TextEndPart",
