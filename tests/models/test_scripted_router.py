@@ -80,9 +80,9 @@ async def test_running_out_of_decisions_is_a_clear_recorded_failure() -> None:
     stream = await coordinator.network("Dolphins?", max_steps=1)
     chunks = [chunk async for chunk in stream]
     assert_well_formed(chunks, "network")
-    reasons = [
-        c.payload.reason for c in chunks if c.type == "network-validation-end"
-    ] + [c.payload.selection_reason for c in chunks if c.type == "routing-agent-end"]
+    reasons = [c.payload.reason for c in chunks if c.type == "network-validation-end"] + [
+        c.payload.selection_reason for c in chunks if c.type == "routing-agent-end"
+    ]
     assert any("ScriptedRouter has 0 completion verdicts" in r for r in reasons)
     assert any("ScriptedRouter has 1 routing decisions" in r for r in reasons)
     assert await stream.status == "max-steps"
