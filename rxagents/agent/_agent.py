@@ -28,7 +28,13 @@ from rxagents.events import (
     ToolResultPayload,
 )
 from rxagents.memory import Memory, MemoryRef, Thread, memory_ref
-from rxagents.models import MODEL_SETTINGS, LanguageModel, LanguageModelV1, Message
+from rxagents.models import (
+    MODEL_SETTINGS,
+    LanguageModel,
+    LanguageModelV1,
+    Message,
+    check_settings,
+)
 
 # ``Agent.network()``: agent and network are the one sanctioned circle between packages
 # (DESIGN section 1); the network modules import only agent submodules, never this one.
@@ -355,6 +361,8 @@ class Agent:
         if output is not None and not (isinstance(output, type) and issubclass(output, BaseModel)):
             raise InvalidInputError("output must be a pydantic model class")
         settings = {k: v for k, v in options.items() if k in _SETTINGS}
+        if settings:
+            check_settings(settings)
         return RunConfig(
             agent_id=self.id,
             model=self.model,  # type: ignore[arg-type]  # v1 models only reach the legacy loop

@@ -38,6 +38,7 @@ from rxagents.models._protocol import Message as Message
 from rxagents.models._protocol import ModelCall as ModelCall
 from rxagents.models._protocol import ToolChoice as ToolChoice
 from rxagents.models._protocol import ToolSpec as ToolSpec
+from rxagents.models._protocol import check_settings as check_settings
 from rxagents.models._resolve import default_model as default_model
 from rxagents.models._resolve import resolve_model as resolve_model
 from rxagents.models._scripted import FunctionModel as FunctionModel
@@ -85,6 +86,7 @@ __all__ = (
     "V1TextDeltaPart",
     "V1ToolCallPart",
     "V1Usage",
+    "check_settings",
     "close_shared_session",
     "default_model",
     "parse_part",
