@@ -2,11 +2,17 @@
 
 Each block runs in its own interpreter (``sys.executable``) in a fresh temporary directory,
 outside this project's pytest configuration: hypothesis runs with its default settings, health
-checks and a fresh database, as in a user's first property test. The only help is ``rxagents`` on
-``sys.path``, which is what an editable install adds. A block may use what earlier blocks defined,
-as a reader running them in order would: the earlier blocks run first in the same interpreter,
-their output discarded. A block followed directly by a ```text block must print exactly that
-text, and no block may write to stderr. The blocks run concurrently, one per core.
+checks and a fresh database, as in a user's first property test. The only help is the package on
+``sys.path`` as an installed one is: a ``site-packages`` directory holding ``rxagents`` (a link to
+the package under test). That matters to hypothesis, which scans the source of every module it
+takes for the user's own (not in ``site-packages``) for constants during the first draws: for
+the ~90 modules of an editable ``rxagents`` that takes about 0.4 s of the 1 s the health check
+allows, enough to fail it on a machine loaded several times over.
+
+A block may use what earlier blocks defined, as a reader running them in order would: the
+earlier blocks run first in the same interpreter, their output discarded. A block followed
+directly by a ```text block must print exactly that text, and no block may write to stderr. The
+blocks run concurrently, one per core.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -26,8 +33,7 @@ import rxagents
 README = Path(__file__).parent.parent / "README.md"
 BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.DOTALL)
 HEADING = re.compile(r"^## (.+)$", re.MULTILINE)
-# The directory holding the package under test: an editable install puts it on sys.path.
-SOURCE_ROOT = Path(rxagents.__file__).resolve().parent.parent
+PACKAGE = Path(rxagents.__file__).resolve().parent
 # Only what an interpreter needs from the environment: no CI markers (hypothesis would load its
 # CI profile, which relaxes the health checks), no pytest or hypothesis variables, no API keys.
 KEPT_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "SYSTEMROOT")
@@ -83,14 +89,14 @@ def snippets() -> list[Snippet]:
 SNIPPETS = snippets()
 
 
-def run_snippet(index: int, directory: Path) -> Run:
+def run_snippet(index: int, directory: Path, site_packages: Path) -> Run:
     paths = []
     for k, snippet in enumerate(SNIPPETS[: index + 1]):
         path = directory / f"readme_block_{k}.py"
         path.write_text(snippet.code, encoding="utf-8")
         paths.append(path.name)
     env = {key: os.environ[key] for key in KEPT_ENVIRONMENT if key in os.environ}
-    env["PYTHONPATH"] = str(SOURCE_ROOT)
+    env["PYTHONPATH"] = str(site_packages)
     done = subprocess.run(
         [sys.executable, "-c", RUNNER, *paths],
         cwd=directory,
@@ -105,9 +111,13 @@ def run_snippet(index: int, directory: Path) -> Run:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
+    site_packages = tmp_path_factory.mktemp("installed") / "site-packages"
+    site_packages.mkdir()
+    (site_packages / "rxagents").symlink_to(PACKAGE, target_is_directory=True)
     directories = [tmp_path_factory.mktemp(f"readme-{s.name}") for s in SNIPPETS]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        results = list(pool.map(run_snippet, range(len(SNIPPETS)), directories))
+        run_one = partial(run_snippet, site_packages=site_packages)
+        results = list(pool.map(run_one, range(len(SNIPPETS)), directories))
     return {snippet.name: run for snippet, run in zip(SNIPPETS, results, strict=True)}
 
 

@@ -51,14 +51,15 @@ Breakage: TypeAlias = "tuple[list[Chunk], Rule]"
 DEFAULT_TOOLS: tuple[str, ...] = ("get_weather", "search_docs")
 """Tool names the stream strategies use unless told otherwise."""
 
-# Names and texts draw from explicit alphabets, as lists of sampled characters rather than
-# ``st.text``: any ``st.text`` makes hypothesis build its unicode tables on the first draw in a
-# folder without a ``.hypothesis`` cache (about a second; several for full unicode), which fails
-# the "input generation is slow" health check of a user's first test. The text alphabet keeps the
-# characters that matter to the streams' encodings: ASCII with quotes, backslash and punctuation;
-# whitespace and control characters that JSON escapes and that split lines; 2-, 3- and 4-byte
-# UTF-8 (accents, CJK, emoji: surrogate pairs in JSON); JavaScript's line separators, a byte
-# order mark, a zero-width joiner.
+# Names and texts draw from explicit alphabets, one byte string per text mapped onto the
+# alphabet, rather than ``st.text``: any ``st.text`` makes hypothesis build its unicode tables on
+# the first draw in a folder without a ``.hypothesis`` cache (about a second; several for full
+# unicode), which fails the "input generation is slow" health check of a user's first test; and
+# one choice per text (not one per character) keeps the streams small while hypothesis bounds the
+# size of its first examples. The text alphabet keeps the characters that matter to the streams'
+# encodings: ASCII with quotes, backslash and punctuation; whitespace and control characters that
+# JSON escapes and that split lines; 2-, 3- and 4-byte UTF-8 (accents, CJK, emoji: surrogate
+# pairs in JSON); JavaScript's line separators, a byte order mark, a zero-width joiner.
 _NAME_CHARS = string.ascii_lowercase + string.digits + "_"
 _TEXT_CHARS = (
     string.ascii_letters
@@ -72,7 +73,10 @@ _TEXT_CHARS = (
 
 
 def _strings(alphabet: str, *, min_size: int = 0, max_size: int) -> SearchStrategy[str]:
-    return st.lists(st.sampled_from(alphabet), min_size=min_size, max_size=max_size).map("".join)
+    def spell(raw: bytes) -> str:
+        return "".join(alphabet[byte % len(alphabet)] for byte in raw)
+
+    return st.binary(min_size=min_size, max_size=max_size).map(spell)
 
 
 NAMES = _strings(_NAME_CHARS, min_size=1, max_size=10)
