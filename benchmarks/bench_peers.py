@@ -31,9 +31,12 @@ Scenarios, each read to the last event with ``async for``:
   (median N-token run - median 1-token run) / (N - 1);
 - a tool loop: model → ``weather(city="Paris")`` → model streaming 50 tokens (µs per run).
 
-Repetitions: every round runs every scenario for every peer, the peers' order rotated from round
-to round so that the machine's load drifts onto all alike; figures are medians over rounds and
-the ratio to rxagents is taken within the run. The garbage collector stays enabled (as users
+Repetitions: every repetition runs every scenario for every peer, the peers' order rotated from
+one repetition to the next so that the machine's load drifts onto all alike; figures are medians
+of all the runs and the ratio to rxagents is taken within the run. Two clocks: the process's CPU
+time (``time.process_time``: every thread, so tools run in worker threads count; it leaves out
+the time other programs on a shared machine take from us) and the wall clock. Every run here is
+CPU-bound, so on a quiet machine the two agree. The garbage collector stays enabled (as users
 run it) and no collection is forced between runs.
 
 Work per event is not the same everywhere; read the ratios with this in mind:
@@ -99,7 +102,8 @@ class Peer:
     distributions: tuple[str, ...]
     make: Any
     runs: dict[Scenario, Run | None] = field(default_factory=dict)
-    samples: dict[Scenario, list[float]] = field(default_factory=dict)
+    cpu: dict[Scenario, list[float]] = field(default_factory=dict)
+    wall: dict[Scenario, list[float]] = field(default_factory=dict)
     events: dict[Scenario, int] = field(default_factory=dict)
 
 
@@ -150,10 +154,11 @@ def machine() -> dict[str, Any]:
     }
 
 
-async def timed(run: Run) -> tuple[float, int]:
-    start = time.perf_counter()
+async def timed(run: Run) -> tuple[float, float, int]:
+    """One run: (CPU seconds of the whole process, wall seconds, events read)."""
+    cpu, wall = time.process_time(), time.perf_counter()
     count = await run()
-    return time.perf_counter() - start, count
+    return time.process_time() - cpu, time.perf_counter() - wall, count
 
 
 def batch_size(scenario: Scenario) -> int:
@@ -170,10 +175,10 @@ async def measure(peers: list[Peer], scenarios: list[Scenario], reps: int) -> No
         for scenario in scenarios:
             run = peer.make(scenario)
             peer.runs[scenario] = run
-            peer.samples[scenario] = []
+            peer.cpu[scenario], peer.wall[scenario] = [], []
             if run is not None:  # warm up: imports, caches, first-call validation
                 for _ in range(3 if scenario.tokens > 1_000 else 20):
-                    _, peer.events[scenario] = await timed(run)
+                    *_, peer.events[scenario] = await timed(run)
     for round_index in range(reps):
         shift = round_index % len(peers)
         order = peers[shift:] + peers[:shift]
@@ -183,34 +188,36 @@ async def measure(peers: list[Peer], scenarios: list[Scenario], reps: int) -> No
                 if run is None:
                     continue
                 for _ in range(batch_size(scenario)):
-                    seconds, _ = await timed(run)
-                    peer.samples[scenario].append(seconds)
-        print(f"round {round_index + 1}/{reps} done", file=sys.stderr)
+                    cpu, wall, _ = await timed(run)
+                    peer.cpu[scenario].append(cpu)
+                    peer.wall[scenario].append(wall)
+        print(f"repetition {round_index + 1}/{reps} done", file=sys.stderr)
 
 
 def summarise(
-    peers: list[Peer], one: Scenario, long: list[Scenario], tool: Scenario
+    peers: list[Peer], one: Scenario, long: list[Scenario], tool: Scenario, clock: str
 ) -> list[dict[str, Any]]:
     rows = []
     for peer in peers:
+        samples = peer.cpu if clock == "cpu" else peer.wall
         row: dict[str, Any] = {"peer": peer.name, "events_per_run": {}}
-        run_s = statistics.median(peer.samples[one])
+        run_s = statistics.median(samples[one])
         row["us_per_run"] = run_s * 1e6
         row["events_per_run"]["1"] = peer.events[one]
         row["us_per_token"] = {}
         for scenario in long:
-            long_s = statistics.median(peer.samples[scenario])
+            long_s = statistics.median(samples[scenario])
             row["us_per_token"][str(scenario.tokens)] = (
                 (long_s - run_s) / (scenario.tokens - 1) * 1e6
             )
             row["events_per_run"][str(scenario.tokens)] = peer.events[scenario]
-        if peer.samples[tool]:
-            row["tool_loop_us_per_run"] = statistics.median(peer.samples[tool]) * 1e6
+        if samples[tool]:
+            row["tool_loop_us_per_run"] = statistics.median(samples[tool]) * 1e6
             row["events_per_run"]["tool"] = peer.events[tool]
         else:
             row["tool_loop_us_per_run"] = None
         row["samples"] = {
-            f"{scenario.kind}-{scenario.tokens}": len(peer.samples[scenario])
+            f"{scenario.kind}-{scenario.tokens}": len(samples[scenario])
             for scenario in (one, *long, tool)
         }
         rows.append(row)
@@ -235,7 +242,15 @@ def cell(value: float | None, ratio: float | None, digits: int) -> str:
     if value is None:
         return "—"
     text = f"{value:,.{digits}f}"
-    return f"{text} ({ratio:.2g}x)" if ratio is not None else text
+    if ratio is None:
+        return text
+    return f"{text} ({ratio:.0f}x)" if ratio >= 10 else f"{text} ({ratio:.2g}x)"
+
+
+CLOCKS = {
+    "cpu": "CPU time of the process (time.process_time)",
+    "wall": "wall clock (time.perf_counter)",
+}
 
 
 def report(result: dict[str, Any]) -> None:
@@ -248,32 +263,31 @@ def report(result: dict[str, Any]) -> None:
     for name, reason in result["not_run"].items():
         print(f"not run: {name} ({reason})")
     tokens = result["tokens"]
-    head = ["peer", "µs per 1-token run"]
-    head += [f"µs per token, {n:,} tokens" for n in tokens]
-    head += [f"µs per tool loop ({TOOL_TOKENS} tokens)", "events read (1 / N… / tool)"]
-    print("| " + " | ".join(head) + " |")
-    print("|---|" + "---:|" * (len(head) - 1))
-    for row in result["rows"]:
-        ratio = row["ratio"]
-        cells = [row["peer"], cell(row["us_per_run"], ratio.get("per_run"), 0)]
-        cells += [cell(row["us_per_token"][str(n)], ratio.get(f"per_token_{n}"), 2) for n in tokens]
-        cells.append(cell(row["tool_loop_us_per_run"], ratio.get("tool_loop"), 0))
-        cells.append(" / ".join(f"{v:,}" for v in row["events_per_run"].values()))
-        print("| " + " | ".join(cells) + " |")
-    print(f"(x: ratio to {REFERENCE} in this run; medians of {result['reps']} rounds)")
-    if any(row["peer"].startswith("mastra") for row in result["rows"]):
+    for clock, title in CLOCKS.items():
+        print(f"\n{title}; x: ratio to {REFERENCE} in this run, medians of {result['reps']} rounds")
+        head = ["peer", "µs per 1-token run"]
+        head += [f"µs per token, {n:,} tokens" for n in tokens]
+        head += [f"µs per tool loop ({TOOL_TOKENS} tokens)", "events read (1 / N… / tool)"]
+        print("| " + " | ".join(head) + " |")
+        print("|---|" + "---:|" * (len(head) - 1))
+        for row in result[clock]:
+            ratio = row["ratio"]
+            cells = [row["peer"], cell(row["us_per_run"], ratio.get("per_run"), 0)]
+            cells += [
+                cell(row["us_per_token"][str(n)], ratio.get(f"per_token_{n}"), 2) for n in tokens
+            ]
+            cells.append(cell(row["tool_loop_us_per_run"], ratio.get("tool_loop"), 0))
+            cells.append(" / ".join(f"{v:,}" for v in row["events_per_run"].values()))
+            print("| " + " | ".join(cells) + " |")
+    if "mastra" in result:
         print("(mastra: measured in its own Node process just before, not rotated)")
 
 
-def mastra_row(path: Path, rows: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, str]]:
+def mastra_row(data: dict[str, Any], clock: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The row of ``benchmarks/mastra/bench_mastra.mjs``'s JSON (a separate Node process)."""
-    data = json.loads(path.read_text())
-    node = data["versions"]["node"]
     row: dict[str, Any] = {
-        "peer": f"mastra (Node {node}, own process)",
-        "us_per_run": data["us_per_run"],
-        "us_per_token": data["us_per_token"],
-        "tool_loop_us_per_run": data["tool_loop_us_per_run"],
+        "peer": f"mastra (Node {data['versions']['node']}, own process)",
+        **data[clock],
         "events_per_run": {
             key.split("-")[-1] if key.startswith("text") else "tool": value
             for key, value in data["events_per_run"].items()
@@ -281,29 +295,32 @@ def mastra_row(path: Path, rows: list[dict[str, Any]]) -> tuple[dict[str, Any], 
     }
     reference = next((r for r in rows if r["peer"] == REFERENCE), None)
     row["ratio"] = ratios(row, reference) if reference else {}
-    return row, {"@mastra/core": data["versions"]["@mastra/core"], "ai": data["versions"]["ai"]}
+    return row
 
 
-async def main(token_counts: list[int], reps: int, mastra: Path | None) -> dict[str, Any]:
+async def main(token_counts: list[int], reps: int, mastra: dict[str, Any] | None) -> dict[str, Any]:
     peers, missing = load_peers()
     one = Scenario("text", 1)
     long = [Scenario("text", n) for n in token_counts]
     tool = Scenario("tool", TOOL_TOKENS)
     await measure(peers, [one, *long, tool], reps)
-    rows = summarise(peers, one, long, tool)
-    found = versions(peers)
-    if mastra is not None:
-        row, node_versions = mastra_row(mastra, rows)
-        rows.append(row)
-        found.update(node_versions)
-    return {
+    result: dict[str, Any] = {
         "machine": machine(),
-        "versions": found,
+        "versions": versions(peers),
         "not_run": missing,
         "reps": reps,
         "tokens": token_counts,
-        "rows": rows,
     }
+    for clock in CLOCKS:
+        result[clock] = summarise(peers, one, long, tool, clock)
+    if mastra is not None:
+        result["mastra"] = mastra
+        result["versions"].update(
+            {"@mastra/core": mastra["versions"]["@mastra/core"], "ai": mastra["versions"]["ai"]}
+        )
+        for clock in CLOCKS:
+            result[clock].append(mastra_row(mastra, clock, result[clock]))
+    return result
 
 
 if __name__ == "__main__":
@@ -319,7 +336,8 @@ if __name__ == "__main__":
         help="add the row of benchmarks/mastra/bench_mastra.mjs's output (run just before)",
     )
     args = parser.parse_args()
-    outcome = asyncio.run(main(args.tokens, args.reps, args.mastra_json))
+    mastra = json.loads(args.mastra_json.read_text()) if args.mastra_json else None
+    outcome = asyncio.run(main(args.tokens, args.reps, mastra))
     report(outcome)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(outcome, indent=2))

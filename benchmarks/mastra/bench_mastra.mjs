@@ -89,28 +89,44 @@ const batch = (kind, tokens) => (kind === "tool" ? 10 : tokens === 1 ? 30 : Math
 
 const scenarios = [["text", 1], ...tokenCounts.map((n) => ["text", n]), ["tool", TOOL_TOKENS]];
 const runs = new Map();
-const samples = new Map();
+const cpuSamples = new Map();
+const wallSamples = new Map();
 const events = new Map();
 for (const [kind, tokens] of scenarios) {
   const key = `${kind}-${tokens}`;
   const run = makeRun(kind, tokens);
   runs.set(key, run);
-  samples.set(key, []);
+  cpuSamples.set(key, []);
+  wallSamples.set(key, []);
   for (let i = 0; i < (tokens > 1000 ? 3 : 20); i++) events.set(key, await run());
 }
 for (let round = 0; round < reps; round++) {
   for (const [kind, tokens] of scenarios) {
     const key = `${kind}-${tokens}`;
     for (let i = 0; i < batch(kind, tokens); i++) {
+      const cpu = process.cpuUsage();
       const start = performance.now();
       await runs.get(key)();
-      samples.get(key).push((performance.now() - start) * 1000);
+      const wall = (performance.now() - start) * 1000;
+      const used = process.cpuUsage(cpu);
+      cpuSamples.get(key).push(used.user + used.system);
+      wallSamples.get(key).push(wall);
     }
   }
-  process.stderr.write(`round ${round + 1}/${reps} done\n`);
+  process.stderr.write(`repetition ${round + 1}/${reps} done\n`);
 }
 const require = createRequire(import.meta.url);
-const perRun = median(samples.get("text-1"));
+// Figures in µs; cpu is the whole process's CPU time (V8's helper threads included).
+const summary = (samples) => {
+  const perRun = median(samples.get("text-1"));
+  return {
+    us_per_run: perRun,
+    us_per_token: Object.fromEntries(
+      tokenCounts.map((n) => [String(n), (median(samples.get(`text-${n}`)) - perRun) / (n - 1)]),
+    ),
+    tool_loop_us_per_run: median(samples.get(`tool-${TOOL_TOKENS}`)),
+  };
+};
 const result = {
   versions: {
     "@mastra/core": require("@mastra/core/package.json").version,
@@ -118,11 +134,8 @@ const result = {
     node: process.version,
   },
   reps,
-  us_per_run: perRun,
-  us_per_token: Object.fromEntries(
-    tokenCounts.map((n) => [String(n), (median(samples.get(`text-${n}`)) - perRun) / (n - 1)]),
-  ),
-  tool_loop_us_per_run: median(samples.get(`tool-${TOOL_TOKENS}`)),
-  events_per_run: Object.fromEntries([...events].map(([key, value]) => [key, value])),
+  cpu: summary(cpuSamples),
+  wall: summary(wallSamples),
+  events_per_run: Object.fromEntries(events),
 };
 process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -9,8 +9,8 @@ cannot be pre-built, LangChain sets their ids and merges them), or one chunk car
 call. Per token, LangChain's callback machinery reports the new token to the event-stream
 tracer, which builds an ``on_chat_model_stream`` event dict (run id, parent ids, tags, metadata)
 and passes it through a memory stream; the chunks are summed into the final message. The agent
-also emits graph events (``on_chain_start/stream/end`` per node), and LangGraph adds
-``messages``/``updates`` stream chunks for the graph's own stream.
+also emits LangGraph's events: ``on_chain_start/stream/end`` for the graph and for each node
+run (model, tools) and ``on_tool_start/end`` for the tool.
 """
 
 from __future__ import annotations

@@ -5,10 +5,10 @@ per scripted step (``response.created``, ``output_item.added``, ``content_part.a
 ``output_text.delta`` per token, the ``done`` events and ``response.completed`` carrying the
 whole output, as the real API sends them). The runner wraps each one in a
 ``RawResponsesStreamEvent`` and queues it for the consumer (so the consumer reads about
-``tokens + 8`` events per model call, plus one ``RunItemStreamEvent`` per new item: message,
-tool call, tool output, and agent-updated). It does not build the message from the deltas: the
-final ``response.completed`` event carries it. Tracing is disabled (it would try to export to
-OpenAI's servers).
+``tokens + 7`` raw events per text reply, plus an ``AgentUpdatedStreamEvent`` and one
+``RunItemStreamEvent`` per new item: message, tool call, tool output). It does not build the
+message from the deltas: the final ``response.completed`` event carries it. Tracing is disabled
+(it would try to export to OpenAI's servers).
 """
 
 from __future__ import annotations
