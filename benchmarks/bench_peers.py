@@ -264,7 +264,8 @@ def report(result: dict[str, Any]) -> None:
         print(f"not run: {name} ({reason})")
     tokens = result["tokens"]
     for clock, title in CLOCKS.items():
-        print(f"\n{title}; x: ratio to {REFERENCE} in this run, medians of {result['reps']} rounds")
+        reps = result["reps"]
+        print(f"\n{title}; x: ratio to {REFERENCE} in this run, medians of {reps} repetitions")
         head = ["peer", "µs per 1-token run"]
         head += [f"µs per token, {n:,} tokens" for n in tokens]
         head += [f"µs per tool loop ({TOOL_TOKENS} tokens)", "events read (1 / N… / tool)"]
