@@ -1,6 +1,6 @@
 """rxagents next to its peers: the same scripted agent runs, every event read, in one process.
 
-Run: ``pip install 'rxagents[bench]'`` then
+Run: ``pip install -e '.[bench]'`` (the peers; an optional extra) then
 ``python benchmarks/bench_peers.py [--tokens 1000 20000] [--reps 9] [--json PATH]``.
 
 Peers (``benchmarks/peers/``, one module each; a peer that is not installed is left out):
