@@ -116,6 +116,7 @@ class Tool:
         self.output_schema = output_schema
         self._execute: Callable[..., Any] = execute  # type: ignore[assignment]  # checked above
         self.takes_context = takes_context
+        self._specs: dict[str, ToolSpec] = {}
         """Whether ``execute`` is given a :class:`ToolContext` as its second argument."""
         self._is_async = inspect.iscoroutinefunction(execute) or inspect.iscoroutinefunction(
             getattr(execute, "__call__", None)  # noqa: B004 - async callable objects
@@ -125,13 +126,21 @@ class Tool:
         return f"Tool({self.id!r})"
 
     def spec(self, name: str | None = None) -> ToolSpec:
-        """Describe the tool for the model, under ``name`` (default: its id)."""
-        schema: dict[str, Any] = (
-            self.input_schema.model_json_schema()
-            if self.input_schema is not None
-            else {"type": "object", "additionalProperties": True}
-        )
-        return ToolSpec(name=name or self.id, description=self.description, input_schema=schema)
+        """Describe the tool for the model, under ``name`` (default: its id).
+
+        The description is built once per name (a run asks for it on every model call).
+        """
+        key = name or self.id
+        spec = self._specs.get(key)
+        if spec is None:
+            schema: dict[str, Any] = (
+                self.input_schema.model_json_schema()
+                if self.input_schema is not None
+                else {"type": "object", "additionalProperties": True}
+            )
+            spec = ToolSpec(name=key, description=self.description, input_schema=schema)
+            self._specs[key] = spec
+        return spec
 
     def validate_args(self, args: JsonValue) -> Any:
         """Validate raw JSON arguments against the input schema.
