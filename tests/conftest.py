@@ -69,13 +69,17 @@ class RedisServer:
         else:
             raise RuntimeError("redis-server did not start:\n" + "".join(log))
         # keep reading its log so that the pipe never fills
-        threading.Thread(target=process.stdout.read, daemon=True).start()
+        self.drain = threading.Thread(target=process.stdout.read, daemon=True)
+        self.drain.start()
         self.process = process
 
     def stop(self) -> None:
         if self.process is not None:
             self.process.terminate()
             self.process.wait(timeout=10)
+            self.drain.join(timeout=10)
+            assert self.process.stdout is not None
+            self.process.stdout.close()
             self.process = None
 
     def restart(self) -> None:

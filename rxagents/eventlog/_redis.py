@@ -50,7 +50,8 @@ from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
     stop_after_delay,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from rxagents.errors import (
@@ -545,7 +546,7 @@ class RedisEventLog:
         try:
             async for attempt in AsyncRetrying(
                 stop=stop_after_delay(self._retry_timeout),
-                wait=wait_exponential_jitter(initial=0.05, max=1.0),
+                wait=wait_exponential(multiplier=0.05, max=1.0) + wait_random(0, 0.05),
                 retry=retry_if_exception_type(self._transient),
                 reraise=True,
             ):
@@ -643,6 +644,8 @@ class RedisEventLog:
                 run._renewed(held == 1, cancel == 1)
 
     async def _listen_for_cancels(self) -> None:
+        task = asyncio.current_task()
+        assert task is not None
         delay = 0.05
         while True:
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)
@@ -651,6 +654,8 @@ class RedisEventLog:
                 delay = 0.05
                 while True:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    if task.cancelling():  # redis-py's timeout may swallow a cancellation
+                        raise asyncio.CancelledError
                     if message is None:
                         continue
                     run = self._runs.get(message["data"].decode())
