@@ -3,9 +3,12 @@ real ``redis-server`` per test session (``redis_server``) or per test (``own_red
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import socket
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +28,15 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 # --- a real Redis for the event-log tests (and any other test that needs one) --------------
 
 REDIS_SERVER = Path("/usr/bin/redis-server")
+
+
+def _die_with_parent() -> None:
+    """Have the child killed when the test process dies, even by a timeout's ``os._exit``.
+
+    The signal follows the thread that started the child: start servers from the main thread.
+    """
+    if sys.platform == "linux":
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class RedisServer:
@@ -59,6 +71,7 @@ class RedisServer:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=_die_with_parent,
         )  # fmt: skip
         assert process.stdout is not None
         log: list[str] = []
