@@ -53,7 +53,7 @@ from rxagents.eventlog._protocol import RunStatus as RunStatus
 from rxagents.eventlog._protocol import chunk_json as chunk_json
 from rxagents.eventlog._protocol import lost_chunks as lost_chunks
 from rxagents.eventlog._redis import RedisEventLog as RedisEventLog
-from rxagents.eventlog._redis import RedisRunLog as RedisRunLog
+from rxagents.eventlog._redis_run import RedisRunLog as RedisRunLog
 
 __all__ = (
     "EventLog",

@@ -42,7 +42,6 @@ import functools
 import logging
 import os
 import socket
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Final, Literal, TypeVar, cast, final
 
@@ -56,12 +55,10 @@ from tenacity import (
 
 from rxagents.errors import (
     ConfigurationError,
-    FencedError,
     InvalidInputError,
     RunExistsError,
     RunLostError,
     RunNotFoundError,
-    RunStateError,
     RxAgentsError,
 )
 from rxagents.eventlog import _redis_scripts as scripts
@@ -74,9 +71,10 @@ from rxagents.eventlog._protocol import (
     lost_chunks,
     lost_message,
 )
-from rxagents.events import Chunk, ChunkBase, parse_chunk
+from rxagents.eventlog._redis_run import RedisRunLog, Writer, call_safely
+from rxagents.events import Chunk, parse_chunk
 
-__all__ = ("RedisEventLog", "RedisRunLog")
+__all__ = ("RedisEventLog",)
 
 _log = logging.getLogger(__name__)
 
@@ -84,6 +82,8 @@ _T = TypeVar("_T")
 _State = Literal["open", "ending", "ended", "lost"]
 _READ_COUNT: Final = 1000
 """Entries fetched per ``XREAD``."""
+_MAX_READERS: Final = 10_000
+"""Connections of the reading pool: each reader waiting at the live edge holds one."""
 
 
 def _import_redis() -> Any:
@@ -97,221 +97,6 @@ def _import_redis() -> Any:
             "RedisEventLog needs the redis package; install it with: pip install 'rxagents[redis]'"
         ) from err
     return redis
-
-
-@final
-class RedisRunLog:
-    """The owner's handle on one run in Redis (see :class:`~rxagents.eventlog.RunLog`).
-
-    Keeps only the chunks not yet sent; :attr:`buffer` is ``None``.
-    """
-
-    __slots__ = (
-        "_cancel_fired",
-        "_created",
-        "_error",
-        "_in_flight",
-        "_keys",
-        "_log",
-        "_loop",
-        "_on_cancel",
-        "_on_lost",
-        "_pending",
-        "_scheduled",
-        "_state",
-        "_stored",
-        "_token",
-        "_writer",
-        "kind",
-        "run_id",
-    )
-
-    def __init__(
-        self,
-        log: RedisEventLog,
-        run_id: str,
-        kind: RunKind,
-        on_cancel: Callable[[], None] | None,
-        on_lost: LostCallback | None,
-    ) -> None:
-        self.run_id = run_id
-        self.kind: RunKind = kind
-        self._log = log
-        self._loop = asyncio.get_running_loop()
-        self._keys = log._keys(run_id)
-        self._token = uuid.uuid4().hex
-        self._on_cancel = on_cancel
-        self._on_lost = on_lost
-        self._pending: list[ChunkBase] = []
-        self._in_flight = 0
-        self._stored = 0
-        self._created = False
-        self._state: _State = "open"
-        self._scheduled = False
-        self._writer: asyncio.Task[None] | None = None
-        self._error: RxAgentsError | None = None
-        self._cancel_fired = False
-
-    @property
-    def length(self) -> int:
-        """The number of chunks appended so far."""
-        return self._stored + self._in_flight + len(self._pending)
-
-    @property
-    def buffer(self) -> None:
-        """``None``: the chunks live in Redis."""
-        return None
-
-    @property
-    def is_open(self) -> bool:
-        """Whether the log still takes chunks."""
-        return self._state == "open"
-
-    def append(self, chunk: ChunkBase) -> None:
-        """Queue one chunk for the next round trip; dropped once the run was lost.
-
-        Raises:
-            RunStateError: The log was already ended.
-        """
-        if self._state == "open":
-            self._pending.append(chunk)
-            if not self._scheduled:
-                self._scheduled = True
-                self._loop.call_soon(self._kick)
-        elif self._state != "lost":
-            raise RunStateError(f"the log of run {self.run_id!r} has ended; it takes no chunks")
-
-    def end(self) -> None:
-        """Mark the end after the last chunk (sent with the last batch)."""
-        if self._state == "open":
-            self._state = "ending"
-            if not self._scheduled:
-                self._scheduled = True
-                self._loop.call_soon(self._kick)
-
-    async def flush(self) -> None:
-        """Wait until everything appended (and the end, if marked) is in Redis.
-
-        Raises:
-            RunLostError: The run was lost (:class:`~rxagents.errors.FencedError` if fenced).
-            RunExistsError: Another process created a run with this id first.
-        """
-        self._kick()
-        while self._writer is not None:
-            # wait(), not shield(): a writer cancelled because the run was lost is no error here
-            await asyncio.wait((self._writer,))
-            self._kick()
-        if self._error is not None:
-            raise self._error
-
-    # --- writing ----------------------------------------------------------------------------
-
-    def _has_work(self) -> bool:
-        if self._state == "lost" or self._state == "ended":
-            return False
-        return bool(self._pending) or not self._created or self._state == "ending"
-
-    def _kick(self) -> None:
-        self._scheduled = False
-        if self._writer is None and self._has_work():
-            self._writer = self._loop.create_task(self._drain())
-
-    async def _drain(self) -> None:
-        try:
-            while self._has_work():
-                batch, self._pending = self._pending, []
-                ending = self._state == "ending"
-                self._in_flight = len(batch)
-                await self._store(batch, ending)
-                self._stored += len(batch)
-                self._in_flight = 0
-                self._created = True
-                if ending:
-                    self._state = "ended"
-                    self._log._discard(self)
-        except Exception as error:
-            self._in_flight = 0
-            if not isinstance(error, RxAgentsError):  # a Redis error reply: nothing to retry
-                _log.error("event log: storing run %r failed", self.run_id, exc_info=error)
-                error = RunLostError(
-                    f"run {self.run_id!r}: Redis refused its chunks: {error}", run_id=self.run_id
-                )
-            self._fail(error)
-        finally:
-            self._writer = None
-
-    async def _store(self, batch: list[ChunkBase], ending: bool) -> None:
-        log = self._log
-        args: list[bytes | str | int] = [
-            self._token,
-            log._lease_ms,
-            log._keep_ms,
-            log._retention_ms,
-            self._stored,
-            "0" if self._created else "1",
-            "1" if ending else "0",
-            self.kind,
-            log.owner,
-        ]
-        args.extend([chunk_json(chunk) for chunk in batch])
-        code, _, cancel = await log._retrying(
-            self.run_id, "store chunks", lambda: log._append(keys=self._keys, args=args)
-        )
-        if cancel == 1:
-            self._cancel_seen()
-        if code in (1, 2):
-            return
-        if code == -1:
-            raise RunExistsError(self.run_id)
-        if code == 0:
-            raise FencedError(
-                f"run {self.run_id!r}: this process lost its lease (paused or cut off for longer "
-                f"than {log._lease_ttl:g} s); its chunks are refused and the run was ended as lost",
-                run_id=self.run_id,
-            )
-        raise RunLostError(
-            f"run {self.run_id!r}: the log in Redis does not continue at position "
-            f"{self._stored}; its data was lost",
-            run_id=self.run_id,
-        )
-
-    # --- ownership --------------------------------------------------------------------------
-
-    @property
-    def _needs_renewal(self) -> bool:
-        return self._created and (self._state == "open" or self._state == "ending")
-
-    def _renewed(self, held: bool, cancel: bool) -> None:
-        if cancel:
-            self._cancel_seen()
-        if not held and self._needs_renewal:
-            self._fail(
-                FencedError(
-                    f"run {self.run_id!r}: this process lost its lease; the run was ended as lost",
-                    run_id=self.run_id,
-                )
-            )
-
-    def _cancel_seen(self) -> None:
-        if not self._cancel_fired and self._state == "open":
-            self._cancel_fired = True
-            if self._on_cancel is not None:
-                _call(self._on_cancel)
-
-    def _fail(self, error: RxAgentsError) -> None:
-        if self._state == "lost" or self._state == "ended":
-            return
-        self._state = "lost"
-        self._error = error
-        self._pending = []
-        if self._writer is not None and self._writer is not asyncio.current_task():
-            self._writer.cancel()
-        self._log._discard(self)
-        if self._created and not isinstance(error, RunExistsError):
-            # readers end now rather than at their next lease check
-            self._log._spawn(self._log._end_lost(self.run_id, self.kind, ""))
-        if self._on_lost is not None:
-            _call(self._on_lost, error)
 
 
 @final
@@ -354,14 +139,18 @@ class RedisEventLog:
         redis = _import_redis()
         self._redis = redis
         # retries are ours (bounded, with backoff), not the client's
-        self._client: Any = redis.asyncio.Redis.from_url(
-            url, retry=redis.asyncio.retry.Retry(redis.backoff.NoBackoff(), 0)
+        no_retry = redis.asyncio.retry.Retry(redis.backoff.NoBackoff(), 0)
+        self._client: Any = redis.asyncio.Redis.from_url(url, retry=no_retry)
+        # blocking reads get a pool of their own, so that readers never starve the writer
+        self._readers: Any = redis.asyncio.Redis.from_url(
+            url, retry=no_retry, max_connections=_MAX_READERS
         )
         self._transient: tuple[type[BaseException], ...] = (
             redis.exceptions.ConnectionError,
             redis.exceptions.TimeoutError,
             OSError,
         )
+        self._no_script = redis.exceptions.NoScriptError
         self._append = self._client.register_script(scripts.APPEND)
         self._renew = self._client.register_script(scripts.RENEW)
         self._check = self._client.register_script(scripts.CHECK)
@@ -377,6 +166,7 @@ class RedisEventLog:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         """This process's id as an owner."""
         self._runs: dict[str, RedisRunLog] = {}
+        self._writer = Writer(self)
         self._background: list[asyncio.Task[None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
@@ -401,7 +191,7 @@ class RedisEventLog:
             raise ConfigurationError("this event log is closed; create a new one")
         if run_id in self._runs:
             raise RunExistsError(run_id)
-        run = RedisRunLog(self, run_id, kind, on_cancel, on_lost)
+        run = RedisRunLog(self, self._writer, run_id, kind, on_cancel, on_lost)
         self._runs[run_id] = run
         if not self._background:
             loop = asyncio.get_running_loop()
@@ -409,7 +199,8 @@ class RedisEventLog:
                 loop.create_task(self._renew_leases()),
                 loop.create_task(self._listen_for_cancels()),
             ]
-        run._kick()
+        run._dirty = True
+        self._writer.mark(run)  # created in Redis with the next round trip
         return run
 
     async def create(
@@ -504,12 +295,14 @@ class RedisEventLog:
                     _log.warning("could not end run %r as lost while closing", run.run_id)
                 if run._on_lost is not None:
                     error = RunLostError(lost_message(run.run_id), run_id=run.run_id)
-                    _call(run._on_lost, error)
+                    call_safely(run._on_lost, error)
+        self._writer.cancel()
         self._stop_background()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._client.aclose()
+        await self._readers.aclose()
 
     # --- internals --------------------------------------------------------------------------
 
@@ -542,23 +335,59 @@ class RedisEventLog:
         task.add_done_callback(self._tasks.discard)
 
     async def _retrying(self, run_id: str, what: str, call: Callable[[], Awaitable[_T]]) -> _T:
-        """Run one Redis call, retrying transient errors with backoff for ``retry_timeout``."""
+        """Run one Redis call, retrying transient errors with backoff for ``retry_timeout``.
+
+        Raises:
+            RunLostError: Redis stayed unreachable.
+        """
         try:
-            async for attempt in AsyncRetrying(
-                stop=stop_after_delay(self._retry_timeout),
-                wait=wait_exponential(multiplier=0.05, max=1.0) + wait_random(0, 0.05),
-                retry=retry_if_exception_type(self._transient),
-                reraise=True,
-            ):
-                with attempt:
-                    return await call()
+            return await self._retried(call)
         except self._transient as err:
-            raise RunLostError(
-                f"run {run_id!r}: could not {what}: Redis stayed unreachable for "
-                f"{self._retry_timeout:g} s ({err})",
-                run_id=run_id,
-            ) from err
+            raise self._unreachable(run_id, what, err) from err
+
+    async def _retried(self, call: Callable[[], Awaitable[_T]]) -> _T:
+        try:
+            return await call()  # the common case, without the retry machinery
+        except self._transient:
+            pass
+        async for attempt in AsyncRetrying(
+            stop=stop_after_delay(self._retry_timeout),
+            wait=wait_exponential(multiplier=0.05, max=1.0) + wait_random(0, 0.05),
+            retry=retry_if_exception_type(self._transient),
+            reraise=True,
+        ):
+            with attempt:
+                return await call()
         raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
+
+    def _unreachable(self, run_id: str, what: str, err: BaseException) -> RunLostError:
+        error = RunLostError(
+            f"run {run_id!r}: could not {what}: Redis stayed unreachable for "
+            f"{self._retry_timeout:g} s ({err})",
+            run_id=run_id,
+        )
+        error.__cause__ = err
+        return error
+
+    async def _pipeline(self, calls: list[tuple[Any, list[str], list[Any]]]) -> list[Any]:
+        """Run scripts in one round trip (retried as a whole: every script is idempotent).
+
+        Returns each script's answer, or the error that replaced it.
+        """
+
+        async def send() -> list[Any]:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for script, keys, args in calls:
+                    pipe.evalsha(script.sha, len(keys), *keys, *args)
+                results: list[Any] = await pipe.execute(raise_on_error=False)
+            if any(isinstance(result, self._no_script) for result in results):
+                # Redis lost its script cache (a restart): load, then send everything again
+                for script in {id(script): script for script, _, _ in calls}.values():
+                    await self._client.script_load(script.script)
+                return await send()
+            return results
+
+        return await self._retried(send)
 
     async def _end_lost(self, run_id: str, kind: RunKind, token: str) -> tuple[str, int]:
         """End a running run without a live lease (or with ``token``'s) as lost."""
@@ -586,7 +415,7 @@ class RedisEventLog:
         while True:
             block = None if finishing else self._block_ms
             read = functools.partial(
-                self._client.xread, {stream: f"0-{position}"}, count=_READ_COUNT, block=block
+                self._readers.xread, {stream: f"0-{position}"}, count=_READ_COUNT, block=block
             )
             reply = await self._retrying(run_id, "read", read)
             if reply:
@@ -628,19 +457,20 @@ class RedisEventLog:
             runs = [run for run in self._runs.values() if run._needs_renewal]
             if not runs:
                 continue
+            calls = [
+                (self._renew, run._keys, [run._token, self._lease_ms, self._keep_ms])
+                for run in runs
+            ]
             try:
-                async with self._client.pipeline(transaction=False) as pipe:
-                    for run in runs:
-                        await self._renew(
-                            keys=run._keys,
-                            args=[run._token, self._lease_ms, self._keep_ms],
-                            client=pipe,
-                        )
-                    results = await pipe.execute()
+                results = await self._pipeline(calls)
             except self._transient as err:
                 _log.warning("event log: could not renew leases (will retry): %s", err)
                 continue
-            for run, (held, cancel) in zip(runs, results, strict=True):
+            for run, result in zip(runs, results, strict=True):
+                if isinstance(result, BaseException):
+                    _log.warning("event log: could not renew run %r: %s", run.run_id, result)
+                    continue
+                held, cancel = result
                 run._renewed(held == 1, cancel == 1)
 
     async def _listen_for_cancels(self) -> None:
@@ -667,10 +497,3 @@ class RedisEventLog:
                 await pubsub.aclose()
             await asyncio.sleep(delay)  # backoff before reconnecting
             delay = min(delay * 2, 1.0)
-
-
-def _call(callback: Callable[..., None], *args: object) -> None:
-    try:
-        callback(*args)
-    except Exception:
-        _log.exception("event-log callback %r failed", callback)
