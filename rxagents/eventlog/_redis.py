@@ -71,6 +71,7 @@ from rxagents.eventlog._protocol import (
     lost_chunks,
     lost_message,
 )
+from rxagents.eventlog._redis_read import Entry, Hub, Subscription, parse_entries
 from rxagents.eventlog._redis_run import RedisRunLog, Writer, call_safely
 from rxagents.events import Chunk, parse_chunk
 
@@ -82,8 +83,6 @@ _T = TypeVar("_T")
 _State = Literal["open", "ending", "ended", "lost"]
 _READ_COUNT: Final = 1000
 """Entries fetched per ``XREAD``."""
-_MAX_READERS: Final = 10_000
-"""Connections of the reading pool: each reader waiting at the live edge holds one."""
 
 
 def _import_redis() -> Any:
@@ -141,9 +140,10 @@ class RedisEventLog:
         # retries are ours (bounded, with backoff), not the client's
         no_retry = redis.asyncio.retry.Retry(redis.backoff.NoBackoff(), 0)
         self._client: Any = redis.asyncio.Redis.from_url(url, retry=no_retry)
-        # blocking reads get a pool of their own, so that readers never starve the writer
-        self._readers: Any = redis.asyncio.Redis.from_url(
-            url, retry=no_retry, max_connections=_MAX_READERS
+        # live readers share one blocking XREAD on a connection of its own
+        self._hub = Hub(
+            self,
+            redis.asyncio.Redis.from_url(url, retry=no_retry, single_connection_client=True),
         )
         self._transient: tuple[type[BaseException], ...] = (
             redis.exceptions.ConnectionError,
@@ -302,7 +302,7 @@ class RedisEventLog:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._client.aclose()
-        await self._readers.aclose()
+        await self._hub.aclose()
 
     # --- internals --------------------------------------------------------------------------
 
@@ -410,17 +410,43 @@ class RedisEventLog:
             raise RunNotFoundError(run_id)
         kind = cast(RunKind, values[1].decode())
         position = offset
-        finishing = False
+        finishing = False  # the run has ended: read what is left, without waiting
         length = 0
-        while True:
-            block = None if finishing else self._block_ms
-            read = functools.partial(
-                self._readers.xread, {stream: f"0-{position}"}, count=_READ_COUNT, block=block
-            )
-            reply = await self._retrying(run_id, "read", read)
-            if reply:
-                for entry_id, fields in reply[0][1]:
-                    seq = int(entry_id.split(b"-", 1)[1])
+        subscription: Subscription | None = None
+        try:
+            while True:
+                entries: list[Entry] | None
+                if subscription is None:
+                    read = functools.partial(
+                        self._client.xread, {stream: f"0-{position}"}, count=_READ_COUNT
+                    )
+                    reply = await self._retrying(run_id, "read", read)
+                    entries = parse_entries(reply[0][1]) if reply else []
+                    if not entries:
+                        if finishing:
+                            if position < length:
+                                raise self._gap(run_id, position, length)
+                            return  # the offset was past the end
+                        subscription = self._hub.subscribe(run_id, stream, position)
+                        continue
+                else:
+                    entries = await subscription.next(self._block_ms / 1000)
+                if entries is None:
+                    # quiet for a while: is the owner still there?
+                    status, length = await self._end_lost(run_id, kind, "")
+                    if status == "gone":
+                        raise RunLostError(
+                            f"run {run_id!r}: its log vanished from Redis while being read "
+                            "(expired, or Redis restarted without persistence); the rest cannot "
+                            "be read",
+                            run_id=run_id,
+                        )
+                    if status != "running" and subscription is not None:
+                        finishing = True
+                        self._hub.unsubscribe(subscription)
+                        subscription = None
+                    continue
+                for seq, fields in entries:
                     if seq != position + 1:
                         raise self._gap(run_id, position, seq - 1)
                     data = fields.get(b"c")
@@ -428,20 +454,9 @@ class RedisEventLog:
                         return
                     yield position, data
                     position += 1
-                continue
-            if finishing:
-                if position < length:
-                    raise self._gap(run_id, position, length)
-                return  # the offset was past the end
-            # quiet for a while: is the owner still there?
-            status, length = await self._end_lost(run_id, kind, "")
-            if status == "gone":
-                raise RunLostError(
-                    f"run {run_id!r}: its log vanished from Redis while being read (expired, "
-                    "or Redis restarted without persistence); the rest cannot be read",
-                    run_id=run_id,
-                )
-            finishing = status != "running"
+        finally:
+            if subscription is not None:
+                self._hub.unsubscribe(subscription)
 
     def _gap(self, run_id: str, position: int, end: int) -> RunLostError:
         return RunLostError(
