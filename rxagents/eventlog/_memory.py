@@ -35,20 +35,12 @@ _log = logging.getLogger(__name__)
 
 @final
 class InMemoryRunLog:
-    """One run's log in memory: its chunk list is the replay buffer (see :class:`RunLog`)."""
+    """One run's log in memory: its chunk list is the replay buffer (see :class:`RunLog`).
 
-    __slots__ = (
-        "_is_open",
-        "_on_cancel",
-        "_on_end",
-        "_on_lost",
-        "_waiters",
-        "cancel_requested",
-        "chunks",
-        "kind",
-        "run_id",
-        "status",
-    )
+    While no reader waits at the live edge, :meth:`append` is the list's own ``append`` (an
+    instance attribute shadowing the method): the per-chunk cost is a bare list append. A
+    waiting reader switches it to an append that wakes the readers, then it switches back.
+    """
 
     def __init__(
         self,
@@ -67,6 +59,7 @@ class InMemoryRunLog:
         self._on_lost = on_lost
         self._waiters: list[asyncio.Future[None]] = []
         self._on_end: Callable[[], None] | None = None
+        self._quiet_append()
 
     @property
     def length(self) -> int:
@@ -91,10 +84,18 @@ class InMemoryRunLog:
         """
         if self._is_open:
             self.chunks.append(chunk)
-            if self._waiters:
-                self._wake()
+            self._wake()
         elif self.status == "ended":
             raise RunStateError(f"the log of run {self.run_id!r} has ended; it takes no chunks")
+
+    def _quiet_append(self) -> None:
+        # no reader waits: appending is the list's own append
+        self.append = self.chunks.append  # type: ignore[method-assign,assignment]  # shadows on purpose
+
+    def _add_waiter(self, waiter: asyncio.Future[None]) -> None:
+        self._waiters.append(waiter)
+        if "append" in self.__dict__:
+            del self.append  # the class's append: it wakes the readers
 
     def end(self) -> None:
         """Mark the end after the last chunk."""
@@ -108,6 +109,8 @@ class InMemoryRunLog:
 
     def _finish(self, status: RunStatus) -> None:
         self._is_open = False
+        if "append" in self.__dict__:
+            del self.append
         self.status = status
         self._wake()
         if self._on_end is not None:
@@ -118,6 +121,8 @@ class InMemoryRunLog:
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
+        if self._is_open:
+            self._quiet_append()
 
     def _lose(self) -> None:
         self.chunks.extend(lost_chunks(self.run_id, self.kind))
@@ -252,7 +257,7 @@ class InMemoryEventLog:
             if not run.is_open:
                 return
             waiter: asyncio.Future[None] = loop.create_future()
-            run._waiters.append(waiter)
+            run._add_waiter(waiter)
             await waiter
 
 

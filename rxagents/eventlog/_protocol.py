@@ -102,6 +102,9 @@ class RunLog(Protocol):
     def append(self, chunk: ChunkBase) -> None:
         """Append one chunk at position :attr:`length`; dropped silently once the run was lost.
 
+        Look the method up at each call (``run_log.append(chunk)``); do not keep the bound
+        method: the in-memory log swaps it for a bare list append while no reader waits.
+
         Raises:
             RunStateError: The log was already ended.
         """

@@ -1,13 +1,13 @@
 """The Redis event log: one Redis Stream per run, shared by every process that uses the server.
 
-Writing (the owner). ``append`` only puts the chunk in a pending list and, once per event-loop
-callback, schedules a flush (``loop.call_soon``); one writer task per run sends all pending
-chunks in one Lua call, which checks the owner's fencing token and ``XADD``s them at ids
-``0-(position+1)``: positions are assigned by Redis, dense, and compared as numbers. While a
-call is in flight new chunks gather for the next one, so a busy run sends large batches. Each
-call names the position it starts at, so a call retried after a lost reply is recognised and
-not stored twice. Transient Redis errors are retried with backoff (``retry_timeout``); past it
-the run is lost (``on_lost``).
+Writing (the owner). ``append`` only puts the chunk in the run's pending list; once per
+event-loop callback the log's writer is scheduled (``loop.call_soon``) and sends the pending
+chunks of every run of this log in one pipeline, one Lua call per run, which checks the owner's
+fencing token and ``XADD``s the chunks at ids ``0-(position+1)``: positions are assigned by
+Redis, dense, and compared as numbers. While a round trip is in flight new chunks gather for the
+next one, so busy runs send large batches. Each call names the position it starts at, so a call
+retried after a lost reply is recognised and not stored twice. Transient Redis errors are
+retried with backoff for ``retry_timeout``; past it the run is lost (``on_lost``).
 
 Ownership. The owner's token sits in a lease key that expires after ``lease_ttl``; a background
 task renews the leases of all runs of this log every ``lease_ttl / 3`` (and every append
@@ -18,10 +18,11 @@ ended, it ends the run (atomically, in Lua: only if still running without a leas
 run's terminal error chunks (:func:`~rxagents.eventlog.lost_chunks`) and a ``lost`` end entry, so
 every reader sees the same ending within ``lease_ttl`` plus about a second.
 
-Reading. ``XREAD BLOCK`` from the last id (replay and live alike), checking that every entry's
-id is the next position: a missing chunk raises :class:`~rxagents.errors.RunLostError`, and so
-does a run whose keys vanished mid-read (Redis restarted without persistence) — never a silent
-gap, never a hang.
+Reading. Non-blocking ``XREAD``s replay from the offset; at the live edge the reader joins the
+log's hub, one ``XREAD BLOCK`` over every followed stream on a connection of its own (see
+``_redis_read``). Every entry's id must be the next position: a missing chunk raises
+:class:`~rxagents.errors.RunLostError`, and so does a run whose keys vanished mid-read (Redis
+restarted without persistence) — never a silent gap, never a hang.
 
 Cancel. ``request_cancel`` sets the run's ``cancel`` flag and publishes its id on
 ``<prefix>:cancel``; the owner's log listens there and also reads the flag on every renewal and

@@ -327,3 +327,31 @@ async def test_every_key_expires_after_the_end_and_while_running_after_lease_and
     finally:
         await raw.aclose()
         await log.aclose()
+
+
+async def test_readers_joining_at_the_live_edge_share_one_blocking_read(
+    redis_server: Any, prefix: str, reader: RedisEventLog
+) -> None:
+    owner = RedisEventLog(redis_server.url, prefix=prefix, lease_ttl=60.0)
+    try:
+        runs = [await owner.create(f"r{i}", kind="agent") for i in range(3)]
+        got: dict[int, list[tuple[int, bytes]]] = {i: [] for i in range(3)}
+        first = [asyncio.Event() for _ in range(3)]
+
+        async def follow(i: int) -> None:
+            async for item in reader.read_json(f"r{i}"):
+                got[i].append(item)
+                first[i].set()
+
+        tasks = []
+        for i, run in enumerate(runs):  # each joins while the others wait in the hub's read
+            tasks.append(asyncio.create_task(follow(i)))
+            run.append(delta(f"r{i}", "0"))
+            await first[i].wait()
+        for i, run in enumerate(runs):
+            run.append(delta(f"r{i}", "1"))
+            run.end()
+        await asyncio.gather(*tasks)
+        assert got == {i: list(enumerate(deltas(f"r{i}", 2))) for i in range(3)}
+    finally:
+        await owner.aclose()
