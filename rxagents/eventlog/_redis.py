@@ -328,7 +328,7 @@ class RedisEventLog:
         async def run() -> None:
             try:
                 await work
-            except RxAgentsError as error:
+            except Exception as error:  # best effort: the lease rules end the run anyway
                 _log.warning("event log: %s", error)
 
         task = asyncio.get_running_loop().create_task(run())

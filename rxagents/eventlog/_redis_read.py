@@ -17,6 +17,8 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any, Final, final
 
+from rxagents.errors import RunLostError
+
 if TYPE_CHECKING:
     from rxagents.eventlog._redis import RedisEventLog
 
@@ -121,7 +123,15 @@ class Hub:
                 del self._subscriptions[subscription.stream]
 
     async def aclose(self) -> None:
-        """Stop the blocking call and close its connection."""
+        """Stop the blocking call and close its connection; readers still waiting fail."""
+        for subscriptions in self._subscriptions.values():
+            for subscription in subscriptions:
+                subscription.fail(
+                    RunLostError(
+                        f"run {subscription.run_id!r}: the event log was closed while reading",
+                        run_id=subscription.run_id,
+                    )
+                )
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
