@@ -30,6 +30,9 @@ from rxagents.errors import InvalidInputError as InvalidInputError
 from rxagents.errors import RunError as RunError
 from rxagents.errors import RxAgentsError as RxAgentsError
 from rxagents.errors import UserError as UserError
+from rxagents.eventlog import EventLog as EventLog
+from rxagents.eventlog import InMemoryEventLog as InMemoryEventLog
+from rxagents.eventlog import RedisEventLog as RedisEventLog
 from rxagents.events import Chunk as Chunk
 from rxagents.events import parse_chunk as parse_chunk
 from rxagents.memory import Memory as Memory
@@ -54,11 +57,14 @@ __all__ = (
     "Chunk",
     "ChunkParseError",
     "ConfigurationError",
+    "EventLog",
+    "InMemoryEventLog",
     "InMemoryStorage",
     "InvalidInputError",
     "Memory",
     "NetworkResult",
     "NetworkStream",
+    "RedisEventLog",
     "RunError",
     "Runtime",
     "RxAgentsError",

@@ -10,6 +10,8 @@ Every error the library raises on purpose derives from :class:`RxAgentsError`::
     │   │   └── InvalidInputTypeError  input of the wrong type, or an unknown option (a TypeError)
     │   ├── NotRegisteredError     no agent or workflow under that key (also a KeyError)
     │   ├── ThreadNotFoundError    no memory thread with that id (also a KeyError)
+    │   ├── RunNotFoundError       no run with that id in the event log (also a KeyError)
+    │   ├── RunExistsError         the event log already holds a run with that id
     │   ├── RunStateError          the run's state forbids it (resuming a run not suspended)
     │   └── StorageClosedError     the storage was closed (also a RuntimeError)
     ├── ChunkParseError            wire data is not a valid chunk (also a ValueError)
@@ -22,7 +24,9 @@ Every error the library raises on purpose derives from :class:`RxAgentsError`::
         ├── IdleTimeoutError       no chunk arrived in time (also a TimeoutError)
         ├── ToolExecutionError     a tool raised or got invalid arguments
         ├── StepCancelledError     a step's call ended cancelled though the run did not cancel it
-        └── RemoteError            a remote rxagents or Mastra server refused a request
+        ├── RemoteError            a remote rxagents or Mastra server refused a request
+        └── RunLostError           a run's log cannot be continued or read to its end
+            └── FencedError        this process no longer owns the run: its writes are refused
 
 Cancellation is never an error here: cancelled work raises :class:`asyncio.CancelledError`.
 """
@@ -35,6 +39,7 @@ from typing import Any
 __all__ = (
     "ChunkParseError",
     "ConfigurationError",
+    "FencedError",
     "IdleTimeoutError",
     "InvalidInputError",
     "InvalidInputTypeError",
@@ -44,7 +49,10 @@ __all__ = (
     "ProviderError",
     "RemoteError",
     "RunError",
+    "RunExistsError",
     "RunFailedError",
+    "RunLostError",
+    "RunNotFoundError",
     "RunStateError",
     "RxAgentsError",
     "SnapshotFormatError",
@@ -125,6 +133,39 @@ class ThreadNotFoundError(UserError, KeyError):
 
     def __str__(self) -> str:  # KeyError would show the repr of the message
         return str(self.args[0])
+
+
+class RunNotFoundError(UserError, KeyError):
+    """No run has the requested id in the event log: never created, or expired (a ``KeyError``).
+
+    Attributes:
+        run_id: The id asked for.
+    """
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(
+            f"no run {run_id!r} in the event log: it never started here, or it ended longer "
+            "ago than the log's retention"
+        )
+        self.run_id = run_id
+
+    def __str__(self) -> str:  # KeyError would show the repr of the message
+        return str(self.args[0])
+
+
+class RunExistsError(UserError):
+    """The event log already holds a run with this id; run ids must be unique.
+
+    Attributes:
+        run_id: The id that is taken.
+    """
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(
+            f"the event log already holds a run {run_id!r}; give every run a fresh id (omit the "
+            "run id to get a generated one)"
+        )
+        self.run_id = run_id
 
 
 class RunStateError(UserError):
@@ -252,3 +293,26 @@ class RemoteError(RunError):
         super().__init__(f"remote server answered {status}: {message}")
         self.status = status
         self.error = error
+
+
+class RunLostError(RunError):
+    """A run's log cannot be continued or read to its end.
+
+    The process running the run stopped (its lease expired), the log's data vanished (Redis
+    restarted without persistence), or the log's store stayed unreachable past the retry window.
+
+    Attributes:
+        run_id: The run that was lost.
+    """
+
+    def __init__(self, message: str, *, run_id: str) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+
+
+class FencedError(RunLostError):
+    """This process no longer owns the run: its lease expired, so its writes are refused.
+
+    Raised to (or reported by) a stale owner, e.g. one that was paused longer than its lease;
+    the run should be cancelled, as its readers already got the run's terminal error.
+    """
