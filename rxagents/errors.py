@@ -8,7 +8,10 @@ Every error the library raises on purpose derives from :class:`RxAgentsError`::
     │   ├── InvalidInputError      input data failed validation (also a ValueError)
     │   ├── NotRegisteredError     no agent or workflow under that key (also a KeyError)
     │   ├── ThreadNotFoundError    no memory thread with that id (also a KeyError)
+    │   ├── ThreadOwnershipError   the memory thread belongs to another resource (also a ValueError)
     │   └── RunStateError          the run's state forbids it (resuming a run not suspended)
+    ├── StorageError               a storage backend failed
+    │   └── StorageUnavailableError  the database cannot be reached (also a ConnectionError)
     ├── ChunkParseError            wire data is not a valid chunk (also a ValueError)
     │   └── UnknownChunkTypeError  the chunk's ``type`` is not in the vocabulary
     └── RunError                   a run failed after it started
@@ -38,7 +41,10 @@ __all__ = (
     "RunError",
     "RunStateError",
     "RxAgentsError",
+    "StorageError",
+    "StorageUnavailableError",
     "ThreadNotFoundError",
+    "ThreadOwnershipError",
     "ToolExecutionError",
     "UnknownChunkTypeError",
     "UserError",
@@ -99,8 +105,35 @@ class ThreadNotFoundError(UserError, KeyError):
         return str(self.args[0])
 
 
+class ThreadOwnershipError(InvalidInputError):
+    """The memory thread exists but belongs to another resource (or to none).
+
+    The message never names the owner. Attributes:
+        thread_id: The thread asked for.
+    """
+
+    def __init__(self, thread_id: str) -> None:
+        super().__init__(
+            f"memory thread {thread_id!r} belongs to another resource; use a new thread id, or "
+            "the resource the thread was created with"
+        )
+        self.thread_id = thread_id
+
+
 class RunStateError(UserError):
     """The run is not in a state that allows this (not suspended, still running, …)."""
+
+
+class StorageError(RxAgentsError):
+    """A storage backend failed (a database error that is not the caller's input)."""
+
+
+class StorageUnavailableError(StorageError, ConnectionError):
+    """The storage's database could not be reached, or the connection broke mid-call.
+
+    Reads are retried before this is raised; a write that broke may or may not have been
+    applied (check with a read before retrying a conditional update).
+    """
 
 
 class ChunkParseError(RxAgentsError, ValueError):

@@ -1,28 +1,18 @@
-"""Both storage backends behave alike: JSON values in namespaces, ordered prefix listings."""
+"""Every storage backend behaves alike: JSON values in namespaces, ordered prefix listings."""
 
 from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from rxagents.storage import InMemoryStorage, SqliteStorage, Storage
+from rxagents.storage import SqliteStorage, Storage
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
-    backend: Storage = (
-        InMemoryStorage() if request.param == "memory" else SqliteStorage(tmp_path / "s.db")
-    )
-    yield backend
-    await backend.close()
-
-
-async def test_both_backends_implement_the_protocol(storage: Storage) -> None:
+async def test_every_backend_implements_the_protocol(storage: Storage) -> None:
     assert isinstance(storage, Storage)
 
 
