@@ -12,18 +12,23 @@ from reactivex import Observable, abc
 
 from rxagents.errors import ConfigurationError
 from rxagents.events import WorkflowChunk
-from rxagents.storage import InMemoryStorage, Storage
+from rxagents.storage import ANY, InMemoryStorage, Storage
 from rxagents.workflow._compile import Entry, Kind, compile_entries, schema_problems
 from rxagents.workflow._context import StepContext
 from rxagents.workflow._execution import Execution
 from rxagents.workflow._flow import Condition, SequenceNode
 from rxagents.workflow._result import WorkflowResult
-from rxagents.workflow._snapshot import load_snapshot, result_from_snapshot
+from rxagents.workflow._snapshot import (
+    SNAPSHOT_NAMESPACE,
+    check_snapshot,
+    load_snapshot,
+    result_from_snapshot,
+)
 from rxagents.workflow._step import Execute, Step, to_json, validate
 
 if TYPE_CHECKING:
     from rxagents.agent import AgentLike, Tool
-    from rxagents.workflow._run import WorkflowRun
+    from rxagents.workflow._run import RunStatus, WorkflowRun
 
 __all__ = ("StepLike", "Workflow")
 
@@ -290,9 +295,25 @@ class Workflow:
         return Observable(subscribe)
 
     async def get_run_result(self, run_id: str) -> WorkflowResult | None:
-        """Return the result of a run from its snapshot in storage (``None`` if unknown)."""
+        """Return the result of a run from its snapshot in storage (``None`` if unknown).
+
+        A run whose process died while a step ran has status ``running`` and the steps done.
+        """
         snapshot = await load_snapshot(self.storage, self.id, run_id)
         return None if snapshot is None else result_from_snapshot(snapshot)
+
+    async def list_runs(
+        self, *, status: RunStatus | None = None, limit: int | None = None
+    ) -> list[WorkflowResult]:
+        """Return this workflow's runs in storage (with ``status``: only those), by run id.
+
+        Example:
+            >>> waiting = await workflow.list_runs(status="suspended")  # doctest: +SKIP
+        """
+        entries = await self.storage.list_entries(
+            SNAPSHOT_NAMESPACE, f"{self.id}/", status=ANY if status is None else status, limit=limit
+        )
+        return [result_from_snapshot(check_snapshot(e.key, e.value)) for e in entries]
 
     # --- used by runs and nodes ---------------------------------------------------------------
 
