@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rxagents.errors import InvalidInputError, UserError
+from rxagents.errors import InvalidInputError, ThreadOwnershipError, UserError
 from rxagents.memory import (
     MESSAGES_NAMESPACE,
     THREADS_NAMESPACE,
@@ -154,10 +154,17 @@ async def test_open_thread_creates_and_checks_the_owner(storage: Storage) -> Non
     memory = Memory(storage)
     created = await memory.open_thread(MemoryRef("t", "u", "Title", {"k": 1}))
     assert (created.resource_id, created.title, created.metadata) == ("u", "Title", {"k": 1})
-    assert await memory.open_thread(MemoryRef("t")) == created
-    with pytest.raises(InvalidInputError, match="belongs to resource 'u', not 'v'"):
+    assert await memory.open_thread(MemoryRef("t", "u")) == created
+    with pytest.raises(ThreadOwnershipError, match="belongs to another resource") as refused:
         await memory.open_thread(MemoryRef("t", "v"))
-    assert (await memory.open_thread(MemoryRef("solo"))).resource_id == "solo"
+    assert "'u'" not in str(refused.value)  # the owner is never named
+    with pytest.raises(ThreadOwnershipError):
+        await memory.open_thread(MemoryRef("t"))  # no resource: only threads without owner
+    solo = await memory.open_thread(MemoryRef("solo"))
+    assert solo.resource_id == "solo"  # shown as its own id, owned by nobody
+    assert await memory.open_thread(MemoryRef("solo")) == solo
+    with pytest.raises(ThreadOwnershipError):
+        await memory.open_thread(MemoryRef("solo", "solo"))
 
 
 async def test_load_leaves_out_tool_results_cut_from_their_call(storage: Storage) -> None:
