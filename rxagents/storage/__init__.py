@@ -19,6 +19,7 @@ from rxagents.storage._postgres import PostgresStorage as PostgresStorage
 from rxagents.storage._protocol import ANY as ANY
 from rxagents.storage._protocol import Entry as Entry
 from rxagents.storage._protocol import Filter as Filter
+from rxagents.storage._protocol import JsonText as JsonText
 from rxagents.storage._protocol import JsonValue as JsonValue
 from rxagents.storage._protocol import Storage as Storage
 from rxagents.storage._sqlite import SqliteStorage as SqliteStorage
@@ -28,6 +29,7 @@ __all__ = (
     "Entry",
     "Filter",
     "InMemoryStorage",
+    "JsonText",
     "JsonValue",
     "PostgresStorage",
     "SqliteStorage",

@@ -7,7 +7,7 @@ import builtins
 import json
 from typing import NamedTuple, final
 
-from rxagents.storage._protocol import ANY, Entry, Filter, JsonValue
+from rxagents.storage._protocol import ANY, Entry, Filter, JsonValue, encode
 
 __all__ = ("InMemoryStorage",)
 
@@ -64,7 +64,7 @@ class InMemoryStorage:
             ValueError: ``value`` holds NaN or an infinity.
         """
         self._check()
-        text = json.dumps(value, allow_nan=False)
+        text = encode(value)
         old = self._data.get(namespace, {}).get(key)
         if old is None:
             self._insert(namespace, key, _Row(text, 1, None, None))
@@ -82,12 +82,11 @@ class InMemoryStorage:
     ) -> Entry | None:
         """Store ``value`` only if ``key`` is absent; return the new entry or ``None``."""
         self._check()
-        text = json.dumps(value, allow_nan=False)
+        text = encode(value)
         if key in self._data.get(namespace, {}):
             return None
-        row = _Row(text, 1, owner, status)
-        self._insert(namespace, key, row)
-        return _entry(key, row)
+        self._insert(namespace, key, _Row(text, 1, owner, status))
+        return Entry(key, value, 1, owner, status)
 
     async def update(
         self,
@@ -100,12 +99,12 @@ class InMemoryStorage:
     ) -> Entry | None:
         """Replace the entry if its version is ``version``; return the new entry or ``None``."""
         self._check()
-        text = json.dumps(value, allow_nan=False)
+        text = encode(value)
         old = self._data.get(namespace, {}).get(key)
         if old is None or old.version != version:
             return None
-        row = self._data[namespace][key] = _Row(text, version + 1, old.owner, status)
-        return _entry(key, row)
+        self._data[namespace][key] = _Row(text, version + 1, old.owner, status)
+        return Entry(key, value, version + 1, old.owner, status)
 
     async def delete(self, namespace: str, key: str) -> bool:
         """Remove ``key``; return whether it existed."""

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import json
 import logging
 from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar, final
 
 from rxagents.errors import StorageError, StorageUnavailableError
-from rxagents.storage._protocol import ANY, Entry, Filter, JsonValue
+from rxagents.storage._protocol import ANY, Entry, Filter, JsonValue, encode
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
@@ -155,7 +154,7 @@ class PostgresStorage:
                 (a NUL character).
             StorageUnavailableError: The connection broke (the write may have happened).
         """
-        text = json.dumps(value, allow_nan=False)
+        text = encode(value)
         await self._write(
             "INSERT INTO rxagents_kv (namespace, key, value) VALUES (%s, %s, %s::jsonb) "
             "ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, "
@@ -173,14 +172,14 @@ class PostgresStorage:
         status: str | None = None,
     ) -> Entry | None:
         """Store ``value`` only if ``key`` is absent; return the new entry or ``None``."""
-        text = json.dumps(value, allow_nan=False)
+        text = encode(value)
         rows = await self._write(
             "INSERT INTO rxagents_kv (namespace, key, value, owner, status) "
             "VALUES (%s, %s, %s::jsonb, %s, %s) ON CONFLICT (namespace, key) DO NOTHING "
             "RETURNING version",
             (namespace, key, text, owner, status),
         )
-        return Entry(key, json.loads(text), 1, owner, status) if rows else None
+        return Entry(key, value, 1, owner, status) if rows else None
 
     async def update(
         self,
@@ -192,14 +191,14 @@ class PostgresStorage:
         status: str | None = None,
     ) -> Entry | None:
         """Replace the entry if its version is ``version``; return the new entry or ``None``."""
-        text = json.dumps(value, allow_nan=False)
+        text = encode(value)
         rows = await self._write(
             "UPDATE rxagents_kv SET value = %s::jsonb, version = version + 1, status = %s, "
             "updated_at = now() WHERE namespace = %s AND key = %s AND version = %s "
             "RETURNING owner",
             (text, status, namespace, key, version),
         )
-        return Entry(key, json.loads(text), version + 1, rows[0][0], status) if rows else None
+        return Entry(key, value, version + 1, rows[0][0], status) if rows else None
 
     async def delete(self, namespace: str, key: str) -> bool:
         """Remove ``key``; return whether it existed."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import builtins
+import json
 from dataclasses import dataclass
 from types import EllipsisType
 from typing import Any, Protocol, TypeAlias, runtime_checkable
 
-__all__ = ("ANY", "Entry", "Filter", "JsonValue", "Storage")
+__all__ = ("ANY", "Entry", "Filter", "JsonText", "JsonValue", "Storage", "encode")
 
 JsonValue: TypeAlias = Any
 """A JSON-compatible value: ``None``, bool, int, float, str, lists and string-keyed dicts."""
@@ -18,6 +19,28 @@ or :data:`ANY` (no filter)."""
 
 ANY: EllipsisType = ...
 """The "no filter" value of :meth:`Storage.list_entries`'s ``owner`` and ``status``."""
+
+
+class JsonText(str):
+    """A value already encoded as JSON text: writes store it as is (it must be valid JSON).
+
+    For callers that build large values from cached pieces (a run's snapshot reuses the JSON
+    of its finished steps); reads return the decoded value, as for any other write.
+    """
+
+    __slots__ = ()
+
+
+def encode(value: JsonValue) -> str:
+    """Return ``value`` as JSON text (as is for :class:`JsonText`).
+
+    Raises:
+        TypeError: ``value`` is not JSON-serialisable.
+        ValueError: ``value`` holds NaN or an infinity.
+    """
+    if isinstance(value, JsonText):
+        return str(value)
+    return json.dumps(value, allow_nan=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +108,8 @@ class Storage(Protocol):
         """Store ``value`` under ``key`` only if the key is absent, atomically.
 
         Returns:
-            The new entry (version 1), or ``None`` when the key exists (nothing changed).
+            The new entry (version 1; its ``value`` is the object given, not a copy), or
+            ``None`` when the key exists (nothing changed).
         """
         ...
 
@@ -103,8 +127,8 @@ class Storage(Protocol):
         The owner stays; ``status`` replaces the entry's status.
 
         Returns:
-            The new entry (version ``version + 1``), or ``None`` when the entry is absent or
-            was written since (nothing changed).
+            The new entry (version ``version + 1``; its ``value`` is the object given), or
+            ``None`` when the entry is absent or was written since (nothing changed).
         """
         ...
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Final, Literal, TypeVar, final
 
-from rxagents.storage._protocol import ANY, Entry, Filter, JsonValue
+from rxagents.storage._protocol import ANY, Entry, Filter, JsonValue, encode
 
 __all__ = ("SQLITE_MIGRATIONS", "SqliteStorage")
 
@@ -110,7 +110,7 @@ class SqliteStorage:
             TypeError: ``value`` is not JSON-serialisable.
             ValueError: ``value`` holds NaN or an infinity.
         """
-        text = json.dumps(value, allow_nan=False)  # fail in the caller, before the thread hop
+        text = encode(value)  # fail in the caller, before the thread hop
         stamp = time.time()
         await self._call(
             lambda db: db.execute(
@@ -131,7 +131,7 @@ class SqliteStorage:
         status: str | None = None,
     ) -> Entry | None:
         """Store ``value`` only if ``key`` is absent; return the new entry or ``None``."""
-        text = json.dumps(value, allow_nan=False)
+        text = encode(value)
         stamp = time.time()
         cursor = await self._call(
             lambda db: db.execute(
@@ -142,7 +142,7 @@ class SqliteStorage:
         )
         if cursor.rowcount != 1:
             return None
-        return Entry(key, json.loads(text), 1, owner, status)
+        return Entry(key, value, 1, owner, status)
 
     async def update(
         self,
@@ -154,7 +154,7 @@ class SqliteStorage:
         status: str | None = None,
     ) -> Entry | None:
         """Replace the entry if its version is ``version``; return the new entry or ``None``."""
-        text = json.dumps(value, allow_nan=False)
+        text = encode(value)
         stamp = time.time()
 
         rows = await self._call(
@@ -166,7 +166,7 @@ class SqliteStorage:
         )
         if not rows:
             return None
-        return Entry(key, json.loads(text), version + 1, rows[0][0], status)
+        return Entry(key, value, version + 1, rows[0][0], status)
 
     async def delete(self, namespace: str, key: str) -> bool:
         """Remove ``key``; return whether it existed."""

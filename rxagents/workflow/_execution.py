@@ -103,6 +103,8 @@ class Execution:
         self._held: deque[WorkflowChunk] = deque()
         self._gates: deque[int] = deque()
         self._barrier: asyncio.Handle | None = None
+        self._barrier_late = False
+        self._last_save = -1e9
         self.snapshots = SnapshotWriter(self, storage, snapshot_key(workflow.id, run_id), version)
         """This stream's snapshot writes."""
         self._observer: abc.ObserverBase[WorkflowChunk] | None = None
@@ -195,7 +197,7 @@ class Execution:
             # to keep the order) until a snapshot written after this point succeeded. The
             # write waits for the next callback, so the halt spreads through the flow first.
             self._gates.append(self.sent)
-            self.save_soon()
+            self.save_soon(now=True)
         self.sent += 1
         if self._gates:
             self._held.append(chunk)  # type: ignore[arg-type]  # only workflow chunks here
@@ -205,18 +207,32 @@ class Execution:
         assert observer is not None
         observer.on_next(chunk)  # type: ignore[arg-type]  # only workflow chunks get here
 
-    def save_soon(self) -> None:
+    def save_soon(self, *, now: bool = False) -> None:
         """Write a snapshot from the next loop callback (once however often asked).
 
         Waiting for the next callback lets the step's ending spread through the flow first (the
         next step starts, a block settles), so the snapshot shows where the run really is, and
-        steps that end in one callback share one write.
+        steps that end in one callback share one write. With the workflow's ``save_interval``,
+        a step's ending waits until that long after the last write (a suspension, ``now``,
+        never waits).
         """
-        if self._barrier is None and not self._disposed:
-            self._barrier = self.loop.call_soon(self._write_barrier)
+        if self._disposed:
+            return
+        if self._barrier is not None:
+            if not (now and self._barrier_late):
+                return
+            self._barrier.cancel()
+        loop = self.loop
+        delay = self._last_save + self.workflow.save_interval - loop.time()
+        self._barrier_late = not now and delay > 0
+        if self._barrier_late:
+            self._barrier = loop.call_later(delay, self._write_barrier)
+        else:
+            self._barrier = loop.call_soon(self._write_barrier)
 
     def _write_barrier(self) -> None:
         self._barrier = None
+        self._last_save = self.loop.time()
         self.snapshots.request(self._release)
 
     def _release(self, error: Exception | None) -> None:
@@ -311,8 +327,8 @@ class Execution:
     def to_snapshot(self) -> dict[str, Any]:
         """Return the run as a JSON-ready snapshot (records shared, not copied).
 
-        A finished run keeps what its result needs; an unfinished one also its record tree
-        (what resuming needs).
+        Only a suspended run keeps its record tree (what resuming needs); the others keep what
+        their result needs (a running one: the steps done so far).
         """
         status = self.live_status()
         snapshot = {
@@ -330,7 +346,7 @@ class Execution:
             "createdAt": self.created_at,
             "updatedAt": now_ms(),
         }
-        if status not in ("success", "failed"):
+        if status == "suspended":
             snapshot["scope"] = self.root.to_json()
         return snapshot
 

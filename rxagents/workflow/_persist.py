@@ -12,14 +12,16 @@ stream (a resumption elsewhere) is fenced: its writes fail, nothing it does is s
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rxagents.errors import RunStateError
-from rxagents.storage import Storage
+from rxagents.storage import JsonText, Storage
 from rxagents.workflow._drive import invoke
 from rxagents.workflow._snapshot import SNAPSHOT_NAMESPACE
+from rxagents.workflow._state import Record
 
 if TYPE_CHECKING:
     from rxagents.workflow._execution import Execution
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
 __all__ = ("Done", "SnapshotWriter")
 
 _log = logging.getLogger(__name__)
+
+_ENDED = frozenset({"success", "failed"})
 
 Done = Callable[[Exception | None], None]
 """Called once a write that includes the run's state at request time ended (its error)."""
@@ -37,6 +41,7 @@ class SnapshotWriter:
 
     __slots__ = (
         "_busy",
+        "_cache",
         "_dirty",
         "_exe",
         "_idle",
@@ -72,6 +77,7 @@ class SnapshotWriter:
         self._in_start = False
         self._waiting: list[Done] = []
         self._idle: list[Done] = []
+        self._cache: dict[str, tuple[Record, str]] = {}
 
     @property
     def busy(self) -> bool:
@@ -125,11 +131,12 @@ class SnapshotWriter:
         snapshot = self.override if self.override is not None else self._exe.to_snapshot()
         mark = self._exe.sent
         status = snapshot["status"]
+        value: Any = snapshot if self.override is not None else self._encode(snapshot)
         if self.version is None:
-            entry = await storage.create(SNAPSHOT_NAMESPACE, self.key, snapshot, status=status)
+            entry = await storage.create(SNAPSHOT_NAMESPACE, self.key, value, status=status)
         else:
             entry = await storage.update(
-                SNAPSHOT_NAMESPACE, self.key, snapshot, version=self.version, status=status
+                SNAPSHOT_NAMESPACE, self.key, value, version=self.version, status=status
             )
         if entry is None:
             raise RunStateError(
@@ -139,6 +146,28 @@ class SnapshotWriter:
         self.version = entry.version
         self.written_status = status
         self.durable_mark = max(self.durable_mark, mark)
+
+    def _encode(self, snapshot: dict[str, Any]) -> JsonText:
+        """Encode ``snapshot``, reusing the JSON of steps that ended (they do not change).
+
+        A run's snapshot grows with its steps and is written after each: encoding only what
+        changed keeps the cost per write about constant instead of growing with the run.
+        """
+        cache = self._cache
+        parts = []
+        for step_id, record in snapshot["steps"].items():
+            hit = cache.get(step_id)
+            if hit is not None and hit[0] is record:
+                parts.append(hit[1])
+                continue
+            text = f"{json.dumps(step_id)}:{json.dumps(record, allow_nan=False)}"
+            if record.get("status") in _ENDED:
+                cache[step_id] = (record, text)
+            parts.append(text)
+        head = json.dumps(
+            {key: item for key, item in snapshot.items() if key != "steps"}, allow_nan=False
+        )
+        return JsonText(f'{head[:-1]},"steps":{{{",".join(parts)}}}}}')
 
     def _reporter(self, waiters: list[Done]) -> Callable[[Any, Exception | None], None]:
         return lambda _, error: self._done(waiters, error)

@@ -44,11 +44,13 @@ class Workflow:
     sequences and loops, a merge for parallel blocks and branches, a bounded merge for
     ``foreach``) and checks that each output can feed the next input.
 
-    Each stream of a run writes the run's snapshot to ``storage`` when it ends (before
-    ``workflow-finish``): an :class:`~rxagents.storage.InMemoryStorage` unless given, or the
-    storage of the :class:`~rxagents.runtime.Runtime` the workflow is registered in. In-memory
-    storage keeps every run's snapshot for the life of the process; give long-running
-    services an :class:`~rxagents.storage.SqliteStorage`.
+    A run's snapshot lives in ``storage``: created by its first stream, written after steps
+    end, before a suspension reaches readers and when a stream ends (before
+    ``workflow-finish``). That is an :class:`~rxagents.storage.InMemoryStorage` unless given,
+    or the storage of the :class:`~rxagents.runtime.Runtime` the workflow is registered in.
+    In-memory storage keeps every run's snapshot for the life of the process; give
+    long-running services an :class:`~rxagents.storage.SqliteStorage` (one machine) or a
+    :class:`~rxagents.storage.PostgresStorage` (many).
 
     Example:
         >>> workflow = Workflow("wf", Input, Output).then(inc).then(double).commit()
@@ -67,6 +69,7 @@ class Workflow:
         *,
         description: str = "",
         storage: Storage | None = None,
+        save_interval: float = 0.0,
     ) -> None:
         """Start building a workflow.
 
@@ -76,6 +79,10 @@ class Workflow:
             output_schema: Validates the run's result (``None``: any JSON value).
             description: What the workflow does.
             storage: Where run snapshots go (default: in memory, this process only).
+            save_interval: Seconds between two snapshots written because steps ended (0: after
+                every step, the default). Raise it for workflows of many very short steps: a
+                crash then loses up to that much finished work, not only the running steps.
+                Suspensions and each stream's end are always saved before readers see them.
 
         Raises:
             ConfigurationError: A bad id or schema.
@@ -86,8 +93,12 @@ class Workflow:
         for name, schema in (("input_schema", input_schema), ("output_schema", output_schema)):
             if schema is not None and not _is_model_class(schema):
                 raise ConfigurationError(f"workflow {id!r}: {name} must be a pydantic model class")
+        if not _is_number(save_interval) or save_interval < 0:
+            raise ConfigurationError(f"workflow {id!r}: save_interval must be a number >= 0")
         self.id = id
         self.description = description
+        self.save_interval = float(save_interval)
+        """Seconds between two snapshots written because steps ended (0: after every step)."""
         self.input_schema = input_schema
         self.output_schema = output_schema
         self.storage: Storage = storage if storage is not None else InMemoryStorage()
