@@ -230,6 +230,13 @@ class Execution:
         else:
             self._barrier = loop.call_soon(self._write_barrier)
 
+    def when_saved(self, then: Callable[[Exception | None], None]) -> None:
+        """Call ``then(error)`` once every snapshot asked for so far is written (now if none)."""
+        if self._barrier is not None:
+            self._barrier.cancel()
+            self._write_barrier()
+        self.snapshots.when_idle(then)
+
     def _write_barrier(self) -> None:
         self._barrier = None
         self._last_save = self.loop.time()

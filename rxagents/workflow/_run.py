@@ -147,7 +147,7 @@ class WorkflowRun:
         """
         if self._stream is not None and not self._stream.done:
             raise RunStateError(f"run {self.run_id!r} is still running; it cannot be resumed")
-        await self._settled()
+        await self.saved()
         storage = self.workflow.storage
         key = snapshot_key(self.workflow.id, self.run_id)
         entry = await storage.get_entry(SNAPSHOT_NAMESPACE, key)
@@ -205,8 +205,13 @@ class WorkflowRun:
     def _ended(self, snapshot: dict[str, Any]) -> None:
         self._snapshot = snapshot
 
-    async def _settled(self) -> None:
-        """Wait until the last stream's snapshot writes (a cancelled one's too) are done."""
+    async def saved(self) -> None:
+        """Wait until the snapshots this run's last stream asked for so far are written.
+
+        Steps that ended are saved shortly after (see the README on what a crash can lose);
+        this waits for those writes, e.g. before a process shuts down. A cancelled stream's
+        last snapshot is included.
+        """
         execution = self._execution
         if execution is None:
             return
@@ -216,7 +221,7 @@ class WorkflowRun:
             if not done.done():
                 done.set_result(None)
 
-        execution.snapshots.when_idle(idle)
+        execution.when_saved(idle)
         await done
 
 

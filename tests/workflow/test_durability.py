@@ -189,6 +189,7 @@ async def test_each_finished_step_is_saved_while_the_run_goes_on(open_storage: O
     run = await build(storage).create_run(run_id="crash")
     stream = await run.stream(input_data={"n": 1})
     await entered.wait()
+    await run.saved()
     # What another process sees now, and would see forever had this process died here.
     observer = build(open_storage())
     seen = await observer.create_run(run_id="crash")
