@@ -37,7 +37,10 @@ def test_readme_has_snippets() -> None:
 
 
 @pytest.mark.timeout(120)
-def test_readme_snippets_print_what_the_readme_shows() -> None:
+def test_readme_snippets_print_what_the_readme_shows(
+    postgres_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", postgres_dsn)  # the "many machines" snippet's database
     namespace: dict[str, Any] = {"__name__": "readme"}
     for index, (code, expected) in enumerate(snippets()):
         out = io.StringIO()
