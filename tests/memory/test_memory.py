@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,14 +17,18 @@ from rxagents.memory import (
     ThreadNotFoundError,
     memory_ref,
 )
-from rxagents.storage import InMemoryStorage, SqliteStorage, Storage
+from rxagents.storage import InMemoryStorage, PostgresStorage, SqliteStorage, Storage
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
-    store: Storage = (
-        InMemoryStorage() if request.param == "memory" else SqliteStorage(tmp_path / "m.db")
-    )
+    store: Storage
+    if request.param == "memory":
+        store = InMemoryStorage()
+    elif request.param == "sqlite":
+        store = SqliteStorage(tmp_path / "m.db")
+    else:
+        store = PostgresStorage(request.getfixturevalue("postgres_dsn"))
     yield store
     await store.close()
 
@@ -232,3 +237,33 @@ async def test_prepared_messages_keep_their_place_when_written_later(storage: St
     await memory.delete_thread("t")
     with pytest.raises(ThreadNotFoundError):
         await memory.write_messages("t", memory.prepare_messages(thread, ["late"]))
+
+
+async def test_a_thread_stored_by_an_earlier_version_keeps_its_owner(storage: Storage) -> None:
+    legacy = {"id": "t-old", "resourceId": "alice", "title": "", "metadata": {}}
+    await storage.put("threads", "t-old", {**legacy, "createdAt": 1, "updatedAt": 1})
+    await storage.put("thread_resources", "alice/t-old", "t-old")
+    memory = Memory(storage)
+    assert (await memory.open_thread(MemoryRef("t-old", "alice"))).id == "t-old"
+    with pytest.raises(ThreadOwnershipError):
+        await memory.open_thread(MemoryRef("t-old", "bob"))
+    with pytest.raises(ThreadOwnershipError):
+        await memory.open_thread(MemoryRef("t-old"))
+    assert [t.id for t in await memory.list_threads(resource_id="alice")] == ["t-old"]
+
+
+async def test_of_concurrent_openers_of_a_new_thread_one_resource_owns_it(
+    storage: Storage,
+) -> None:
+    memory = Memory(storage)
+
+    async def attempt(index: int) -> str | None:
+        try:
+            await memory.open_thread(MemoryRef("contested", f"user-{index % 3}"))
+        except ThreadOwnershipError:
+            return None
+        return f"user-{index % 3}"
+
+    winners = {w for w in await asyncio.gather(*(attempt(i) for i in range(12))) if w}
+    assert len(winners) == 1
+    assert [t.id for t in await memory.list_threads(resource_id=winners.pop())] == ["contested"]

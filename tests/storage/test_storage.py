@@ -142,3 +142,27 @@ async def test_sqlite_work_happens_off_the_event_loop(tmp_path: Path) -> None:
     await task
     assert ticks >= 20
     await storage.close()
+
+
+async def test_sqlite_migrates_a_file_written_by_an_earlier_version(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.execute(
+        "CREATE TABLE kv (namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, "
+        "updated_at REAL NOT NULL, PRIMARY KEY (namespace, key)) WITHOUT ROWID"
+    )
+    db.execute("INSERT INTO kv VALUES ('ns', 'k', '{\"old\": true}', 0)")
+    db.commit()
+    db.close()
+    storage = SqliteStorage(path)
+    entry = await storage.get_entry("ns", "k")
+    assert entry is not None
+    assert (entry.value, entry.version, entry.owner, entry.status) == ({"old": True}, 1, None, None)
+    assert await storage.update("ns", "k", {"old": False}, version=1) is not None
+    await storage.close()
+    again = SqliteStorage(path)
+    await again.migrate()  # already applied: nothing to do
+    assert await again.get("ns", "k") == {"old": False}
+    await again.close()
