@@ -69,7 +69,7 @@ class WorkflowRun:
         if self._stream is not None and not self._stream.done:
             return "running"
         if self._snapshot is not None:
-            status: WorkflowStatus = self._snapshot["status"]
+            status: RunStatus = self._snapshot["status"]
             return status
         if self._canceled or (self._stream is not None and self._stream.cancelled):
             return "canceled"
