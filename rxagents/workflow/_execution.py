@@ -70,7 +70,8 @@ class Execution:
         self.resume_data = resume_data
         self.suspended: list[list[str]] = []
         self.active = 0
-        """Leaf steps started and not ended (0 with a suspended step: the run is suspended)."""
+        """Work running now: leaf steps, conditions, loop hops (0 with a step suspended: the run
+        is suspended)."""
         self.created_at = now_ms()
         self.restore: dict[str, Any] | None = None
         if snapshot is None:
