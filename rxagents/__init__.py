@@ -40,6 +40,7 @@ from rxagents.network import NetworkResult as NetworkResult
 from rxagents.network import NetworkStream as NetworkStream
 from rxagents.runtime import Runtime as Runtime
 from rxagents.storage import InMemoryStorage as InMemoryStorage
+from rxagents.storage import PostgresStorage as PostgresStorage
 from rxagents.storage import SqliteStorage as SqliteStorage
 from rxagents.storage import Storage as Storage
 from rxagents.usage import Usage as Usage
@@ -64,6 +65,7 @@ __all__ = (
     "Memory",
     "NetworkResult",
     "NetworkStream",
+    "PostgresStorage",
     "RedisEventLog",
     "RunError",
     "Runtime",

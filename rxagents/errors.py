@@ -7,13 +7,16 @@ Every error the library raises on purpose derives from :class:`RxAgentsError`::
     │   ├── ConfigurationError     an object was built with settings that cannot work
     │   │   └── MissingApiKeyError a provider needs an API key and none is configured
     │   ├── InvalidInputError      input data failed validation (also a ValueError)
-    │   │   └── InvalidInputTypeError  input of the wrong type, or an unknown option (a TypeError)
+    │   │   ├── InvalidInputTypeError  input of the wrong type, or an unknown option (a TypeError)
+    │   │   └── ThreadOwnershipError   the memory thread belongs to another resource
     │   ├── NotRegisteredError     no agent or workflow under that key (also a KeyError)
     │   ├── ThreadNotFoundError    no memory thread with that id (also a KeyError)
     │   ├── RunNotFoundError       no run with that id in the event log (also a KeyError)
     │   ├── RunExistsError         the event log already holds a run with that id
     │   ├── RunStateError          the run's state forbids it (resuming a run not suspended)
     │   └── StorageClosedError     the storage was closed (also a RuntimeError)
+    ├── StorageError               a storage backend failed
+    │   └── StorageUnavailableError  the database cannot be reached (also a ConnectionError)
     ├── ChunkParseError            wire data is not a valid chunk (also a ValueError)
     │   └── UnknownChunkTypeError  the chunk's ``type`` is not in the vocabulary
     └── RunError                   a run failed after it started
@@ -58,7 +61,10 @@ __all__ = (
     "SnapshotFormatError",
     "StepCancelledError",
     "StorageClosedError",
+    "StorageError",
+    "StorageUnavailableError",
     "ThreadNotFoundError",
+    "ThreadOwnershipError",
     "ToolExecutionError",
     "UnknownChunkTypeError",
     "UserError",
@@ -168,12 +174,39 @@ class RunExistsError(UserError):
         self.run_id = run_id
 
 
+class ThreadOwnershipError(InvalidInputError):
+    """The memory thread exists but belongs to another resource (or to none).
+
+    The message never names the owner. Attributes:
+        thread_id: The thread asked for.
+    """
+
+    def __init__(self, thread_id: str) -> None:
+        super().__init__(
+            f"memory thread {thread_id!r} belongs to another resource; use a new thread id, or "
+            "the resource the thread was created with"
+        )
+        self.thread_id = thread_id
+
+
 class RunStateError(UserError):
     """The run is not in a state that allows this (not suspended, still running, …)."""
 
 
 class StorageClosedError(UserError, RuntimeError):
     """The storage was closed; it cannot be used any more."""
+
+
+class StorageError(RxAgentsError):
+    """A storage backend failed (a database error that is not the caller's input)."""
+
+
+class StorageUnavailableError(StorageError, ConnectionError):
+    """The storage's database could not be reached, or the connection broke mid-call.
+
+    Reads are retried before this is raised; a write that broke may or may not have been
+    applied (check with a read before retrying a conditional update).
+    """
 
 
 class ChunkParseError(RxAgentsError, ValueError):

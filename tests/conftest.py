@@ -1,5 +1,6 @@
-"""Shared test configuration: hypothesis profiles (a heavier one when ``CI`` is set), and a
-real ``redis-server`` per test session (``redis_server``) or per test (``own_redis_server``).
+"""Shared test configuration: hypothesis profiles (a heavier one when ``CI`` is set), a
+real ``redis-server`` per test session (``redis_server``) or per test (``own_redis_server``),
+and a real PostgreSQL per session (``postgres_server``, ``postgres_dsn``).
 
 No health check is suppressed. Without a deadline (examples that run agents vary in time on a
 loaded machine) hypothesis allows 30 s, not 1 s, of input generation before ``too_slow``; the
@@ -9,6 +10,7 @@ README's snippets run outside this configuration, with hypothesis's defaults, as
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
 import signal
 import socket
@@ -17,6 +19,8 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -117,3 +121,35 @@ def own_redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     server.start()
     yield server
     server.stop()
+
+
+# --- a real PostgreSQL for the whole session (tests/_services.py) ------------------------------
+
+
+def _load_services() -> ModuleType:
+    """Import tests/_services.py (tests is not a package; benchmarks load it the same way)."""
+    spec = importlib.util.spec_from_file_location(
+        "_services", Path(__file__).with_name("_services.py")
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_services = _load_services()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """A PostgreSQL server on 127.0.0.1, started once per session, stopped at the end."""
+    with _services.PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_dsn(postgres_server: Any) -> str:
+    """The DSN of a fresh, empty database on the session's PostgreSQL server."""
+    dsn: str = postgres_server.new_database()
+    return dsn

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,7 +90,7 @@ def snippets() -> list[Snippet]:
 SNIPPETS = snippets()
 
 
-def run_snippet(index: int, directory: Path, site_packages: Path) -> Run:
+def run_snippet(index: int, directory: Path, site_packages: Path, database_url: str) -> Run:
     paths = []
     for k, snippet in enumerate(SNIPPETS[: index + 1]):
         path = directory / f"readme_block_{k}.py"
@@ -97,6 +98,7 @@ def run_snippet(index: int, directory: Path, site_packages: Path) -> Run:
         paths.append(path.name)
     env = {key: os.environ[key] for key in KEPT_ENVIRONMENT if key in os.environ}
     env["PYTHONPATH"] = str(site_packages)
+    env["DATABASE_URL"] = database_url  # what "Running on many machines" tells a user to set
     done = subprocess.run(
         [sys.executable, "-c", RUNNER, *paths],
         cwd=directory,
@@ -110,13 +112,17 @@ def run_snippet(index: int, directory: Path, site_packages: Path) -> Run:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
+def runs(tmp_path_factory: pytest.TempPathFactory, postgres_server: Any) -> dict[str, Run]:
     site_packages = tmp_path_factory.mktemp("installed") / "site-packages"
     site_packages.mkdir()
     (site_packages / "rxagents").symlink_to(PACKAGE, target_is_directory=True)
     directories = [tmp_path_factory.mktemp(f"readme-{s.name}") for s in SNIPPETS]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        run_one = partial(run_snippet, site_packages=site_packages)
+        run_one = partial(
+            run_snippet,
+            site_packages=site_packages,
+            database_url=postgres_server.new_database(),
+        )
         results = list(pool.map(run_one, range(len(SNIPPETS)), directories))
     return {snippet.name: run for snippet, run in zip(SNIPPETS, results, strict=True)}
 

@@ -14,6 +14,7 @@ from reactivex import Observable
 from rxagents.adapters._ai_sdk_stream import AiSdkSource
 from rxagents.adapters._server_config import CONFIG, ServerConfig, find_agent
 from rxagents.adapters._server_http import ApiError, read_json
+from rxagents.adapters._server_memory import open_memory_thread
 from rxagents.adapters._server_requests import (
     AgentBody,
     ChatBody,
@@ -149,6 +150,7 @@ async def stream_agent(request: web.Request) -> web.StreamResponse:
     agent, body, raw = await _read(request, AgentBody)
     messages = prompt_messages(raw.get("messages"))
     options = agent_options(body, agent, with_memory=has_memory(agent))
+    await open_memory_thread(request, _extra(agent, "memory"), options)
     key = request.match_info["agent_id"]
     source = _start(key, lambda: agent.observe(messages, **options))
     return await stream_observable(
@@ -157,14 +159,15 @@ async def stream_agent(request: web.Request) -> web.StreamResponse:
 
 
 async def _network_source(
-    agent: Any, key: str, messages: Any, body: AgentBody
+    request: web.Request, agent: Any, key: str, messages: Any, body: AgentBody
 ) -> tuple[Observable[Any], Callable[[], None] | None]:
     """Start a network run; refuse what the agent refuses before streaming (400).
 
-    ``network()`` opens the memory thread before it returns, so a thread that belongs to
-    another resource is refused here, not in the stream.
+    The memory thread is opened first: a thread that belongs to another resource is refused
+    here (403), not in the stream.
     """
     options = agent_options(body, agent, with_memory=True)
+    await open_memory_thread(request, _extra(agent, "memory"), options)
     network = getattr(agent, "network", None)
     if callable(network) and inspect.iscoroutinefunction(network):
         try:
@@ -183,7 +186,7 @@ async def stream_network(request: web.Request) -> web.StreamResponse:
     agent, body, raw = await _read(request, AgentBody)
     key = request.match_info["agent_id"]
     messages = prompt_messages(raw.get("messages"))
-    source, cancel = await _network_source(agent, key, messages, body)
+    source, cancel = await _network_source(request, agent, key, messages, body)
     return await stream_observable(
         request,
         source,
@@ -200,9 +203,10 @@ async def _chat(request: web.Request, kind: AiSdkSource) -> web.StreamResponse:
     messages = ui_prompt_messages(raw.get("messages"))
     cancel: Callable[[], None] | None = None
     if kind == "network":
-        source, cancel = await _network_source(agent, key, messages, body)
+        source, cancel = await _network_source(request, agent, key, messages, body)
     else:
         options = agent_options(body, agent, with_memory=has_memory(agent))
+        await open_memory_thread(request, _extra(agent, "memory"), options)
         source = _start(key, lambda: agent.observe(messages, **options))
     ui = to_ai_sdk_v5_stream(source, kind)
     return await stream_observable(

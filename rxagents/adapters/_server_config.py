@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 from aiohttp import web
 
 from rxagents.adapters._server_http import ApiError
 from rxagents.adapters._server_stream import StreamSettings
 
-__all__ = ("CONFIG", "ServedRuntime", "ServerConfig", "find_agent", "find_workflow")
+__all__ = (
+    "CONFIG",
+    "ResourceOf",
+    "ServedRuntime",
+    "ServerConfig",
+    "find_agent",
+    "find_workflow",
+)
+
+ResourceOf: TypeAlias = Callable[[web.Request], "str | Awaitable[str | None] | None"]
+"""Derives the memory resource (the end user) from a request, e.g. from a verified header."""
 
 
 @runtime_checkable
@@ -53,6 +63,7 @@ class ServerConfig:
     runtime: ServedRuntime
     max_body: int
     stream: StreamSettings
+    resource_of: ResourceOf | None = None
 
 
 CONFIG: web.AppKey[ServerConfig] = web.AppKey("rxagents_server_config", ServerConfig)

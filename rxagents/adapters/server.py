@@ -41,13 +41,13 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from rxagents.adapters._server_agents import add_agent_routes
-from rxagents.adapters._server_config import CONFIG, ServedRuntime, ServerConfig
+from rxagents.adapters._server_config import CONFIG, ResourceOf, ServedRuntime, ServerConfig
 from rxagents.adapters._server_http import CorsPolicy, auth_middleware, error_middleware
 from rxagents.adapters._server_stream import StreamSettings
 from rxagents.adapters._server_workflows import add_workflow_routes
 from rxagents.errors import ConfigurationError
 
-__all__ = ("DEFAULT_MAX_BODY", "ServedRuntime", "create_app")
+__all__ = ("DEFAULT_MAX_BODY", "ResourceOf", "ServedRuntime", "create_app")
 
 _log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ def create_app(
     ping_interval: float = 15.0,
     disconnect_check: float = 0.25,
     headers: Mapping[str, str] | None = None,
+    resource_of: ResourceOf | None = None,
 ) -> web.Application:
     """Build the aiohttp application serving ``runtime``'s agents and workflows.
 
@@ -78,6 +79,10 @@ def create_app(
         ping_interval: Seconds of silence before an SSE stream sends ``: ping``.
         disconnect_check: How often a silent stream checks that its client is still there.
         headers: Extra headers for every streaming response.
+        resource_of: Derives the memory resource (the end user) from the request, sync or
+            async (e.g. from a header your proxy verified); it replaces the body's
+            ``resource``, and a body naming another resource is refused with 403. Without
+            it, the server trusts the resource the (authenticated) caller sends.
 
     Raises:
         ConfigurationError: A limit or interval is not positive, or the token is empty.
@@ -105,6 +110,7 @@ def create_app(
             disconnect_check=float(disconnect_check),
             extra_headers=dict(headers or {}),
         ),
+        resource_of=resource_of,
     )
     add_agent_routes(app)
     add_workflow_routes(app)

@@ -4,12 +4,15 @@
   in order (``messages``, ``recent``).
 - :class:`Thread`, :class:`MemoryMessage`: what is stored (camelCase JSON, epoch milliseconds).
 - :class:`ThreadNotFoundError`: reading or writing a thread that does not exist.
+- :class:`ThreadOwnershipError`: a run naming a thread of another resource (or of one, when
+  the run names none).
 
 An agent built with ``memory=Memory(...)`` loads a thread's recent messages before a run and
 saves the run's new messages after it: ``agent.stream(messages, memory={"thread": "t-1",
 "resource": "user-1"})`` (the thread is created on first use). Networks require memory.
 """
 
+from rxagents.errors import ThreadOwnershipError as ThreadOwnershipError
 from rxagents.memory._memory import MESSAGES_NAMESPACE as MESSAGES_NAMESPACE
 from rxagents.memory._memory import RESOURCES_NAMESPACE as RESOURCES_NAMESPACE
 from rxagents.memory._memory import THREADS_NAMESPACE as THREADS_NAMESPACE
@@ -31,5 +34,6 @@ __all__ = (
     "PendingMessage",
     "Thread",
     "ThreadNotFoundError",
+    "ThreadOwnershipError",
     "memory_ref",
 )

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any, final
 
 from rxagents._core.clock import now_ms
-from rxagents.errors import InvalidInputError
+from rxagents.errors import InvalidInputError, ThreadOwnershipError
 from rxagents.memory._models import MemoryMessage, MemoryRef, Thread, ThreadNotFoundError
-from rxagents.storage import InMemoryStorage, Storage
+from rxagents.storage import Entry, InMemoryStorage, Storage
 
 __all__ = (
     "MESSAGES_NAMESPACE",
@@ -27,7 +27,11 @@ THREADS_NAMESPACE = "threads"
 MESSAGES_NAMESPACE = "messages"
 """Storage namespace of messages, keyed ``<thread>/<time>-<writer>`` (key order: time order)."""
 RESOURCES_NAMESPACE = "thread_resources"
-"""Storage namespace of the resource → thread index, keyed ``<resource>/<thread>``."""
+"""Storage namespace of the resource → thread index of threads stored by earlier versions
+(keyed ``<resource>/<thread>``; read, no longer written: a thread's owner is its entry's)."""
+
+_ATTEMPTS = 8
+"""Compare-and-set retries of one thread change before giving up (contention is rare)."""
 
 _ROLES = frozenset({"system", "user", "assistant", "tool"})
 
@@ -53,8 +57,12 @@ class PendingMessage:
 class Memory:
     """Conversation threads and their messages, saved and read back in order.
 
-    Threads belong to a resource (a user, an account); each holds messages in the prompt-message
-    shape (``{role, content}``). Agents given ``memory=Memory(...)`` load a thread's recent
+    Threads belong to a resource (the end user, an account); each holds messages in the
+    prompt-message shape (``{role, content}``). Ownership is settled when a thread is created,
+    atomically in storage (of concurrent creators of one thread id exactly one wins): a run
+    naming a resource reaches only that resource's threads, a run naming none only threads
+    without an owner; anything else raises :class:`~rxagents.errors.ThreadOwnershipError`,
+    whose message never names the owner. Agents given ``memory=Memory(...)`` load a thread's recent
     messages before a run and save the run's new messages after it; networks keep their task,
     decisions and results in a thread.
 
@@ -115,27 +123,19 @@ class Memory:
             metadata: Free JSON data.
 
         Raises:
-            InvalidInputError: A thread with this id exists, or an id is empty.
+            ThreadOwnershipError: A thread with this id belongs to another resource (or none).
+            InvalidInputError: This resource has a thread with this id, or an id is empty.
         """
         _check_id("resource_id", resource_id)
         thread_id = thread_id if thread_id is not None else str(uuid.uuid4())
         _check_id("thread_id", thread_id)
-        if await self.storage.get(THREADS_NAMESPACE, thread_id) is not None:
-            raise InvalidInputError(f"memory thread {thread_id!r} already exists")
-        now = now_ms()
-        thread = Thread(
-            id=thread_id,
-            resource_id=resource_id,
-            title=title,
-            metadata=dict(metadata or {}),
-            created_at=now,
-            updated_at=now,
-        )
-        await self._put_thread(thread)
-        await self.storage.put(
-            RESOURCES_NAMESPACE, f"{_quote(resource_id)}/{_quote(thread_id)}", thread_id
-        )
-        return thread
+        thread = await self._create(thread_id, resource_id, title, metadata)
+        if thread is not None:
+            return thread
+        entry = await self.storage.get_entry(THREADS_NAMESPACE, thread_id)
+        if entry is not None and _owner(entry) != resource_id:
+            raise ThreadOwnershipError(thread_id)
+        raise InvalidInputError(f"memory thread {thread_id!r} already exists")
 
     async def get_thread(self, thread_id: str) -> Thread | None:
         """Return the thread, or ``None`` when there is none with this id."""
@@ -154,25 +154,27 @@ class Memory:
         return thread
 
     async def open_thread(self, ref: MemoryRef) -> Thread:
-        """Return the thread a run names, creating it when it does not exist yet.
+        """Return the thread a run names, creating it (owned by ``ref.resource_id``) if new.
+
+        Creation is atomic: when several runs open one new thread id at once, one creates it
+        and the others find it (and are refused if they name another resource).
 
         Raises:
-            InvalidInputError: The thread exists but belongs to another resource.
+            ThreadOwnershipError: The thread belongs to another resource, or the run names no
+                resource and the thread has an owner (or the reverse).
         """
-        thread = await self.get_thread(ref.thread_id)
-        if thread is None:
-            return await self.create_thread(
-                resource_id=ref.resource_id or ref.thread_id,
-                thread_id=ref.thread_id,
-                title=ref.title,
-                metadata=ref.metadata,
-            )
-        if ref.resource_id is not None and ref.resource_id != thread.resource_id:
-            raise InvalidInputError(
-                f"memory thread {thread.id!r} belongs to resource {thread.resource_id!r}, "
-                f"not {ref.resource_id!r}"
-            )
-        return thread
+        owner = ref.resource_id
+        for _ in range(_ATTEMPTS):
+            created = await self._create(ref.thread_id, owner, ref.title, ref.metadata)
+            if created is not None:
+                return created
+            entry = await self.storage.get_entry(THREADS_NAMESPACE, ref.thread_id)
+            if entry is None:
+                continue  # deleted meanwhile: create it again
+            if _owner(entry) != owner:
+                raise ThreadOwnershipError(ref.thread_id)
+            return Thread.model_validate(entry.value)
+        raise ThreadNotFoundError(ref.thread_id)  # created and deleted over and over
 
     async def update_thread(
         self,
@@ -188,28 +190,29 @@ class Memory:
         Raises:
             ThreadNotFoundError: There is no such thread.
         """
-        thread = await self.require_thread(thread_id)
-        changes: dict[str, Any] = {"updated_at": now_ms()}
+        changes: dict[str, Any] = {}
         if title is not None:
             changes["title"] = title
         if metadata is not None:
             changes["metadata"] = dict(metadata)
-        thread = thread.model_copy(update=changes)
-        await self._put_thread(thread)
-        return thread
+        return await self._change(thread_id, changes)
 
     async def list_threads(self, *, resource_id: str | None = None) -> list[Thread]:
-        """Return the threads (of one resource, when given), oldest first."""
+        """Return the threads (of one resource, when given; every thread otherwise), oldest first.
+
+        This is the application's view (no resource: all threads); runs reach threads through
+        :meth:`open_thread`, which enforces ownership.
+        """
         if resource_id is None:
-            entries = await self.storage.list(THREADS_NAMESPACE)
-            threads = [Thread.model_validate(data) for _, data in entries]
+            entries = await self.storage.list_entries(THREADS_NAMESPACE)
         else:
-            index = await self.storage.list(RESOURCES_NAMESPACE, f"{_quote(resource_id)}/")
-            threads = []
-            for _, thread_id in index:
-                thread = await self.get_thread(thread_id)
-                if thread is not None:
-                    threads.append(thread)
+            entries = await self.storage.list_entries(THREADS_NAMESPACE, owner=resource_id)
+            legacy = await self.storage.list(RESOURCES_NAMESPACE, f"{_quote(resource_id)}/")
+            for _, thread_id in legacy:
+                entry = await self.storage.get_entry(THREADS_NAMESPACE, thread_id)
+                if entry is not None and entry.owner is None and _owner(entry) == resource_id:
+                    entries.append(entry)
+        threads = [Thread.model_validate(entry.value) for entry in entries]
         return sorted(threads, key=lambda t: (t.created_at, t.id))
 
     async def delete_thread(self, thread_id: str) -> bool:
@@ -217,12 +220,13 @@ class Memory:
         thread = await self.get_thread(thread_id)
         if thread is None:
             return False
+        existed = await self.storage.delete(THREADS_NAMESPACE, thread_id)
         for key, _ in await self.storage.list(MESSAGES_NAMESPACE, f"{_quote(thread_id)}/"):
             await self.storage.delete(MESSAGES_NAMESPACE, key)
         await self.storage.delete(
             RESOURCES_NAMESPACE, f"{_quote(thread.resource_id)}/{_quote(thread_id)}"
         )
-        return await self.storage.delete(THREADS_NAMESPACE, thread_id)
+        return existed
 
     # --- messages -----------------------------------------------------------------------------
 
@@ -295,8 +299,7 @@ class Memory:
             await self.storage.put(MESSAGES_NAMESPACE, item.key, item.data)
         if not touch:
             return
-        thread = await self.require_thread(thread_id)
-        await self._put_thread(thread.model_copy(update={"updated_at": now_ms()}))
+        await self._change(thread_id, {})
 
     async def messages(self, thread_id: str) -> list[MemoryMessage]:
         """Return every message of a thread, oldest first.
@@ -341,9 +344,43 @@ class Memory:
 
     # --- internals ----------------------------------------------------------------------------
 
-    async def _put_thread(self, thread: Thread) -> None:
-        await self.storage.put(
-            THREADS_NAMESPACE, thread.id, thread.model_dump(mode="json", by_alias=True)
+    async def _create(
+        self,
+        thread_id: str,
+        owner: str | None,
+        title: str,
+        metadata: Mapping[str, Any] | None,
+    ) -> Thread | None:
+        """Create the thread if its id is free (atomically); ``None`` when it exists."""
+        now = now_ms()
+        thread = Thread(
+            id=thread_id,
+            resource_id=owner if owner is not None else thread_id,
+            title=title,
+            metadata=dict(metadata or {}),
+            created_at=now,
+            updated_at=now,
+        )
+        data = thread.model_dump(mode="json", by_alias=True)
+        entry = await self.storage.create(THREADS_NAMESPACE, thread_id, data, owner=owner)
+        return None if entry is None else thread
+
+    async def _change(self, thread_id: str, changes: dict[str, Any]) -> Thread:
+        """Apply ``changes`` (and a new ``updated_at``) by compare-and-set; never recreate."""
+        for _ in range(_ATTEMPTS):
+            entry = await self.storage.get_entry(THREADS_NAMESPACE, thread_id)
+            if entry is None:
+                raise ThreadNotFoundError(thread_id)
+            thread = Thread.model_validate(entry.value)
+            thread = thread.model_copy(update={**changes, "updated_at": now_ms()})
+            data = thread.model_dump(mode="json", by_alias=True)
+            written = await self.storage.update(
+                THREADS_NAMESPACE, thread_id, data, version=entry.version, status=entry.status
+            )
+            if written is not None:
+                return thread
+        raise InvalidInputError(
+            f"memory thread {thread_id!r} changed too often meanwhile; try again"
         )
 
     def _stamp(self, created_ms: int) -> str:
@@ -383,6 +420,18 @@ class Memory:
             created_at=now_ms(),
             metadata=dict(chosen or {}),
         )
+
+
+def _owner(entry: Entry) -> str | None:
+    """Return the thread's owner.
+
+    That is its entry's owner or, for threads stored by earlier versions, its resource unless
+    that is the thread's own id (what a run without a resource used to store).
+    """
+    if entry.owner is not None:
+        return entry.owner
+    resource = entry.value.get("resourceId") if isinstance(entry.value, dict) else None
+    return resource if isinstance(resource, str) and resource != entry.key else None
 
 
 def _check_id(name: str, value: object) -> None:

@@ -83,7 +83,7 @@ class MemoryRef:
     thread_id: str
     """The thread's id."""
     resource_id: str | None = None
-    """Its owner; when absent, an existing thread's owner, else the thread id."""
+    """Its owner (the end user); when absent, the run reaches only a thread without owner."""
     title: str = ""
     """The title of a thread created by the run."""
     metadata: dict[str, Any] = field(default_factory=dict)

@@ -3,30 +3,40 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import json
 import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar, final
+from typing import Any, Final, Literal, TypeVar, final
 
-from rxagents.storage._protocol import JsonValue
+from rxagents.errors import StorageClosedError
+from rxagents.storage._protocol import ANY, Entry, Filter, JsonValue, encode
 
-__all__ = ("SqliteStorage",)
+__all__ = ("SQLITE_MIGRATIONS", "SqliteStorage")
 
 _R = TypeVar("_R")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS kv (
-    namespace TEXT NOT NULL,
-    key TEXT NOT NULL,
-    value TEXT NOT NULL,
-    updated_at REAL NOT NULL,
-    PRIMARY KEY (namespace, key)
-) WITHOUT ROWID
-"""
+SQLITE_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+    (
+        "CREATE TABLE IF NOT EXISTS kv ("
+        " namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+        " updated_at REAL NOT NULL, PRIMARY KEY (namespace, key)) WITHOUT ROWID",
+    ),
+    (
+        "ALTER TABLE kv ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE kv ADD COLUMN owner TEXT",
+        "ALTER TABLE kv ADD COLUMN status TEXT",
+        "CREATE INDEX IF NOT EXISTS kv_owner ON kv (namespace, owner, key)",
+        "CREATE INDEX IF NOT EXISTS kv_status ON kv (namespace, status, key)",
+    ),
+)
+"""The schema, as numbered migrations (``PRAGMA user_version`` says how many are applied)."""
+
 _MAX_CHAR = chr(0x10FFFF)
+_COLUMNS = "key, value, version, owner, status"
 
 
 @final
@@ -34,9 +44,11 @@ class SqliteStorage:
     """Keep JSON values in an SQLite file, shared by every process that opens the same path.
 
     Each call runs in a worker thread (``asyncio.to_thread``), so the event loop never waits
-    for the disk; calls are serialised on one connection, opened on first use. The database is
-    in WAL mode with a busy timeout, so several processes can use one file. ``":memory:"``
-    gives a private in-memory database.
+    for the disk; calls are serialised on one connection, opened on first use (which applies
+    the schema's migrations). The database is in WAL mode with a busy timeout, so several
+    processes can use one file; :meth:`create` and :meth:`update` are single conditional
+    statements, atomic across those processes. ``":memory:"`` gives a private in-memory
+    database.
 
     Example:
         >>> storage = SqliteStorage("rxagents.db")
@@ -44,21 +56,35 @@ class SqliteStorage:
         ... # doctest: +SKIP
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = 5.0,
+        synchronous: Literal["FULL", "NORMAL"] = "FULL",
+    ) -> None:
         """Prepare a storage in the SQLite file at ``path`` (created on first use).
 
         Args:
             path: The database file, or ``":memory:"``.
             busy_timeout: Seconds to wait for another process's write lock.
+            synchronous: ``FULL`` (the default) syncs the WAL at every commit, so a write
+                survives a power loss; ``NORMAL`` syncs at checkpoints only: a write still
+                survives a crash of the process, and costs less (see the README's figures).
         """
         self.path = os.fspath(path)
         self._busy_timeout = busy_timeout
+        self._synchronous = synchronous
         self._connection: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         self._closed = False
 
     def __repr__(self) -> str:
         return f"SqliteStorage({self.path!r})"
+
+    async def migrate(self) -> None:
+        """Open the database now and apply any missing migrations (first use does it too)."""
+        await self._call(lambda db: None)
 
     async def get(self, namespace: str, key: str, default: JsonValue = None) -> JsonValue:
         """Return the value stored under ``key``, or ``default`` when there is none."""
@@ -69,22 +95,79 @@ class SqliteStorage:
         )
         return default if row is None else json.loads(row[0])
 
+    async def get_entry(self, namespace: str, key: str) -> Entry | None:
+        """Return the entry under ``key``, or ``None``."""
+        row = await self._call(
+            lambda db: db.execute(
+                f"SELECT {_COLUMNS} FROM kv WHERE namespace = ? AND key = ?", (namespace, key)
+            ).fetchone()
+        )
+        return None if row is None else _entry(row)
+
     async def put(self, namespace: str, key: str, value: JsonValue) -> None:
-        """Store ``value`` under ``key``, replacing what was there.
+        """Store ``value`` under ``key``, replacing what was there (owner and status stay).
 
         Raises:
             TypeError: ``value`` is not JSON-serialisable.
+            ValueError: ``value`` holds NaN or an infinity.
         """
-        text = json.dumps(value, allow_nan=False)  # fail in the caller, before the thread hop
+        text = encode(value)  # fail in the caller, before the thread hop
         stamp = time.time()
         await self._call(
             lambda db: db.execute(
                 "INSERT INTO kv (namespace, key, value, updated_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, "
-                "updated_at = excluded.updated_at",
+                "updated_at = excluded.updated_at, version = kv.version + 1",
                 (namespace, key, text, stamp),
             )
         )
+
+    async def create(
+        self,
+        namespace: str,
+        key: str,
+        value: JsonValue,
+        *,
+        owner: str | None = None,
+        status: str | None = None,
+    ) -> Entry | None:
+        """Store ``value`` only if ``key`` is absent; return the new entry or ``None``."""
+        text = encode(value)
+        stamp = time.time()
+        cursor = await self._call(
+            lambda db: db.execute(
+                "INSERT INTO kv (namespace, key, value, updated_at, version, owner, status) "
+                "VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT (namespace, key) DO NOTHING",
+                (namespace, key, text, stamp, owner, status),
+            )
+        )
+        if cursor.rowcount != 1:
+            return None
+        return Entry(key, value, 1, owner, status)
+
+    async def update(
+        self,
+        namespace: str,
+        key: str,
+        value: JsonValue,
+        *,
+        version: int,
+        status: str | None = None,
+    ) -> Entry | None:
+        """Replace the entry if its version is ``version``; return the new entry or ``None``."""
+        text = encode(value)
+        stamp = time.time()
+
+        rows = await self._call(
+            lambda db: db.execute(
+                "UPDATE kv SET value = ?, updated_at = ?, version = version + 1, status = ? "
+                "WHERE namespace = ? AND key = ? AND version = ? RETURNING owner",
+                (text, stamp, status, namespace, key, version),
+            ).fetchall()  # all rows: the statement (and its commit) ends with the last one
+        )
+        if not rows:
+            return None
+        return Entry(key, value, version + 1, rows[0][0], status)
 
     async def delete(self, namespace: str, key: str) -> bool:
         """Remove ``key``; return whether it existed."""
@@ -102,20 +185,40 @@ class SqliteStorage:
         *,
         limit: int | None = None,
         reverse: bool = False,
-    ) -> list[tuple[str, JsonValue]]:
+    ) -> builtins.list[tuple[str, JsonValue]]:
         """Return ``(key, value)`` pairs whose key starts with ``prefix``, in key order."""
-        sql = "SELECT key, value FROM kv WHERE namespace = ?"
-        params: list[Any] = [namespace]
+        entries = await self.list_entries(namespace, prefix, limit=limit, reverse=reverse)
+        return [(entry.key, entry.value) for entry in entries]
+
+    async def list_entries(
+        self,
+        namespace: str,
+        prefix: str = "",
+        *,
+        owner: Filter = ANY,
+        status: Filter = ANY,
+        limit: int | None = None,
+        reverse: bool = False,
+    ) -> builtins.list[Entry]:
+        """Return the entries matching every filter, in key order (see :class:`Storage`)."""
+        sql = f"SELECT {_COLUMNS} FROM kv WHERE namespace = ?"
+        params: builtins.list[Any] = [namespace]
         if prefix:
             # A range keeps the primary-key index usable (LIKE would not, and treats % and _).
             sql += " AND key >= ? AND key < ?"
             params += [prefix, prefix + _MAX_CHAR]
+        for column, wanted in (("owner", owner), ("status", status)):
+            if wanted is None:
+                sql += f" AND {column} IS NULL"
+            elif wanted is not ANY:
+                sql += f" AND {column} = ?"
+                params.append(wanted)
         sql += " ORDER BY key DESC" if reverse else " ORDER BY key"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(max(limit, 0))
         rows = await self._call(lambda db: db.execute(sql, params).fetchall())
-        return [(key, json.loads(text)) for key, text in rows if key.startswith(prefix)]
+        return [_entry(row) for row in rows if row[0].startswith(prefix)]
 
     async def close(self) -> None:
         """Close the connection; using the storage afterwards raises :class:`RuntimeError`."""
@@ -128,13 +231,13 @@ class SqliteStorage:
 
     async def _call(self, action: Callable[[sqlite3.Connection], _R]) -> _R:
         if self._closed:
-            raise RuntimeError(f"{self!r} is closed")
+            raise StorageClosedError(f"{self!r} is closed")
         return await asyncio.to_thread(self._run, action)
 
     def _run(self, action: Callable[[sqlite3.Connection], _R]) -> _R:
         with self._lock:
             if self._closed:
-                raise RuntimeError(f"{self!r} is closed")
+                raise StorageClosedError(f"{self!r} is closed")
             db = self._connection
             if db is None:
                 db = self._connection = self._open()
@@ -147,9 +250,14 @@ class SqliteStorage:
             isolation_level=None,  # autocommit: every statement is its own transaction
             check_same_thread=False,  # used from worker threads, one at a time (self._lock)
         )
-        if self.path != ":memory:":
-            db.execute("PRAGMA journal_mode=WAL")
-        db.execute(_SCHEMA)
+        try:
+            if self.path != ":memory:":
+                db.execute("PRAGMA journal_mode=WAL")
+            db.execute(f"PRAGMA synchronous={self._synchronous}")
+            _migrate(db)
+        except BaseException:
+            db.close()
+            raise
         return db
 
     def _close(self) -> None:
@@ -157,3 +265,29 @@ class SqliteStorage:
             db, self._connection = self._connection, None
             if db is not None:
                 db.close()
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Apply the missing migrations in one write transaction (other processes wait)."""
+    if db.execute("PRAGMA user_version").fetchone()[0] >= len(SQLITE_MIGRATIONS):
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        applied = db.execute("PRAGMA user_version").fetchone()[0]
+        for statements in SQLITE_MIGRATIONS[applied:]:
+            for statement in statements:
+                try:
+                    db.execute(statement)
+                except sqlite3.OperationalError as error:
+                    if "duplicate column" not in str(error):
+                        raise
+        db.execute(f"PRAGMA user_version = {len(SQLITE_MIGRATIONS)}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def _entry(row: Any) -> Entry:
+    key, text, version, owner, status = row
+    return Entry(key, json.loads(text), version, owner, status)

@@ -184,11 +184,15 @@ def _condition_context(exe: Execution, scope: Scope, value: Any) -> StepContext[
 
 
 def _evaluate(
+    exe: Execution,
     conditions: Sequence[Condition],
     context: StepContext[Any],
     done: Callable[[list[bool] | None, Exception | None], None],
 ) -> abc.DisposableBase:
-    """Evaluate every condition (concurrently when async); report their truth values once."""
+    """Evaluate every condition (concurrently when async); report their truth values once.
+
+    The evaluation counts as running work of the run (``exe.active``) until it reports.
+    """
     results: list[bool] = [False] * len(conditions)
     errors: list[Exception | None] = [None] * len(conditions)
     tasks: list[asyncio.Task[Any]] = []
@@ -200,6 +204,7 @@ def _evaluate(
             nonlocal remaining
             if disposed:
                 return
+            exe.active -= 1
             if error is None:
                 results[index] = bool(value)
             else:
@@ -211,6 +216,7 @@ def _evaluate(
 
         return report
 
+    exe.active += len(conditions)
     for index, condition in enumerate(conditions):
         task = invoke(condition, context, reporter(index))
         if task is not None:
@@ -272,7 +278,7 @@ class BranchNode(Node):
                 run(list(prior["chosen"]))
             else:
                 context = _condition_context(exe, scope, slot.value)
-                evaluation = _evaluate(self.conditions, context, decided)
+                evaluation = _evaluate(exe, self.conditions, context, decided)
                 if serial.disposable is None:  # still evaluating (async conditions)
                     serial.disposable = evaluation
             return serial
@@ -325,7 +331,7 @@ class LoopNode(Node):
                         record["iteration"] += 1
                         body_scope = scope.child(key, scope.prefix, scope.path, fresh=True)
                         if record["iteration"] % _LOOP_HOP_EVERY == 0:
-                            yield _hop(exe.loop)
+                            yield _hop(exe)
                     record["status"] = "running"
                     body_scope.iteration = record["iteration"]
                     body_scope.loop_body = True  # its chunks carry the iteration count
@@ -339,7 +345,7 @@ class LoopNode(Node):
                             slot.suspend(body_slot.suspend_payload)
                         return
                     context = _condition_context(exe, body_scope, body_slot.value)
-                    yield _call(self.condition, context, decide)
+                    yield _call(exe, self.condition, context, decide)
                     truth, error = verdict
                     if error is not None:
                         info = ErrorInfo(
@@ -364,17 +370,25 @@ class LoopNode(Node):
 
 
 def _call(
-    function: Condition, context: StepContext[Any], report: Callable[[Any, Exception | None], None]
+    exe: Execution,
+    function: Condition,
+    context: StepContext[Any],
+    report: Callable[[Any, Exception | None], None],
 ) -> Observable[Chunk]:
-    """Return an Observable that calls ``function`` on subscribe and completes with it."""
+    """Return an Observable that calls ``function`` on subscribe and completes with it.
+
+    The call counts as running work of the run (``exe.active``) until it reports.
+    """
 
     def subscribe(
         observer: abc.ObserverBase[Chunk], scheduler: abc.SchedulerBase | None = None
     ) -> abc.DisposableBase:
         disposed = False
+        exe.active += 1
 
         def reported(value: Any, error: Exception | None) -> None:
             if not disposed:
+                exe.active -= 1
                 report(value, error)
                 observer.on_completed()
 
@@ -391,13 +405,19 @@ def _call(
     return lean(subscribe)
 
 
-def _hop(loop: asyncio.AbstractEventLoop) -> Observable[Chunk]:
+def _hop(exe: Execution) -> Observable[Chunk]:
     """Return an Observable completing from the next loop callback (a cancellation point)."""
 
     def subscribe(
         observer: abc.ObserverBase[Chunk], scheduler: abc.SchedulerBase | None = None
     ) -> abc.DisposableBase:
-        handle = loop.call_soon(observer.on_completed)
+        exe.active += 1
+
+        def hopped() -> None:
+            exe.active -= 1
+            observer.on_completed()
+
+        handle = exe.loop.call_soon(hopped)
         return Disposable(handle.cancel)
 
     return lean(subscribe)

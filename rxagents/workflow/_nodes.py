@@ -104,6 +104,7 @@ class LeafRun(_Host, abc.DisposableBase):
 
     __slots__ = (
         "call_id",
+        "counted",
         "disposed",
         "exe",
         "had_prior",
@@ -133,6 +134,7 @@ class LeafRun(_Host, abc.DisposableBase):
         self.slot = slot
         self.observer = observer
         self.disposed = False
+        self.counted = False
         self.resumed = False
         self.had_prior = False
         self.handle: asyncio.Handle | asyncio.TimerHandle | None = None
@@ -158,6 +160,8 @@ class LeafRun(_Host, abc.DisposableBase):
             self.had_prior = True
             record = self._resume_record(prior, now)
         self.record = scope.records[node.key] = record
+        self.counted = True
+        self.exe.active += 1
         if not node.quiet:
             exe = self.exe
             exe.steps[self.step_id] = record
@@ -207,14 +211,21 @@ class LeafRun(_Host, abc.DisposableBase):
 
     # --- endings ----------------------------------------------------------------------------
 
+    def _leave(self) -> None:
+        if self.counted:
+            self.counted = False
+            self.exe.active -= 1
+
     def succeed(self, output: Any) -> None:
         record = self.record
         record["status"] = "success"
         record["output"] = output
         record["endedAt"] = now_ms()
         self.slot.value = output
+        self._leave()
         if not self.node.quiet:
             self.observer.on_next(self._result_chunk(record))
+            self.exe.save_soon()
         self.observer.on_completed()
 
     def fail(self, error: ErrorInfo) -> None:
@@ -223,16 +234,20 @@ class LeafRun(_Host, abc.DisposableBase):
         record["error"] = error_json(error)
         record["endedAt"] = now_ms()
         self.slot.fail(error)
+        self._leave()
         if not self.node.quiet:
             self.observer.on_next(self._result_chunk(record))
+            self.exe.save_soon()
         self.observer.on_completed()
 
     def suspended(self, payload: Any, *, leaf: bool = True) -> None:
+        """End suspended (the run holds the chunk until a snapshot saying so is written)."""
         record = self.record
         record["status"] = "suspended"
         record["suspendPayload"] = payload
         record["suspendedAt"] = now_ms()
         self.slot.suspend(payload)
+        self._leave()
         if not self.node.quiet:
             if leaf and not self.scope.in_item:
                 self.exe.suspended.append([*self.scope.path, self.node.id])
@@ -261,6 +276,7 @@ class LeafRun(_Host, abc.DisposableBase):
         if self.disposed:
             return
         self.disposed = True
+        self._leave()
         if self.handle is not None:
             self.handle.cancel()
             self.handle = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import MISSING
 
@@ -117,8 +117,9 @@ class WorkflowResult:
     """The run's id."""
     workflow_id: str
     """The workflow's id."""
-    status: WorkflowStatus
-    """``success``, ``failed``, ``suspended`` or ``canceled``."""
+    status: WorkflowStatus | Literal["running"]
+    """``success``, ``failed``, ``suspended`` or ``canceled``; ``running`` for a run read from
+    storage that a process is running (or was running when it died: see the README)."""
     input: Any
     """The run's input (validated, as JSON)."""
     result: Any = None
@@ -148,6 +149,6 @@ class WorkflowResult:
             data["result"] = self.result
         if self.error is not None:
             data["error"] = self.error.model_dump()
-        if self.status == "suspended":
+        if self.status == "suspended" or (self.status == "running" and self.suspended):
             data["suspended"] = [list(path) for path in self.suspended]
         return data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
@@ -9,7 +10,13 @@ from rxagents.errors import InvalidInputError, RunStateError
 from rxagents.events import WorkflowStatus
 from rxagents.workflow._execution import Execution
 from rxagents.workflow._result import WorkflowResult
-from rxagents.workflow._snapshot import copy_snapshot, load_snapshot
+from rxagents.workflow._snapshot import (
+    SNAPSHOT_NAMESPACE,
+    check_snapshot,
+    copy_snapshot,
+    now_ms,
+    snapshot_key,
+)
 from rxagents.workflow._step import Step, to_json, validate
 from rxagents.workflow._stream import WorkflowStream
 
@@ -29,9 +36,12 @@ class WorkflowRun:
     """One run of a workflow; from :meth:`Workflow.create_run`.
 
     A run has one id for all its streams: the first (:meth:`stream` / :meth:`start`) and each
-    resumption (:meth:`resume_stream` / :meth:`resume`). Each stream that ends writes the
-    run's snapshot to the workflow's storage, so another process can resume it with a new
-    ``Workflow`` object of the same definition: ``await workflow.create_run(run_id=...)``.
+    resumption (:meth:`resume_stream` / :meth:`resume`). The run's snapshot in the workflow's
+    storage is the truth every process shares: the first stream creates it (only one stream
+    can), each step that ends or suspends updates it, and a resumption first claims it
+    (``suspended`` → ``running``, a compare-and-set: of concurrent resumptions exactly one
+    wins). Another process resumes the run with a new ``Workflow`` object of the same
+    definition: ``await workflow.create_run(run_id=...)``.
     """
 
     def __init__(
@@ -41,6 +51,7 @@ class WorkflowRun:
         self.run_id = run_id
         self._snapshot = snapshot
         self._stream: WorkflowStream | None = None
+        self._execution: Execution | None = None
         self._canceled = False
 
     def __repr__(self) -> str:
@@ -51,13 +62,14 @@ class WorkflowRun:
         """``pending``, ``running``, or how the run stands after its last stream.
 
         A cancelled first stream leaves the run ``canceled``; a cancelled resumption leaves it
-        as it was before (``suspended``, as its snapshot in storage still says), so it can be
-        resumed again.
+        as it was before (``suspended``, as its snapshot in storage says again), so it can be
+        resumed again. A run read from storage whose process died while a step ran stays
+        ``running`` (its snapshot lists the steps done).
         """
         if self._stream is not None and not self._stream.done:
             return "running"
         if self._snapshot is not None:
-            status: WorkflowStatus = self._snapshot["status"]
+            status: RunStatus = self._snapshot["status"]
             return status
         if self._canceled or (self._stream is not None and self._stream.cancelled):
             return "canceled"
@@ -74,13 +86,11 @@ class WorkflowRun:
 
         Raises:
             InvalidInputError: ``input_data`` does not fit the input schema (nothing started).
-            RunStateError: The run already started.
+            RunStateError: The run already started (here, or in any process sharing the
+                storage: the run's snapshot is created atomically before this returns).
         """
         if self.status != "pending":
-            raise RunStateError(
-                f"run {self.run_id!r} already started (status {self.status!r}); create a new "
-                "run, or resume_stream() a suspended one"
-            )
+            raise self._started_error(self.status)
         data = self.workflow.validate_input(input_data)
         execution = Execution(
             self.workflow,
@@ -90,8 +100,23 @@ class WorkflowRun:
             state=to_json(dict(initial_state or {})),
             on_end=self._ended,
         )
+        storage = self.workflow.storage
+        key = snapshot_key(self.workflow.id, self.run_id)
+        entry = await storage.create(
+            SNAPSHOT_NAMESPACE, key, execution.to_snapshot(), status="running"
+        )
+        if entry is None:
+            raise self._started_error("started elsewhere")
+        execution.snapshots.version = entry.version
+        self._execution = execution
         self._stream = WorkflowStream(execution)
         return self._stream
+
+    def _started_error(self, status: str) -> RunStateError:
+        return RunStateError(
+            f"run {self.run_id!r} already started ({status}); create a new run, or "
+            "resume_stream() a suspended one"
+        )
 
     async def start(
         self, input_data: Any = None, *, initial_state: dict[str, Any] | None = None
@@ -120,30 +145,45 @@ class WorkflowRun:
             InvalidInputError: No such suspended step, or ``resume_data`` fails its schema.
                 Nothing changes then.
         """
-        status = self.status
-        if status == "running":
+        if self._stream is not None and not self._stream.done:
             raise RunStateError(f"run {self.run_id!r} is still running; it cannot be resumed")
-        snapshot = self._snapshot
-        if snapshot is None and status == "pending":
-            snapshot = self._snapshot = await load_snapshot(
-                self.workflow.storage, self.workflow.id, self.run_id
-            )
-            status = self.status
-        if snapshot is None or status != "suspended":
+        await self.saved()
+        storage = self.workflow.storage
+        key = snapshot_key(self.workflow.id, self.run_id)
+        entry = await storage.get_entry(SNAPSHOT_NAMESPACE, key)
+        if entry is None:
             raise RunStateError(
-                f"run {self.run_id!r} is {status}, not suspended; only a suspended run resumes"
+                f"run {self.run_id!r} is {self.status}, not suspended; only a suspended run resumes"
+            )
+        snapshot = check_snapshot(self.run_id, entry.value)
+        self._snapshot = snapshot
+        if snapshot["status"] != "suspended":
+            raise RunStateError(
+                f"run {self.run_id!r} is {snapshot['status']}, not suspended; only a suspended "
+                "run resumes"
             )
         target = _resolve(self.run_id, step, [tuple(path) for path in snapshot["suspended"]])
         data = _resume_data(self.workflow.find_step(target), resume_data)
+        claimed = {**snapshot, "status": "running", "updatedAt": now_ms()}
+        won = await storage.update(
+            SNAPSHOT_NAMESPACE, key, claimed, version=entry.version, status="running"
+        )
+        if won is None:
+            raise RunStateError(
+                f"run {self.run_id!r} was resumed by another caller at the same time; it runs "
+                "there, not here"
+            )
         execution = Execution(
             self.workflow,
             self.run_id,
-            self.workflow.storage,
+            storage,
             snapshot=copy_snapshot(snapshot),
             resume_target=target,
             resume_data=data,
             on_end=self._ended,
+            version=won.version,
         )
+        self._execution = execution
         self._stream = WorkflowStream(execution)
         return self._stream
 
@@ -164,6 +204,25 @@ class WorkflowRun:
 
     def _ended(self, snapshot: dict[str, Any]) -> None:
         self._snapshot = snapshot
+
+    async def saved(self) -> None:
+        """Wait until the snapshots this run's last stream asked for so far are written.
+
+        Steps that ended are saved shortly after (see the README on what a crash can lose);
+        this waits for those writes, e.g. before a process shuts down. A cancelled stream's
+        last snapshot is included.
+        """
+        execution = self._execution
+        if execution is None:
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def idle(_: Exception | None) -> None:
+            if not done.done():
+                done.set_result(None)
+
+        execution.when_saved(idle)
+        await done
 
 
 def _path_of(ref: object) -> tuple[str, ...]:

@@ -2,8 +2,10 @@
 
 A snapshot holds the run's status, input, state, record tree (which steps succeeded, what the
 suspended ones had as input), the flat step records of the run result, and the suspended
-paths. It is written when a stream of the run ends (success, failure or suspension), under
-namespace :data:`SNAPSHOT_NAMESPACE`, key ``"<workflow id>/<run id>"``.
+paths. It lives under namespace :data:`SNAPSHOT_NAMESPACE`, key ``"<workflow id>/<run id>"``,
+with the run's status as the entry's status (so runs can be listed by status). The first
+stream creates it (``running``); it is rewritten after each step ends, before a step's
+suspension is announced, and when a stream ends.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rxagents._core.clock import now_ms
+from rxagents.errors import SnapshotFormatError
 from rxagents.events import ErrorInfo
 from rxagents.storage import Storage
 from rxagents.workflow._result import StepRecords, WorkflowResult
@@ -18,8 +22,10 @@ from rxagents.workflow._result import StepRecords, WorkflowResult
 __all__ = (
     "SNAPSHOT_NAMESPACE",
     "SNAPSHOT_VERSION",
+    "check_snapshot",
     "copy_snapshot",
     "load_snapshot",
+    "now_ms",
     "result_from_snapshot",
     "snapshot_key",
 )
@@ -38,10 +44,17 @@ def snapshot_key(workflow_id: str, run_id: str) -> str:
 async def load_snapshot(storage: Storage, workflow_id: str, run_id: str) -> dict[str, Any] | None:
     """Read a run's snapshot, or ``None`` when the run never ended a stream."""
     data = await storage.get(SNAPSHOT_NAMESPACE, snapshot_key(workflow_id, run_id))
-    if data is None:
-        return None
+    return None if data is None else check_snapshot(run_id, data)
+
+
+def check_snapshot(run_id: str, data: Any) -> dict[str, Any]:
+    """Return ``data`` if it is a snapshot this version understands.
+
+    Raises:
+        SnapshotFormatError: It is not (also a ValueError).
+    """
     if not isinstance(data, dict) or data.get("version") != SNAPSHOT_VERSION:
-        raise ValueError(f"run {run_id!r}: the stored snapshot has an unknown format")
+        raise SnapshotFormatError(f"run {run_id!r}: the stored snapshot has an unknown format")
     return data
 
 

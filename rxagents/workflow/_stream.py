@@ -110,6 +110,9 @@ class WorkflowStream(RunStream[WorkflowChunk]):
                 fail_quietly(future, error)
             return
         result = self._execution.result()
-        self._status.set_result(result.status)
+        status = result.status
+        self._status.set_result(
+            "canceled" if status == "running" else status
+        )  # ended: never running
         self._result.set_result(result)
         self._usage.set_result(self._execution.usage)

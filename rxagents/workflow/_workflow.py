@@ -14,14 +14,19 @@ from rxagents.agent.protocol import AgentLike
 from rxagents.agent.tools import Tool
 from rxagents.errors import ConfigurationError
 from rxagents.events import WorkflowChunk
-from rxagents.storage import InMemoryStorage, Storage
+from rxagents.storage import ANY, InMemoryStorage, Storage
 from rxagents.workflow._compile import Entry, Kind, compile_entries, schema_problems
 from rxagents.workflow._context import StepContext
 from rxagents.workflow._execution import Execution
 from rxagents.workflow._flow import Condition, SequenceNode
 from rxagents.workflow._result import WorkflowResult
-from rxagents.workflow._run import WorkflowRun
-from rxagents.workflow._snapshot import load_snapshot, result_from_snapshot
+from rxagents.workflow._run import RunStatus, WorkflowRun
+from rxagents.workflow._snapshot import (
+    SNAPSHOT_NAMESPACE,
+    check_snapshot,
+    load_snapshot,
+    result_from_snapshot,
+)
 from rxagents.workflow._step import Execute, Step, to_json, validate
 
 __all__ = ("StepLike", "Workflow")
@@ -38,11 +43,13 @@ class Workflow:
     sequences and loops, a merge for parallel blocks and branches, a bounded merge for
     ``foreach``) and checks that each output can feed the next input.
 
-    Each stream of a run writes the run's snapshot to ``storage`` when it ends (before
-    ``workflow-finish``): an :class:`~rxagents.storage.InMemoryStorage` unless given, or the
-    storage of the :class:`~rxagents.runtime.Runtime` the workflow is registered in. In-memory
-    storage keeps every run's snapshot for the life of the process; give long-running
-    services an :class:`~rxagents.storage.SqliteStorage`.
+    A run's snapshot lives in ``storage``: created by its first stream, written after steps
+    end, before a suspension reaches readers and when a stream ends (before
+    ``workflow-finish``). That is an :class:`~rxagents.storage.InMemoryStorage` unless given,
+    or the storage of the :class:`~rxagents.runtime.Runtime` the workflow is registered in.
+    In-memory storage keeps every run's snapshot for the life of the process; give
+    long-running services an :class:`~rxagents.storage.SqliteStorage` (one machine) or a
+    :class:`~rxagents.storage.PostgresStorage` (many).
 
     Example:
         >>> workflow = Workflow("wf", Input, Output).then(inc).then(double).commit()
@@ -61,6 +68,7 @@ class Workflow:
         *,
         description: str = "",
         storage: Storage | None = None,
+        save_interval: float = 0.0,
     ) -> None:
         """Start building a workflow.
 
@@ -70,6 +78,10 @@ class Workflow:
             output_schema: Validates the run's result (``None``: any JSON value).
             description: What the workflow does.
             storage: Where run snapshots go (default: in memory, this process only).
+            save_interval: Seconds between two snapshots written because steps ended (0: after
+                every step, the default). Raise it for workflows of many very short steps: a
+                crash then loses up to that much finished work, not only the running steps.
+                Suspensions and each stream's end are always saved before readers see them.
 
         Raises:
             ConfigurationError: A bad id or schema.
@@ -80,8 +92,12 @@ class Workflow:
         for name, schema in (("input_schema", input_schema), ("output_schema", output_schema)):
             if schema is not None and not _is_model_class(schema):
                 raise ConfigurationError(f"workflow {id!r}: {name} must be a pydantic model class")
+        if not _is_number(save_interval) or save_interval < 0:
+            raise ConfigurationError(f"workflow {id!r}: save_interval must be a number >= 0")
         self.id = id
         self.description = description
+        self.save_interval = float(save_interval)
+        """Seconds between two snapshots written because steps ended (0: after every step)."""
         self.input_schema = input_schema
         self.output_schema = output_schema
         self.storage: Storage = storage if storage is not None else InMemoryStorage()
@@ -302,9 +318,25 @@ class Workflow:
         )
 
     async def get_run_result(self, run_id: str) -> WorkflowResult | None:
-        """Return the result of a run from its snapshot in storage (``None`` if unknown)."""
+        """Return the result of a run from its snapshot in storage (``None`` if unknown).
+
+        A run whose process died while a step ran has status ``running`` and the steps done.
+        """
         snapshot = await load_snapshot(self.storage, self.id, run_id)
         return None if snapshot is None else result_from_snapshot(snapshot)
+
+    async def list_runs(
+        self, *, status: RunStatus | None = None, limit: int | None = None
+    ) -> list[WorkflowResult]:
+        """Return this workflow's runs in storage (with ``status``: only those), by run id.
+
+        Example:
+            >>> waiting = await workflow.list_runs(status="suspended")  # doctest: +SKIP
+        """
+        entries = await self.storage.list_entries(
+            SNAPSHOT_NAMESPACE, f"{self.id}/", status=ANY if status is None else status, limit=limit
+        )
+        return [result_from_snapshot(check_snapshot(e.key, e.value)) for e in entries]
 
     # --- used by runs and nodes ---------------------------------------------------------------
 

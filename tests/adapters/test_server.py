@@ -1067,7 +1067,7 @@ async def test_a_thread_of_another_resource_is_refused_before_streaming(
     mine = {"messages": "x", "memory": {"thread": "t1", "resource": "alice"}}
     await (await post(client, "/api/agents/network-agent/network", mine)).read()
     theirs = {"messages": "x", "memory": {"thread": "t1", "resource": "mallory"}}
-    data = await refusal(await post(client, "/api/agents/network-agent/network", theirs), 400)
+    data = await refusal(await post(client, "/api/agents/network-agent/network", theirs), 403)
     assert "resource" in data["error"]
 
 

@@ -12,7 +12,7 @@ import pytest
 from reactivex import operators as ops
 
 from rxagents import Agent, AgentResult, tool
-from rxagents.errors import InvalidInputError
+from rxagents.errors import InvalidInputError, ThreadOwnershipError
 from rxagents.memory import Memory
 from rxagents.models import FunctionModel, ModelCall
 from rxagents.storage import InMemoryStorage, SqliteStorage, Storage
@@ -187,9 +187,9 @@ async def test_a_thread_of_another_resource_is_refused() -> None:
     await memory.create_thread(resource_id="alice", thread_id="t-1")
     model = FunctionModel(echo)
     agent = Agent("chat", model=model, memory=memory)
-    with pytest.raises(InvalidInputError, match="belongs to resource 'alice'"):
+    with pytest.raises(ThreadOwnershipError, match="belongs to another resource"):
         await agent.stream("hi", memory=THREAD)
-    with pytest.raises(InvalidInputError, match="belongs to resource 'alice'"):
+    with pytest.raises(ThreadOwnershipError, match="belongs to another resource"):
         await agent.observe("hi", memory=THREAD)
     assert model.calls == []
 

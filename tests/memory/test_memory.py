@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from rxagents.errors import InvalidInputError, UserError
+from rxagents.errors import InvalidInputError, ThreadOwnershipError, UserError
 from rxagents.memory import (
     MESSAGES_NAMESPACE,
     THREADS_NAMESPACE,
@@ -16,14 +17,18 @@ from rxagents.memory import (
     ThreadNotFoundError,
     memory_ref,
 )
-from rxagents.storage import InMemoryStorage, SqliteStorage, Storage
+from rxagents.storage import InMemoryStorage, PostgresStorage, SqliteStorage, Storage
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
-    store: Storage = (
-        InMemoryStorage() if request.param == "memory" else SqliteStorage(tmp_path / "m.db")
-    )
+    store: Storage
+    if request.param == "memory":
+        store = InMemoryStorage()
+    elif request.param == "sqlite":
+        store = SqliteStorage(tmp_path / "m.db")
+    else:
+        store = PostgresStorage(request.getfixturevalue("postgres_dsn"))
     yield store
     await store.close()
 
@@ -154,10 +159,17 @@ async def test_open_thread_creates_and_checks_the_owner(storage: Storage) -> Non
     memory = Memory(storage)
     created = await memory.open_thread(MemoryRef("t", "u", "Title", {"k": 1}))
     assert (created.resource_id, created.title, created.metadata) == ("u", "Title", {"k": 1})
-    assert await memory.open_thread(MemoryRef("t")) == created
-    with pytest.raises(InvalidInputError, match="belongs to resource 'u', not 'v'"):
+    assert await memory.open_thread(MemoryRef("t", "u")) == created
+    with pytest.raises(ThreadOwnershipError, match="belongs to another resource") as refused:
         await memory.open_thread(MemoryRef("t", "v"))
-    assert (await memory.open_thread(MemoryRef("solo"))).resource_id == "solo"
+    assert "'u'" not in str(refused.value)  # the owner is never named
+    with pytest.raises(ThreadOwnershipError):
+        await memory.open_thread(MemoryRef("t"))  # no resource: only threads without owner
+    solo = await memory.open_thread(MemoryRef("solo"))
+    assert solo.resource_id == "solo"  # shown as its own id, owned by nobody
+    assert await memory.open_thread(MemoryRef("solo")) == solo
+    with pytest.raises(ThreadOwnershipError):
+        await memory.open_thread(MemoryRef("solo", "solo"))
 
 
 async def test_load_leaves_out_tool_results_cut_from_their_call(storage: Storage) -> None:
@@ -225,3 +237,33 @@ async def test_prepared_messages_keep_their_place_when_written_later(storage: St
     await memory.delete_thread("t")
     with pytest.raises(ThreadNotFoundError):
         await memory.write_messages("t", memory.prepare_messages(thread, ["late"]))
+
+
+async def test_a_thread_stored_by_an_earlier_version_keeps_its_owner(storage: Storage) -> None:
+    legacy = {"id": "t-old", "resourceId": "alice", "title": "", "metadata": {}}
+    await storage.put("threads", "t-old", {**legacy, "createdAt": 1, "updatedAt": 1})
+    await storage.put("thread_resources", "alice/t-old", "t-old")
+    memory = Memory(storage)
+    assert (await memory.open_thread(MemoryRef("t-old", "alice"))).id == "t-old"
+    with pytest.raises(ThreadOwnershipError):
+        await memory.open_thread(MemoryRef("t-old", "bob"))
+    with pytest.raises(ThreadOwnershipError):
+        await memory.open_thread(MemoryRef("t-old"))
+    assert [t.id for t in await memory.list_threads(resource_id="alice")] == ["t-old"]
+
+
+async def test_of_concurrent_openers_of_a_new_thread_one_resource_owns_it(
+    storage: Storage,
+) -> None:
+    memory = Memory(storage)
+
+    async def attempt(index: int) -> str | None:
+        try:
+            await memory.open_thread(MemoryRef("contested", f"user-{index % 3}"))
+        except ThreadOwnershipError:
+            return None
+        return f"user-{index % 3}"
+
+    winners = {w for w in await asyncio.gather(*(attempt(i) for i in range(12))) if w}
+    assert len(winners) == 1
+    assert [t.id for t in await memory.list_threads(resource_id=winners.pop())] == ["contested"]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from rxagents import Agent
-from rxagents.errors import ConfigurationError, InvalidInputError
+from rxagents.errors import ConfigurationError, InvalidInputError, ThreadOwnershipError
 from rxagents.memory import Memory
 from rxagents.models import ScriptedModel, ScriptedModelV1
 from rxagents.network import CHECK_FORMAT, ROUTING_FORMAT, CompletionVerdict, RoutingDecision
@@ -81,10 +81,10 @@ async def test_a_thread_of_another_resource_is_refused() -> None:
     memory = Memory()
     await memory.create_thread(resource_id="alice", thread_id="private")
     agent = network_agent(Router([]), memory=memory)
-    with pytest.raises(InvalidInputError, match="belongs to resource 'alice'"):
+    with pytest.raises(ThreadOwnershipError, match="belongs to another resource"):
         await agent.network("Task", memory={"thread": "private", "resource": "mallory"})
     source = agent.observe_network("Task", memory={"thread": "private", "resource": "mallory"})
-    with pytest.raises(InvalidInputError, match="belongs to resource 'alice'"):
+    with pytest.raises(ThreadOwnershipError, match="belongs to another resource"):
         await source  # on subscribe: the thread is opened first, the run fails
 
 

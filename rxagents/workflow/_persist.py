@@ -1,0 +1,189 @@
+"""Writing a run's snapshot while it runs: coalesced, in order, compare-and-set on the version.
+
+A stream asks for a write when a step ends (:meth:`SnapshotWriter.request`); the stream
+holds a ``workflow-step-suspended`` chunk back from its readers until a write that captured
+the run after that chunk (:attr:`SnapshotWriter.durable_mark`) succeeded. Writes never
+overlap: a request made while a write is in flight is served by the next write, which
+captures the run as it is when it starts (so a burst of step endings costs one or two writes,
+not one each). Every write is an ``update`` on the version the previous one
+returned (the first stream's is a ``create``), so a stream whose run was claimed by another
+stream (a resumption elsewhere) is fenced: its writes fail, nothing it does is saved.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from rxagents._core.invoke import invoke
+from rxagents.errors import RunStateError
+from rxagents.storage import JsonText, Storage
+from rxagents.workflow._snapshot import SNAPSHOT_NAMESPACE
+from rxagents.workflow._state import Record
+
+if TYPE_CHECKING:
+    from rxagents.workflow._execution import Execution
+
+__all__ = ("Done", "SnapshotWriter")
+
+_log = logging.getLogger(__name__)
+
+_ENDED = frozenset({"success", "failed"})
+
+Done = Callable[[Exception | None], None]
+"""Called once a write that includes the run's state at request time ended (its error)."""
+
+
+class SnapshotWriter:
+    """The snapshot writes of one stream of a run."""
+
+    __slots__ = (
+        "_busy",
+        "_cache",
+        "_dirty",
+        "_exe",
+        "_idle",
+        "_in_start",
+        "_waiting",
+        "durable_mark",
+        "error",
+        "key",
+        "override",
+        "storage",
+        "version",
+        "written_status",
+    )
+
+    def __init__(
+        self, exe: Execution, storage: Storage | None, key: str, version: int | None
+    ) -> None:
+        self._exe = exe
+        self.storage = storage
+        self.key = key
+        self.version = version
+        """The stored entry's version after our last write (``None``: not created yet)."""
+        self.error: Exception | None = None
+        """The first failed write's error; no write is attempted after it."""
+        self.written_status: str | None = None
+        """The status of the last snapshot written."""
+        self.override: dict[str, Any] | None = None
+        """What to write instead of the live run (a cancelled stream's last word)."""
+        self.durable_mark = 0
+        """How many chunks the run had emitted when the last successful write captured it."""
+        self._dirty = False
+        self._busy = False
+        self._in_start = False
+        self._waiting: list[Done] = []
+        self._idle: list[Done] = []
+        self._cache: dict[str, tuple[Record, str]] = {}
+
+    @property
+    def busy(self) -> bool:
+        """Whether a write is in flight or asked for."""
+        return self._busy or self._dirty
+
+    @property
+    def clean(self) -> bool:
+        """Whether everything asked for is written (nothing in flight, nothing new)."""
+        return not self._busy and not self._dirty
+
+    def request(self, then: Done | None = None) -> None:
+        """Write the run's snapshot soon; ``then(error)`` once a write made after now ends."""
+        if self.storage is None or self.error is not None:
+            if then is not None:
+                then(self.error)
+            return
+        if then is not None:
+            self._waiting.append(then)
+        self._dirty = True
+        if not self._busy and not self._in_start:
+            self._start()
+
+    def when_idle(self, then: Done) -> None:
+        """Call ``then(error)`` when no write is in flight or asked for (now if none)."""
+        if self.clean or self.storage is None:
+            then(self.error)
+        else:
+            self._idle.append(then)
+
+    def _start(self) -> None:
+        self._in_start = True
+        try:
+            while self._dirty and not self._busy and self.error is None:
+                self._dirty = False
+                waiters, self._waiting = self._waiting, []
+                self._busy = True
+                invoke(self._write, None, self._reporter(waiters))
+        finally:
+            self._in_start = False
+        if self.error is not None:
+            self._fail_waiting()
+        if self.clean:
+            idle, self._idle = self._idle, []
+            for then in idle:
+                then(self.error)
+
+    async def _write(self, _: None) -> None:
+        storage = self.storage
+        assert storage is not None
+        snapshot = self.override if self.override is not None else self._exe.to_snapshot()
+        mark = self._exe.sent
+        status = snapshot["status"]
+        value: Any = snapshot if self.override is not None else self._encode(snapshot)
+        if self.version is None:
+            entry = await storage.create(SNAPSHOT_NAMESPACE, self.key, value, status=status)
+        else:
+            entry = await storage.update(
+                SNAPSHOT_NAMESPACE, self.key, value, version=self.version, status=status
+            )
+        if entry is None:
+            raise RunStateError(
+                f"run {self._exe.run_id!r} was changed by another stream (resumed or started "
+                "elsewhere); this stream's progress is not saved"
+            )
+        self.version = entry.version
+        self.written_status = status
+        self.durable_mark = max(self.durable_mark, mark)
+
+    def _encode(self, snapshot: dict[str, Any]) -> JsonText:
+        """Encode ``snapshot``, reusing the JSON of steps that ended (they do not change).
+
+        A run's snapshot grows with its steps and is written after each: encoding only what
+        changed keeps the cost per write about constant instead of growing with the run.
+        """
+        cache = self._cache
+        parts = []
+        for step_id, record in snapshot["steps"].items():
+            hit = cache.get(step_id)
+            if hit is not None and hit[0] is record:
+                parts.append(hit[1])
+                continue
+            text = f"{json.dumps(step_id)}:{json.dumps(record, allow_nan=False)}"
+            if record.get("status") in _ENDED:
+                cache[step_id] = (record, text)
+            parts.append(text)
+        head = json.dumps(
+            {key: item for key, item in snapshot.items() if key != "steps"}, allow_nan=False
+        )
+        return JsonText(f'{head[:-1]},"steps":{{{",".join(parts)}}}}}')
+
+    def _reporter(self, waiters: list[Done]) -> Callable[[Any, Exception | None], None]:
+        return lambda _, error: self._done(waiters, error)
+
+    def _done(self, waiters: list[Done], error: Exception | None) -> None:
+        self._busy = False
+        if error is not None and self.error is None:
+            _log.error("run %s: could not write its snapshot: %r", self._exe.run_id, error)
+            self.error = error
+        for then in waiters:
+            then(error)
+        if not self._in_start:
+            self._start()
+
+    def _fail_waiting(self) -> None:
+        self._dirty = False
+        waiting, self._waiting = self._waiting, []
+        for then in waiting:
+            then(self.error)
