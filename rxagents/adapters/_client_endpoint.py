@@ -9,6 +9,7 @@ from urllib.parse import quote
 import aiohttp
 from reactivex import Observable
 
+from rxagents._core.http import RetryPolicy
 from rxagents.adapters._client_http import (
     DEFAULT_CLIENT_RETRY,
     Framing,
@@ -18,7 +19,6 @@ from rxagents.adapters._client_http import (
 )
 from rxagents.errors import ConfigurationError
 from rxagents.events import Chunk
-from rxagents.models._http import RetryPolicy
 
 __all__ = ("Endpoint", "is_name")
 

@@ -29,10 +29,10 @@ from pydantic import ValidationError
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
+from rxagents._core.http import RetryPolicy, retry_after_seconds, shared_session
 from rxagents.adapters.sse import SSEDecoder
 from rxagents.errors import MalformedStreamError, RemoteError, UnknownChunkTypeError
 from rxagents.events import CHUNK_ADAPTER, Chunk, parse_chunk
-from rxagents.models._http import RetryPolicy, retry_after_seconds, shared_session
 
 __all__ = (
     "DEFAULT_CLIENT_RETRY",

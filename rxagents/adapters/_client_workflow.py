@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 from pydantic import MISSING
 from reactivex import Observable, abc
 
+from rxagents._core.http import RetryPolicy
 from rxagents.adapters._client_endpoint import Endpoint, is_name
 from rxagents.errors import ConfigurationError, MalformedStreamError
 from rxagents.events import (
@@ -25,7 +26,6 @@ from rxagents.events import (
     WorkflowStartPayload,
     WorkflowStatus,
 )
-from rxagents.models._http import RetryPolicy
 from rxagents.operators import usage_of
 from rxagents.usage import Usage
 from rxagents.workflow import StepRecord, WorkflowResult, WorkflowStream

@@ -29,13 +29,13 @@ import aiohttp
 from pydantic import BaseModel
 from reactivex import Observable
 
+from rxagents._core.http import RetryPolicy
 from rxagents.adapters._client_endpoint import Endpoint, is_name
 from rxagents.adapters._client_runs import RemoteAgentRun, RemoteNetworkRun
 from rxagents.adapters._client_workflow import RemoteWorkflow, RemoteWorkflowRun
 from rxagents.agent import AgentStream
 from rxagents.errors import ConfigurationError, MalformedStreamError
 from rxagents.events import Chunk
-from rxagents.models._http import RetryPolicy
 from rxagents.network import NetworkStream
 
 if TYPE_CHECKING:

@@ -7,9 +7,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from rxagents._core.http import SSEDecoder
 from rxagents._core.wire import trusted_builder
 from rxagents.errors import MalformedStreamError, ProviderError
-from rxagents.models._http import redact
+from rxagents.models._http_request import redact
 from rxagents.models._parts import (
     FinishPart,
     ModelPart,
@@ -26,7 +27,6 @@ from rxagents.models._parts import (
     ToolInputStartPart,
 )
 from rxagents.models.providers._common import json_text
-from rxagents.models.providers._sse import SSEParser
 from rxagents.usage import Usage
 
 __all__ = ("AnthropicStreamDecoder",)
@@ -74,7 +74,7 @@ class AnthropicStreamDecoder:
         self._provider = provider
         self._secrets = secrets
         self._json_tool = json_tool
-        self._sse = SSEParser()
+        self._sse = SSEDecoder()
         self._blocks: dict[int, _Block] = {}
         self._done = False
         self._stop_reason: str | None = None

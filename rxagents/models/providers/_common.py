@@ -8,8 +8,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from rxagents._core.http import RetryPolicy
 from rxagents.errors import ConfigurationError, InvalidInputError
-from rxagents.models._http import RetryPolicy
 from rxagents.models._protocol import ModelCall
 
 __all__ = (

@@ -8,9 +8,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rxagents._core.http import SSEDecoder
 from rxagents._core.wire import trusted_builder
 from rxagents.errors import MalformedStreamError, ProviderError
-from rxagents.models._http import redact
+from rxagents.models._http_request import redact
 from rxagents.models._parts import (
     FinishPart,
     ModelPart,
@@ -27,7 +28,6 @@ from rxagents.models._parts import (
     ToolInputStartPart,
 )
 from rxagents.models.providers._common import json_text
-from rxagents.models.providers._sse import SSEParser
 from rxagents.usage import Usage
 
 __all__ = ("OpenAIStreamDecoder", "openai_usage")
@@ -96,7 +96,7 @@ class OpenAIStreamDecoder:
     def __init__(self, provider: str, secrets: Sequence[str] = ()) -> None:
         self._provider = provider
         self._secrets = secrets
-        self._sse = SSEParser()
+        self._sse = SSEDecoder()
         self._done = False
         self._finish_reason: str | None = None
         self._usage: Usage | None = None

@@ -14,8 +14,10 @@ from typing import Any, Literal, final
 import aiohttp
 from reactivex import Observable
 
+from rxagents._core.http import RetryPolicy
 from rxagents.errors import ConfigurationError, InvalidInputError
-from rxagents.models._http import HttpStreamRequest, RetryPolicy, http_stream
+from rxagents.models._http import http_stream
+from rxagents.models._http_request import HttpStreamRequest
 from rxagents.models._parts import ModelPart
 from rxagents.models._protocol import Message, ModelCall, ToolSpec
 from rxagents.models.providers._common import (

@@ -346,3 +346,17 @@ async def test_credentials_given_as_headers_are_redacted_too(kit: Kit) -> None:
     assert token not in str(got.error)
     assert isinstance(got.error, ProviderError)
     assert token not in got.error.body
+
+
+async def test_an_event_over_the_size_cap_becomes_an_error_part_after_the_text(kit: Kit) -> None:
+    # 17 MiB in one unterminated data line, 1 MiB per write: past the decoder's 16 MiB cap.
+    megabyte = b"x" * (1024 * 1024)
+    frames = [*kit.frames_through_text(1), b"data: ", *[megabyte] * 17]
+    kit.server.script(kit.fakes.Reply(headers=kit.headers(), frames=frames))
+    got = await kit.fakes.collect(kit.model().do_stream(CALL))
+    assert got.text == "Hel"
+    error = got.of("error")[0].error
+    assert isinstance(error, MalformedStreamError)
+    assert "larger than 16777216 bytes" in str(error)
+    assert got.types[-2:] == ["error", "finish"]
+    assert len(kit.server.requests) == 1

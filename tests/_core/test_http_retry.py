@@ -1,25 +1,14 @@
-"""The HTTP layer: retry policy as data, server wait hints, the shared session's lifetime."""
+"""The retry engine's data: the retry policy, and the server's wait hints."""
 
 from __future__ import annotations
 
-import asyncio
-import gc
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
-import aiohttp
 import pytest
 
+from rxagents._core.http import DEFAULT_RETRY_STATUSES, RetryPolicy, retry_after_seconds
 from rxagents.errors import ConfigurationError
-from rxagents.models._http import (
-    DEFAULT_RETRY_STATUSES,
-    RetryPolicy,
-    close_shared_session,
-    error_message,
-    redact,
-    retry_after_seconds,
-    shared_session,
-)
 
 NOW = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC).timestamp()
 
@@ -109,52 +98,3 @@ def test_retry_after_is_none_without_a_hint() -> None:
     assert retry_after_seconds({"x-ratelimit-reset-requests": "3s"}) is None
     assert retry_after_seconds({"retry-after": "soon"}) is None
     assert retry_after_seconds({}) is None
-
-
-# --- errors --------------------------------------------------------------------------------------
-
-
-def test_error_message_understands_provider_error_bodies() -> None:
-    openai = '{"error": {"message": "bad tool", "type": "invalid_request_error"}}'
-    anthropic = '{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}'
-    assert error_message(openai) == "bad tool (invalid_request_error)"
-    assert error_message(anthropic) == "Overloaded (overloaded_error)"
-    assert error_message('{"detail": "Not Found"}') == "Not Found"
-    assert error_message("<html>") is None
-
-
-def test_redact_removes_every_secret() -> None:
-    assert redact("key sk-abc123 twice sk-abc123", ["sk-abc123"]) == (
-        "key [redacted] twice [redacted]"
-    )
-
-
-# --- the shared session --------------------------------------------------------------------------
-
-
-def test_shared_session_is_closed_when_the_loop_shuts_down() -> None:
-    sessions: list[aiohttp.ClientSession] = []
-
-    async def main() -> None:
-        first = await shared_session()
-        assert await shared_session() is first  # one per loop
-        sessions.append(first)
-
-    asyncio.run(main())
-    asyncio.run(main())
-    first, second = sessions
-    assert first is not second
-    assert first.closed
-    assert second.closed
-    sessions.clear()
-    del first, second
-    gc.collect()  # an unclosed session would warn here, and warnings are errors
-
-
-async def test_close_shared_session_closes_now_and_a_new_one_follows() -> None:
-    first = await shared_session()
-    await close_shared_session()
-    assert first.closed
-    second = await shared_session()
-    assert second is not first
-    assert not second.closed
