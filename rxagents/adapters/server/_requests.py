@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 from pydantic.alias_generators import to_camel
 
-from rxagents.adapters._ai_sdk_messages import ui_message_to_prompt
-from rxagents.adapters._server_http import ApiError, validation_issues
+from rxagents.adapters.ai_sdk._messages import ui_message_to_prompt
+from rxagents.adapters.server._http import ApiError, validation_issues
 from rxagents.errors import InvalidInputError
 
 __all__ = (

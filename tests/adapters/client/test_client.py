@@ -17,9 +17,9 @@ from pydantic import BaseModel
 from pytest_aiohttp import AiohttpServer
 from reactivex import operators as ops
 
-from rxagents.adapters._client_endpoint import Endpoint
-from rxagents.adapters._client_http import RemoteCall, remote_stream
 from rxagents.adapters.client import RemoteAgent, RemoteWorkflow, RemoteWorkflowRun, RetryPolicy
+from rxagents.adapters.client._endpoint import Endpoint
+from rxagents.adapters.client._http import RemoteCall, remote_stream
 from rxagents.adapters.server import create_app
 from rxagents.agent import Agent, AgentStream, tool
 from rxagents.errors import ChunkParseError, ConfigurationError, MalformedStreamError, RemoteError

@@ -1,23 +1,4 @@
-"""A Python client for Mastra's HTTP protocol: remote agents, networks and workflows.
-
-It works against :func:`rxagents.adapters.server.create_app` and against a Mastra server. A
-remote run comes back as the same thing a local one is: ``observe()`` gives a cold
-``Observable[Chunk]`` (each subscription is one HTTP request; disposing it closes the
-connection, and the server cancels the run), ``stream()`` gives an
-:class:`~rxagents.agent.AgentStream` with ``text_stream``, ``text``, ``usage`` and the rest.
-
-Errors: a non-2xx answer is a :class:`~rxagents.errors.RemoteError` (with the server's
-``status`` and JSON ``error``) before any chunk; a stream cut short is a
-:class:`~rxagents.errors.MalformedStreamError`. Connection errors and 502/503/504 are retried
-before the answer starts, never after a chunk. Chunks of a type outside the vocabulary
-(Mastra's custom ``writer.custom()`` events) are skipped; a malformed chunk of a known type is a
-:class:`~rxagents.errors.ChunkParseError`.
-
-Example:
-    >>> agent = RemoteAgent("http://127.0.0.1:4111", "weather-agent")  # doctest: +SKIP
-    >>> stream = await agent.stream("What is the weather in Paris?")  # doctest: +SKIP
-    >>> print(await stream.text)  # doctest: +SKIP
-"""
+"""The remote agent: :class:`RemoteAgent` streams an agent served elsewhere."""
 
 from __future__ import annotations
 
@@ -30,9 +11,9 @@ from pydantic import BaseModel
 from reactivex import Observable
 
 from rxagents._core.http import RetryPolicy
-from rxagents.adapters._client_endpoint import Endpoint, is_name
-from rxagents.adapters._client_runs import RemoteAgentRun, RemoteNetworkRun
-from rxagents.adapters._client_workflow import RemoteWorkflow, RemoteWorkflowRun
+from rxagents.adapters.client._endpoint import Endpoint, is_name
+from rxagents.adapters.client._runs import RemoteAgentRun, RemoteNetworkRun
+from rxagents.adapters.client._workflow import RemoteWorkflow, RemoteWorkflowRun
 from rxagents.agent import AgentStream
 from rxagents.errors import ConfigurationError, MalformedStreamError
 from rxagents.events import Chunk

@@ -10,7 +10,7 @@ import aiohttp
 from reactivex import Observable
 
 from rxagents._core.http import RetryPolicy
-from rxagents.adapters._client_http import (
+from rxagents.adapters.client._http import (
     DEFAULT_CLIENT_RETRY,
     Framing,
     RemoteCall,
