@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -327,6 +328,64 @@ async def test_sse_ending_in_a_partial_event_is_a_malformed_stream(
     )
     with pytest.raises(MalformedStreamError, match="middle of an event"):
         await collect(RemoteAgent(str(server.make_url("")), "a").observe("hi"))
+
+
+async def test_an_sse_event_over_the_size_cap_is_a_malformed_stream(
+    aiohttp_server: AiohttpServer,
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        await request.read()
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(b"data: " + START + b"\n\ndata: ")
+        megabyte = b"x" * (1024 * 1024)
+        with contextlib.suppress(ConnectionResetError):  # the client leaves past the cap
+            for _ in range(17):
+                await response.write(megabyte)
+            await response.write_eof()
+        return response
+
+    server = await fake_server(aiohttp_server, handler)
+    received: list[Chunk] = []
+    with pytest.raises(MalformedStreamError, match="larger than 16777216 bytes"):
+        await (
+            RemoteAgent(str(server.make_url("")), "a")
+            .observe("hi")
+            .pipe(ops.do_action(received.append), ops.to_list())
+        )
+    assert [c.type for c in received] == ["start"]
+
+
+async def test_150_remote_streams_are_all_in_flight_at_once(
+    aiohttp_server: AiohttpServer,
+) -> None:
+    streams = 150  # more than aiohttp's default pool of 100 connections
+    in_flight = 0
+    all_in = asyncio.Event()
+    release = asyncio.Event()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        nonlocal in_flight
+        await request.read()
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(b"data: " + START + b"\n\n")
+        in_flight += 1
+        if in_flight == streams:
+            all_in.set()
+        await release.wait()
+        await response.write(b"data: " + FINISH + b"\n\ndata: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+    server = await fake_server(aiohttp_server, handler)
+    agent = RemoteAgent(str(server.make_url("")), "a")
+    tasks = [asyncio.create_task(collect(agent.observe("hi"))) for _ in range(streams)]
+    async with asyncio.timeout(30):  # fails here if some streams wait for a connection
+        await all_in.wait()
+    release.set()
+    results = await asyncio.gather(*tasks)
+    assert [[c.type for c in chunks] for chunks in results] == [["start", "finish"]] * streams
 
 
 async def test_a_chunk_that_does_not_parse_is_an_error(aiohttp_server: AiohttpServer) -> None:
