@@ -102,7 +102,9 @@ def test_a_line_over_the_cap_fails_and_the_decoder_stops_buffering() -> None:
     with pytest.raises(MalformedStreamError):
         decoder.feed(b"more\n\n")
     assert decoder.buffered == 0
-    assert decoder.finish()  # the stream ended in the middle of an event
+    with pytest.raises(MalformedStreamError):
+        decoder.finish()
+    assert decoder.feed(b"data: a new stream\n\n")[0].data == "a new stream"
 
 
 def test_many_data_lines_over_the_cap_fail() -> None:
@@ -119,6 +121,8 @@ def test_events_completed_before_an_overflow_are_delivered_first() -> None:
     decoder = SSEDecoder(max_event_size=100)
     assert decoder.feed_data(b"data: a\n\ndata: " + b"z" * 200) == [b"a"]
     assert decoder.buffered == 0
+    with pytest.raises(MalformedStreamError):
+        decoder.check()
     with pytest.raises(MalformedStreamError):
         decoder.feed_data(b"\n\n")
 

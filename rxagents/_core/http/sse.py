@@ -10,9 +10,9 @@ Decoding is linear in the bytes read, however they are cut: an unterminated line
 list of pieces joined once, when its line ends. Memory is bounded: one event (its unterminated
 line plus its data lines) may hold at most ``max_event_size`` bytes
 (:data:`DEFAULT_MAX_EVENT_SIZE`, 16 MiB, unless the caller sets another cap). Past it the
-decoder drops what it buffered and raises :class:`~rxagents.errors.MalformedStreamError` (after
-delivering the events the same piece completed before it), and every later feed raises again;
-:meth:`SSEDecoder.finish` reports such a stream as ended in the middle of an event.
+decoder drops what it buffered and raises :class:`~rxagents.errors.MalformedStreamError`; when
+the same piece completed events before the overflow, those are returned first and the error is
+raised by :meth:`SSEDecoder.check`, the next feed, or :meth:`SSEDecoder.finish`.
 """
 
 from __future__ import annotations
@@ -294,6 +294,18 @@ class SSEDecoder:
         # Other field names are ignored, as the standard says.
         return None
 
+    def check(self) -> None:
+        """Raise the error the last feed found after the events it returned, if any.
+
+        A piece that completes events and then overflows returns those events; call this after
+        handling them to fail at once rather than at the next feed.
+
+        Raises:
+            MalformedStreamError: An event grew past ``max_event_size``.
+        """
+        if self._overflowed:
+            raise self._overflow()
+
     def finish(self) -> bool:
         """End the stream: drop any unterminated event and get ready for a new stream.
 
@@ -304,8 +316,14 @@ class SSEDecoder:
             Whether the stream ended in the middle of an event (a field line without the blank
             line that dispatches it, or an unterminated line), which a client may treat as a
             truncated stream.
+
+        Raises:
+            MalformedStreamError: An event grew past ``max_event_size``.
         """
-        is_pending = self._in_event or bool(self._tail) or self._overflowed
+        is_pending = self._in_event or bool(self._tail)
+        overflowed = self._overflowed
         self._overflowed = False
         self._reset()
+        if overflowed:
+            raise self._overflow()
         return is_pending

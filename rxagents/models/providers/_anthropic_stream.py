@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from rxagents._core.http import SSEDecoder
+from rxagents._core.http import DEFAULT_MAX_EVENT_SIZE, SSEDecoder
 from rxagents._core.wire import trusted_builder
 from rxagents.errors import MalformedStreamError, ProviderError
 from rxagents.models._http_request import redact
@@ -69,12 +69,17 @@ class AnthropicStreamDecoder:
     """
 
     def __init__(
-        self, provider: str, secrets: Sequence[str] = (), *, json_tool: str | None = None
+        self,
+        provider: str,
+        secrets: Sequence[str] = (),
+        *,
+        json_tool: str | None = None,
+        max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
     ) -> None:
         self._provider = provider
         self._secrets = secrets
         self._json_tool = json_tool
-        self._sse = SSEDecoder()
+        self._sse = SSEDecoder(max_event_size=max_event_size)
         self._blocks: dict[int, _Block] = {}
         self._done = False
         self._stop_reason: str | None = None
@@ -103,6 +108,8 @@ class AnthropicStreamDecoder:
             if self._done:
                 break
             self._on_event(event.event, self._decode(event.data), parts)
+        if not self._done:
+            self._sse.check()  # an event past the size cap, after the events before it
 
     def end(self) -> list[ModelPart]:
         """Close blocks left open and emit ``finish``."""

@@ -16,6 +16,7 @@ __all__ = (
     "DEFAULT_RETRY",
     "SettingWarning",
     "check_base_url",
+    "check_max_event_size",
     "check_timeout",
     "env_value",
     "file_url",
@@ -60,6 +61,17 @@ def check_timeout(timeout: float | None, owner: str) -> float | None:
     if timeout is not None and not timeout > 0:
         raise ConfigurationError(f"{owner}: timeout must be positive seconds or None")
     return timeout
+
+
+def check_max_event_size(size: int | None, owner: str) -> int | None:
+    """Return ``size`` when it is ``None`` or positive.
+
+    Raises:
+        ConfigurationError: ``size`` is zero or negative.
+    """
+    if size is not None and size < 1:
+        raise ConfigurationError(f"{owner}: max_event_size must be positive bytes or None")
+    return size
 
 
 def merge_headers(*sources: Mapping[str, str] | None) -> dict[str, str]:

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rxagents._core.http import SSEDecoder
+from rxagents._core.http import DEFAULT_MAX_EVENT_SIZE, SSEDecoder
 from rxagents._core.wire import trusted_builder
 from rxagents.errors import MalformedStreamError, ProviderError
 from rxagents.models._http_request import redact
@@ -93,10 +93,16 @@ class OpenAIStreamDecoder:
     each call in index order, then ``finish``.
     """
 
-    def __init__(self, provider: str, secrets: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        provider: str,
+        secrets: Sequence[str] = (),
+        *,
+        max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
+    ) -> None:
         self._provider = provider
         self._secrets = secrets
-        self._sse = SSEDecoder()
+        self._sse = SSEDecoder(max_event_size=max_event_size)
         self._done = False
         self._finish_reason: str | None = None
         self._usage: Usage | None = None
@@ -129,6 +135,8 @@ class OpenAIStreamDecoder:
                 self._done = True
                 break
             self._on_chunk(self._decode(event.data), event.event, parts)
+        if not self._done:
+            self._sse.check()  # an event past the size cap, after the events before it
 
     def end(self) -> list[ModelPart]:
         """Close open blocks, emit the tool calls and ``finish``.

@@ -18,7 +18,7 @@ from typing import Any, Literal, final
 import aiohttp
 from reactivex import Observable
 
-from rxagents._core.http import RetryPolicy
+from rxagents._core.http import DEFAULT_MAX_EVENT_SIZE, RetryPolicy
 from rxagents.errors import ConfigurationError, InvalidInputError
 from rxagents.models._http import http_stream
 from rxagents.models._http_request import HttpStreamRequest
@@ -29,6 +29,7 @@ from rxagents.models.providers._common import (
     DEFAULT_RETRY,
     SettingWarning,
     check_base_url,
+    check_max_event_size,
     check_timeout,
     env_value,
     file_url,
@@ -74,6 +75,7 @@ class AnthropicModel:
         timeout: float | None = 300.0,
         session: aiohttp.ClientSession | None = None,
         retry: RetryPolicy | None = None,
+        max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
         max_tokens: int = 4096,
         anthropic_version: str = ANTHROPIC_VERSION,
         structured_output: Literal["tool", "native"] = "tool",
@@ -94,6 +96,9 @@ class AnthropicModel:
             session: An ``aiohttp.ClientSession`` owned by the caller (never closed here);
                 default: one shared session per event loop, closed when the loop shuts down.
             retry: The retry policy (default: ``RetryPolicy()``).
+            max_event_size: The most bytes one server-sent event may hold (16 MiB by default;
+                ``None`` lifts the cap); a larger event ends the stream with an ``error`` part
+                (:class:`~rxagents.errors.MalformedStreamError`) and is not buffered further.
             max_tokens: ``max_tokens`` when the call sets no ``max_output_tokens`` (the API
                 requires one).
             anthropic_version: The ``anthropic-version`` header.
@@ -128,6 +133,7 @@ class AnthropicModel:
         self._timeout = check_timeout(timeout, owner)
         self._session = session
         self._retry = retry or DEFAULT_RETRY
+        self._max_event_size = check_max_event_size(max_event_size, owner)
         self._max_tokens = max_tokens
         self._structured_output = structured_output
 
@@ -155,7 +161,9 @@ class AnthropicModel:
             url=f"{self.base_url}/v1/messages",
             headers=headers,
             body=body,
-            decoder=lambda: AnthropicStreamDecoder(provider, secrets, json_tool=json_tool),
+            decoder=lambda: AnthropicStreamDecoder(
+                provider, secrets, json_tool=json_tool, max_event_size=self._max_event_size
+            ),
             secrets=secrets,
             warnings=warnings,
         )

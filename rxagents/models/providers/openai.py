@@ -14,7 +14,7 @@ from typing import Any, Literal, final
 import aiohttp
 from reactivex import Observable
 
-from rxagents._core.http import RetryPolicy
+from rxagents._core.http import DEFAULT_MAX_EVENT_SIZE, RetryPolicy
 from rxagents.errors import ConfigurationError, InvalidInputError
 from rxagents.models._http import http_stream
 from rxagents.models._http_request import HttpStreamRequest
@@ -24,6 +24,7 @@ from rxagents.models.providers._common import (
     DEFAULT_RETRY,
     SettingWarning,
     check_base_url,
+    check_max_event_size,
     check_timeout,
     env_value,
     file_url,
@@ -69,6 +70,7 @@ class OpenAIChatModel:
         timeout: float | None = 300.0,
         session: aiohttp.ClientSession | None = None,
         retry: RetryPolicy | None = None,
+        max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
         provider: str = "openai",
         organization: str | None = None,
         project: str | None = None,
@@ -92,6 +94,9 @@ class OpenAIChatModel:
             session: An ``aiohttp.ClientSession`` owned by the caller (never closed here);
                 default: one shared session per event loop, closed when the loop shuts down.
             retry: The retry policy (default: ``RetryPolicy()``).
+            max_event_size: The most bytes one server-sent event may hold (16 MiB by default;
+                ``None`` lifts the cap); a larger event ends the stream with an ``error`` part
+                (:class:`~rxagents.errors.MalformedStreamError`) and is not buffered further.
             provider: The provider's name in chunks and errors (``"ollama"``, ``"groq"`` …).
             organization: ``OpenAI-Organization`` header.
             project: ``OpenAI-Project`` header.
@@ -127,6 +132,7 @@ class OpenAIChatModel:
         self._timeout = check_timeout(timeout, owner)
         self._session = session
         self._retry = retry or DEFAULT_RETRY
+        self._max_event_size = check_max_event_size(max_event_size, owner)
         self._max_tokens_param = max_tokens_param or (
             "max_completion_tokens" if provider == "openai" else "max_tokens"
         )
@@ -156,7 +162,9 @@ class OpenAIChatModel:
             url=f"{self.base_url}/chat/completions",
             headers=headers,
             body=body,
-            decoder=lambda: OpenAIStreamDecoder(provider, secrets),
+            decoder=lambda: OpenAIStreamDecoder(
+                provider, secrets, max_event_size=self._max_event_size
+            ),
             secrets=secrets,
             warnings=warnings,
         )
