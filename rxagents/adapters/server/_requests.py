@@ -96,14 +96,9 @@ class ChatBody(AgentBody):
     message_id: str | None = None
 
 
-_SETTINGS = (
-    "temperature",
-    "top_p",
-    "top_k",
-    "seed",
-    "stop_sequences",
-    "presence_penalty",
-    "frequency_penalty",
+# The sampling settings passed through as they are (the token limit has two spellings).
+_SETTINGS = tuple(
+    name for name in ModelSettings.model_fields if name not in ("max_output_tokens", "max_tokens")
 )
 
 
