@@ -11,7 +11,6 @@ from reactivex import Observable, abc
 from rxagents._core.run_stream import RunStream
 from rxagents.adapters.ai_sdk._messages import UIMessage, from_ui_messages, to_ui_messages
 from rxagents.adapters.ai_sdk._stream import (
-    V5_FINISH_REASONS,
     AiSdkSource,
     UIMessageChunk,
     UIStreamMapper,
@@ -22,10 +21,6 @@ from rxagents.events import ChunkBase, parse_chunk
 __all__ = (
     "DONE",
     "UI_MESSAGE_STREAM_HEADERS",
-    "V5_FINISH_REASONS",
-    "AiSdkSource",
-    "UIMessage",
-    "UIMessageChunk",
     "encode_ui_message_chunk",
     "encode_ui_message_stream",
     "from_ai_sdk_v5_messages",

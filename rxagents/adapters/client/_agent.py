@@ -13,7 +13,6 @@ from reactivex import Observable
 from rxagents._core.http import RetryPolicy
 from rxagents.adapters.client._endpoint import Endpoint, is_name
 from rxagents.adapters.client._runs import RemoteAgentRun, RemoteNetworkRun
-from rxagents.adapters.client._workflow import RemoteWorkflow, RemoteWorkflowRun
 from rxagents.agent import AgentStream
 from rxagents.errors import ConfigurationError, MalformedStreamError
 from rxagents.events import Chunk
@@ -22,7 +21,7 @@ from rxagents.network import NetworkStream
 if TYPE_CHECKING:
     from rxagents.agent._loop import AgentRun
 
-__all__ = ("RemoteAgent", "RemoteWorkflow", "RemoteWorkflowRun", "RetryPolicy")
+__all__ = ("RemoteAgent",)
 
 _SETTINGS: Final = {
     "temperature": "temperature",

@@ -16,7 +16,7 @@ from rxagents.adapters.server._stream import StreamSettings
 from rxagents.adapters.server._workflows import add_workflow_routes
 from rxagents.errors import ConfigurationError
 
-__all__ = ("DEFAULT_MAX_BODY", "ServedRuntime", "create_app")
+__all__ = ("DEFAULT_MAX_BODY", "create_app")
 
 _log = logging.getLogger(__name__)
 
