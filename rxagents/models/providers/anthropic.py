@@ -20,17 +20,12 @@ from reactivex import Observable
 
 from rxagents._core.http import DEFAULT_MAX_EVENT_SIZE, RetryPolicy
 from rxagents.errors import ConfigurationError, InvalidInputError
-from rxagents.models._http import http_stream
-from rxagents.models._http_request import HttpStreamRequest
 from rxagents.models._parts import ModelPart
 from rxagents.models._protocol import Message, ModelCall
 from rxagents.models.providers._anthropic_stream import AnthropicStreamDecoder
 from rxagents.models.providers._common import (
-    DEFAULT_RETRY,
     SettingWarning,
     check_base_url,
-    check_max_event_size,
-    check_timeout,
     env_value,
     file_url,
     merge_headers,
@@ -39,6 +34,7 @@ from rxagents.models.providers._common import (
     tool_output_text,
     unsupported,
 )
+from rxagents.models.providers._transport import Transport, api_key_for
 
 __all__ = ("ANTHROPIC_BASE_URL", "ANTHROPIC_VERSION", "AnthropicModel", "anthropic_messages")
 
@@ -115,12 +111,7 @@ class AnthropicModel:
         url = check_base_url(
             base_url or env_value("ANTHROPIC_BASE_URL") or ANTHROPIC_BASE_URL, owner
         ).removesuffix("/v1")
-        key = api_key if api_key is not None else env_value("ANTHROPIC_API_KEY")
-        if not key and url == ANTHROPIC_BASE_URL:
-            raise ConfigurationError(
-                f"{owner} needs an API key for {ANTHROPIC_BASE_URL}: pass api_key=... or set "
-                "ANTHROPIC_API_KEY"
-            )
+        key = api_key_for(owner, api_key, "ANTHROPIC_API_KEY", url, ANTHROPIC_BASE_URL)
         if max_tokens < 1:
             raise ConfigurationError(f"{owner}: max_tokens must be positive")
         if structured_output not in ("tool", "native"):
@@ -128,12 +119,16 @@ class AnthropicModel:
         self.model_id = model_id
         self.provider = provider
         self.base_url = url
-        self._api_key = key or None
-        self._headers = merge_headers({"anthropic-version": anthropic_version}, headers)
-        self._timeout = check_timeout(timeout, owner)
-        self._session = session
-        self._retry = retry or DEFAULT_RETRY
-        self._max_event_size = check_max_event_size(max_event_size, owner)
+        self._transport = Transport.checked(
+            owner,
+            credentials={"x-api-key": key} if key else {},
+            secret=key,
+            headers=merge_headers({"anthropic-version": anthropic_version}, headers),
+            session=session,
+            timeout=timeout,
+            retry=retry,
+            max_event_size=max_event_size,
+        )
         self._max_tokens = max_tokens
         self._structured_output = structured_output
 
@@ -147,27 +142,18 @@ class AnthropicModel:
             InvalidInputError: The prompt cannot be expressed in Anthropic's message shape.
         """
         body, warnings = self.request_body(call)
-        headers = merge_headers(
-            {"Accept": "text/event-stream"},
-            {"x-api-key": self._api_key} if self._api_key else None,
-            self._headers,
-            call.headers,
-        )
-        secrets = (self._api_key,) if self._api_key else ()
         provider = self.provider
         json_tool = JSON_TOOL if _uses_json_tool(body) else None
-        request = HttpStreamRequest(
-            provider=provider,
-            url=f"{self.base_url}/v1/messages",
-            headers=headers,
-            body=body,
-            decoder=lambda: AnthropicStreamDecoder(
-                provider, secrets, json_tool=json_tool, max_event_size=self._max_event_size
+        return self._transport.stream(
+            provider,
+            f"{self.base_url}/v1/messages",
+            body,
+            warnings,
+            call.headers,
+            lambda secrets, cap: AnthropicStreamDecoder(
+                provider, secrets, json_tool=json_tool, max_event_size=cap
             ),
-            secrets=secrets,
-            warnings=warnings,
         )
-        return http_stream(request, session=self._session, timeout=self._timeout, retry=self._retry)
 
     def request_body(self, call: ModelCall) -> tuple[dict[str, Any], list[SettingWarning]]:
         """Return the JSON body for ``call`` and the warnings about settings it cannot send.
