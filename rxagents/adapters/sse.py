@@ -169,7 +169,8 @@ async def iter_sse(
         Each event as soon as its blank line arrives.
 
     Raises:
-        MalformedStreamError: ``strict`` is set and the stream ended in the middle of an event.
+        MalformedStreamError: ``strict`` is set and the stream ended in the middle of an event,
+            or an event is larger than the decoder's cap (16 MiB).
     """
     decoder = SSEDecoder(on_comment=on_comment)
     iterator = aiter(byte_chunks)
@@ -198,7 +199,8 @@ async def iter_sse_chunks(byte_chunks: AsyncIterable[bytes]) -> AsyncGenerator[C
 
     Raises:
         MalformedStreamError: The stream ended before ``[DONE]`` (the message says whether it
-            stopped in the middle of an event).
+            stopped in the middle of an event), or an event is larger than the decoder's cap
+            (16 MiB).
         ChunkParseError: An event's data is not a valid chunk.
     """
     decoder = SSEDecoder()
