@@ -223,7 +223,9 @@ class SSEDecoder:
             raise self._overflow()
         out: list[Any] = []
         data = self._data
+        cap = self._max_event_size
         lines, rest = self._lines(chunk)
+        size = self._data_size  # the lines of a piece with line ends leave no tail behind
         for line in lines:
             if not line:  # a blank line dispatches the event
                 self._in_event = False
@@ -231,7 +233,7 @@ class SSEDecoder:
                 if data:
                     payload = data[0] if len(data) == 1 else b"\n".join(data)
                     data.clear()
-                    self._data_size = 0
+                    size = 0
                     if raw:
                         out.append(payload)
                     else:
@@ -255,10 +257,11 @@ class SSEDecoder:
                 value = self._field(line)
                 if value is None:
                     continue
-            self._data_size += len(value) + 1
-            if self._is_over_cap():
+            size += len(value) + 1
+            if cap is not None and size > cap:
                 break
-        if rest and not self._overflowed:
+        self._data_size = size
+        if not self._is_over_cap() and rest:
             self._keep(rest)
         # Events completed before an overflow are delivered; the error comes with the next feed.
         if self._is_over_cap() and not out:
