@@ -121,7 +121,8 @@ class RemoteAgent:
             headers: Extra request headers.
             token: Sent as ``Authorization: Bearer <token>``.
             session: An aiohttp session to use (never closed here); default: one shared
-                session per event loop.
+                session per event loop, holding at most 1,000 connections, 500 to one host
+                (see :class:`~rxagents.models.ConnectionLimits`).
             retry: When to retry before the answer starts (default: connection errors and
                 502/503/504, three attempts).
             timeout: Seconds allowed to connect and get the answer's status, and between two

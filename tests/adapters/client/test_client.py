@@ -447,6 +447,33 @@ async def test_records_framing_reads_chunks_and_refuses_a_partial_record(
         await collect(remote_stream(call))
 
 
+async def test_a_record_over_the_size_cap_is_a_malformed_stream(
+    aiohttp_server: AiohttpServer,
+) -> None:
+    path = "/api/workflows/w/stream"
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        await request.read()
+        response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        await response.prepare(request)
+        await response.write(START + b"\x1e")
+        megabyte = b"x" * (1024 * 1024)
+        with contextlib.suppress(ConnectionResetError):  # the client leaves past the cap
+            for _ in range(17):
+                await response.write(megabyte)
+            await response.write_eof()
+        return response
+
+    server = await fake_server(aiohttp_server, handler, path)
+    call = RemoteCall(
+        str(server.make_url(path)), {}, {}, "records", None, RetryPolicy.disabled(), None
+    )
+    received: list[Chunk] = []
+    with pytest.raises(MalformedStreamError, match="larger than 16777216 bytes"):
+        await remote_stream(call).pipe(ops.do_action(received.append), ops.to_list())
+    assert [c.type for c in received] == ["start"]
+
+
 # --- retries --------------------------------------------------------------------------------
 
 
