@@ -2,12 +2,27 @@
 
 Every run is an Observable of typed chunks with Mastra's wire shape; operators compose them,
 adapters turn them into async iterables, SSE and the AI SDK UI message stream at the edge.
+
+The layers, each importing only those below it (ARCHITECTURE.md; ``tests/test_layers.py``)::
+
+    cli
+    adapters (server/, client/, ai_sdk/, sse, async iterables)
+    runtime
+    network  ◄─┐  Agent.network(): the one sanctioned circle
+    workflow   │
+    agent   ───┘
+    memory
+    models · operators · storage · testing
+    events · usage
+    _core (wire base, Rx plumbing, RunStream, invoke, clock, HTTP)
+    errors
 """
 
 from rxagents.agent import Agent as Agent
 from rxagents.agent import AgentResult as AgentResult
 from rxagents.agent import AgentStream as AgentStream
 from rxagents.agent import Tool as Tool
+from rxagents.agent import ToolContext as ToolContext
 from rxagents.agent import tool as tool
 from rxagents.errors import ChunkParseError as ChunkParseError
 from rxagents.errors import ConfigurationError as ConfigurationError
@@ -52,6 +67,7 @@ __all__ = (
     "StepContext",
     "Storage",
     "Tool",
+    "ToolContext",
     "Usage",
     "UserError",
     "Workflow",

@@ -13,7 +13,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] in ("-h", "--help"):
         print(USAGE)
-        return 0 if args else 2
+        return 0
     command, rest = args[0], args[1:]
     if command == "demo":
         from rxagents.cli.demo import main as demo

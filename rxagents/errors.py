@@ -5,15 +5,20 @@ Every error the library raises on purpose derives from :class:`RxAgentsError`::
     RxAgentsError
     ├── UserError                  misuse: bad configuration or arguments, raised at call time
     │   ├── ConfigurationError     an object was built with settings that cannot work
+    │   │   └── MissingApiKeyError a provider needs an API key and none is configured
     │   ├── InvalidInputError      input data failed validation (also a ValueError)
+    │   │   └── InvalidInputTypeError  input of the wrong type, or an unknown option (a TypeError)
     │   ├── NotRegisteredError     no agent or workflow under that key (also a KeyError)
     │   ├── ThreadNotFoundError    no memory thread with that id (also a KeyError)
-    │   └── RunStateError          the run's state forbids it (resuming a run not suspended)
+    │   ├── RunStateError          the run's state forbids it (resuming a run not suspended)
+    │   └── StorageClosedError     the storage was closed (also a RuntimeError)
     ├── ChunkParseError            wire data is not a valid chunk (also a ValueError)
     │   └── UnknownChunkTypeError  the chunk's ``type`` is not in the vocabulary
     └── RunError                   a run failed after it started
+        ├── RunFailedError         a finished run ended with an error (``raise_for_error()``)
         ├── ProviderError          a model provider answered with an error (status, body, headers)
         ├── MalformedStreamError   a stream broke its framing or ordering rules
+        ├── SnapshotFormatError    a stored snapshot is not one this version reads (a ValueError)
         ├── IdleTimeoutError       no chunk arrived in time (also a TimeoutError)
         ├── ToolExecutionError     a tool raised or got invalid arguments
         ├── StepCancelledError     a step's call ended cancelled though the run did not cancel it
@@ -32,14 +37,19 @@ __all__ = (
     "ConfigurationError",
     "IdleTimeoutError",
     "InvalidInputError",
+    "InvalidInputTypeError",
     "MalformedStreamError",
+    "MissingApiKeyError",
     "NotRegisteredError",
     "ProviderError",
     "RemoteError",
     "RunError",
+    "RunFailedError",
     "RunStateError",
     "RxAgentsError",
+    "SnapshotFormatError",
     "StepCancelledError",
+    "StorageClosedError",
     "ThreadNotFoundError",
     "ToolExecutionError",
     "UnknownChunkTypeError",
@@ -59,8 +69,24 @@ class ConfigurationError(UserError):
     """An object was configured with settings that cannot work together."""
 
 
+class MissingApiKeyError(ConfigurationError):
+    """A model provider needs an API key and none is configured.
+
+    Attributes:
+        variable: The environment variable to set, e.g. ``"OPENAI_API_KEY"``.
+    """
+
+    def __init__(self, message: str, *, variable: str) -> None:
+        super().__init__(message)
+        self.variable = variable
+
+
 class InvalidInputError(UserError, ValueError):
     """Input data failed validation before any work started."""
+
+
+class InvalidInputTypeError(InvalidInputError, TypeError):
+    """Input of the wrong type (``messages`` that is not a string or list), or an unknown option."""
 
 
 class NotRegisteredError(UserError, KeyError):
@@ -105,6 +131,10 @@ class RunStateError(UserError):
     """The run is not in a state that allows this (not suspended, still running, …)."""
 
 
+class StorageClosedError(UserError, RuntimeError):
+    """The storage was closed; it cannot be used any more."""
+
+
 class ChunkParseError(RxAgentsError, ValueError):
     """Wire data could not be parsed into a chunk."""
 
@@ -126,6 +156,25 @@ class UnknownChunkTypeError(ChunkParseError):
 
 class RunError(RxAgentsError):
     """A run failed after it started."""
+
+
+class RunFailedError(RunError):
+    """A run ended with an error: what ``raise_for_error()`` raises.
+
+    The error the run reported travels in-band (an ``error`` chunk; a failed workflow step); this
+    turns it into an exception for code that wants to fail loudly. When the failure started as
+    an exception in this process (a provider's :class:`ProviderError`, say), it is the
+    ``__cause__``.
+
+    Attributes:
+        error: The serialised error the run reported (``name``, ``message``, ...).
+        status: The HTTP status of a provider or server failure, when known.
+    """
+
+    def __init__(self, message: str, *, error: Any = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.error = error
+        self.status = status
 
 
 class ProviderError(RunError):
@@ -156,6 +205,10 @@ class ProviderError(RunError):
 
 class MalformedStreamError(RunError):
     """A stream broke its framing (SSE, JSON) or the chunk ordering rules."""
+
+
+class SnapshotFormatError(RunError, ValueError):
+    """A stored snapshot has a format this version cannot read."""
 
 
 class IdleTimeoutError(RunError, TimeoutError):

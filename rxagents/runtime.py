@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, TypeVar, final
 
 from rxagents.errors import ConfigurationError, NotRegisteredError
 from rxagents.storage import InMemoryStorage, Storage
+from rxagents.workflow import Workflow
 
 if TYPE_CHECKING:
     from rxagents.agent import Agent
-    from rxagents.workflow import Workflow
 
 __all__ = ("NotRegisteredError", "Runtime")
 
@@ -57,8 +57,6 @@ class Runtime:
             ConfigurationError: A key is not a non-empty string, a value is not an agent
                 (workflow), or a workflow is not committed.
         """
-        from rxagents.workflow import Workflow
-
         self.storage: Storage = storage if storage is not None else InMemoryStorage()
         """The storage shared by everything registered here."""
         self._agents: dict[str, Agent] = _registry("agent", agents, ("observe", "stream"))

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import MISSING, BaseModel, ConfigDict
+from pydantic import MISSING
 
-from rxagents._core.wire import wire_name
+from rxagents._core.wire import WireModel
 
 __all__ = ("Usage",)
 
 
-class Usage(BaseModel):
+class Usage(WireModel):
     """Token counts of one or more model calls.
 
     Wire form: ``{inputTokens, outputTokens, totalTokens, reasoningTokens?, cachedInputTokens?,
@@ -22,14 +22,6 @@ class Usage(BaseModel):
         >>> (Usage(input_tokens=15, output_tokens=5) + Usage(input_tokens=30, output_tokens=8))
         Usage(input_tokens=45, output_tokens=13, total_tokens=58)
     """
-
-    model_config = ConfigDict(
-        frozen=True,
-        extra="allow",
-        alias_generator=wire_name,
-        validate_by_name=True,
-        validate_by_alias=True,
-    )
 
     zero: ClassVar[Usage]
 

@@ -1,4 +1,8 @@
-"""Every notebook executes top to bottom (deterministic: embedded models, loopback servers)."""
+"""Every notebook executes top to bottom (deterministic: embedded models, loopback servers).
+
+A notebook passes only when no cell errs, nothing is written to stderr (a warning or a log line
+there is a problem a reader would see), and the lines that carry its point are printed.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,22 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
+
+KEY_LINES = {
+    "01_agent_streaming": [
+        "reduce_usage: Usage(input_tokens=45, output_tokens=13, total_tokens=58)",
+        "to_text: 'It is 21°C in Paris.'",
+    ],
+    "02_providers": ["It is 21°C in Paris.", "caller's session still open: True"],
+    "03_workflows": ["result: {'n': 42}", "still: suspended"],
+    "04_networks": [
+        "assistant tool word_count -> 3",
+        "False | there is no agent 'reporter'; the agents are: research",
+        "max-steps | Max iterations reached: 2",
+    ],
+    "05_serving": ["success {'item': 'a kayak: bought'}", "stopped"],
+}
+"""Lines each notebook must print (its point), checked in its stdout."""
 
 
 def test_there_are_notebooks() -> None:
@@ -26,11 +46,16 @@ def test_notebook_executes(path: Path) -> None:
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()
-    errors = [
+    outputs = [
         output
         for cell in notebook.cells
         if cell.cell_type == "code"
         for output in cell.get("outputs", [])
-        if output.get("output_type") == "error"
     ]
+    errors = [o for o in outputs if o.get("output_type") == "error"]
     assert not errors
+    stderr = "".join(o["text"] for o in outputs if o.get("name") == "stderr")
+    assert stderr == "", f"{path.name} wrote to stderr:\n{stderr}"
+    stdout = "".join(o["text"] for o in outputs if o.get("name") == "stdout")
+    for line in KEY_LINES[path.stem]:
+        assert line in stdout.splitlines(), f"{path.name} did not print {line!r}"

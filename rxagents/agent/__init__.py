@@ -2,10 +2,26 @@
 
 from rxagents.agent._agent import Agent as Agent
 from rxagents.agent._agent import AgentResult as AgentResult
-from rxagents.agent._protocol import AgentLike as AgentLike
+from rxagents.agent._stream import AgentSource as AgentSource
 from rxagents.agent._stream import AgentStep as AgentStep
 from rxagents.agent._stream import AgentStream as AgentStream
+from rxagents.agent.protocol import AgentLike as AgentLike
+from rxagents.agent.protocol import WorkflowLike as WorkflowLike
 from rxagents.agent.tools import Tool as Tool
+from rxagents.agent.tools import ToolContext as ToolContext
+from rxagents.agent.tools import ToolDefinitionWarning as ToolDefinitionWarning
 from rxagents.agent.tools import tool as tool
 
-__all__ = ("Agent", "AgentLike", "AgentResult", "AgentStep", "AgentStream", "Tool", "tool")
+__all__ = (
+    "Agent",
+    "AgentLike",
+    "AgentResult",
+    "AgentSource",
+    "AgentStep",
+    "AgentStream",
+    "Tool",
+    "ToolContext",
+    "ToolDefinitionWarning",
+    "WorkflowLike",
+    "tool",
+)

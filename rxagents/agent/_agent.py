@@ -12,12 +12,14 @@ from pydantic import BaseModel
 from reactivex import Observable, abc
 
 from rxagents._core.rx import lean
+from rxagents.agent._legacy import LegacyRun, LegacyStream
 from rxagents.agent._loop import AgentRun, RunConfig
+from rxagents.agent._memory_run import MemoryAgentRun, observe_with_memory, with_history
 from rxagents.agent._messages import MessagesInput, normalize_messages
-from rxagents.agent._protocol import AgentLike
-from rxagents.agent._stream import AgentStep, AgentStream
+from rxagents.agent._stream import AgentStep, AgentStream, run_failed
+from rxagents.agent.protocol import AgentLike, WorkflowLike
 from rxagents.agent.tools import Tool
-from rxagents.errors import ConfigurationError, InvalidInputError
+from rxagents.errors import ConfigurationError, InvalidInputError, InvalidInputTypeError
 from rxagents.events import (
     AgentChunk,
     ErrorInfo,
@@ -25,16 +27,24 @@ from rxagents.events import (
     ToolErrorPayload,
     ToolResultPayload,
 )
-from rxagents.models import LanguageModel, LanguageModelV1, Message
+from rxagents.memory import Memory, MemoryRef, Thread, memory_ref
+from rxagents.models import (
+    MODEL_SETTINGS,
+    LanguageModel,
+    LanguageModelV1,
+    Message,
+    check_settings,
+)
+
+# ``Agent.network()``: agent and network are the one sanctioned circle between packages
+# (DESIGN section 1); the network modules import only agent submodules, never this one.
+from rxagents.network import _config as _network_config
+from rxagents.network import _run as _network_run
+from rxagents.network import _stream as _network_stream
 from rxagents.usage import Usage
 
 if TYPE_CHECKING:
-    from rxagents.agent._legacy import LegacyStream
     from rxagents.events import Chunk
-    from rxagents.memory import Memory, MemoryRef, Thread
-    from rxagents.memory._agent_run import MemoryAgentRun
-    from rxagents.network import NetworkStream
-    from rxagents.workflow import Workflow
 
 __all__ = ("Agent", "AgentResult")
 
@@ -43,21 +53,7 @@ _log = logging.getLogger(__name__)
 _O = TypeVar("_O", bound=BaseModel)
 _V = TypeVar("_V")
 
-_SETTINGS = frozenset(
-    {
-        "temperature",
-        "max_output_tokens",
-        "top_p",
-        "top_k",
-        "seed",
-        "stop_sequences",
-        "presence_penalty",
-        "frequency_penalty",
-        "headers",
-        "provider_options",
-        "tool_choice",
-    }
-)
+_SETTINGS = MODEL_SETTINGS
 _OPTIONS = _SETTINGS | {"max_steps", "output", "run_id", "instructions", "memory"}
 
 
@@ -83,6 +79,17 @@ class AgentResult(Generic[_O]):
     """The run's error, if it failed."""
     response_messages: list[Message]
     """The assistant and tool messages the run produced."""
+
+    def raise_for_error(self) -> None:
+        """Raise :class:`~rxagents.errors.RunFailedError` if the run failed.
+
+        Example:
+            >>> result = await agent.generate("hi")  # doctest: +SKIP
+            >>> result.raise_for_error()  # doctest: +SKIP
+        """
+        if self.error is not None:
+            failure = run_failed(self.error)
+            raise failure from failure.__cause__
 
 
 class Agent:
@@ -112,7 +119,7 @@ class Agent:
         tools: Sequence[Tool] | Mapping[str, Tool] | None = None,
         max_steps: int = 5,
         agents: Mapping[str, AgentLike] | None = None,
-        workflows: Mapping[str, Workflow] | None = None,
+        workflows: Mapping[str, WorkflowLike] | None = None,
         memory: Memory | None = None,
     ) -> None:
         """Build an agent.
@@ -153,12 +160,8 @@ class Agent:
         self.tools: dict[str, Tool] = _tool_map(id, tools)
         self.agents: dict[str, AgentLike] = _keyed(id, "agent", agents, AgentLike)  # type: ignore[type-abstract]  # a runtime-checkable protocol
         """Sub-agents a network can route to, by key."""
-        self.workflows: dict[str, Workflow] = {}
+        self.workflows: dict[str, WorkflowLike] = _keyed(id, "workflow", workflows, WorkflowLike)  # type: ignore[type-abstract]  # a runtime-checkable protocol
         """Workflows a network can route to, by key."""
-        if workflows is not None:  # imported only when used: plain agents stay light
-            from rxagents.workflow import Workflow
-
-            self.workflows = _keyed(id, "workflow", workflows, Workflow)
         self.memory: Memory | None = _check_memory(id, memory)
         """Where conversation threads are kept (``None``: runs remember nothing)."""
         self._network_cache: dict[str, Any] = {}
@@ -179,8 +182,6 @@ class Agent:
         config = self._config(messages, options)
         memory = self._memory_for(options)
         if memory is not None:
-            from rxagents.memory._agent_run import observe_with_memory
-
             store, ref = memory
             return observe_with_memory(
                 store, ref, lambda thread, history: self._memory_run(config, store, thread, history)
@@ -260,8 +261,6 @@ class Agent:
         Raises:
             ConfigurationError: The agent's model is not a v1 model.
         """
-        from rxagents.agent._legacy import LegacyRun, LegacyStream
-
         if getattr(self.model, "specification_version", None) != "v1":
             raise ConfigurationError(
                 f"agent {self.id!r} has a v2 model; stream_legacy() is for v1 models, "
@@ -274,7 +273,7 @@ class Agent:
 
     async def network(
         self, task: MessagesInput, *, max_steps: int = 10, **options: Any
-    ) -> NetworkStream:
+    ) -> _network_stream.NetworkStream:
         """Start a network run over this agent's agents, workflows and tools.
 
         Each iteration the agent's own model routes (structured output: which primitive, with
@@ -297,13 +296,10 @@ class Agent:
             InvalidInputError: A bad task or option, or the thread belongs to another
                 resource (the thread is opened, and created if new, before this returns).
         """
-        from rxagents.network._config import network_config
-        from rxagents.network._run import NetworkRun
-        from rxagents.network._stream import NetworkStream
-
-        config = network_config(self, task, max_steps, options, self._network_cache)
+        config = _network_config.network_config(self, task, max_steps, options, self._network_cache)
         loaded = await config.memory.load(config.ref)
-        return NetworkStream(NetworkRun(dataclasses.replace(config, loaded=loaded)))
+        run = _network_run.NetworkRun(dataclasses.replace(config, loaded=loaded))
+        return _network_stream.NetworkStream(run)
 
     def observe_network(
         self, task: MessagesInput, *, max_steps: int = 10, **options: Any
@@ -314,15 +310,12 @@ class Agent:
         next event-loop callback; disposing stops the active primitive and the loop (no abort
         chunk: the subscriber left).
         """
-        from rxagents.network._config import network_config
-        from rxagents.network._run import NetworkRun
-
-        config = network_config(self, task, max_steps, options, self._network_cache)
+        config = _network_config.network_config(self, task, max_steps, options, self._network_cache)
 
         def subscribe(
             observer: abc.ObserverBase[Chunk], scheduler: abc.SchedulerBase | None = None
         ) -> abc.DisposableBase:
-            return NetworkRun(config).subscribe(observer, scheduler)
+            return _network_run.NetworkRun(config).subscribe(observer, scheduler)
 
         return Observable(subscribe)
 
@@ -332,8 +325,6 @@ class Agent:
         value = options.get("memory")
         if value is None:
             return None
-        from rxagents.memory import memory_ref
-
         ref = memory_ref(value)
         if self.memory is None:
             _log.debug("agent %s has no memory: the memory option is ignored", self.id)
@@ -343,8 +334,6 @@ class Agent:
     def _memory_run(
         self, config: RunConfig, memory: Memory, thread: Thread, history: list[Message]
     ) -> MemoryAgentRun:
-        from rxagents.memory._agent_run import MemoryAgentRun, with_history
-
         return MemoryAgentRun(with_history(config, history), memory, thread, config.prompt)
 
     def _config(
@@ -352,7 +341,7 @@ class Agent:
     ) -> RunConfig:
         unknown = set(options) - _OPTIONS
         if unknown:
-            raise TypeError(
+            raise InvalidInputTypeError(
                 f"unknown option(s) {sorted(unknown)} for agent {self.id!r}; "
                 f"known: {sorted(_OPTIONS)}"
             )
@@ -372,6 +361,8 @@ class Agent:
         if output is not None and not (isinstance(output, type) and issubclass(output, BaseModel)):
             raise InvalidInputError("output must be a pydantic model class")
         settings = {k: v for k, v in options.items() if k in _SETTINGS}
+        if settings:
+            check_settings(settings)
         return RunConfig(
             agent_id=self.id,
             model=self.model,  # type: ignore[arg-type]  # v1 models only reach the legacy loop
@@ -450,8 +441,6 @@ def _keyed(
 def _check_memory(agent_id: str, memory: Memory | None) -> Memory | None:
     if memory is None:
         return None
-    from rxagents.memory import Memory
-
     if not isinstance(memory, Memory):
         raise ConfigurationError(
             f"agent {agent_id!r}: memory must be a rxagents.memory.Memory, "

@@ -8,11 +8,12 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from reactivex import Observable, abc
-from reactivex.disposable import Disposable
+from reactivex import abc
 
 from rxagents._core.run_stream import RunResult, RunStream, fail_quietly
-from rxagents.agent._loop import RunConfig, error_info
+from rxagents._core.rx import OneShotRun
+from rxagents.agent._loop import RunConfig
+from rxagents.errors import ToolExecutionError
 from rxagents.events import ErrorInfo
 from rxagents.events.legacy import (
     LegacyChunk,
@@ -31,7 +32,7 @@ from rxagents.usage import Usage
 __all__ = ("LegacyRun", "LegacyStream")
 
 
-class LegacyRun:
+class LegacyRun(OneShotRun[LegacyChunk]):
     """One legacy run; subscribe once."""
 
     def __init__(self, config: RunConfig) -> None:
@@ -39,11 +40,8 @@ class LegacyRun:
         self.model: LanguageModelV1 = config.model  # type: ignore[assignment]  # checked by Agent
         self.message_id = str(uuid.uuid4())
         self._prompt = list(config.prompt)
-        self._observer: abc.ObserverBase[LegacyChunk] | None = None
         self._subscription: abc.DisposableBase | None = None
         self._task: asyncio.Task[None] | None = None
-        self._handle: asyncio.Handle | None = None
-        self._disposed = False
         self._steps = 0
         self._total = Usage.zero
         self._text: list[str] = []
@@ -52,22 +50,10 @@ class LegacyRun:
         self._usage = Usage.zero
         self._failed = False
 
-    def observable(self) -> Observable[LegacyChunk]:
-        """The run as a one-shot Observable."""
-        return Observable(self.subscribe)
+    def _begin(self) -> None:
+        self._start_step()
 
-    def subscribe(
-        self, observer: abc.ObserverBase[LegacyChunk], scheduler: abc.SchedulerBase | None = None
-    ) -> abc.DisposableBase:
-        """Start the run from the next loop callback."""
-        self._observer = observer
-        self._handle = asyncio.get_running_loop().call_soon(self._start_step)
-        return Disposable(self._dispose)
-
-    def _dispose(self) -> None:
-        self._disposed = True
-        if self._handle is not None:
-            self._handle.cancel()
+    def _stop(self) -> None:
         if self._subscription is not None:
             self._subscription.dispose()
         if self._task is not None:
@@ -114,7 +100,7 @@ class LegacyRun:
             self._reason = part.finish_reason
             self._usage = part.usage.to_usage()
         elif part.type == "error":
-            self._fail(error_info(part.error))
+            self._fail(ErrorInfo.from_value(part.error))
 
     def _on_error(self, error: Exception) -> None:
         if not self._failed and not self._disposed:
@@ -134,7 +120,9 @@ class LegacyRun:
             tool = self.config.tools.get(call.tool_name)
             try:
                 if tool is None:
-                    raise LookupError(f"unknown tool {call.tool_name!r}")
+                    raise ToolExecutionError(
+                        f"unknown tool {call.tool_name!r}", tool_name=call.tool_name
+                    )
                 value = await tool.run(call.args)
                 chunk = LegacyToolResult(
                     tool_call_id=call.tool_call_id,

@@ -10,9 +10,7 @@ model's Observable (closing its HTTP request) and cancels running tools.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import traceback
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,11 +20,13 @@ from pydantic import MISSING, BaseModel, ValidationError
 from reactivex import abc
 
 from rxagents._core.clock import now_ms
+from rxagents._core.partial_json import parse_partial_json
 from rxagents._core.rx import OneShotRun, subscribe_direct
 from rxagents._core.wire import trusted_builder
-from rxagents.agent._partial_json import parse_partial_json
+from rxagents.agent._part_handlers import HANDLERS, PartHandlers
+from rxagents.agent._step_state import PendingCall, StepState, result_chunk
+from rxagents.agent._tool_calls import execute_call
 from rxagents.agent.tools import Tool
-from rxagents.errors import ToolExecutionError
 from rxagents.events import (
     Abort,
     AgentChunk,
@@ -37,57 +37,24 @@ from rxagents.events import (
     ObjectChunk,
     ObjectPayload,
     ObjectResult,
-    ReasoningDelta,
-    ReasoningDeltaPayload,
-    ReasoningEnd,
-    ReasoningStart,
     Start,
     StartPayload,
     StepFinish,
     StepFinishPayload,
-    StepMetadata,
-    StepOutput,
-    StepResult,
     StepStart,
     StepStartPayload,
-    TextBlockPayload,
     TextDelta,
     TextDeltaPayload,
-    TextEnd,
-    TextStart,
-    ToolCall,
-    ToolCallDelta,
-    ToolCallDeltaPayload,
-    ToolCallInputStreamingEnd,
-    ToolCallInputStreamingEndPayload,
-    ToolCallInputStreamingStart,
-    ToolCallInputStreamingStartPayload,
-    ToolCallPayload,
-    ToolCallSummary,
-    ToolError,
-    ToolErrorPayload,
-    ToolResult,
-    ToolResultPayload,
 )
 from rxagents.models import LanguageModel, Message, ModelCall, ModelPart
 from rxagents.usage import Usage
 
-__all__ = ("AgentRun", "RunConfig", "block_end_chunk")
+__all__ = ("AgentRun", "RunConfig")
 
 _log = logging.getLogger(__name__)
 
 _text_delta = trusted_builder(TextDelta, "run_id", "payload")
 _text_delta_payload = trusted_builder(TextDeltaPayload, "id", "text")
-_reasoning_delta = trusted_builder(ReasoningDelta, "run_id", "payload")
-_reasoning_delta_payload = trusted_builder(ReasoningDeltaPayload, "id", "text")
-_tool_call_delta = trusted_builder(ToolCallDelta, "run_id", "payload")
-_tool_call_delta_payload = trusted_builder(
-    ToolCallDeltaPayload, "tool_call_id", "tool_name", "args_text_delta"
-)
-
-_FINISH_REASONS = frozenset(
-    {"stop", "length", "content-filter", "tool-calls", "error", "other", "tripwire"}
-)
 
 
 @dataclass(frozen=True)
@@ -104,36 +71,7 @@ class RunConfig:
     run_id: str | None = None
 
 
-@dataclass
-class _Call:
-    tool_call_id: str
-    tool_name: str
-    args: Any
-    parse_error: str | None = None
-    provider_metadata: Any = MISSING
-
-
-@dataclass
-class _Step:
-    text: list[str] = field(default_factory=list)
-    reasoning: list[str] = field(default_factory=list)
-    reasoning_blocks: dict[str, dict[str, Any]] = field(default_factory=dict)
-    calls: list[_Call] = field(default_factory=list)
-    results: list[tuple[_Call, Any, ErrorInfo | None]] = field(default_factory=list)
-    open_blocks: dict[str, str] = field(default_factory=dict)
-    open_inputs: dict[str, str] = field(default_factory=dict)
-    reason: str = "other"
-    usage: Usage = Usage.zero
-    response: dict[str, Any] = field(default_factory=dict)
-    warnings: list[Any] = field(default_factory=list)
-    warnings_always: bool = False
-    last_object: Any = None
-    raw_usage: Any = MISSING
-    provider_metadata: Any = MISSING
-    input_metadata: dict[str, Any] = field(default_factory=dict)
-
-
-class AgentRun(OneShotRun[AgentChunk]):
+class AgentRun(OneShotRun[AgentChunk], PartHandlers):
     """One agent run; :meth:`subscribe` starts it (once)."""
 
     def __init__(self, config: RunConfig) -> None:
@@ -147,7 +85,7 @@ class AgentRun(OneShotRun[AgentChunk]):
         self.object_error: Exception | None = None
         """Why the structured output failed validation, if it did."""
         self._prompt = list(config.prompt)
-        self._step = _Step()
+        self._step = StepState()
         self._step_count = 0
         self._total = Usage.zero
         self._emit: Callable[[AgentChunk], None] = _drop
@@ -155,6 +93,11 @@ class AgentRun(OneShotRun[AgentChunk]):
         self._tool_task: asyncio.Task[None] | None = None
         self._failed = False
         self._ended = False
+
+    @property
+    def output(self) -> type[BaseModel] | None:
+        """The structured-output model of the run, if any."""
+        return self.config.output
 
     # --- Rx plumbing ----------------------------------------------------------------------
 
@@ -180,17 +123,9 @@ class AgentRun(OneShotRun[AgentChunk]):
         """Chunks that close what is open, then ``abort`` (used when the run is cancelled)."""
         if self._ended:
             return []
-        chunks: list[AgentChunk] = [
-            block_end_chunk(self.run_id, bid, kind) for bid, kind in self._open()
-        ]
+        chunks = self._step.blocks.closing_chunks(self.run_id)
         chunks.append(Abort(run_id=self.run_id))
         return chunks
-
-    def _open(self) -> list[tuple[str, str]]:
-        step = self._step
-        opened = list(step.open_blocks.items())
-        opened += [(tid, "tool-input") for tid in step.open_inputs]
-        return opened
 
     def _guard(self, action: Callable[[], None]) -> None:
         try:
@@ -224,7 +159,7 @@ class AgentRun(OneShotRun[AgentChunk]):
     def _start_step(self) -> None:
         if self._disposed:
             return
-        self._step = _Step()
+        self._step = StepState()
         self._step_count += 1
         self._failed = False
         self._emit(
@@ -256,7 +191,7 @@ class AgentRun(OneShotRun[AgentChunk]):
             )
         except Exception as err:  # the model failed before streaming anything
             self._step.warnings_always = True  # as in Mastra: stepResult.warnings is []
-            self._fail(_thrown(err), typed=True)
+            self._fail(ErrorInfo.from_exception(err), typed=True)
 
     # --- model parts ----------------------------------------------------------------------
 
@@ -269,7 +204,7 @@ class AgentRun(OneShotRun[AgentChunk]):
                 if not delta:
                     return
                 step = self._step
-                if part.id not in step.open_blocks:
+                if not step.blocks.is_open(part.id, "text"):
                     self._on_text_start(part)
                 step.text.append(delta)
                 if self.config.output is not None:
@@ -283,167 +218,17 @@ class AgentRun(OneShotRun[AgentChunk]):
                     )
                 self._emit(_text_delta(self.run_id, payload))
                 return
-            handler = _HANDLERS.get(part.type)
+            handler = HANDLERS.get(part.type)
             if handler is not None:
                 handler(self, part)
         except Exception as err:
             _log.exception("agent run %s failed on a model part", self.run_id)
             self._error_out(err)
 
-    def _block_payload(self, part: Any, extra_type: str | None = None) -> TextBlockPayload:
-        metadata = getattr(part, "provider_metadata", MISSING)
-        fields: dict[str, Any] = {"id": part.id}
-        if extra_type is not None:
-            fields["type"] = extra_type  # Mastra repeats the chunk type in text-end payloads
-        if metadata is not MISSING:
-            fields["provider_metadata"] = metadata
-        return TextBlockPayload(**fields)
-
-    def _on_text_start(self, part: Any) -> None:
-        step = self._step
-        if part.id in step.open_blocks:
-            return
-        step.open_blocks[part.id] = "text"
-        self._emit(TextStart(run_id=self.run_id, payload=self._block_payload(part)))
-
-    def _reasoning_block(self, part: Any) -> dict[str, Any]:
-        """The recorded reasoning block of ``part.id``, with its provider metadata merged in.
-
-        Providers sign reasoning (Anthropic's thinking signature arrives on ``reasoning-end``);
-        the signature must go back with the reasoning in the next call's prompt.
-        """
-        block = self._step.reasoning_blocks.setdefault(part.id, {"text": []})
-        metadata = getattr(part, "provider_metadata", MISSING)
-        if metadata is not MISSING and isinstance(metadata, dict):
-            merged = block.setdefault("meta", {})
-            for provider, values in metadata.items():
-                if isinstance(values, dict):
-                    merged.setdefault(provider, {}).update(values)
-                else:
-                    merged[provider] = values
-        return block
-
-    def _on_reasoning_start(self, part: Any) -> None:
-        step = self._step
-        if part.id in step.open_blocks:
-            return
-        self._reasoning_block(part)
-        step.open_blocks[part.id] = "reasoning"
-        self._emit(ReasoningStart(run_id=self.run_id, payload=self._block_payload(part)))
-
-    def _on_reasoning_delta(self, part: Any) -> None:
-        if not part.delta:
-            return
-        step = self._step
-        if part.id not in step.open_blocks:
-            self._on_reasoning_start(part)
-        step.reasoning.append(part.delta)
-        self._reasoning_block(part)["text"].append(part.delta)
-        if part.provider_metadata is MISSING:
-            payload = _reasoning_delta_payload(part.id, part.delta)
-        else:
-            payload = ReasoningDeltaPayload.model_validate(
-                {"id": part.id, "text": part.delta, "providerMetadata": part.provider_metadata}
-            )
-        self._emit(_reasoning_delta(self.run_id, payload))
-
-    def _on_block_end(self, part: Any) -> None:
-        kind = self._step.open_blocks.pop(part.id, None)
-        if kind is None:
-            return
-        if kind == "reasoning":
-            self._reasoning_block(part)
-        if kind == "text":
-            self._emit(TextEnd(run_id=self.run_id, payload=self._block_payload(part, "text-end")))
-        else:
-            self._emit(ReasoningEnd(run_id=self.run_id, payload=self._block_payload(part)))
-
-    def _close_blocks(self) -> None:
-        for block_id, kind in self._open():
-            self._emit(block_end_chunk(self.run_id, block_id, kind))
-        self._step.open_blocks.clear()
-        self._step.open_inputs.clear()
-
-    def _on_tool_input_start(self, part: Any) -> None:
-        step = self._step
-        if part.id in step.open_inputs:
-            return
-        step.open_inputs[part.id] = part.tool_name
-        fields: dict[str, Any] = {"tool_call_id": part.id, "tool_name": part.tool_name}
-        if part.provider_metadata is not MISSING:
-            fields["provider_metadata"] = part.provider_metadata
-            step.input_metadata[part.id] = part.provider_metadata
-        self._emit(
-            ToolCallInputStreamingStart(
-                run_id=self.run_id, payload=ToolCallInputStreamingStartPayload(**fields)
-            )
-        )
-
-    def _on_tool_input_delta(self, part: Any) -> None:
-        name = self._step.open_inputs.get(part.id)
-        if name is None or not part.delta:
-            return
-        self._emit(
-            _tool_call_delta(self.run_id, _tool_call_delta_payload(part.id, name, part.delta))
-        )
-
-    def _on_tool_input_end(self, part: Any) -> None:
-        if self._step.open_inputs.pop(part.id, None) is None:
-            return
-        fields: dict[str, Any] = {"tool_call_id": part.id}
-        metadata = getattr(part, "provider_metadata", MISSING)
-        if metadata is not MISSING:
-            fields["provider_metadata"] = metadata
-        self._emit(
-            ToolCallInputStreamingEnd(
-                run_id=self.run_id, payload=ToolCallInputStreamingEndPayload(**fields)
-            )
-        )
-
-    def _on_tool_call(self, part: Any) -> None:
-        if part.tool_call_id in self._step.open_inputs:
-            self._on_tool_input_end(_IdOnly(part.tool_call_id))
-        call = _Call(part.tool_call_id, part.tool_name, MISSING)
-        # Mastra keeps the metadata of the call's streamed input, else the call's own
-        call.provider_metadata = self._step.input_metadata.get(
-            part.tool_call_id, part.provider_metadata
-        )
-        try:
-            call.args = json.loads(part.input) if part.input.strip() else {}
-        except ValueError as err:
-            call.parse_error = f"the tool input is not valid JSON: {err}"
-        self._step.calls.append(call)
-        fields: dict[str, Any] = {"tool_call_id": call.tool_call_id, "tool_name": call.tool_name}
-        if call.args is not MISSING:
-            fields["args"] = call.args
-        if call.provider_metadata is not MISSING:
-            fields["provider_metadata"] = call.provider_metadata
-        self._emit(ToolCall(run_id=self.run_id, payload=ToolCallPayload(**fields)))
-
-    def _on_finish_part(self, part: Any) -> None:
-        reason = part.finish_reason
-        step = self._step
-        step.reason = reason if reason in _FINISH_REASONS else "other"
-        step.usage = part.usage
-        extra = part.usage.model_extra
-        step.raw_usage = (
-            extra["raw"] if extra and "raw" in extra else part.usage.model_dump(by_alias=True)
-        )
-        step.provider_metadata = part.provider_metadata
-
-    def _on_error_part(self, part: Any) -> None:
-        self._fail(error_info(part.error), typed=True)
-
-    def _on_response_metadata(self, part: Any) -> None:
-        self._step.response = part.model_dump(exclude={"type"})
-
-    def _on_stream_start(self, part: Any) -> None:
-        self._step.warnings = list(part.warnings)
-
     def _on_model_error(self, error: Exception) -> None:
         self._model_subscription = None
         if not self._failed and not self._disposed:
-            self._guard(lambda: self._fail(_thrown(error)))
+            self._guard(lambda: self._fail(ErrorInfo.from_exception(error)))
 
     def _on_model_completed(self) -> None:
         self._model_subscription = None
@@ -461,66 +246,25 @@ class AgentRun(OneShotRun[AgentChunk]):
             return
         self._end_step()
 
-    async def _run_tools(self, calls: list[_Call]) -> None:
-        tasks = [asyncio.ensure_future(self._execute(call)) for call in calls]
+    async def _run_tools(self, calls: list[PendingCall]) -> None:
+        model_id = self.config.model.model_id
+        tools = self.config.tools
+        tasks = [
+            asyncio.ensure_future(execute_call(tools, call, model_id, self.run_id))
+            for call in calls
+        ]
         try:
             for call, task in zip(calls, tasks, strict=True):
                 result, error = await task
                 if self._disposed:
                     return
                 self._step.results.append((call, result, error))
-                self._emit(self._result_chunk(call, result, error))
+                self._emit(result_chunk(self.run_id, call, result, error))
         finally:
             for task in tasks:
                 task.cancel()
         self._tool_task = None
         self._guard(self._end_step)
-
-    async def _execute(self, call: _Call) -> tuple[Any, ErrorInfo | None]:
-        if call.parse_error is not None:
-            return None, ErrorInfo(name="ToolExecutionError", message=call.parse_error)
-        tool = self.config.tools.get(call.tool_name)
-        if tool is None:
-            known = ", ".join(sorted(self.config.tools)) or "none"
-            return None, ErrorInfo(
-                name="ToolNotFoundError",
-                message=f"unknown tool {call.tool_name!r}; available tools: {known}",
-            )
-        try:
-            return await tool.run(call.args), None
-        except ToolExecutionError as err:
-            return None, ErrorInfo(name="ToolExecutionError", message=str(err))
-        except Exception as err:
-            return None, self._tool_failure(err)
-
-    def _tool_failure(self, err: Exception) -> ErrorInfo:
-        """A thrown tool error with Mastra's extra keys (and, unlike Mastra, its message)."""
-        name = type(err).__name__
-        return ErrorInfo.model_validate(
-            {
-                "name": name,
-                "message": str(err),
-                "cause": {"message": str(err), "name": name},
-                "id": "TOOL_EXECUTION_FAILED",
-                "domain": "TOOL",
-                "category": "USER",
-                "details": {
-                    "errorMessage": f"{name}: {err}",
-                    "model": self.config.model.model_id,
-                },
-            }
-        )
-
-    def _result_chunk(self, call: _Call, result: Any, error: ErrorInfo | None) -> AgentChunk:
-        fields: dict[str, Any] = {"tool_call_id": call.tool_call_id, "tool_name": call.tool_name}
-        if call.args is not MISSING:  # absent when the input was not JSON, as in Mastra
-            fields["args"] = call.args
-        if call.provider_metadata is not MISSING:
-            fields["provider_metadata"] = call.provider_metadata
-        if error is None:
-            payload = ToolResultPayload(result=result, **fields)
-            return ToolResult(run_id=self.run_id, payload=payload)
-        return ToolError(run_id=self.run_id, payload=ToolErrorPayload(error=error, **fields))
 
     def _end_step(self) -> None:
         step = self._step
@@ -531,7 +275,9 @@ class AgentRun(OneShotRun[AgentChunk]):
         self._total = self._total + step.usage
         payload = self._step_payload(is_continued, self._with_raw(step.usage))
         self._emit(StepFinish(run_id=self.run_id, payload=payload))
-        self._record_messages()
+        new = self._step.messages()
+        self._prompt.extend(new)
+        self.response_messages.extend(new)
         if is_continued:
             self._start_step()
             return
@@ -545,48 +291,13 @@ class AgentRun(OneShotRun[AgentChunk]):
         return usage.model_copy(update={"raw": raw})
 
     def _step_payload(self, is_continued: bool, usage: Usage) -> StepFinishPayload:
-        step = self._step
-        result: dict[str, Any] = {"reason": step.reason, "is_continued": is_continued}
-        if step.warnings or step.warnings_always:
-            result["warnings"] = step.warnings
-        output: dict[str, Any] = {}
-        if self.object is not None:
-            output["object"] = self.object.model_dump(mode="json", by_alias=True)
-        return StepFinishPayload(
+        return self._step.finish_payload(
             message_id=self.message_id,
-            step_result=StepResult(**result),
-            output=StepOutput(
-                text="".join(step.text),
-                tool_calls=[_summary(c) for c in step.calls],
-                usage=usage,
-                **output,
-            ),
-            metadata=self._metadata(),
-            processorRetryCount=0,  # as in Mastra (no output processors here)
+            model=self.config.model,
+            is_continued=is_continued,
+            usage=usage,
+            structured=self.object,
         )
-
-    def _metadata(self) -> StepMetadata:
-        step = self._step
-        response = step.response
-        model = self.config.model
-        fields: dict[str, Any] = {
-            "id": response.get("id") or f"resp-{self.message_id}",
-            "model_id": response.get("model_id") or model.model_id,
-            "provider": model.provider,
-            "timestamp": response.get("timestamp") or now_ms(),
-        }
-        if not response:  # as in Mastra: the model's version and provider stand in
-            fields["modelVersion"] = model.specification_version
-            fields["modelProvider"] = model.provider
-        fields["model_metadata"] = {
-            "modelId": model.model_id,
-            "modelVersion": model.specification_version,
-            "modelProvider": model.provider,
-        }
-        fields["request"] = {}
-        if step.provider_metadata is not MISSING:
-            fields["providerMetadata"] = step.provider_metadata
-        return StepMetadata(**fields)
 
     def _emit_finish(self, last: StepFinishPayload) -> None:
         """Emit ``finish``: the last ``step-finish`` payload with the run's total usage.
@@ -633,7 +344,7 @@ class AgentRun(OneShotRun[AgentChunk]):
                 message="the tool was not run: the model call failed",
             )
             step.results.append((call, None, failure))
-            self._emit(self._result_chunk(call, None, failure))
+            self._emit(result_chunk(self.run_id, call, None, failure))
         self._total = self._total + step.usage
         last = self._step_payload(False, step.usage)
         self._emit(StepFinish(run_id=self.run_id, payload=last))
@@ -664,115 +375,6 @@ class AgentRun(OneShotRun[AgentChunk]):
             )
         )
 
-    # --- conversation ---------------------------------------------------------------------
-
-    def _record_messages(self) -> None:
-        step = self._step
-        content: list[dict[str, Any]] = []
-        for block in step.reasoning_blocks.values():
-            reasoning: dict[str, Any] = {"type": "reasoning", "text": "".join(block["text"])}
-            if block.get("meta"):
-                reasoning["providerOptions"] = block["meta"]
-            content.append(reasoning)
-        if step.text:
-            content.append({"type": "text", "text": "".join(step.text)})
-        content.extend(
-            {
-                "type": "tool-call",
-                "toolCallId": c.tool_call_id,
-                "toolName": c.tool_name,
-                "input": {} if c.args is MISSING else c.args,
-            }
-            for c in step.calls
-        )
-        new: list[Message] = []
-        if content:
-            new.append({"role": "assistant", "content": content})
-        if step.results:
-            new.append(
-                {
-                    "role": "tool",
-                    "content": [
-                        {
-                            "type": "tool-result",
-                            "toolCallId": call.tool_call_id,
-                            "toolName": call.tool_name,
-                            "output": (
-                                {"type": "json", "value": result}
-                                if error is None
-                                else {"type": "error-text", "value": error.message}
-                            ),
-                        }
-                        for call, result, error in step.results
-                    ],
-                }
-            )
-        self._prompt.extend(new)
-        self.response_messages.extend(new)
-
-
-_HANDLERS: dict[str, Callable[[AgentRun, Any], None]] = {
-    "text-start": AgentRun._on_text_start,
-    "text-end": AgentRun._on_block_end,
-    "reasoning-start": AgentRun._on_reasoning_start,
-    "reasoning-delta": AgentRun._on_reasoning_delta,
-    "reasoning-end": AgentRun._on_block_end,
-    "tool-input-start": AgentRun._on_tool_input_start,
-    "tool-input-delta": AgentRun._on_tool_input_delta,
-    "tool-input-end": AgentRun._on_tool_input_end,
-    "tool-call": AgentRun._on_tool_call,
-    "finish": AgentRun._on_finish_part,
-    "error": AgentRun._on_error_part,
-    "response-metadata": AgentRun._on_response_metadata,
-    "stream-start": AgentRun._on_stream_start,
-}
-"""Model part type → handler; a class-level table, so a run holds no cycle through it."""
-
-
-def _summary(call: _Call) -> ToolCallSummary:
-    fields: dict[str, Any] = {"tool_call_id": call.tool_call_id, "tool_name": call.tool_name}
-    if call.args is not MISSING:
-        fields["args"] = call.args
-    if call.provider_metadata is not MISSING:
-        fields["provider_metadata"] = call.provider_metadata
-    return ToolCallSummary(**fields)
-
-
-def _thrown(error: BaseException) -> ErrorInfo:
-    """A model failure that was raised: ``{name, message, stack}`` as Mastra serialises it."""
-    stack = "".join(traceback.format_exception(error)).rstrip()
-    return ErrorInfo(name=type(error).__name__, message=str(error), stack=stack)
-
-
-def block_end_chunk(run_id: str, block_id: str, kind: str) -> AgentChunk:
-    """Return the chunk that closes an open block: ``text``, ``reasoning`` or ``tool-input``."""
-    if kind == "text":
-        return TextEnd(run_id=run_id, payload=TextBlockPayload(id=block_id, type="text-end"))
-    if kind == "reasoning":
-        return ReasoningEnd(run_id=run_id, payload=TextBlockPayload(id=block_id))
-    return ToolCallInputStreamingEnd(
-        run_id=run_id, payload=ToolCallInputStreamingEndPayload(tool_call_id=block_id)
-    )
-
-
-@dataclass
-class _IdOnly:
-    id: str
-
 
 def _drop(chunk: AgentChunk) -> None:
     """Swallow chunks emitted after disposal."""
-
-
-def error_info(error: Any) -> ErrorInfo:
-    """Turn whatever a model reported as its error into an :class:`ErrorInfo`."""
-    if isinstance(error, BaseException):
-        return ErrorInfo.from_exception(error)
-    if isinstance(error, ErrorInfo):
-        return error
-    if isinstance(error, str):
-        return ErrorInfo(name="Error", message=error)
-    try:
-        return ErrorInfo.model_validate(error)
-    except ValidationError:
-        return ErrorInfo(name="Error", message=str(error))

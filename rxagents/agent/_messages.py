@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from rxagents.errors import InvalidInputError
+from rxagents.errors import InvalidInputError, InvalidInputTypeError
 from rxagents.models import Message
 
 __all__ = ("MessagesInput", "normalize_messages", "text_of")
@@ -30,7 +30,7 @@ def normalize_messages(messages: object) -> list[Message]:
     if isinstance(messages, Mapping | BaseModel):
         return [_one(messages, 0)]
     if not isinstance(messages, Sequence) or isinstance(messages, bytes | bytearray):
-        raise TypeError(
+        raise InvalidInputTypeError(
             "messages must be a string, a list of strings, or a list of {role, content} dicts; "
             f"got {type(messages).__name__}"
         )
@@ -47,7 +47,7 @@ def _one(item: object, index: int) -> Message:
     if isinstance(item, BaseModel):
         item = item.model_dump(by_alias=True, exclude_none=True)
     if not isinstance(item, Mapping):
-        raise TypeError(
+        raise InvalidInputTypeError(
             f"messages[{index}] must be a string or a {{role, content}} dict, "
             f"got {type(item).__name__}"
         )

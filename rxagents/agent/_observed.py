@@ -7,13 +7,10 @@ from typing import Any
 from reactivex import Observable
 from reactivex import operators as ops
 
-from rxagents.agent._loop import block_end_chunk
+from rxagents.agent._blocks import OpenBlocks
 from rxagents.events import Abort, AgentChunk, Chunk
 
 __all__ = ("ObservedRun",)
-
-_OPENERS = {"text-start": "text", "reasoning-start": "reasoning"}
-_CLOSERS = frozenset({"text-end", "reasoning-end"})
 
 
 class ObservedRun:
@@ -27,7 +24,7 @@ class ObservedRun:
     def __init__(self, source: Observable[Chunk], run_id: str) -> None:
         self.run_id = run_id
         self._source = source
-        self._open: dict[str, str] = {}
+        self._blocks = OpenBlocks()
         self._ended = False
 
     def observable(self) -> Observable[AgentChunk]:
@@ -35,17 +32,8 @@ class ObservedRun:
         return self._source.pipe(ops.map(self._track))
 
     def _track(self, chunk: Any) -> AgentChunk:
-        kind = chunk.type
-        payload = chunk.payload
-        if kind in _OPENERS:
-            self._open[payload.id] = _OPENERS[kind]
-        elif kind in _CLOSERS:
-            self._open.pop(payload.id, None)
-        elif kind == "tool-call-input-streaming-start":
-            self._open[payload.tool_call_id] = "tool-input"
-        elif kind == "tool-call-input-streaming-end":
-            self._open.pop(payload.tool_call_id, None)
-        elif kind in ("finish", "abort"):
+        self._blocks.track(chunk)
+        if chunk.type in ("finish", "abort"):
             self._ended = True
         if chunk.run_id != self.run_id:
             chunk = chunk.model_copy(update={"run_id": self.run_id})
@@ -56,6 +44,6 @@ class ObservedRun:
         """Chunks that close what is open, then ``abort``; nothing once the run ended."""
         if self._ended:
             return []
-        chunks = [block_end_chunk(self.run_id, bid, kind) for bid, kind in self._open.items()]
+        chunks = self._blocks.closing_chunks(self.run_id)
         chunks.append(Abort(run_id=self.run_id))
         return chunks

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
+from reactivex import abc
 
 from rxagents._core.run_stream import RunResult, RunStream, fail_quietly
-from rxagents.agent._loop import AgentRun
-from rxagents.errors import ConfigurationError, RunError
+from rxagents.errors import ConfigurationError, RunError, RunFailedError
 from rxagents.events import (
     Abort,
     AgentChunk,
@@ -29,10 +29,11 @@ from rxagents.events import (
     ToolResult,
     ToolResultPayload,
 )
+from rxagents.models import Message
 from rxagents.operators import usage_of
 from rxagents.usage import Usage
 
-__all__ = ("AgentStep", "AgentStream")
+__all__ = ("AgentSource", "AgentStep", "AgentStream")
 
 _O = TypeVar("_O", bound=BaseModel)
 
@@ -55,6 +56,47 @@ class AgentStep:
     """The step's usage."""
 
 
+class AgentSource(Protocol):
+    """What an :class:`AgentStream` reads of its run: a local run, or a remote one.
+
+    ``object`` and ``object_error`` must be final when the run completes; ``closing_chunks``
+    is called on cancellation, before the subscription is disposed.
+    """
+
+    @property
+    def run_id(self) -> str:
+        """The run's id."""
+        ...
+
+    @property
+    def output(self) -> type[BaseModel] | None:
+        """The structured-output model the run was given, if any."""
+        ...
+
+    @property
+    def object(self) -> Any:
+        """The validated structured output, once the run produced it."""
+        ...
+
+    @property
+    def object_error(self) -> Exception | None:
+        """Why the structured output failed validation, if it did."""
+        ...
+
+    @property
+    def response_messages(self) -> list[Message]:
+        """The assistant and tool messages the run produced."""
+        ...
+
+    def subscribe(self, observer: abc.ObserverBase[AgentChunk], /) -> abc.DisposableBase:
+        """Start the run (once); the disposable stops it."""
+        ...
+
+    def closing_chunks(self) -> list[AgentChunk]:
+        """Return the chunks that end a cancelled run (``abort`` last)."""
+        ...
+
+
 class AgentStream(RunStream[AgentChunk], Generic[_O]):
     """A running agent run: iterate it, read ``text_stream``, await its results.
 
@@ -64,7 +106,7 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
     cancellation and buffering.
     """
 
-    def __init__(self, run: AgentRun) -> None:
+    def __init__(self, run: AgentSource) -> None:
         loop = asyncio.get_running_loop()
         self._run = run
         self._text: asyncio.Future[str] = loop.create_future()
@@ -133,6 +175,26 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
         """The run's error once it ended (``None`` when it succeeded or is still running)."""
         return self._error_info
 
+    async def raise_for_error(self) -> None:
+        """Wait for the run to end; raise :class:`~rxagents.errors.RunFailedError` if it failed.
+
+        A failed model call (a wrong API key, a provider's 500 after retries, a dropped
+        connection) does not raise by itself: it ends the stream with an ``error`` chunk, as in
+        Mastra, and ``await stream.text`` gives the text received. Call this to fail loudly.
+        Cancellation is not a failure.
+
+        Example:
+            >>> stream = await agent.stream("hi")  # doctest: +SKIP
+            >>> await stream.raise_for_error()  # doctest: +SKIP
+        """
+        try:
+            await self.finish_reason
+        except Exception as err:
+            raise run_failed(err) from err
+        if self._error_info is not None:
+            failure = run_failed(self._error_info)
+            raise failure from failure.__cause__
+
     @property
     def response_messages(self) -> list[dict[str, Any]]:
         """The assistant and tool messages the run produced."""
@@ -166,7 +228,7 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
             if isinstance(chunk, AgentError):
                 self._error_info = chunk.payload.error
         run = self._run
-        if run.config.output is None:
+        if run.output is None:
             fail_quietly(
                 self._object, ConfigurationError("no structured output: pass output=Model")
             )
@@ -188,6 +250,26 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
             self._steps,
             self._object,
         )
+
+
+def run_failed(error: ErrorInfo | BaseException) -> RunFailedError:
+    """The :class:`RunFailedError` for what a run reported (its cause set when known)."""
+    if isinstance(error, BaseException):
+        failure = RunFailedError(f"the run failed: {error}", error=ErrorInfo.from_exception(error))
+        failure.__cause__ = error
+        return failure
+    cause = error.exception
+    status = getattr(cause, "status", None)
+    if status is None:
+        extra = error.model_extra or {}
+        status = extra.get("status") or extra.get("statusCode")
+    failure = RunFailedError(
+        f"the run failed: {error}",
+        error=error,
+        status=status if isinstance(status, int) else None,
+    )
+    failure.__cause__ = cause
+    return failure
 
 
 def _steps_of(chunks: Sequence[AgentChunk]) -> list[AgentStep]:

@@ -1,9 +1,20 @@
-"""Tools: typed functions the model can call, with validated arguments."""
+"""Tools: typed functions the model can call, with validated arguments.
+
+A tool may take a :class:`ToolContext` (a parameter annotated with it, injected by the agent
+loop, never part of the input schema): the run and call it serves, and whether it was cancelled.
+
+Cancellation: when a run is cancelled, an async tool is cancelled at its next ``await`` (its
+``finally`` blocks run). A sync tool runs in a worker thread that Python cannot interrupt: it
+goes on until it returns, and its result is discarded. A long sync tool should check
+``ctx.cancelled`` (or wait on ``ctx.cancel_event``) and return early.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, final, get_type_hints, overload
 
@@ -12,12 +23,56 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from rxagents.errors import ConfigurationError, ToolExecutionError
 from rxagents.models import ToolSpec
 
-__all__ = ("Tool", "tool")
+__all__ = ("Tool", "ToolContext", "ToolDefinitionWarning", "tool")
 
 _R = TypeVar("_R")
 
 JsonValue = Any
 """Untyped JSON data: what tools receive and return on the wire."""
+
+
+class ToolDefinitionWarning(UserWarning):
+    """A tool was defined in a way the model will understand poorly (no description, no types)."""
+
+
+@final
+class ToolContext:
+    """What a running tool knows of its call; declare a parameter of this type to receive it.
+
+    Example:
+        >>> @tool(description="Sum numbers until done or cancelled.")
+        ... def crunch(n: int, ctx: ToolContext) -> int:
+        ...     total = 0
+        ...     for i in range(n):
+        ...         if ctx.cancelled:
+        ...             break
+        ...         total += i
+        ...     return total
+    """
+
+    __slots__ = ("_cancelled", "run_id", "tool_call_id", "tool_name")
+
+    def __init__(self, run_id: str, tool_call_id: str, tool_name: str) -> None:
+        self.run_id = run_id
+        """The run that made the call."""
+        self.tool_call_id = tool_call_id
+        """The call's id (``toolCallId`` on the wire)."""
+        self.tool_name = tool_name
+        """The name the model called the tool by."""
+        self._cancelled = threading.Event()
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the call was cancelled (its run was cancelled): stop and return early."""
+        return self._cancelled.is_set()
+
+    @property
+    def cancel_event(self) -> threading.Event:
+        """Set when the call is cancelled; a sync tool may ``wait()`` on it instead of sleeping."""
+        return self._cancelled
+
+    def _cancel(self) -> None:
+        self._cancelled.set()
 
 
 @final
@@ -27,6 +82,8 @@ class Tool:
     ``execute`` receives the validated input (an ``input_schema`` instance, or the raw JSON value
     when there is no schema) and returns a JSON-compatible value (pydantic models are dumped).
     It may be sync or async; sync tools run in a worker thread so they never block the loop.
+    With ``takes_context=True`` it is called as ``execute(input, ctx)`` with a
+    :class:`ToolContext`.
 
     Example:
         >>> class WeatherIn(BaseModel):
@@ -43,6 +100,7 @@ class Tool:
         execute: Callable[[Any], Any] | None = None,
         *,
         output_schema: type[BaseModel] | None = None,
+        takes_context: bool = False,
     ) -> None:
         unchecked: dict[str, object] = {"id": id, "execute": execute, "schema": input_schema}
         if not isinstance(unchecked["id"], str) or not id:
@@ -56,7 +114,10 @@ class Tool:
         self.description = description
         self.input_schema = input_schema
         self.output_schema = output_schema
-        self._execute: Callable[[Any], Any] = execute  # type: ignore[assignment]  # checked above
+        self._execute: Callable[..., Any] = execute  # type: ignore[assignment]  # checked above
+        self.takes_context = takes_context
+        self._specs: dict[str, ToolSpec] = {}
+        """Whether ``execute`` is given a :class:`ToolContext` as its second argument."""
         self._is_async = inspect.iscoroutinefunction(execute) or inspect.iscoroutinefunction(
             getattr(execute, "__call__", None)  # noqa: B004 - async callable objects
         )
@@ -65,13 +126,21 @@ class Tool:
         return f"Tool({self.id!r})"
 
     def spec(self, name: str | None = None) -> ToolSpec:
-        """Describe the tool for the model, under ``name`` (default: its id)."""
-        schema: dict[str, Any] = (
-            self.input_schema.model_json_schema()
-            if self.input_schema is not None
-            else {"type": "object", "additionalProperties": True}
-        )
-        return ToolSpec(name=name or self.id, description=self.description, input_schema=schema)
+        """Describe the tool for the model, under ``name`` (default: its id).
+
+        The description is built once per name (a run asks for it on every model call).
+        """
+        key = name or self.id
+        spec = self._specs.get(key)
+        if spec is None:
+            schema: dict[str, Any] = (
+                self.input_schema.model_json_schema()
+                if self.input_schema is not None
+                else {"type": "object", "additionalProperties": True}
+            )
+            spec = ToolSpec(name=key, description=self.description, input_schema=schema)
+            self._specs[key] = spec
+        return spec
 
     def validate_args(self, args: JsonValue) -> Any:
         """Validate raw JSON arguments against the input schema.
@@ -92,20 +161,29 @@ class Tool:
                 f"invalid arguments for tool {self.id!r}: {problems}", tool_name=self.id
             ) from err
 
-    async def run(self, args: JsonValue) -> JsonValue:
+    async def run(self, args: JsonValue, context: ToolContext | None = None) -> JsonValue:
         """Validate ``args``, run the tool and return its JSON-compatible result.
+
+        ``context`` is passed on when the tool takes one (a blank one is made otherwise);
+        cancelling the awaiting task sets ``context.cancelled`` before the cancellation goes on.
 
         Raises:
             ToolExecutionError: Invalid arguments.
             Exception: Whatever the tool raised.
         """
         value = self.validate_args(args)
-        if self._is_async:
-            result = await self._execute(value)
-        else:
-            result = await asyncio.to_thread(self._execute, value)
-            if inspect.isawaitable(result):
-                result = await result
+        ctx = context or ToolContext("", "", self.id)
+        call: tuple[Any, ...] = (value, ctx) if self.takes_context else (value,)
+        try:
+            if self._is_async:
+                result = await self._execute(*call)
+            else:
+                result = await asyncio.to_thread(self._execute, *call)
+                if inspect.isawaitable(result):
+                    result = await result
+        except asyncio.CancelledError:
+            ctx._cancel()
+            raise
         return to_json_value(result)
 
 
@@ -146,28 +224,43 @@ def tool(
     """
 
     def wrap(function: Callable[..., Any]) -> Tool:
-        schema = _signature_model(function)
+        schema, context_name = _signature_model(function)
         fields = tuple(schema.model_fields)
         is_async = inspect.iscoroutinefunction(function)
 
+        def arguments(args: BaseModel, ctx: ToolContext) -> dict[str, Any]:
+            values = {f: getattr(args, f) for f in fields}
+            if context_name is not None:
+                values[context_name] = ctx
+            return values
+
         if is_async:
 
-            async def execute_async(args: BaseModel) -> Any:
-                return await function(**{f: getattr(args, f) for f in fields})
+            async def execute_async(args: BaseModel, ctx: ToolContext) -> Any:
+                return await function(**arguments(args, ctx))
 
-            execute: Callable[[Any], Any] = execute_async
+            execute: Callable[..., Any] = execute_async
         else:
 
-            def execute_sync(args: BaseModel) -> Any:
-                return function(**{f: getattr(args, f) for f in fields})
+            def execute_sync(args: BaseModel, ctx: ToolContext) -> Any:
+                return function(**arguments(args, ctx))
 
             execute = execute_sync
         doc = inspect.getdoc(function) or ""
+        tool_name = name or function.__name__
+        if not (description if description is not None else doc):
+            warnings.warn(
+                f"@tool {tool_name!r} has no docstring or description: the model sees no "
+                "description of what it does",
+                ToolDefinitionWarning,
+                stacklevel=3,
+            )
         return Tool(
-            name or function.__name__,
+            tool_name,
             description if description is not None else doc,
             schema,
             execute,
+            takes_context=True,
         )
 
     if fn is not None:
@@ -175,18 +268,28 @@ def tool(
     return wrap
 
 
-def _signature_model(function: Callable[..., Awaitable[Any] | Any]) -> type[BaseModel]:
+def _signature_model(
+    function: Callable[..., Awaitable[Any] | Any],
+) -> tuple[type[BaseModel], str | None]:
+    """The input model of a function's parameters, and the name of its context parameter."""
     signature = inspect.signature(function)
     try:
         hints = get_type_hints(function)
     except Exception:  # unresolvable annotations: fall back to Any
         hints = {}
     definitions: dict[str, Any] = {}
+    context_name: str | None = None
+    untyped: list[str] = []
     for param in signature.parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise ConfigurationError(
                 f"@tool {function.__name__!r}: *args/**kwargs cannot form an input schema"
             )
+        if hints.get(param.name) is ToolContext:
+            context_name = param.name  # injected by the loop, not part of the schema
+            continue
+        if param.annotation is inspect.Parameter.empty:
+            untyped.append(param.name)
         annotation = hints.get(param.name, Any)
         default = ... if param.default is inspect.Parameter.empty else param.default
         definitions[param.name] = (annotation, default)
@@ -194,4 +297,11 @@ def _signature_model(function: Callable[..., Awaitable[Any] | Any]) -> type[Base
     model: type[BaseModel] = create_model(
         model_name, __config__=ConfigDict(extra="forbid"), **definitions
     )
-    return model
+    if untyped:
+        warnings.warn(
+            f"@tool {function.__name__!r}: parameter(s) {', '.join(untyped)} have no type hint, "
+            "so the model is told they take anything; annotate them",
+            ToolDefinitionWarning,
+            stacklevel=4,
+        )
+    return model, context_name

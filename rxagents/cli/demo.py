@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from pydantic import BaseModel
 
 from rxagents.agent import Agent, tool
+from rxagents.errors import ConfigurationError, MissingApiKeyError
 from rxagents.memory import Memory
-from rxagents.models import FunctionModel, LanguageModel, ModelCall, ScriptedModel, default_model
+from rxagents.models import FunctionModel, LanguageModel, ModelCall, ScriptedModel, resolve_model
 from rxagents.network import NetworkStream
 from rxagents.workflow import AgentStepInput, Step, StepContext, Workflow
 
-__all__ = ("demo_agent", "demo_network", "demo_workflow", "main")
+__all__ = ("choose_model", "demo_agent", "demo_network", "demo_workflow", "main")
 
 _COLOR = sys.stdout.isatty()
 DIM = "\033[2m" if _COLOR else ""
@@ -47,14 +49,39 @@ def _words(block: str, text: str) -> list[dict[str, Any]]:
     ]
 
 
-def demo_agent(part_delay: float = 0.02) -> Agent:
+def choose_model(env: Mapping[str, str] | None = None) -> tuple[LanguageModel | None, str]:
+    """Return the model ``RXAGENTS_MODEL`` names (``None``: the embedded one) and a notice.
+
+    A configured model that cannot be used (its API key is missing) falls back to the embedded
+    model, and the notice says why, naming the variable to set.
+
+    Raises:
+        ConfigurationError: ``RXAGENTS_MODEL`` is malformed or names an unknown provider.
+    """
+    environment = os.environ if env is None else env
+    spec = environment.get("RXAGENTS_MODEL", "").strip()
+    if not spec:
+        return None, (
+            "model: the embedded scripted model (set RXAGENTS_MODEL, e.g. openai/gpt-4o-mini, "
+            "and its API key to run the agent on a real provider)"
+        )
+    try:
+        return resolve_model(spec, env=environment), f"model: {spec} (from RXAGENTS_MODEL)"
+    except MissingApiKeyError as err:
+        return None, (
+            f"warning: RXAGENTS_MODEL={spec} cannot be used: {err.variable} is not set; "
+            "running on the embedded scripted model instead"
+        )
+
+
+def demo_agent(part_delay: float = 0.02, model: LanguageModel | None = None) -> Agent:
     """Build the demo agent: a planner with one tool.
 
-    It runs on a real provider when ``RXAGENTS_MODEL`` (e.g. ``openai/gpt-4o-mini``) and its API
-    key are set, and on the embedded scripted model otherwise.
+    It runs on ``model`` when given (a real provider, say), and on the embedded scripted model
+    otherwise.
     """
     args = json.dumps({"tasks": ["write report", "team sync", "review PRs"], "start_hour": 9})
-    model: LanguageModel = default_model() or ScriptedModel(
+    model = model or ScriptedModel(
         [
             [
                 {"type": "text-start", "id": "t1"},
@@ -340,18 +367,29 @@ async def run_network(agent: Agent, task: str) -> NetworkStream:
     return stream
 
 
-async def amain(fast: bool = False) -> None:
-    """Run every demo section."""
+async def amain(fast: bool = False, model: LanguageModel | None = None) -> None:
+    """Run every demo section (the agent section on ``model`` when given)."""
     delay = 0.0 if fast else 0.02
-    await run_agent(demo_agent(delay), "Help me organize my day")
+    await run_agent(demo_agent(delay, model), "Help me organize my day")
     await run_workflow(demo_workflow(delay), {"topic": "dolphins"})
     await run_network(demo_network(delay), "Research how dolphins sleep and write a fact sheet")
 
 
 def main(argv: list[str]) -> int:
     """Entry point of ``python -m rxagents demo [--fast]``."""
+    unknown = [arg for arg in argv if arg != "--fast"]
+    if unknown:
+        print(f"rxagents demo: unknown argument(s) {' '.join(unknown)}", file=sys.stderr)
+        print("usage: python -m rxagents demo [--fast]", file=sys.stderr)
+        return 2
     try:
-        asyncio.run(amain(fast="--fast" in argv))
+        model, notice = choose_model()
+    except ConfigurationError as err:
+        print(f"rxagents demo: {err}", file=sys.stderr)
+        return 2
+    print(notice, file=sys.stderr if notice.startswith("warning") else sys.stdout)
+    try:
+        asyncio.run(amain(fast="--fast" in argv, model=model))
     except BrokenPipeError:  # the output was piped into something that stopped reading
         sys.stderr.close()
     return 0

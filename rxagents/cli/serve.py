@@ -10,23 +10,54 @@ import sys
 from collections.abc import Sequence
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web import BaseRequest, StreamResponse
 
 from rxagents.adapters.server import DEFAULT_MAX_BODY, create_app
+from rxagents.agent import Agent
+from rxagents.errors import ConfigurationError
+from rxagents.runtime import Runtime
 
-__all__ = ("serve_main",)
+__all__ = ("PathOnlyAccessLogger", "serve_main")
 
 
-def _load(target: str) -> object:
+class PathOnlyAccessLogger(AbstractAccessLogger):
+    """Log each request's method, path, status and time, never its query string.
+
+    A query string may carry a secret passed by mistake (``?token=...``); the path is enough to
+    follow what the server does.
+    """
+
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        """Write one line for a finished request."""
+        self.logger.info(
+            "%s %s %s %s %.3fs", request.remote, request.method, request.path, response.status, time
+        )
+
+
+def _load(target: str) -> Runtime:
     module_name, _, attribute = target.partition(":")
     if not module_name or not attribute:
-        raise ValueError(f"expected module:attribute (e.g. myapp.main:runtime), got {target!r}")
+        raise ConfigurationError(
+            f"expected module:attribute (e.g. myapp.main:runtime), got {target!r}"
+        )
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # like `python -m`: modules next to the caller import
     value: object = importlib.import_module(module_name)
     for name in attribute.split("."):
         value = getattr(value, name)
-    if callable(value) and not hasattr(value, "agents"):
+    if callable(value) and not isinstance(value, Runtime | Agent):
         value = value()  # a factory: module:make_runtime
+    if isinstance(value, Agent):
+        raise ConfigurationError(
+            f"{target} is an Agent, not a Runtime; serve a runtime that registers it: "
+            f'Runtime(agents={{"{value.id}": {attribute.rpartition(".")[2]}}})'
+        )
+    if not isinstance(value, Runtime):
+        raise ConfigurationError(
+            f"{target} is a {type(value).__name__}, not a rxagents Runtime "
+            '(e.g. runtime = Runtime(agents={"my-agent": agent}, workflows={...}))'
+        )
     return value
 
 
@@ -49,7 +80,7 @@ def serve_main(argv: Sequence[str]) -> int:
     try:
         runtime = _load(args.target)
         app = create_app(
-            runtime,  # type: ignore[arg-type]  # checked by create_app
+            runtime,
             max_body=args.max_body,
             token=os.environ.get("RXAGENTS_TOKEN") or None,
             cors=args.cors,
@@ -63,5 +94,11 @@ def serve_main(argv: Sequence[str]) -> int:
         url = f"http://{args.host}:{args.port}/api"
         print(f"rxagents serving {args.target} on {url} (Ctrl+C stops)", flush=True)
 
-    web.run_app(app, host=args.host, port=args.port, print=announce)
+    web.run_app(
+        app,
+        host=args.host,
+        port=args.port,
+        print=announce,
+        access_log_class=PathOnlyAccessLogger,
+    )
     return 0

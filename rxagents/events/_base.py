@@ -9,6 +9,7 @@ from pydantic import (
     PrivateAttr,
     SerializationInfo,
     SerializerFunctionWrapHandler,
+    ValidationError,
     ValidatorFunctionWrapHandler,
     model_serializer,
     model_validator,
@@ -40,11 +41,38 @@ class ErrorInfo(WireModel):
     """What went wrong; never dropped."""
 
     _wire: Any = PrivateAttr(default=None)
+    _exception: BaseException | None = PrivateAttr(default=None)
 
     @classmethod
     def from_exception(cls, error: BaseException) -> ErrorInfo:
-        """Serialise an exception as ``{name, message}``."""
-        return cls(name=type(error).__name__, message=str(error))
+        """Serialise an exception as ``{name, message}``.
+
+        The wire form never carries a traceback (it would show file paths and source lines to
+        whoever reads the stream); in process the exception itself stays reachable through
+        :attr:`exception`.
+        """
+        info = cls(name=type(error).__name__, message=str(error))
+        info._exception = error
+        return info
+
+    @classmethod
+    def from_value(cls, error: Any) -> ErrorInfo:
+        """Turn whatever a model or a peer reported as its error into an :class:`ErrorInfo`."""
+        if isinstance(error, BaseException):
+            return cls.from_exception(error)
+        if isinstance(error, ErrorInfo):
+            return error
+        if isinstance(error, str):
+            return cls(name="Error", message=error)
+        try:
+            return cls.model_validate(error)
+        except ValidationError:
+            return cls(name="Error", message=str(error))
+
+    @property
+    def exception(self) -> BaseException | None:
+        """The exception this error was made from, in the process that raised it."""
+        return self._exception
 
     @model_validator(mode="wrap")
     @classmethod

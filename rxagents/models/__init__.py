@@ -38,21 +38,26 @@ from rxagents.models._parts import V1ToolCallPart as V1ToolCallPart
 from rxagents.models._parts import V1Usage as V1Usage
 from rxagents.models._parts import parse_part as parse_part
 from rxagents.models._parts import parse_v1_part as parse_v1_part
+from rxagents.models._protocol import MODEL_SETTINGS as MODEL_SETTINGS
 from rxagents.models._protocol import LanguageModel as LanguageModel
 from rxagents.models._protocol import LanguageModelV1 as LanguageModelV1
 from rxagents.models._protocol import Message as Message
 from rxagents.models._protocol import ModelCall as ModelCall
 from rxagents.models._protocol import ToolChoice as ToolChoice
 from rxagents.models._protocol import ToolSpec as ToolSpec
+from rxagents.models._protocol import check_settings as check_settings
 from rxagents.models._resolve import default_model as default_model
 from rxagents.models._resolve import resolve_model as resolve_model
 from rxagents.models._scripted import FunctionModel as FunctionModel
 from rxagents.models._scripted import ScriptedModel as ScriptedModel
 from rxagents.models._scripted import ScriptedModelV1 as ScriptedModelV1
+from rxagents.models._scripted_router import RouterCall as RouterCall
+from rxagents.models._scripted_router import ScriptedRouter as ScriptedRouter
 from rxagents.models.providers import AnthropicModel as AnthropicModel
 from rxagents.models.providers import OpenAIChatModel as OpenAIChatModel
 
 __all__ = (
+    "MODEL_SETTINGS",
     "AnthropicModel",
     "ConnectionLimits",
     "FinishPart",
@@ -69,8 +74,10 @@ __all__ = (
     "ReasoningStartPart",
     "ResponseMetadataPart",
     "RetryPolicy",
+    "RouterCall",
     "ScriptedModel",
     "ScriptedModelV1",
+    "ScriptedRouter",
     "StreamStartPart",
     "TextDeltaPart",
     "TextEndPart",
@@ -87,6 +94,7 @@ __all__ = (
     "V1TextDeltaPart",
     "V1ToolCallPart",
     "V1Usage",
+    "check_settings",
     "close_shared_session",
     "default_model",
     "parse_part",

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import MISSING, Field, TypeAdapter, ValidationError
 
+from rxagents._core.wire import WireModel
 from rxagents.errors import InvalidInputError
-from rxagents.events._base import WireModel
 from rxagents.usage import Usage
 
 __all__ = (

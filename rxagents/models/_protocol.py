@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol, runtime_checkable
+from collections.abc import Mapping
+from typing import Any, Final, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, ValidationError
 from reactivex import Observable
 
+from rxagents.errors import InvalidInputError
 from rxagents.models._parts import ModelPart, V1ModelPart
 
 __all__ = (
+    "MODEL_SETTINGS",
     "LanguageModel",
     "LanguageModelV1",
     "Message",
     "ModelCall",
     "ToolChoice",
     "ToolSpec",
+    "check_settings",
 )
 
 Message = dict[str, Any]
@@ -58,11 +62,11 @@ class ModelCall(BaseModel):
     """Whether and which tool the model must call."""
     response_format: dict[str, Any] | None = None
     """``None`` for text, or ``{"type": "json", "schema": {...}}`` for structured output."""
-    temperature: float | None = None
+    temperature: FiniteFloat | None = None
     """Sampling temperature."""
     max_output_tokens: int | None = None
     """Limit on generated tokens."""
-    top_p: float | None = None
+    top_p: FiniteFloat | None = None
     """Nucleus sampling."""
     top_k: int | None = None
     """Top-k sampling."""
@@ -70,14 +74,33 @@ class ModelCall(BaseModel):
     """Seed for deterministic sampling, where supported."""
     stop_sequences: list[str] | None = None
     """Sequences that stop generation."""
-    presence_penalty: float | None = None
+    presence_penalty: FiniteFloat | None = None
     """Presence penalty."""
-    frequency_penalty: float | None = None
+    frequency_penalty: FiniteFloat | None = None
     """Frequency penalty."""
     headers: dict[str, str] | None = None
     """Extra HTTP headers for this call."""
     provider_options: dict[str, Any] | None = None
     """Provider-specific options, passed through."""
+
+
+MODEL_SETTINGS: Final = frozenset(ModelCall.model_fields) - {"prompt", "tools", "response_format"}
+"""The settings a caller may pass for a model call (``temperature``, ``tool_choice`` …)."""
+
+
+def check_settings(settings: Mapping[str, Any]) -> None:
+    """Validate model settings as :class:`ModelCall` will (finite numbers, known shapes).
+
+    Raises:
+        InvalidInputError: A setting is invalid; the message names it (never its value).
+    """
+    try:
+        ModelCall.model_validate({"prompt": [], **settings})
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
+        )
+        raise InvalidInputError(f"invalid model settings: {problems}") from None
 
 
 @runtime_checkable

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from rxagents._core.http import RetryPolicy
-from rxagents.errors import ConfigurationError
+from rxagents.errors import ConfigurationError, MissingApiKeyError
 from rxagents.models._protocol import LanguageModel
 from rxagents.models.providers.anthropic import ANTHROPIC_BASE_URL, AnthropicModel
 from rxagents.models.providers.openai import OPENAI_BASE_URL, OpenAIChatModel
@@ -67,10 +67,6 @@ PROVIDERS: Mapping[str, _Provider] = {
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
 
-class _MissingKeyError(ConfigurationError):
-    """The provider needs an API key and none is configured."""
-
-
 def resolve_model(
     spec: str,
     *,
@@ -96,8 +92,8 @@ def resolve_model(
         retry: The retry policy.
 
     Raises:
-        ConfigurationError: The string is malformed, the provider is unknown, or its API key
-            is missing (the message names the variable to set).
+        ConfigurationError: The string is malformed or the provider is unknown.
+        MissingApiKeyError: The provider's API key is missing (``variable`` names it).
 
     Example:
         >>> model = resolve_model("openai/gpt-4o-mini")  # doctest: +SKIP
@@ -122,8 +118,9 @@ def resolve_model(
         and url.removesuffix("/v1") == (default_url.removesuffix("/v1"))
     )
     if hosted and not key:
-        raise _MissingKeyError(
-            f"{spec!r} needs an API key: set {prefix}_API_KEY (or pass api_key=...)"
+        raise MissingApiKeyError(
+            f"{spec!r} needs an API key: set {prefix}_API_KEY (or pass api_key=...)",
+            variable=f"{prefix}_API_KEY",
         )
     if known is not None and known.protocol == "anthropic":
         return AnthropicModel(
@@ -164,7 +161,7 @@ def default_model(env: Mapping[str, str] | None = None) -> LanguageModel | None:
         return None
     try:
         return resolve_model(spec, env=environment)
-    except _MissingKeyError as err:
+    except MissingApiKeyError as err:
         _log.info("RXAGENTS_MODEL=%s is not usable (%s); using the embedded model", spec, err)
         return None
 

@@ -16,11 +16,11 @@ from typing import Any
 from pydantic import ValidationError
 from reactivex import Observable, abc
 
+from rxagents._core.partial_json import parse_partial_json
 from rxagents._core.rx import lean
-from rxagents.agent._loop import error_info
-from rxagents.agent._partial_json import parse_partial_json
 from rxagents.events import (
     Chunk,
+    ErrorInfo,
     NetworkValidationEnd,
     NetworkValidationEndPayload,
     NetworkValidationStart,
@@ -79,7 +79,7 @@ class _Call(abc.DisposableBase):
             source = config.model.do_stream(call)
             subscription = source.subscribe(self._on_part, self._on_error, self._on_completed)
         except Exception as err:  # the model failed before streaming anything
-            self.failure = str(error_info(err))
+            self.failure = str(ErrorInfo.from_value(err))
             self._end()
             return
         if not self.ended:
@@ -101,11 +101,11 @@ class _Call(abc.DisposableBase):
         elif isinstance(part, FinishPart):
             self.usage = part.usage
         elif isinstance(part, ModelErrorPart) and self.failure is None:
-            self.failure = str(error_info(part.error))
+            self.failure = str(ErrorInfo.from_value(part.error))
 
     def _on_error(self, error: Exception) -> None:
         if self.failure is None:
-            self.failure = str(error_info(error))
+            self.failure = str(ErrorInfo.from_value(error))
         self._end()
 
     def _on_completed(self) -> None:

@@ -7,31 +7,20 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from rxagents.agent._messages import MessagesInput, normalize_messages, text_of
-from rxagents.errors import ConfigurationError, InvalidInputError
+from rxagents.errors import ConfigurationError, InvalidInputError, InvalidInputTypeError
 from rxagents.memory import MemoryRef, memory_ref
+from rxagents.models import MODEL_SETTINGS
 from rxagents.network._primitives import Primitives
 from rxagents.network._prompts import check_system_prompt, router_system_prompt
 from rxagents.network._state import NetworkConfig
+from rxagents.workflow import Workflow
 
 if TYPE_CHECKING:
     from rxagents.agent import Agent
 
 __all__ = ("network_config",)
 
-_MODEL_SETTINGS = frozenset(
-    {
-        "temperature",
-        "max_output_tokens",
-        "top_p",
-        "top_k",
-        "seed",
-        "stop_sequences",
-        "presence_penalty",
-        "frequency_penalty",
-        "headers",
-        "provider_options",
-    }
-)
+_MODEL_SETTINGS = MODEL_SETTINGS - {"tool_choice"}
 """Settings passed to the routing and check calls (``tool_choice`` is meaningless there)."""
 _OPTIONS = _MODEL_SETTINGS | {"memory", "run_id", "instructions", "tool_choice"}
 
@@ -59,7 +48,7 @@ def network_config(
     """
     unknown = set(options) - _OPTIONS
     if unknown:
-        raise TypeError(
+        raise InvalidInputTypeError(
             f"unknown option(s) {sorted(unknown)} for the network of agent {agent.id!r}; "
             f"known: {sorted(_OPTIONS | {'max_steps'})}"
         )
@@ -76,7 +65,15 @@ def network_config(
             f"agent {agent.id!r} has no memory; a network keeps its task, decisions and results "
             "in a thread: Agent(..., memory=Memory()) (or Memory(SqliteStorage(path)))"
         )
-    primitives = Primitives(agent.agents, agent.workflows, agent.tools)
+    workflows: dict[str, Workflow] = {}
+    for key, workflow in agent.workflows.items():
+        if not isinstance(workflow, Workflow):
+            raise ConfigurationError(
+                f"agent {agent.id!r}: workflow {key!r} is not a rxagents Workflow; "
+                "a network runs local workflows"
+            )
+        workflows[key] = workflow
+    primitives = Primitives(agent.agents, workflows, agent.tools)
     if not primitives:
         raise ConfigurationError(
             f"agent {agent.id!r} has no agents, workflows or tools for a network to route to"

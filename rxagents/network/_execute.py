@@ -19,6 +19,7 @@ from reactivex import Observable, abc
 
 from rxagents._core.invoke import invoke
 from rxagents._core.rx import lean
+from rxagents.agent import _agent
 from rxagents.agent._loop import AgentRun
 from rxagents.agent._observed import ObservedRun
 from rxagents.events import (
@@ -41,9 +42,8 @@ from rxagents.events import (
 )
 from rxagents.network._primitives import Plan
 from rxagents.network._state import AGENT_PREFIX, WORKFLOW_PREFIX, RunState
-from rxagents.operators._prefix_events import wrap_chunk
+from rxagents.operators import wrap_chunk
 from rxagents.usage import Usage
-from rxagents.workflow._execution import Execution
 
 if TYPE_CHECKING:
     from rxagents.agent import AgentLike, Tool
@@ -145,10 +145,8 @@ class _AgentExecution(_Execution):
                 ),
             )
         )
-        from rxagents.agent import Agent
-
         try:
-            if isinstance(agent, Agent):
+            if isinstance(agent, _agent.Agent):
                 self.run: AgentRun | ObservedRun = AgentRun(
                     agent._config(plan.prompt, {"run_id": self.exec_id})
                 )
@@ -225,9 +223,7 @@ class _WorkflowExecution(_Execution):
                 ),
             )
         )
-        self.execution = Execution(
-            workflow, self.exec_id, workflow.storage, input_value=plan.input, state={}
-        )
+        self.execution = workflow.execution(plan.input, run_id=self.exec_id)
         wrapped = state.wrap_workflow(self.execution.observable())
         subscription = wrapped.subscribe(self.observer.on_next, self._on_error, self._on_completed)
         if not self.ended:

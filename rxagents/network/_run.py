@@ -29,7 +29,7 @@ from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
 from rxagents._core.invoke import invoke
-from rxagents._core.rx import concat_each, lean, subscribe_direct
+from rxagents._core.rx import OneShotRun, concat_each, lean, subscribe_direct
 from rxagents.events import (
     Abort,
     Chunk,
@@ -52,7 +52,7 @@ _log = logging.getLogger(__name__)
 
 
 @final
-class NetworkRun:
+class NetworkRun(OneShotRun[Chunk]):
     """One network run; :meth:`subscribe` starts it (once)."""
 
     def __init__(self, config: NetworkConfig) -> None:
@@ -65,10 +65,7 @@ class NetworkRun:
         """Every model call so far: routing, primitives and completion checks."""
         self.finish: NetworkFinish | None = None
         """The last chunk, once emitted."""
-        self._observer: abc.ObserverBase[Chunk] | None = None
-        self._handle: asyncio.Handle | None = None
         self._subscription: abc.DisposableBase | None = None
-        self._disposed = False
         self._ended = False
         self._writing = False
         self._writer: asyncio.Task[Any] | None = None
@@ -78,24 +75,9 @@ class NetworkRun:
 
     # --- Rx plumbing ----------------------------------------------------------------------
 
-    def subscribe(
-        self, observer: abc.ObserverBase[Chunk], scheduler: abc.SchedulerBase | None = None
-    ) -> abc.DisposableBase:
-        """Start the run from the next event-loop callback; the disposable stops it."""
-        if self._observer is not None:
-            raise RuntimeError("a NetworkRun can be subscribed once; use Agent.observe_network()")
-        self._observer = observer
-        self._handle = asyncio.get_running_loop().call_soon(self._begin)
-        return Disposable(self.dispose)
-
-    def dispose(self) -> None:
-        """Stop the run: the active primitive or model call, the loop, any memory write."""
-        if self._disposed:
-            return
-        self._disposed = True
+    def _stop(self) -> None:
+        """Stop the active primitive or model call, the loop, any memory write."""
         self._observer = None
-        if self._handle is not None:
-            self._handle.cancel()
         subscription, self._subscription = self._subscription, None
         if subscription is not None:
             subscription.dispose()
@@ -113,7 +95,6 @@ class NetworkRun:
         return chunks
 
     def _begin(self) -> None:
-        self._handle = None
         subscription = subscribe_direct(
             concat_each(self._phases), self._on_next, self._on_error, self._on_completed
         )

@@ -36,6 +36,7 @@ from ._buffer_text import buffer_text as buffer_text
 from ._filter_type import filter_type as filter_type
 from ._idle_timeout import idle_timeout as idle_timeout
 from ._prefix_events import prefix_events as prefix_events
+from ._prefix_events import wrap_chunk as wrap_chunk
 from ._reduce_usage import reduce_usage as reduce_usage
 from ._reduce_usage import usage_of as usage_of
 from ._text_deltas import text_deltas as text_deltas
@@ -52,4 +53,5 @@ __all__ = (
     "to_text",
     "unwrap_events",
     "usage_of",
+    "wrap_chunk",
 )

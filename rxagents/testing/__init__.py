@@ -1,7 +1,8 @@
 """Test helpers for rxagents and for users' own pipelines.
 
-- :func:`assert_well_formed` / :func:`check_well_formed`: check a chunk stream against every
-  ordering rule of DESIGN section 2.
+- :func:`assert_well_formed` / :func:`check_well_formed`: check an agent, workflow or network
+  chunk stream against every ordering rule of its family (:class:`Rule` names them, ``RULES``
+  describes each).
 - :func:`run_marbles` / :func:`chunk_records`: marble tests of chunk pipelines on a
   ``reactivex.testing.TestScheduler``.
 - :mod:`rxagents.testing.strategies`: hypothesis strategies for usage, scripted model responses

@@ -15,12 +15,11 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from reactivex import Observable, abc
-from reactivex.disposable import Disposable
+from reactivex import abc
 
 from rxagents._core.clock import now_ms
 from rxagents._core.invoke import invoke
-from rxagents._core.rx import subscribe_direct
+from rxagents._core.rx import OneShotRun, subscribe_direct
 from rxagents.errors import InvalidInputError
 from rxagents.events import Chunk, ErrorInfo, WorkflowChunk, WorkflowStatus
 from rxagents.operators import usage_of
@@ -39,7 +38,7 @@ __all__ = ("Execution",)
 _log = logging.getLogger(__name__)
 
 
-class Execution:
+class Execution(OneShotRun[WorkflowChunk]):
     """One stream of a run (its first, or a resumption); subscribe to it once."""
 
     def __init__(
@@ -87,36 +86,14 @@ class Execution:
         self.loop: asyncio.AbstractEventLoop = asyncio.get_running_loop()
         self.pending: deque[Callable[[], None]] = deque()
         """Work of block children that started; :meth:`flush` runs it."""
-        self._observer: abc.ObserverBase[WorkflowChunk] | None = None
-        self._handle: asyncio.Handle | None = None
         self._subscription: abc.DisposableBase | None = None
         self._task: asyncio.Task[Any] | None = None
         self._started = False
-        self._disposed = False
 
     # --- the Observable ---------------------------------------------------------------------
 
-    def observable(self) -> Observable[WorkflowChunk]:
-        """Return the stream as an Observable (subscribe once)."""
-        return Observable(self.subscribe)
-
-    def subscribe(
-        self, observer: abc.ObserverBase[WorkflowChunk], scheduler: abc.SchedulerBase | None = None
-    ) -> abc.DisposableBase:
-        """Start the stream from the next event-loop callback; the disposable stops it."""
-        if self._observer is not None:
-            raise RuntimeError("an Execution can be subscribed once; use Workflow.observe()")
-        self._observer = observer
-        self._handle = self.loop.call_soon(self._begin)
-        return Disposable(self.dispose)
-
-    def dispose(self) -> None:
-        """Stop the stream: cancel running steps, timers and the snapshot write."""
-        if self._disposed:
-            return
-        self._disposed = True
-        if self._handle is not None:
-            self._handle.cancel()
+    def _stop(self) -> None:
+        """Cancel running steps, timers and the snapshot write."""
         if self._subscription is not None:
             self._subscription.dispose()
             self._subscription = None
@@ -137,7 +114,6 @@ class Execution:
         return chunks
 
     def _begin(self) -> None:
-        self._handle = None
         observer = self._observer
         assert observer is not None
         self._started = True

@@ -24,6 +24,7 @@ from reactivex.disposable import Disposable, SerialDisposable
 
 from rxagents._core.invoke import invoke
 from rxagents._core.rx import concat_each, lean, merge_each, subscribe_direct
+from rxagents.errors import RunStateError
 from rxagents.events import Chunk, ErrorInfo
 from rxagents.workflow._context import StepContext, StepWriter, _Host
 from rxagents.workflow._nodes import LeafNode, Node, error_info
@@ -150,7 +151,7 @@ class _ConditionHost(_Host):
         self.scope = scope
 
     def suspend(self, payload: Any) -> None:
-        raise RuntimeError("a condition cannot suspend the workflow; suspend in a step")
+        raise RunStateError("a condition cannot suspend the workflow; suspend in a step")
 
     def step_result(self, step: Any) -> Any:
         step_id = step if isinstance(step, str) else step.id

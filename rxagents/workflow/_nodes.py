@@ -21,6 +21,7 @@ from reactivex.disposable import Disposable
 
 from rxagents._core.clock import now_ms
 from rxagents._core.rx import lean
+from rxagents.errors import RunStateError
 from rxagents.events import Chunk, ErrorInfo
 from rxagents.workflow import _chunks
 from rxagents.workflow._context import _Host
@@ -273,7 +274,7 @@ class LeafRun(_Host, abc.DisposableBase):
     # --- _Host: what the step's context asks for ---------------------------------------------
 
     def suspend(self, payload: Any) -> None:
-        raise RuntimeError("only a step's execute can suspend")
+        raise RunStateError("only a step's execute can suspend")
 
     def step_result(self, step: Any) -> Any:
         step_id = step if isinstance(step, str) else step.id

@@ -9,6 +9,7 @@ from typing import Protocol
 from reactivex import Observable
 
 from rxagents._core.run_stream import RunResult, RunStream, fail_quietly
+from rxagents.errors import RunFailedError
 from rxagents.events import WorkflowChunk, WorkflowStatus
 from rxagents.usage import Usage
 from rxagents.workflow._result import WorkflowResult
@@ -86,6 +87,22 @@ class WorkflowStream(RunStream[WorkflowChunk]):
     def usage(self) -> RunResult[Usage]:
         """Usage summed over every agent used in this stream (equals ``reduce_usage()``)."""
         return RunResult(self, self._usage)
+
+    async def raise_for_error(self) -> None:
+        """Wait for the stream to end; raise :class:`~rxagents.errors.RunFailedError` if failed.
+
+        A failed step ends the workflow with ``workflowStatus: "failed"`` (in-band, as in
+        Mastra); this turns that into an exception. Suspension and cancellation are not
+        failures.
+        """
+        try:
+            result = await self.result
+        except Exception as err:
+            failure = RunFailedError(f"workflow run {self.run_id} failed: {err}")
+            raise failure from err
+        if result.status == "failed":
+            error = result.error
+            raise RunFailedError(f"workflow run {self.run_id} failed: {error}", error=error)
 
     def _settle(self, chunks: list[WorkflowChunk], error: Exception | None) -> None:
         if error is not None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Self, TypeAlias
+from typing import Any, Self, TypeAlias
 
 from pydantic import BaseModel
 from reactivex import Observable, abc
 
+from rxagents.agent.protocol import AgentLike
+from rxagents.agent.tools import Tool
 from rxagents.errors import ConfigurationError
 from rxagents.events import WorkflowChunk
 from rxagents.storage import InMemoryStorage, Storage
@@ -18,12 +20,9 @@ from rxagents.workflow._context import StepContext
 from rxagents.workflow._execution import Execution
 from rxagents.workflow._flow import Condition, SequenceNode
 from rxagents.workflow._result import WorkflowResult
+from rxagents.workflow._run import WorkflowRun
 from rxagents.workflow._snapshot import load_snapshot, result_from_snapshot
 from rxagents.workflow._step import Execute, Step, to_json, validate
-
-if TYPE_CHECKING:
-    from rxagents.agent import AgentLike, Tool
-    from rxagents.workflow._run import WorkflowRun
 
 __all__ = ("StepLike", "Workflow")
 
@@ -248,8 +247,6 @@ class Workflow:
         Raises:
             ConfigurationError: The workflow is not committed.
         """
-        from rxagents.workflow._run import WorkflowRun
-
         self.root()
         snapshot = None
         if run_id is not None:
@@ -278,16 +275,31 @@ class Workflow:
         def subscribe(
             observer: abc.ObserverBase[WorkflowChunk], scheduler: abc.SchedulerBase | None = None
         ) -> abc.DisposableBase:
-            execution = Execution(
-                self,
-                run_id or str(uuid.uuid4()),
-                self.storage,
-                input_value=data,
-                state=to_json(dict(initial_state or {})),
+            execution = self.execution(
+                data, run_id=run_id or str(uuid.uuid4()), initial_state=initial_state
             )
             return execution.subscribe(observer, scheduler)
 
         return Observable(subscribe)
+
+    def execution(
+        self, input_value: Any, *, run_id: str, initial_state: dict[str, Any] | None = None
+    ) -> Execution:
+        """Return one stream of a new run, not yet started (subscribe to it once).
+
+        ``input_value`` is taken as given: validate it with :meth:`validate_input` first. This
+        is what :meth:`observe` subscribes, and what a network runs when it routes here; the
+        execution is a :class:`~rxagents.workflow.WorkflowSource` (usage, result, closing
+        chunks).
+        """
+        self.root()
+        return Execution(
+            self,
+            run_id,
+            self.storage,
+            input_value=input_value,
+            state=to_json(dict(initial_state or {})),
+        )
 
     async def get_run_result(self, run_id: str) -> WorkflowResult | None:
         """Return the result of a run from its snapshot in storage (``None`` if unknown)."""
@@ -360,8 +372,6 @@ class Workflow:
         return self
 
     def _step(self, step: object) -> Step | Workflow:
-        from rxagents.agent import AgentLike, Tool
-
         if isinstance(step, Step | Workflow):
             return step
         if isinstance(step, AgentLike):  # a local or a remote agent

@@ -168,8 +168,9 @@ def test_scripts_honour_tool_names_and_step_count(script: Script) -> None:
         lambda: agent_chunk_streams(max_steps=0),
         lambda: workflow_chunk_streams(max_steps=0),
         lambda: network_chunk_streams(primitives=()),
-        lambda: violations(rules=["empty-stream"]),
-        lambda: broken_agent_streams(rules=["span-unclosed"]),
+        lambda: violations(rules=[Rule.EMPTY_STREAM]),
+        lambda: broken_agent_streams(rules=[Rule.SPAN_UNCLOSED]),
+        lambda: violations(rules=["no-such-rule"]),
         lambda: chunks(types=["no-such-type"]),
         lambda: chunks(types=[], wrapped=False),
     ],
@@ -203,7 +204,11 @@ def test_json_values_survive_json(value: Any) -> None:
 def test_every_rule_but_the_input_ones_can_be_broken() -> None:
     from rxagents.testing import RULES
 
-    assert set(RULES) - BREAKABLE_RULES == {"invalid-chunk", "empty-stream", "foreign-chunk"}
+    assert set(RULES) - BREAKABLE_RULES == {
+        Rule.INVALID_CHUNK,
+        Rule.EMPTY_STREAM,
+        Rule.FOREIGN_CHUNK,
+    }
 
 
 # A quarter of the profile's examples per rule (35 rules): every rule evenly, in bounded time.
@@ -222,6 +227,14 @@ def test_each_generated_breakage_is_rejected_with_its_rule(rule: Rule, data: st.
     with pytest.raises(WellFormednessError) as info:
         assert_well_formed(stream)
     assert info.value.rule == rule
+
+
+@PER_RULE
+@given(violations(rules=["missing-finish", "span-unclosed"]))
+def test_rules_can_be_chosen_by_name(breakage: Breakage) -> None:
+    stream, rule = breakage
+    assert rule in (Rule.MISSING_FINISH, Rule.SPAN_UNCLOSED)
+    assert check_well_formed(stream)[0].rule == rule
 
 
 @given(violations())

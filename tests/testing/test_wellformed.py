@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, get_args
+from typing import Any
 
 import pytest
 from reactivex import operators as ops
@@ -539,103 +539,133 @@ def test_network_ignores_wrapped_chunks_of_other_prefixes() -> None:
 # --- every rule, broken once ------------------------------------------------------------------
 
 AGENT_CASES: list[tuple[str, Edit, Rule, int]] = [
-    ("drop start", drop(0), "start-first", 0),
-    ("second start", insert(1, start()), "duplicate-start", 1),
-    ("drop finish", drop(16), "missing-finish", 15),
-    ("chunk after finish", insert(17, finish()), "after-finish", 17),
-    ("chunk after abort", lambda s: [*s[:2], Abort(run_id=RUN), step_start()], "after-finish", 3),
+    ("drop start", drop(0), Rule.START_FIRST, 0),
+    ("second start", insert(1, start()), Rule.DUPLICATE_START, 1),
+    ("drop finish", drop(16), Rule.MISSING_FINISH, 15),
+    ("chunk after finish", insert(17, finish()), Rule.AFTER_FINISH, 17),
+    (
+        "chunk after abort",
+        lambda s: [*s[:2], Abort(run_id=RUN), step_start()],
+        Rule.AFTER_FINISH,
+        3,
+    ),
     (
         "other runId",
         replace(13, lambda c: c.model_copy(update={"run_id": "x"})),
-        "run-id-mismatch",
+        Rule.RUN_ID_MISMATCH,
         13,
     ),
-    ("nested step", insert(2, step_start()), "step-nested", 2),
-    ("step-finish twice", repeat(7), "step-not-open", 8),
-    ("finish before step-finish", move(16, 15), "step-unclosed", 15),
-    ("text between steps", lambda s: [*s[:8], *text("tx", "a"), *s[8:]], "outside-step", 8),
-    ("source between steps", insert(8, source()), "outside-step", 8),
-    ("block opened twice", insert(13, text_start()), "block-reopened", 13),
-    ("delta with other id", replace(13, lambda c: payload(c, id="t9")), "delta-outside-block", 13),
-    ("delta after its end", move(13, 15), "delta-outside-block", 14),
-    ("end twice", repeat(14), "block-not-open", 15),
-    ("no text-end", drop(14), "block-unclosed", 14),
-    ("open block at error", lambda s: [*s[:14], agent_error(), *s[14:]], "block-unclosed", 14),
-    ("open block at abort", lambda s: [*s[:14], Abort(run_id=RUN)], "block-unclosed", 14),
-    ("input started twice", repeat(2), "tool-input-reopened", 3),
-    ("input after its call", insert(6, input_start()), "tool-input-reopened", 6),
-    ("delta without input start", drop(2), "tool-input-not-open", 2),
-    ("call before input end", drop(4), "tool-input-unclosed", 4),
-    ("input stream open at abort", lambda s: [*s[:4], Abort(run_id=RUN)], "tool-input-unclosed", 4),
-    ("streamed input, no call", drop(5), "tool-input-without-call", 2),
-    ("call twice", repeat(5), "tool-call-duplicate", 6),
-    ("result without call", insert(7, result("c9")), "tool-result-without-call", 7),
-    ("result before call", move(6, 5), "tool-result-without-call", 5),
-    ("result in the next step", move(6, 9), "tool-call-unanswered", 5),
-    ("result twice", repeat(6), "tool-result-duplicate", 7),
+    ("nested step", insert(2, step_start()), Rule.STEP_NESTED, 2),
+    ("step-finish twice", repeat(7), Rule.STEP_NOT_OPEN, 8),
+    ("finish before step-finish", move(16, 15), Rule.STEP_UNCLOSED, 15),
+    ("text between steps", lambda s: [*s[:8], *text("tx", "a"), *s[8:]], Rule.OUTSIDE_STEP, 8),
+    ("source between steps", insert(8, source()), Rule.OUTSIDE_STEP, 8),
+    ("block opened twice", insert(13, text_start()), Rule.BLOCK_REOPENED, 13),
+    (
+        "delta with other id",
+        replace(13, lambda c: payload(c, id="t9")),
+        Rule.DELTA_OUTSIDE_BLOCK,
+        13,
+    ),
+    ("delta after its end", move(13, 15), Rule.DELTA_OUTSIDE_BLOCK, 14),
+    ("end twice", repeat(14), Rule.BLOCK_NOT_OPEN, 15),
+    ("no text-end", drop(14), Rule.BLOCK_UNCLOSED, 14),
+    ("open block at error", lambda s: [*s[:14], agent_error(), *s[14:]], Rule.BLOCK_UNCLOSED, 14),
+    ("open block at abort", lambda s: [*s[:14], Abort(run_id=RUN)], Rule.BLOCK_UNCLOSED, 14),
+    ("input started twice", repeat(2), Rule.TOOL_INPUT_REOPENED, 3),
+    ("input after its call", insert(6, input_start()), Rule.TOOL_INPUT_REOPENED, 6),
+    ("delta without input start", drop(2), Rule.TOOL_INPUT_NOT_OPEN, 2),
+    ("call before input end", drop(4), Rule.TOOL_INPUT_UNCLOSED, 4),
+    (
+        "input stream open at abort",
+        lambda s: [*s[:4], Abort(run_id=RUN)],
+        Rule.TOOL_INPUT_UNCLOSED,
+        4,
+    ),
+    ("streamed input, no call", drop(5), Rule.TOOL_INPUT_WITHOUT_CALL, 2),
+    ("call twice", repeat(5), Rule.TOOL_CALL_DUPLICATE, 6),
+    ("result without call", insert(7, result("c9")), Rule.TOOL_RESULT_WITHOUT_CALL, 7),
+    ("result before call", move(6, 5), Rule.TOOL_RESULT_WITHOUT_CALL, 5),
+    ("result in the next step", move(6, 9), Rule.TOOL_CALL_UNANSWERED, 5),
+    ("result twice", repeat(6), Rule.TOOL_RESULT_DUPLICATE, 7),
     (
         "result names other tool",
         replace(6, lambda c: payload(c, tool_name="x")),
-        "tool-name-mismatch",
+        Rule.TOOL_NAME_MISMATCH,
         6,
     ),
-    ("no result", drop(6), "tool-call-unanswered", 5),
-    ("wrong total", replace(16, lambda c: finish(U1)), "usage-mismatch", 16),
-    ("workflow chunk inside", insert(1, wf_start()), "foreign-chunk", 1),
+    ("no result", drop(6), Rule.TOOL_CALL_UNANSWERED, 5),
+    ("wrong total", replace(16, lambda c: finish(U1)), Rule.USAGE_MISMATCH, 16),
+    ("workflow chunk inside", insert(1, wf_start()), Rule.FOREIGN_CHUNK, 1),
 ]
 
 WORKFLOW_CASES: list[tuple[str, Edit, Rule, int]] = [
-    ("drop start", drop(0), "start-first", 0),
-    ("second start", insert(1, wf_start()), "duplicate-start", 1),
-    ("drop finish", drop(9), "missing-finish", 8),
-    ("chunk after finish", insert(10, wf_step("z")), "after-finish", 10),
-    ("call id started twice", repeat(1), "workflow-step-duplicate", 2),
-    ("result without start", drop(5), "workflow-step-without-start", 5),
+    ("drop start", drop(0), Rule.START_FIRST, 0),
+    ("second start", insert(1, wf_start()), Rule.DUPLICATE_START, 1),
+    ("drop finish", drop(9), Rule.MISSING_FINISH, 8),
+    ("chunk after finish", insert(10, wf_step("z")), Rule.AFTER_FINISH, 10),
+    ("call id started twice", repeat(1), Rule.WORKFLOW_STEP_DUPLICATE, 2),
+    ("result without start", drop(5), Rule.WORKFLOW_STEP_WITHOUT_START, 5),
     (
         "result with other id",
         replace(6, lambda c: payload(c, id="other")),
-        "workflow-step-id-mismatch",
+        Rule.WORKFLOW_STEP_ID_MISMATCH,
         6,
     ),
-    ("no result", drop(4), "workflow-step-unfinished", 1),
-    ("output after result", move(2, 5), "workflow-step-output-outside-step", 4),
+    ("no result", drop(4), Rule.WORKFLOW_STEP_UNFINISHED, 1),
+    ("output after result", move(2, 5), Rule.WORKFLOW_STEP_OUTPUT_OUTSIDE_STEP, 4),
     (
         "output of another step",
         replace(2, lambda c: payload(c, step_name="zz")),
-        "workflow-step-output-outside-step",
+        Rule.WORKFLOW_STEP_OUTPUT_OUTSIDE_STEP,
         2,
     ),
     (
         "failed step, success",
         replace(4, lambda c: wf_result("s1", "c1", failed=True)),
-        "workflow-status",
+        Rule.WORKFLOW_STATUS,
         9,
     ),
-    ("suspended without step", replace(9, lambda c: wf_finish("suspended")), "workflow-status", 9),
-    ("agent chunk outside output", insert(1, delta()), "foreign-chunk", 1),
-    ("progress after result", insert(5, wf_progress("s1")), "workflow-step-output-outside-step", 5),
-    ("progress of no step", insert(2, wf_progress("zz")), "workflow-step-output-outside-step", 2),
-    ("waiting never ends", insert(5, wf_waiting("nap")), "workflow-step-unfinished", 5),
+    (
+        "suspended without step",
+        replace(9, lambda c: wf_finish("suspended")),
+        Rule.WORKFLOW_STATUS,
+        9,
+    ),
+    ("agent chunk outside output", insert(1, delta()), Rule.FOREIGN_CHUNK, 1),
+    (
+        "progress after result",
+        insert(5, wf_progress("s1")),
+        Rule.WORKFLOW_STEP_OUTPUT_OUTSIDE_STEP,
+        5,
+    ),
+    (
+        "progress of no step",
+        insert(2, wf_progress("zz")),
+        Rule.WORKFLOW_STEP_OUTPUT_OUTSIDE_STEP,
+        2,
+    ),
+    ("waiting never ends", insert(5, wf_waiting("nap")), Rule.WORKFLOW_STEP_UNFINISHED, 5),
 ]
 
 NETWORK_CASES: list[tuple[str, Edit, Rule, int]] = [
-    ("drop finish", drop(24), "missing-finish", 23),
-    ("chunk after finish", insert(25, network_finish()), "after-finish", 25),
-    ("no agent-execution-end", drop(10), "span-interleaved", 10),
-    ("no routing start", drop(0), "span-not-open", 0),
-    ("end of another span", insert(22, agent_execution_end()), "span-not-open", 22),
-    ("no tool-execution-end", drop(22), "span-unclosed", 21),
-    ("no agent-execution-start", drop(2), "wrapped-outside-execution", 2),
+    ("drop finish", drop(24), Rule.MISSING_FINISH, 23),
+    ("chunk after finish", insert(25, network_finish()), Rule.AFTER_FINISH, 25),
+    ("no agent-execution-end", drop(10), Rule.SPAN_INTERLEAVED, 10),
+    ("no routing start", drop(0), Rule.SPAN_NOT_OPEN, 0),
+    ("end of another span", insert(22, agent_execution_end()), Rule.SPAN_NOT_OPEN, 22),
+    ("no tool-execution-end", drop(22), Rule.SPAN_UNCLOSED, 21),
+    ("no agent-execution-start", drop(2), Rule.WRAPPED_OUTSIDE_EXECUTION, 2),
     (
         "agent chunk in workflow span",
         insert(16, wrap("agent-execution-event-", delta(run=INNER))),
-        "wrapped-outside-execution",
+        Rule.WRAPPED_OUTSIDE_EXECUTION,
         16,
     ),
-    ("inner runId", replace(6, lambda c: inner_payload(c, run_id="x")), "inner-run-id", 6),
-    ("inner stream broken", drop(7), "inner-stream", 7),
-    ("inner workflow broken", drop(19), "inner-stream", 18),
-    ("bare agent chunk", insert(1, delta()), "foreign-chunk", 1),
+    ("inner runId", replace(6, lambda c: inner_payload(c, run_id="x")), Rule.INNER_RUN_ID, 6),
+    ("inner stream broken", drop(7), Rule.INNER_STREAM, 7),
+    ("inner workflow broken", drop(19), Rule.INNER_STREAM, 18),
+    ("bare agent chunk", insert(1, delta()), Rule.FOREIGN_CHUNK, 1),
 ]
 
 CASES = [
@@ -664,12 +694,13 @@ def test_each_breakage_names_its_rule_and_the_offending_chunk(
 
 
 def test_every_rule_has_a_unit_case() -> None:
-    covered = {case[3] for case in CASES} | {"invalid-chunk", "empty-stream"}
+    covered = {case[3] for case in CASES} | {Rule.INVALID_CHUNK, Rule.EMPTY_STREAM}
     assert covered == set(RULES)
 
 
 def test_rules_lists_every_rule_with_a_description() -> None:
-    assert set(RULES) == set(get_args(Rule))
+    assert list(RULES) == list(Rule)
+    assert all(rule == rule.value for rule in Rule)
     assert all(description for description in RULES.values())
 
 
@@ -683,7 +714,7 @@ def test_error_is_a_malformed_stream_error_and_an_assertion_error() -> None:
     assert isinstance(error, MalformedStreamError)
     assert isinstance(error, AssertionError)
     assert isinstance(error, RxAgentsError)
-    assert error.violations == (Violation("missing-finish", 15, error.violations[0].message),)
+    assert error.violations == (Violation(Rule.MISSING_FINISH, 15, error.violations[0].message),)
     assert "missing-finish at chunk 15" in str(error)
 
 
@@ -692,11 +723,11 @@ def test_error_message_counts_the_other_violations() -> None:
     with pytest.raises(WellFormednessError, match=r"and 4 more") as info:
         assert_well_formed(stream)
     assert [v.rule for v in info.value.violations] == [
-        "outside-step",
-        "delta-outside-block",
-        "outside-step",
-        "delta-outside-block",
-        "missing-finish",
+        Rule.OUTSIDE_STEP,
+        Rule.DELTA_OUTSIDE_BLOCK,
+        Rule.OUTSIDE_STEP,
+        Rule.DELTA_OUTSIDE_BLOCK,
+        Rule.MISSING_FINISH,
     ]
 
 
@@ -713,12 +744,12 @@ def test_unparseable_items_are_violations_and_skipped() -> None:
     dicts: list[Any] = [c.model_dump(by_alias=True) for c in agent_stream()]
     dicts.insert(3, {"type": "nope", "runId": RUN, "from": "AGENT", "payload": {}})
     violations = check_well_formed(dicts)
-    assert [(v.rule, v.index) for v in violations] == [("invalid-chunk", 3)]
+    assert [(v.rule, v.index) for v in violations] == [(Rule.INVALID_CHUNK, 3)]
     assert "nope" in violations[0].message
 
 
 def test_empty_stream() -> None:
-    assert check_well_formed([]) == [Violation("empty-stream", 0, "the stream has no chunks")]
+    assert check_well_formed([]) == [Violation(Rule.EMPTY_STREAM, 0, "the stream has no chunks")]
     with pytest.raises(WellFormednessError):
         assert_well_formed([])
 
@@ -729,7 +760,7 @@ def test_kind_is_detected_from_the_first_chunk_or_forced() -> None:
     assert check_well_formed(workflow_stream(), "workflow") == []
     assert check_well_formed(network_stream(), "network") == []
     forced = check_well_formed(agent, "workflow")
-    assert forced[0].rule == "start-first"
+    assert forced[0].rule == Rule.START_FIRST
     assert check_well_formed([wrap("agent-execution-event-", start()), network_finish()]) != []
 
 
@@ -741,9 +772,9 @@ def test_unknown_kind_is_refused() -> None:
 def test_inner_violations_carry_the_inner_rule() -> None:
     stream = drop(7)(network_stream())
     (violation,) = check_well_formed(stream)
-    assert violation.rule == "inner-stream"
+    assert violation.rule == Rule.INNER_STREAM
     assert violation.inner is not None
-    assert violation.inner.rule == "block-unclosed"
+    assert violation.inner.rule == Rule.BLOCK_UNCLOSED
     assert "agent-execution at chunk 2" in violation.message
 
 

@@ -67,7 +67,7 @@ def provider_body_options(call: ModelCall, *names: str) -> dict[str, Any]:
 
 def json_text(value: Any) -> str:
     """Serialise a JSON value compactly (non-ASCII kept)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def tool_input(part: Mapping[str, Any]) -> Any:

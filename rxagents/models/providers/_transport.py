@@ -10,7 +10,7 @@ import aiohttp
 from reactivex import Observable
 
 from rxagents._core.http import RetryPolicy
-from rxagents.errors import ConfigurationError
+from rxagents.errors import ConfigurationError, MissingApiKeyError
 from rxagents.models._http import http_stream
 from rxagents.models._http_request import HttpStreamRequest, StreamDecoder
 from rxagents.models._parts import ModelPart
@@ -29,12 +29,13 @@ def api_key_for(owner: str, given: str | None, env: str, url: str, hosted: str) 
     """Return the API key (``given``, else ``$env``), ``None`` when there is none.
 
     Raises:
-        ConfigurationError: There is no key and ``url`` is the provider's hosted API.
+        MissingApiKeyError: There is no key and ``url`` is the provider's hosted API.
     """
     key = given if given is not None else env_value(env)
     if not key and url == hosted:
-        raise ConfigurationError(
-            f"{owner} needs an API key for {hosted}: pass api_key=... or set {env}"
+        raise MissingApiKeyError(
+            f"{owner} needs an API key for {hosted}: pass api_key=... or set {env}",
+            variable=env,
         )
     return key or None
 

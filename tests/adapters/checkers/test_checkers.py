@@ -1,9 +1,11 @@
-"""The real clients of both ecosystems against our server.
+"""The real clients of both ecosystems against our server (the harness in ``tests/js``).
 
-- ``mastra-client-check`` (``@mastra/client-js`` 1.47.0): listing, an agent with a tool, a
-  workflow that suspends and resumes, a network.
-- ``aisdk-check`` (``ai`` 5.0.277, strict mode): the ``/chat`` routes for agent text, an agent
-  with tools, a tool error, a workflow and a network.
+- ``mastra.mjs`` (``@mastra/client-js``): listing, an agent with a tool (and one whose tool
+  fails), an agent with reasoning, a workflow that suspends and resumes, a workflow with an agent
+  step, a network.
+- ``aisdk.mjs`` (``ai``, strict): the ``/chat`` routes for agent text, an agent with tools, a
+  tool error, a conversation body, a workflow (and its resume) and a network.
+- The harness itself: broken streams served by hand fail with a message naming the problem.
 """
 
 from __future__ import annotations
@@ -14,259 +16,120 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from pydantic import BaseModel
 
-from rxagents.adapters.server import create_app
-from rxagents.agent import Agent, tool
-from rxagents.memory import Memory
-from rxagents.models import FunctionModel, ModelCall, ScriptedModel
-from rxagents.runtime import Runtime as RxRuntime
-from rxagents.workflow import Step, StepContext, Workflow
+from .conftest import Chat, JsClients, Mastra
 
 pytestmark = pytest.mark.timeout(180)
 
 Serve = Callable[[web.Application], Awaitable[str]]
-Check = Callable[..., Awaitable[dict[str, Any]]]
-
-
-def usage(i: int, o: int) -> dict[str, int]:
-    return {"inputTokens": i, "outputTokens": o, "totalTokens": i + o}
-
-
-@tool
-def weather(city: str) -> dict[str, Any]:
-    """Current weather for a city."""
-    return {"city": city, "temp": 21, "sky": "cloudy"}
-
-
-@tool
-def search(query: str) -> str:
-    """Search the web (its backend is down)."""
-    raise RuntimeError("search backend down")
-
-
-def text_step(text: str, block: str = "t1", reasoning: str | None = None) -> list[dict[str, Any]]:
-    parts: list[dict[str, Any]] = []
-    if reasoning:
-        parts += [
-            {"type": "reasoning-start", "id": "r1"},
-            {"type": "reasoning-delta", "id": "r1", "delta": reasoning},
-            {"type": "reasoning-end", "id": "r1"},
-        ]
-    words = text.split(" ")
-    parts += [
-        {"type": "text-start", "id": block},
-        *(
-            {"type": "text-delta", "id": block, "delta": w + ("" if i == len(words) - 1 else " ")}
-            for i, w in enumerate(words)
-        ),
-        {"type": "text-end", "id": block},
-        {"type": "finish", "finishReason": "stop", "usage": usage(30, 8)},
-    ]
-    return parts
-
-
-def tool_step(call_id: str, name: str, args: str) -> list[dict[str, Any]]:
-    half = len(args) // 2
-    return [
-        {"type": "tool-input-start", "id": call_id, "toolName": name},
-        {"type": "tool-input-delta", "id": call_id, "delta": args[:half]},
-        {"type": "tool-input-delta", "id": call_id, "delta": args[half:]},
-        {"type": "tool-input-end", "id": call_id},
-        {"type": "tool-call", "toolCallId": call_id, "toolName": name, "input": args},
-        {"type": "finish", "finishReason": "tool-calls", "usage": usage(15, 5)},
-    ]
-
-
-def agents() -> dict[str, Any]:
-    return {
-        "text-agent": Agent(
-            "text-agent",
-            model=ScriptedModel(
-                [text_step("Plan: email, gym, groceries.", reasoning="List it.")], cycle=True
-            ),
-        ),
-        "tool-agent": Agent(
-            "tool-agent",
-            model=ScriptedModel(
-                [
-                    tool_step("call-1", "weather", '{"city":"Paris"}'),
-                    text_step("It is 21C and cloudy.", "t2"),
-                ],
-                cycle=True,
-            ),
-            tools=[weather],
-        ),
-        "failing-tool-agent": Agent(
-            "failing-tool-agent",
-            model=ScriptedModel(
-                [
-                    tool_step("call-9", "search", '{"query":"x"}'),
-                    text_step("The search failed.", "t2"),
-                ],
-                cycle=True,
-            ),
-            tools=[search],
-        ),
-    }
-
-
-class Value(BaseModel):
-    value: str
-
-
-class Approval(BaseModel):
-    approved: bool
-
-
-async def _prepare(ctx: StepContext[Value]) -> Value:
-    await ctx.writer.write({"type": "data-progress", "data": {"stage": "prepared"}})
-    return Value(value=ctx.input_data.value + "!")
-
-
-async def _approve(ctx: StepContext[Value]) -> Value | None:
-    if ctx.resume_data is None:
-        await ctx.suspend({"why": "need approval"})
-        return None
-    verdict = "approved" if ctx.resume_data.approved else "rejected"
-    return Value(value=f"{ctx.input_data.value} {verdict}")
-
-
-def workflows(helper: Agent) -> dict[str, Workflow]:
-    return {
-        "approval-workflow": Workflow("approval-workflow", Value, Value)
-        .then(Step("prepare", Value, Value, _prepare))
-        .then(Step("approve", Value, Value, _approve, resume_schema=Approval))
-        .commit(),
-        "agent-workflow": Workflow("agent-workflow")
-        .then(Step("to-prompt", None, None, lambda ctx: {"prompt": "Plan my day"}))
-        .then(Step.from_agent(helper))
-        .commit(),
-    }
-
-
-def router(call: ModelCall) -> list[dict[str, Any]]:
-    """The network agent's model: routes to the researcher; checks pass with a final answer."""
-    properties = (call.response_format or {}).get("schema", {}).get("properties", {})
-    if "primitiveId" in properties:
-        decision = {
-            "primitiveId": "researcher",
-            "primitiveType": "agent",
-            "prompt": "Find facts about dolphins",
-            "selectionReason": "the researcher finds facts",
-        }
-        answer = json.dumps(decision)
-    else:
-        verdict = {
-            "isComplete": True,
-            "completionReason": "the facts answer the task",
-            "finalResult": "Dolphins are smart, social mammals.",
-        }
-        answer = json.dumps(verdict)
-    return text_step(answer)
-
-
-def network_agents() -> dict[str, Agent]:
-    researcher = Agent(
-        "researcher",
-        description="finds facts",
-        model=ScriptedModel([text_step("Dolphins are mammals.")], cycle=True),
-    )
-    network = Agent(
-        "network-agent",
-        instructions="Coordinate the research.",
-        model=FunctionModel(router),
-        agents={"researcher": researcher},
-        memory=Memory(),
-    )
-    return {"researcher": researcher, "network-agent": network}
-
-
-@pytest.fixture
-async def base(serve: Serve) -> str:
-    registered = {**agents(), **network_agents()}
-    runtime = RxRuntime(agents=registered, workflows=workflows(registered["text-agent"]))
-    return await serve(create_app(runtime))
 
 
 # --- @mastra/client-js ----------------------------------------------------------------------
 
 
-async def test_mastra_client_streams_an_agent_with_a_tool(base: str, mastra_check: Check) -> None:
-    summary = await mastra_check(base, "--agent", "tool-agent")
-    agent = summary["agent"]
-    assert "tool-agent" in summary["agents"]
+async def test_mastra_client_streams_an_agent_with_a_tool(base: str, mastra: Mastra) -> None:
+    listed, agent = await mastra(
+        base,
+        {"action": "list", "agents": ["tool-agent"], "workflows": ["approval-workflow"]},
+        {"action": "agent-stream", "agent": "tool-agent", "message": "Weather in Paris?"},
+    )
+    assert "tool-agent" in listed["agents"]
     assert agent["text"] == "It is 21C and cloudy."
     assert agent["finishReason"] == "stop"
-    assert agent["client"]["content"] == "It is 21C and cloudy."
-    assert {"toolName": "weather", "state": "result"} in agent["client"]["toolInvocations"]
+    outcome = {"city": "Paris", "temp": 21, "sky": "cloudy"}
+    assert agent["toolCalls"] == [
+        {
+            "toolCallId": "call-1",
+            "toolName": "weather",
+            "args": {"city": "Paris"},
+            "result": outcome,
+        }
+    ]
+    client = agent["client"]
+    assert client["content"] == "It is 21C and cloudy."
+    assert client["toolInvocations"] == [
+        {"toolName": "weather", "state": "result", "args": {"city": "Paris"}, "result": outcome}
+    ]
     types = agent["chunkTypes"]
     assert types.index("tool-call-input-streaming-start") < types.index("tool-call-delta")
     assert types.index("tool-call") < types.index("tool-result")
+    assert types.count("step-start") == 2
     assert agent["usage"]["inputTokens"] == 45
-    assert agent["framing"]["done"] is True
+
+
+async def test_mastra_client_streams_an_agent_whose_tool_fails(base: str, mastra: Mastra) -> None:
+    [agent] = await mastra(
+        base, {"action": "agent-stream", "agent": "failing-tool-agent", "allowError": True}
+    )
+    [call] = agent["toolCalls"]
+    assert call["toolName"] == "search"
+    assert call["error"]["message"] == "search backend down"
+    assert agent["text"] == "The search failed."
 
 
 async def test_mastra_client_runs_a_workflow_that_suspends_and_resumes(
-    base: str, mastra_check: Check
+    base: str, mastra: Mastra
 ) -> None:
-    summary = await mastra_check(
+    [run] = await mastra(
         base,
-        "--agent",
-        "tool-agent",
-        "--workflow",
-        "approval-workflow",
-        "--input",
-        '{"value": "x"}',
-        "--resume-data",
-        '{"approved": true}',
+        {
+            "action": "workflow",
+            "workflow": "approval-workflow",
+            "inputData": {"value": "x"},
+            "resume": [{"resumeData": {"approved": True}}],
+        },
     )
-    first, resumed = summary["workflow"], summary["workflowResume"]
+    first, resumed = run["streams"]
     assert first["status"] == "suspended"
     assert first["suspendedStep"] == "approve"
+    assert first["steps"]["approve"]["suspendPayload"] == {"why": "need approval"}
     assert "workflow-step-output" in first["chunkTypes"]
     assert resumed["step"] == "approve"
     assert resumed["status"] == "success"
     assert resumed["result"] == {"value": "x! approved"}
-    assert resumed["runId"] == first["runId"]
+    assert resumed["runId"] == first["runId"] == run["runId"]
 
 
-async def test_mastra_client_runs_a_workflow_with_an_agent_step(
-    base: str, mastra_check: Check
-) -> None:
-    summary = await mastra_check(base, "--agent", "text-agent", "--workflow", "agent-workflow")
-    workflow = summary["workflow"]
+async def test_mastra_client_runs_a_workflow_with_an_agent_step(base: str, mastra: Mastra) -> None:
+    listed, run = await mastra(
+        base,
+        {"action": "list", "workflows": ["agent-workflow"]},
+        {"action": "workflow", "workflow": "agent-workflow"},
+    )
+    assert "agent-workflow" in listed["workflows"]
+    [workflow] = run["streams"]
     assert workflow["status"] == "success"
     assert workflow["result"] == {"text": "Plan: email, gym, groceries."}
     assert workflow["usage"]["inputTokens"] == 30
 
 
-async def test_mastra_client_streams_a_network(base: str, mastra_check: Check) -> None:
-    summary = await mastra_check(
+async def test_mastra_client_streams_a_network(base: str, mastra: Mastra) -> None:
+    listed, network = await mastra(
         base,
-        "--agent",
-        "researcher",
-        "--network",
-        "network-agent",
-        "--max-steps",
-        "10",
-        "--message",
-        "Research dolphins",
+        {"action": "list", "agents": ["researcher", "network-agent"]},
+        {
+            "action": "network",
+            "agent": "network-agent",
+            "message": "Research dolphins",
+            "maxSteps": 10,
+        },
     )
-    network = summary["network"]
+    assert {"researcher", "network-agent"} <= set(listed["agents"])
     assert network["isComplete"] is True
-    assert network["result"] == '"Dolphins are smart, social mammals."'
+    assert network["result"] == "Dolphins are smart, social mammals."
     assert network["chunkTypes"][0] == "routing-agent-start"
     assert "agent-execution-event-text-delta" in network["chunkTypes"]
     assert network["usage"]["inputTokens"] == 90  # routing 30 + researcher 30 + check 30
 
 
-async def test_mastra_client_streams_an_agent_with_reasoning(
-    base: str, mastra_check: Check
-) -> None:
-    summary = await mastra_check(base, "--agent", "text-agent", "--message", "Plan my day")
-    assert summary["agent"]["text"] == "Plan: email, gym, groceries."
-    assert "reasoning-delta" in summary["agent"]["chunkTypes"]
+async def test_mastra_client_streams_an_agent_with_reasoning(base: str, mastra: Mastra) -> None:
+    [agent] = await mastra(
+        base, {"action": "agent-stream", "agent": "text-agent", "message": "Plan my day"}
+    )
+    assert agent["text"] == "Plan: email, gym, groceries."
+    assert agent["reasoning"] == "List it."
+    assert "reasoning-delta" in agent["chunkTypes"]
+    assert agent["client"]["parts"] == ["step-start", "reasoning", "text"]
 
 
 # --- the AI SDK (useChat) -------------------------------------------------------------------
@@ -276,15 +139,19 @@ def parts_of(message: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [p for p in message["parts"] if p["type"] == kind]
 
 
-async def test_ai_sdk_strict_check_of_agent_text(base: str, aisdk_check: Check) -> None:
-    message = await aisdk_check(f"{base}/api/agents/text-agent/chat")
+async def test_ai_sdk_strict_check_of_agent_text(base: str, ai_chat: Chat) -> None:
+    result = await ai_chat(base, "/api/agents/text-agent/chat")
+    message = result["message"]
     assert message["role"] == "assistant"
     assert [p["text"] for p in parts_of(message, "text")] == ["Plan: email, gym, groceries."]
     assert [p["text"] for p in parts_of(message, "reasoning")] == ["List it."]
+    assert result["finishReason"] == "stop"
+    assert result["status"] == "ready"
+    assert result["request"]["trigger"] == "submit-message"  # what useChat sends
 
 
-async def test_ai_sdk_strict_check_of_an_agent_with_tools(base: str, aisdk_check: Check) -> None:
-    message = await aisdk_check(f"{base}/api/agents/tool-agent/chat")
+async def test_ai_sdk_strict_check_of_an_agent_with_tools(base: str, ai_chat: Chat) -> None:
+    message = (await ai_chat(base, "/api/agents/tool-agent/chat"))["message"]
     [call] = parts_of(message, "tool-weather")
     assert call["state"] == "output-available"
     assert call["input"] == {"city": "Paris"}
@@ -293,14 +160,15 @@ async def test_ai_sdk_strict_check_of_an_agent_with_tools(base: str, aisdk_check
     assert len(parts_of(message, "step-start")) == 2
 
 
-async def test_ai_sdk_strict_check_of_a_tool_error(base: str, aisdk_check: Check) -> None:
-    message = await aisdk_check(f"{base}/api/agents/failing-tool-agent/chat")
-    [call] = parts_of(message, "tool-search")
+async def test_ai_sdk_strict_check_of_a_tool_error(base: str, ai_chat: Chat) -> None:
+    result = await ai_chat(base, "/api/agents/failing-tool-agent/chat")
+    [call] = parts_of(result["message"], "tool-search")
     assert call["state"] == "output-error"
     assert call["errorText"] == "search backend down"
+    assert result["errors"] == []  # a failed tool is not a failed stream
 
 
-async def test_ai_sdk_strict_check_with_a_conversation_body(base: str, aisdk_check: Check) -> None:
+async def test_ai_sdk_strict_check_with_a_conversation_body(base: str, ai_chat: Chat) -> None:
     body = {
         "id": "chat-1",
         "messages": [
@@ -317,37 +185,246 @@ async def test_ai_sdk_strict_check_with_a_conversation_body(base: str, aisdk_che
         ],
         "trigger": "submit-message",
     }
-    message = await aisdk_check(f"{base}/api/agents/tool-agent/chat", "--body", json.dumps(body))
-    assert parts_of(message, "tool-weather")
+    result = await ai_chat(base, "/api/agents/tool-agent/chat", body)
+    assert result["request"] == body
+    assert parts_of(result["message"], "tool-weather")
 
 
-async def test_ai_sdk_strict_check_of_a_workflow(base: str, aisdk_check: Check) -> None:
-    body = json.dumps({"inputData": {"value": "x"}})
-    message = await aisdk_check(f"{base}/api/workflows/approval-workflow/chat", "--body", body)
+async def test_ai_sdk_strict_check_of_a_workflow(base: str, ai_chat: Chat) -> None:
+    path = "/api/workflows/approval-workflow/chat"
+    message = (await ai_chat(base, path, {"inputData": {"value": "x"}}))["message"]
     [state] = parts_of(message, "data-workflow")  # one part, updated in place
     assert state["data"]["status"] == "suspended"
     assert state["data"]["steps"]["approve"]["suspendPayload"] == {"why": "need approval"}
     assert parts_of(message, "data-progress") == [
         {"type": "data-progress", "data": {"stage": "prepared"}}
     ]
-    resume = json.dumps({"runId": state["id"], "resumeData": {"approved": True}})
-    done = await aisdk_check(f"{base}/api/workflows/approval-workflow/chat", "--body", resume)
-    assert parts_of(done, "data-workflow")[0]["data"]["result"] == {"value": "x! approved"}
+    resume = {"runId": state["id"], "resumeData": {"approved": True}}
+    done = (await ai_chat(base, path, resume))["message"]
+    [final] = parts_of(done, "data-workflow")
+    assert final["data"]["status"] == "success"
+    assert final["data"]["result"] == {"value": "x! approved"}
 
 
 async def test_ai_sdk_strict_check_of_a_workflow_with_an_agent_step(
-    base: str, aisdk_check: Check
+    base: str, ai_chat: Chat
 ) -> None:
-    message = await aisdk_check(
-        f"{base}/api/workflows/agent-workflow/chat", "--body", json.dumps({"inputData": {}})
-    )
+    message = (await ai_chat(base, "/api/workflows/agent-workflow/chat", {"inputData": {}}))[
+        "message"
+    ]
     assert [p["text"] for p in parts_of(message, "text")] == ["Plan: email, gym, groceries."]
     assert parts_of(message, "data-workflow")[0]["data"]["status"] == "success"
 
 
-async def test_ai_sdk_strict_check_of_a_network(base: str, aisdk_check: Check) -> None:
-    message = await aisdk_check(f"{base}/api/agents/network-agent/network/chat")
+async def test_ai_sdk_strict_check_of_a_network(base: str, ai_chat: Chat) -> None:
+    message = (await ai_chat(base, "/api/agents/network-agent/network/chat"))["message"]
     [state] = parts_of(message, "data-network")
     assert state["data"]["status"] == "finished"
     assert [step["name"] for step in state["data"]["steps"]] == ["routing-agent", "researcher"]
     assert [p["text"] for p in parts_of(message, "text")] == ["Dolphins are smart, social mammals."]
+
+
+# --- the harness refuses broken streams -----------------------------------------------------
+
+
+def sse(*chunks: dict[str, Any] | str, done: bool = True) -> bytes:
+    """An SSE body: one ``data:`` event per chunk (strings are sent as they are)."""
+    events = [c if isinstance(c, str) else f"data: {json.dumps(c)}\n\n" for c in chunks]
+    return "".join([*events, "data: [DONE]\n\n" if done else ""]).encode()
+
+
+UI_HEADERS = {"content-type": "text/event-stream", "x-vercel-ai-ui-message-stream": "v1"}
+
+
+def ui(*middle: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"type": "start"},
+        {"type": "start-step"},
+        *middle,
+        {"type": "finish-step"},
+        {"type": "finish"},
+    ]
+
+
+BROKEN_UI_STREAMS = {
+    "delta before start": (
+        sse(*ui({"type": "text-delta", "id": "t", "delta": "x"})),
+        UI_HEADERS,
+        'text "t" is not open',
+    ),
+    "part never closed": (
+        sse(
+            *ui({"type": "text-start", "id": "t"}, {"type": "text-delta", "id": "t", "delta": "x"})
+        ),
+        UI_HEADERS,
+        "text t still open",
+    ),
+    "unknown chunk type": (
+        sse(*ui({"type": "text-chunk", "id": "t"})),
+        UI_HEADERS,
+        'no chunk type "text-chunk"',
+    ),
+    "missing field": (
+        sse(*ui({"type": "text-start"})),
+        UI_HEADERS,
+        'a "text-start" chunk that does not fit the schema (id:',
+    ),
+    "no [DONE]": (sse(*ui(), done=False), UI_HEADERS, 'does not end with "data: [DONE]"'),
+    "no finish": (sse(*ui()[:-1]), UI_HEADERS, 'exactly one "finish"'),
+    "content outside a step": (
+        sse({"type": "start"}, {"type": "text-start", "id": "t"}, {"type": "finish"}),
+        UI_HEADERS,
+        "outside start-step ... finish-step",
+    ),
+    "output before input": (
+        sse(*ui({"type": "tool-output-available", "toolCallId": "c", "output": 1})),
+        UI_HEADERS,
+        'tool call "c" has no complete input',
+    ),
+    "error chunk": (
+        sse(*ui({"type": "error", "errorText": "boom"})),
+        UI_HEADERS,
+        "(error)",
+    ),
+    "an event name": (
+        sse(*ui()).replace(b'data: {"type": "start"}', b'event: x\ndata: {"type": "start"}'),
+        UI_HEADERS,
+        'is not a "data: " line',
+    ),
+    "no protocol header": (sse(*ui()), {"content-type": "text/event-stream"}, "header x-vercel"),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN_UI_STREAMS)
+async def test_the_ai_sdk_harness_refuses_a_broken_stream(
+    case: str, serve: Serve, js_clients: JsClients
+) -> None:
+    body, headers, problem = BROKEN_UI_STREAMS[case]
+
+    async def chat(request: web.Request) -> web.Response:
+        return web.Response(body=body, headers=headers)
+
+    app = web.Application()
+    app.router.add_post("/api/chat", chat)
+    base = await serve(app)
+    run = await js_clients.run(
+        "aisdk", {"base": base, "steps": [{"action": "chat", "path": "/api/chat"}]}
+    )
+    assert run.code == 1
+    assert "aisdk: FAIL: step 0 (chat): " in run.stderr
+    assert problem in run.stderr
+
+
+def agent_chunk(type_: str, **payload: Any) -> dict[str, Any]:
+    return {"type": type_, "runId": "r1", "from": "AGENT", "payload": payload}
+
+
+def agent_stream(*middle: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        agent_chunk("start"),
+        agent_chunk("step-start", messageId="m1"),
+        *middle,
+        agent_chunk("step-finish"),
+        agent_chunk("finish", stepResult={"reason": "stop"}),
+    ]
+
+
+def workflow_chunk(type_: str, run_id: str = "r1", **payload: Any) -> dict[str, Any]:
+    return {"type": type_, "runId": run_id, "from": "WORKFLOW", "payload": payload}
+
+
+def records(*chunks: dict[str, Any]) -> bytes:
+    return "".join(json.dumps(c) + "\x1e" for c in chunks).encode()
+
+
+FINISHED = workflow_chunk("workflow-finish", workflowStatus="success")
+
+BROKEN_MASTRA_STREAMS = {
+    "an extra key": (
+        "agent",
+        sse({**agent_chunk("start"), "extra": 1}),
+        "keys must be exactly type, runId, from, payload",
+    ),
+    "delta before start": (
+        "agent",
+        sse(*agent_stream(agent_chunk("text-delta", id="t", text="x"))),
+        'text "t" was not opened by text-start',
+    ),
+    "result without call": (
+        "agent",
+        sse(*agent_stream(agent_chunk("tool-result", toolCallId="c", toolName="x", result=1))),
+        'no earlier tool-call "c"',
+    ),
+    "tool error": (
+        "agent",
+        sse(
+            *agent_stream(
+                agent_chunk("tool-call", toolCallId="c", toolName="x", args={}),
+                agent_chunk("tool-error", toolCallId="c", toolName="x", error="boom"),
+            )
+        ),
+        '(tool-error): "boom"',
+    ),
+    "an event name": (
+        "agent",
+        b"event: x\n" + sse(*agent_stream()),
+        'is not a "data: " line',
+    ),
+    "CRLF": ("agent", sse(*agent_stream()).replace(b"\n", b"\r\n"), '"\\r"'),
+    "unterminated record": (
+        "workflow",
+        records(workflow_chunk("workflow-start")) + json.dumps(FINISHED).encode(),
+        "does not end with \\x1E",
+    ),
+    "another run's chunk": (
+        "workflow",
+        records(workflow_chunk("workflow-start"), {**FINISHED, "runId": "r2"}),
+        "is not the run's r1",
+    ),
+    "a step result before its start": (
+        "workflow",
+        records(
+            workflow_chunk("workflow-start"),
+            workflow_chunk("workflow-step-result", id="s", status="success"),
+            FINISHED,
+        ),
+        'step "s" was not started',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN_MASTRA_STREAMS)
+async def test_the_mastra_harness_refuses_a_broken_stream(
+    case: str, serve: Serve, js_clients: JsClients
+) -> None:
+    kind, body, problem = BROKEN_MASTRA_STREAMS[case]
+
+    async def stream(request: web.Request) -> web.Response:
+        if kind == "agent":
+            return web.Response(body=body, content_type="text/event-stream")
+        return web.Response(body=body, content_type="text/plain")
+
+    async def create_run(request: web.Request) -> web.Response:
+        return web.json_response({"runId": "r1"})
+
+    app = web.Application()
+    app.router.add_post("/api/agents/a/stream", stream)
+    app.router.add_post("/api/workflows/w/create-run", create_run)
+    app.router.add_post("/api/workflows/w/stream", stream)
+    base = await serve(app)
+    step = (
+        {"action": "agent-stream", "agent": "a"}
+        if kind == "agent"
+        else {"action": "workflow", "workflow": "w"}
+    )
+    run = await js_clients.run("mastra", {"base": base, "steps": [step]})
+    assert run.code == 1
+    assert f"mastra: FAIL: step 0 ({step['action']}): " in run.stderr
+    assert problem in run.stderr
+
+
+async def test_the_harness_refuses_an_unknown_action(js_clients: JsClients) -> None:
+    scenario = {"base": "http://127.0.0.1:9", "steps": [{"action": "observe"}]}
+    run = await js_clients.run("mastra", scenario)
+    assert run.code == 2
+    assert 'unknown action "observe"' in run.stderr

@@ -12,6 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 from rxagents.agent import Agent, tool
+from rxagents.errors import ProviderError, RunFailedError
 from rxagents.events import ToolResultPayload
 from rxagents.models.providers import AnthropicModel, OpenAIChatModel, RetryPolicy
 from rxagents.testing import assert_well_formed
@@ -185,3 +186,33 @@ async def test_a_provider_failure_ends_the_run_with_an_error_chunk(kit: Kit) -> 
     assert await stream.finish_reason == "error"
     error = next(c for c in chunks if c.type == "error").payload.error
     assert "bad request" in error.message
+
+
+async def test_a_wrong_api_key_fails_loudly_with_raise_for_error(kit: Kit) -> None:
+    reply = (
+        kit.fakes.openai_error(401, "Incorrect API key provided")
+        if kit.name == "openai"
+        else kit.fakes.anthropic_error(401, "invalid x-api-key", type="authentication_error")
+    )
+    kit.server.script(reply, reply)
+    agent = Agent("keyless", model=kit.model())
+    stream = await agent.stream("Hi")
+    assert await stream.text == ""  # in-band, as in Mastra: nothing raises by itself
+    with pytest.raises(RunFailedError) as caught:
+        await stream.raise_for_error()
+    assert caught.value.status == 401
+    assert isinstance(caught.value.__cause__, ProviderError)
+    assert "API key" in str(caught.value) or "api-key" in str(caught.value)
+
+    result = await agent.generate("Hi")
+    assert result.finish_reason == "error"
+    with pytest.raises(RunFailedError) as again:
+        result.raise_for_error()
+    assert again.value.status == 401
+
+
+async def test_raise_for_error_is_quiet_for_a_run_that_succeeded(kit: Kit) -> None:
+    kit.server.script(kit.text(["Hello"], (3, 1)))
+    stream = await Agent("fine", model=kit.model()).stream("Hi")
+    await stream.raise_for_error()
+    assert await stream.text == "Hello"

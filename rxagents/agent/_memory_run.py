@@ -1,7 +1,8 @@
 """Agent runs with memory: load a thread's recent messages first, save the new ones after.
 
 Used by :class:`~rxagents.agent.Agent` when it has a :class:`~rxagents.memory.Memory` and a run
-names a thread (``memory={"thread": ..., "resource": ...}``).
+names a thread (``memory={"thread": ..., "resource": ...}``). Memory itself knows threads and
+messages only; running agents over them is the agent package's business.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from reactivex import Observable, abc
 from rxagents._core.invoke import invoke
 from rxagents.agent._loop import AgentRun, RunConfig
 from rxagents.events import AgentChunk
-from rxagents.memory._memory import Memory
-from rxagents.memory._models import MemoryRef, Thread
+from rxagents.memory import Memory, MemoryRef, Thread
 from rxagents.models import Message
 
 __all__ = ("MemoryAgentRun", "observe_with_memory", "with_history")
@@ -64,9 +64,9 @@ class MemoryAgentRun(AgentRun):
         """Start the run; the save happens between ``finish`` and completion."""
         return super().subscribe(_SaveThenComplete(self, observer), scheduler)
 
-    def dispose(self) -> None:
+    def _stop(self) -> None:
         """Stop the run and any save in progress."""
-        super().dispose()
+        super()._stop()
         task, self._save_task = self._save_task, None
         if task is not None:
             task.cancel()

@@ -1,0 +1,209 @@
+"""What one model call of a run accumulates, and what it leaves in the conversation.
+
+:class:`StepState` is the agent loop's record of the step in progress. :func:`transcript` turns
+a step's pieces into prompt messages (an assistant message, then a tool message): the loop uses
+it for the next model call and for memory, and runs seen only through their chunks (remote
+agents) rebuild their messages with it too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import MISSING, BaseModel
+
+from rxagents._core.clock import now_ms
+from rxagents.agent._blocks import OpenBlocks
+from rxagents.events import (
+    AgentChunk,
+    ErrorInfo,
+    StepFinishPayload,
+    StepMetadata,
+    StepOutput,
+    StepResult,
+    ToolCallSummary,
+    ToolError,
+    ToolErrorPayload,
+    ToolResult,
+    ToolResultPayload,
+)
+from rxagents.models import LanguageModel, Message
+from rxagents.usage import Usage
+
+__all__ = ("PendingCall", "StepState", "call_summary", "result_chunk", "transcript")
+
+
+@dataclass
+class PendingCall:
+    """A tool call the model made in this step."""
+
+    tool_call_id: str
+    tool_name: str
+    args: Any
+    """The parsed arguments (``MISSING`` when the input was not JSON)."""
+    parse_error: str | None = None
+    provider_metadata: Any = MISSING
+
+
+@dataclass
+class StepState:
+    """Everything one model call has produced so far."""
+
+    text: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    reasoning_blocks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calls: list[PendingCall] = field(default_factory=list)
+    results: list[tuple[PendingCall, Any, ErrorInfo | None]] = field(default_factory=list)
+    blocks: OpenBlocks = field(default_factory=OpenBlocks)
+    input_names: dict[str, str] = field(default_factory=dict)
+    """Tool names of the streamed tool inputs that are open, by tool call id."""
+    reason: str = "other"
+    usage: Usage = Usage.zero
+    response: dict[str, Any] = field(default_factory=dict)
+    warnings: list[Any] = field(default_factory=list)
+    warnings_always: bool = False
+    last_object: Any = None
+    raw_usage: Any = MISSING
+    provider_metadata: Any = MISSING
+    input_metadata: dict[str, Any] = field(default_factory=dict)
+
+    def finish_payload(
+        self,
+        *,
+        message_id: str,
+        model: LanguageModel,
+        is_continued: bool,
+        usage: Usage,
+        structured: BaseModel | None,
+    ) -> StepFinishPayload:
+        """The ``step-finish`` payload of this step (``finish`` reuses it, with the total)."""
+        result: dict[str, Any] = {"reason": self.reason, "is_continued": is_continued}
+        if self.warnings or self.warnings_always:
+            result["warnings"] = self.warnings
+        output: dict[str, Any] = {}
+        if structured is not None:
+            output["object"] = structured.model_dump(mode="json", by_alias=True)
+        return StepFinishPayload(
+            message_id=message_id,
+            step_result=StepResult(**result),
+            output=StepOutput(
+                text="".join(self.text),
+                tool_calls=[call_summary(c) for c in self.calls],
+                usage=usage,
+                **output,
+            ),
+            metadata=self._metadata(message_id, model),
+            processorRetryCount=0,  # as in Mastra (no output processors here)
+        )
+
+    def _metadata(self, message_id: str, model: LanguageModel) -> StepMetadata:
+        response = self.response
+        fields: dict[str, Any] = {
+            "id": response.get("id") or f"resp-{message_id}",
+            "model_id": response.get("model_id") or model.model_id,
+            "provider": model.provider,
+            "timestamp": response.get("timestamp") or now_ms(),
+        }
+        if not response:  # as in Mastra: the model's version and provider stand in
+            fields["modelVersion"] = model.specification_version
+            fields["modelProvider"] = model.provider
+        fields["model_metadata"] = {
+            "modelId": model.model_id,
+            "modelVersion": model.specification_version,
+            "modelProvider": model.provider,
+        }
+        fields["request"] = {}
+        if self.provider_metadata is not MISSING:
+            fields["providerMetadata"] = self.provider_metadata
+        return StepMetadata(**fields)
+
+    def messages(self) -> list[Message]:
+        """The messages this step adds to the conversation."""
+        reasoning = [
+            ("".join(block["text"]), block.get("meta")) for block in self.reasoning_blocks.values()
+        ]
+        calls = [
+            (c.tool_call_id, c.tool_name, {} if c.args is MISSING else c.args) for c in self.calls
+        ]
+        results = [
+            (call.tool_call_id, call.tool_name, result, None if error is None else error.message)
+            for call, result, error in self.results
+        ]
+        return transcript(reasoning, "".join(self.text), calls, results)
+
+
+def transcript(
+    reasoning: Iterable[tuple[str, Any]],
+    text: str,
+    calls: Iterable[tuple[str, str, Any]],
+    results: Sequence[tuple[str, str, Any, str | None]],
+) -> list[Message]:
+    """Return a step's messages: the assistant's reasoning, text and tool calls, then results.
+
+    Args:
+        reasoning: ``(text, provider options or None)`` per reasoning block.
+        text: The step's text.
+        calls: ``(tool call id, tool name, input)`` per call.
+        results: ``(tool call id, tool name, result, error message or None)`` per result.
+    """
+    content: list[dict[str, Any]] = []
+    for block_text, options in reasoning:
+        part: dict[str, Any] = {"type": "reasoning", "text": block_text}
+        if options:
+            part["providerOptions"] = options
+        content.append(part)
+    if text:
+        content.append({"type": "text", "text": text})
+    content.extend(
+        {"type": "tool-call", "toolCallId": call_id, "toolName": name, "input": args}
+        for call_id, name, args in calls
+    )
+    messages: list[Message] = []
+    if content:
+        messages.append({"role": "assistant", "content": content})
+    if results:
+        messages.append(
+            {
+                "role": "tool",
+                "content": [
+                    {
+                        "type": "tool-result",
+                        "toolCallId": call_id,
+                        "toolName": name,
+                        "output": (
+                            {"type": "json", "value": result}
+                            if error is None
+                            else {"type": "error-text", "value": error}
+                        ),
+                    }
+                    for call_id, name, result, error in results
+                ],
+            }
+        )
+    return messages
+
+
+def _call_fields(call: PendingCall) -> dict[str, Any]:
+    fields: dict[str, Any] = {"tool_call_id": call.tool_call_id, "tool_name": call.tool_name}
+    if call.args is not MISSING:  # absent when the input was not JSON, as in Mastra
+        fields["args"] = call.args
+    if call.provider_metadata is not MISSING:
+        fields["provider_metadata"] = call.provider_metadata
+    return fields
+
+
+def call_summary(call: PendingCall) -> ToolCallSummary:
+    """The call as ``step-finish`` lists it in ``output.toolCalls``."""
+    return ToolCallSummary(**_call_fields(call))
+
+
+def result_chunk(
+    run_id: str, call: PendingCall, result: Any, error: ErrorInfo | None
+) -> AgentChunk:
+    """The ``tool-result`` (or, with ``error``, ``tool-error``) answering ``call``."""
+    fields = _call_fields(call)
+    if error is None:
+        return ToolResult(run_id=run_id, payload=ToolResultPayload(result=result, **fields))
+    return ToolError(run_id=run_id, payload=ToolErrorPayload(error=error, **fields))

@@ -1,0 +1,292 @@
+"""Well-formed agent streams, built from scripted model responses as the agent loop would."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from hypothesis import strategies as st
+from hypothesis.strategies import DrawFn, SearchStrategy
+
+from rxagents.events import (
+    Abort,
+    AgentChunk,
+    AgentError,
+    AgentErrorPayload,
+    Finish,
+    ReasoningDelta,
+    ReasoningDeltaPayload,
+    ReasoningEnd,
+    ReasoningStart,
+    Start,
+    StartPayload,
+    StepFinish,
+    StepFinishPayload,
+    StepMetadata,
+    StepOutput,
+    StepResult,
+    StepStart,
+    StepStartPayload,
+    TextBlockPayload,
+    TextDelta,
+    TextDeltaPayload,
+    TextEnd,
+    TextStart,
+    ToolCall,
+    ToolCallDelta,
+    ToolCallDeltaPayload,
+    ToolCallInputStreamingEnd,
+    ToolCallInputStreamingEndPayload,
+    ToolCallInputStreamingStart,
+    ToolCallInputStreamingStartPayload,
+    ToolCallPayload,
+    ToolCallSummary,
+    ToolError,
+    ToolErrorPayload,
+    ToolResult,
+    ToolResultPayload,
+)
+from rxagents.usage import Usage
+
+from ._base import (
+    DEFAULT_TOOLS,
+    STAMPS,
+    ModelPartDict,
+    ToolSpec,
+    check_steps,
+    error_infos,
+    ids,
+    json_values,
+    tool_args,
+)
+from ._scripts import draw_script
+
+__all__ = ("agent_chunk_streams", "draw_agent_stream")
+
+
+@dataclass
+class _StepChunks:
+    chunks: list[AgentChunk]
+    text: str
+    usage: Usage
+    reason: str
+    calls: list[ToolCallSummary]
+
+
+def _step_chunks(
+    draw: DrawFn, run_id: str, message_id: str, parts: list[ModelPartDict], is_last: bool
+) -> _StepChunks:
+    """Turn one scripted step into the chunks the agent loop emits for it."""
+    out: list[AgentChunk] = [
+        StepStart(
+            run_id=run_id,
+            payload=StepStartPayload(
+                message_id=message_id, request={}, warnings=[], started_at=draw(STAMPS)
+            ),
+        )
+    ]
+    text: list[str] = []
+    names: dict[str, str] = {}
+    calls: list[ToolCallSummary] = []
+    usage, reason = Usage.zero, "stop"
+    for part in parts:
+        kind = part["type"]
+        if kind in ("text-start", "reasoning-start"):
+            block_start = TextStart if kind == "text-start" else ReasoningStart
+            out.append(block_start(run_id=run_id, payload=TextBlockPayload(id=part["id"])))
+        elif kind == "text-delta":
+            text.append(part["delta"])
+            out.append(
+                TextDelta(
+                    run_id=run_id, payload=TextDeltaPayload(id=part["id"], text=part["delta"])
+                )
+            )
+        elif kind == "reasoning-delta":
+            payload = ReasoningDeltaPayload(id=part["id"], text=part["delta"])
+            out.append(ReasoningDelta(run_id=run_id, payload=payload))
+        elif kind in ("text-end", "reasoning-end"):
+            block_end = TextEnd if kind == "text-end" else ReasoningEnd
+            out.append(block_end(run_id=run_id, payload=TextBlockPayload(id=part["id"])))
+        elif kind == "tool-input-start":
+            names[part["id"]] = part["toolName"]
+            start = ToolCallInputStreamingStartPayload(
+                tool_call_id=part["id"], tool_name=part["toolName"]
+            )
+            out.append(ToolCallInputStreamingStart(run_id=run_id, payload=start))
+        elif kind == "tool-input-delta":
+            delta = ToolCallDeltaPayload(
+                tool_call_id=part["id"], tool_name=names[part["id"]], args_text_delta=part["delta"]
+            )
+            out.append(ToolCallDelta(run_id=run_id, payload=delta))
+        elif kind == "tool-input-end":
+            end = ToolCallInputStreamingEndPayload(tool_call_id=part["id"])
+            out.append(ToolCallInputStreamingEnd(run_id=run_id, payload=end))
+        elif kind == "tool-call":
+            args = json.loads(part["input"])
+            call = ToolCallPayload(
+                tool_call_id=part["toolCallId"], tool_name=part["toolName"], args=args
+            )
+            out.append(ToolCall(run_id=run_id, payload=call))
+            calls.append(
+                ToolCallSummary(
+                    tool_call_id=part["toolCallId"], tool_name=part["toolName"], args=args
+                )
+            )
+        elif kind == "finish":
+            usage = Usage.model_validate(part["usage"])
+            reason = part["finishReason"]
+    for summary in draw(st.permutations(calls)):
+        if draw(st.integers(0, 3)) == 0:
+            failed = ToolErrorPayload(
+                tool_call_id=summary.tool_call_id,
+                tool_name=summary.tool_name,
+                args=summary.args,
+                error=draw(error_infos()),
+            )
+            out.append(ToolError(run_id=run_id, payload=failed))
+        else:
+            result = ToolResultPayload(
+                tool_call_id=summary.tool_call_id,
+                tool_name=summary.tool_name,
+                args=summary.args,
+                result=draw(json_values()),
+            )
+            out.append(ToolResult(run_id=run_id, payload=result))
+    joined = "".join(text)
+    out.append(
+        StepFinish(
+            run_id=run_id,
+            payload=_finish_payload(message_id, reason, not is_last, joined, usage, calls),
+        )
+    )
+    return _StepChunks(out, joined, usage, reason, calls)
+
+
+def _finish_payload(
+    message_id: str,
+    reason: str,
+    is_continued: bool,
+    text: str,
+    usage: Usage,
+    calls: list[ToolCallSummary] | None = None,
+) -> StepFinishPayload:
+    output = (
+        StepOutput(text=text, tool_calls=calls, usage=usage)
+        if calls
+        else StepOutput(text=text, usage=usage)
+    )
+    return StepFinishPayload(
+        message_id=message_id,
+        step_result=StepResult(reason=reason, is_continued=is_continued, warnings=[]),
+        output=output,
+        metadata=StepMetadata(model_id="scripted-model", provider="scripted"),
+    )
+
+
+def _close_open(run_id: str, chunks: Sequence[AgentChunk]) -> list[AgentChunk]:
+    """Return the ``*-end`` chunks that close what is open at the end of ``chunks``."""
+    blocks: dict[tuple[type, str], None] = {}
+    inputs: dict[str, None] = {}
+    for chunk in chunks:
+        if isinstance(chunk, TextStart):
+            blocks[(TextEnd, chunk.payload.id)] = None
+        elif isinstance(chunk, ReasoningStart):
+            blocks[(ReasoningEnd, chunk.payload.id)] = None
+        elif isinstance(chunk, TextEnd | ReasoningEnd):
+            blocks.pop((type(chunk), chunk.payload.id), None)
+        elif isinstance(chunk, ToolCallInputStreamingStart):
+            inputs[chunk.payload.tool_call_id] = None
+        elif isinstance(chunk, ToolCallInputStreamingEnd):
+            inputs.pop(chunk.payload.tool_call_id, None)
+    closing: list[AgentChunk] = [
+        cast(AgentChunk, end(run_id=run_id, payload=TextBlockPayload(id=block_id)))
+        for end, block_id in blocks
+    ]
+    closing.extend(
+        ToolCallInputStreamingEnd(
+            run_id=run_id, payload=ToolCallInputStreamingEndPayload(tool_call_id=call_id)
+        )
+        for call_id in inputs
+    )
+    return closing
+
+
+def draw_agent_stream(
+    draw: DrawFn,
+    run_id: str | None,
+    tools: Mapping[str, SearchStrategy[Mapping[str, Any]]],
+    min_steps: int,
+    max_steps: int,
+    max_tool_calls: int,
+    endings: tuple[str, ...],
+) -> list[AgentChunk]:
+    """Draw one agent run's stream: ``start``, a step block per scripted model call, the end."""
+    rid = run_id if run_id is not None else draw(ids("run-"))
+    message_id = f"msg-{rid}"
+    script = draw_script(draw, tools, min_steps, max_steps, max_tool_calls)
+    ending = draw(st.sampled_from(endings))
+    out: list[AgentChunk] = [
+        Start(run_id=rid, payload=StartPayload(id="agent", message_id=message_id))
+    ]
+    total, text, reason = Usage.zero, "", "stop"
+    for k, parts in enumerate(script):
+        is_last = k == len(script) - 1
+        if is_last and ending == "error":
+            parts = [p for p in parts if p["type"].startswith("text")][: draw(st.integers(0, 3))]
+        step = _step_chunks(draw, rid, message_id, parts, is_last)
+        if is_last and ending == "abort":
+            body = step.chunks[: draw(st.integers(1, len(step.chunks) - 1))]
+            out.extend(body)
+            out.extend(_close_open(rid, body))
+            out.append(Abort(run_id=rid))
+            return out
+        if is_last and ending == "error":
+            body = step.chunks[:-1]
+            out.extend(body)
+            out.extend(_close_open(rid, body))
+            error = AgentErrorPayload(error=draw(error_infos()))
+            out.append(AgentError(run_id=rid, payload=error))
+            step.reason, step.usage = "error", Usage.zero
+            payload = _finish_payload(message_id, "error", False, step.text, Usage.zero)
+            out.append(StepFinish(run_id=rid, payload=payload))
+        else:
+            out.extend(step.chunks)
+        total, text, reason = total + step.usage, step.text, step.reason
+    out.append(Finish(run_id=rid, payload=_finish_payload(message_id, reason, False, text, total)))
+    return out
+
+
+def agent_chunk_streams(
+    *,
+    run_id: str | None = None,
+    tools: ToolSpec = DEFAULT_TOOLS,
+    min_steps: int = 1,
+    max_steps: int = 3,
+    max_tool_calls: int = 2,
+    include_errors: bool = False,
+    include_aborts: bool = False,
+) -> SearchStrategy[list[AgentChunk]]:
+    """Return a strategy for well-formed agent streams, as the agent loop emits them.
+
+    ``start``; per model call a step block with reasoning and text blocks (sometimes
+    interleaved), tool calls (sometimes with streamed input) each answered by a ``tool-result``
+    or ``tool-error`` (in any order) before ``step-finish``; then ``finish`` whose usage is the sum
+    of the steps'. All chunks share one runId.
+
+    Args:
+        run_id: The run id; drawn when omitted.
+        tools: Tool names, or names mapped to argument strategies (see :func:`agent_scripts`).
+        min_steps: Fewest model calls.
+        max_steps: Most model calls.
+        max_tool_calls: Most tool calls per step.
+        include_errors: Sometimes end with a failed model call: ``error`` inside the last step,
+            ``step-finish`` and ``finish`` with reason ``error``.
+        include_aborts: Sometimes cut the last step: open blocks are closed, then ``abort`` is the
+            last chunk (no ``finish``).
+    """
+    check_steps(min_steps, max_steps)
+    endings = ("finish",) + ("error",) * include_errors + ("abort",) * include_aborts
+    args = (run_id, tool_args(tools), min_steps, max_steps, max(1, max_tool_calls), endings)
+    return st.composite(lambda draw: draw_agent_stream(draw, *args))()

@@ -1,0 +1,266 @@
+"""The agent stream grammar: steps, text and reasoning blocks, tool input, calls and results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import get_args
+
+from rxagents.events import (
+    Abort,
+    AgentChunk,
+    AgentError,
+    Finish,
+    ReasoningDelta,
+    ReasoningEnd,
+    ReasoningStart,
+    Start,
+    StepFinish,
+    StepStart,
+    TextDelta,
+    TextEnd,
+    TextStart,
+    ToolCall,
+    ToolCallDelta,
+    ToolCallInputStreamingEnd,
+    ToolCallInputStreamingStart,
+    ToolError,
+    ToolResult,
+)
+from rxagents.usage import Usage
+
+from ._rules import Items, Report, Rule, Violation
+
+__all__ = ("AGENT_CLASSES", "check_agent")
+
+AGENT_CLASSES: tuple[type, ...] = get_args(AgentChunk)
+_IN_STEP = frozenset(
+    {
+        "text-start",
+        "text-delta",
+        "text-end",
+        "reasoning-start",
+        "reasoning-delta",
+        "reasoning-end",
+        "tool-call-input-streaming-start",
+        "tool-call-delta",
+        "tool-call-input-streaming-end",
+        "tool-call",
+        "tool-result",
+        "tool-error",
+        "response-metadata",
+        "source",
+        "file",
+        "tool-output",
+    }
+)
+
+
+@dataclass
+class _Step:
+    """What is open inside the current agent step (or between steps)."""
+
+    start: int | None = None
+    blocks: dict[tuple[str, str], int] = field(default_factory=dict)
+    inputs: dict[str, int] = field(default_factory=dict)
+    inputs_done: dict[str, int] = field(default_factory=dict)
+    calls: dict[str, tuple[int, str]] = field(default_factory=dict)
+    answered: set[str] = field(default_factory=set)
+    failed: bool = False
+
+
+def check_agent(items: Items, *, inner: bool = False, truncated: bool = False) -> list[Violation]:
+    """Check an agent stream.
+
+    Args:
+        items: ``(index, chunk)`` pairs; indices are positions in the outermost stream.
+        inner: The stream was unwrapped from a network; it may also end with ``error``.
+        truncated: The outer stream was aborted; the stream may end anywhere.
+    """
+    report = Report()
+    add = report.add
+
+    first_index, first = items[0]
+    if not isinstance(first, Start):
+        add(Rule.START_FIRST, first_index, f"the stream starts with {first.type!r}, not 'start'")
+    run_id = first.run_id
+    step = _Step()
+    called: set[str] = set()
+    usage = Usage.zero
+    terminal: tuple[int, str] | None = None
+
+    def close_blocks(index: int, closer: str) -> None:
+        for (kind, block_id), opened in step.blocks.items():
+            add(
+                Rule.BLOCK_UNCLOSED,
+                index,
+                f"{kind} block {block_id!r} (opened at chunk {opened}) is still open at {closer}",
+            )
+        for call_id, opened in step.inputs.items():
+            add(
+                Rule.TOOL_INPUT_UNCLOSED,
+                index,
+                f"tool input {call_id!r} (streaming since {opened}) is still open at {closer}",
+            )
+        step.blocks.clear()
+        step.inputs.clear()
+
+    def close_step(index: int, closer: str) -> None:
+        close_blocks(index, closer)
+        for call_id, opened in step.inputs_done.items():
+            add(
+                Rule.TOOL_INPUT_WITHOUT_CALL,
+                opened,
+                f"streamed tool input {call_id!r} has no tool-call before {closer} at {index}",
+            )
+        if not step.failed:
+            for call_id, (called_at, name) in step.calls.items():
+                if call_id not in step.answered:
+                    add(
+                        Rule.TOOL_CALL_UNANSWERED,
+                        called_at,
+                        f"tool-call {call_id!r} ({name}) has no tool-result or tool-error before "
+                        f"{closer} at chunk {index}",
+                    )
+
+    for position, (index, chunk) in enumerate(items):
+        if terminal is not None:
+            add(
+                Rule.AFTER_FINISH,
+                index,
+                f"{chunk.type!r} after {terminal[1]!r} at chunk {terminal[0]}",
+            )
+            break
+        if not isinstance(chunk, AGENT_CLASSES):
+            add(Rule.FOREIGN_CHUNK, index, f"{chunk.type!r} is not an agent chunk")
+            continue
+        if chunk.run_id != run_id:
+            add(
+                Rule.RUN_ID_MISMATCH,
+                index,
+                f"runId {chunk.run_id!r} differs from the run's {run_id!r}",
+            )
+        if chunk.type in _IN_STEP and step.start is None:
+            add(
+                Rule.OUTSIDE_STEP, index, f"{chunk.type!r} outside a step-start … step-finish block"
+            )
+        match chunk:
+            case Start():
+                if position:
+                    add(
+                        Rule.DUPLICATE_START,
+                        index,
+                        f"a second 'start' (the first is {first_index})",
+                    )
+            case StepStart():
+                if step.start is not None:
+                    add(
+                        Rule.STEP_NESTED,
+                        index,
+                        f"step-start inside the step opened at {step.start}",
+                    )
+                    close_step(index, "step-start")
+                step = _Step(start=index)
+            case StepFinish():
+                if step.start is None:
+                    add(Rule.STEP_NOT_OPEN, index, "step-finish without an open step")
+                close_step(index, "step-finish")
+                step = _Step()
+                usage = usage + chunk.payload.output.usage
+            case TextStart() | ReasoningStart():
+                key = (chunk.type.removesuffix("-start"), chunk.payload.id)
+                if key in step.blocks:
+                    add(
+                        Rule.BLOCK_REOPENED,
+                        index,
+                        f"{key[0]} block {key[1]!r} is already open (since {step.blocks[key]})",
+                    )
+                step.blocks[key] = index
+            case TextDelta() | ReasoningDelta():
+                key = (chunk.type.removesuffix("-delta"), chunk.payload.id)
+                if key not in step.blocks:
+                    add(Rule.DELTA_OUTSIDE_BLOCK, index, f"no open {key[0]} block {key[1]!r}")
+            case TextEnd() | ReasoningEnd():
+                key = (chunk.type.removesuffix("-end"), chunk.payload.id)
+                if step.blocks.pop(key, None) is None:
+                    add(Rule.BLOCK_NOT_OPEN, index, f"no open {key[0]} block {key[1]!r} to end")
+            case ToolCallInputStreamingStart():
+                call_id = chunk.payload.tool_call_id
+                if call_id in step.inputs or call_id in step.inputs_done or call_id in called:
+                    add(Rule.TOOL_INPUT_REOPENED, index, f"tool input {call_id!r} started again")
+                else:
+                    step.inputs[call_id] = index
+            case ToolCallDelta() | ToolCallInputStreamingEnd():
+                call_id = chunk.payload.tool_call_id
+                if call_id not in step.inputs:
+                    add(Rule.TOOL_INPUT_NOT_OPEN, index, f"no open tool input stream {call_id!r}")
+                elif isinstance(chunk, ToolCallInputStreamingEnd):
+                    step.inputs_done[call_id] = step.inputs.pop(call_id)
+            case ToolCall():
+                call_id = chunk.payload.tool_call_id
+                if call_id in step.inputs:
+                    add(
+                        Rule.TOOL_INPUT_UNCLOSED,
+                        index,
+                        f"tool-call {call_id!r} while its input (since chunk "
+                        f"{step.inputs.pop(call_id)}) is still streaming",
+                    )
+                step.inputs_done.pop(call_id, None)
+                if call_id in called:
+                    add(Rule.TOOL_CALL_DUPLICATE, index, f"tool-call {call_id!r} was already made")
+                else:
+                    called.add(call_id)
+                    step.calls[call_id] = (index, chunk.payload.tool_name)
+            case ToolResult() | ToolError():
+                call_id = chunk.payload.tool_call_id
+                if call_id in step.answered:
+                    add(
+                        Rule.TOOL_RESULT_DUPLICATE, index, f"tool-call {call_id!r} already answered"
+                    )
+                elif call_id not in step.calls:
+                    add(
+                        Rule.TOOL_RESULT_WITHOUT_CALL,
+                        index,
+                        f"{chunk.type} for {call_id!r} without a tool-call in this step",
+                    )
+                else:
+                    step.answered.add(call_id)
+                    name = step.calls[call_id][1]
+                    if chunk.payload.tool_name != name:
+                        add(
+                            Rule.TOOL_NAME_MISMATCH,
+                            index,
+                            f"{chunk.type} names {chunk.payload.tool_name!r}, the call {name!r}",
+                        )
+            case AgentError():
+                close_blocks(index, "error")
+                step.failed = True
+            case Abort():
+                close_blocks(index, "abort")
+                terminal = (index, "abort")
+            case Finish():
+                if step.start is not None:
+                    add(
+                        Rule.STEP_UNCLOSED,
+                        index,
+                        f"finish while the step opened at chunk {step.start} is open",
+                    )
+                close_blocks(index, "finish")
+                total = chunk.payload.output.usage
+                if total.counters() != usage.counters():
+                    add(
+                        Rule.USAGE_MISMATCH,
+                        index,
+                        f"finish usage {total!r} is not the sum of the steps' {usage!r}",
+                    )
+                terminal = (index, "finish")
+            case _:
+                pass  # object, response-metadata: no ordering rule of their own
+    if terminal is None and not truncated:
+        last_index, last = items[-1]
+        if not (inner and isinstance(last, AgentError)):
+            add(
+                Rule.MISSING_FINISH,
+                last_index,
+                f"the stream ends with {last.type!r}, not 'finish' or 'abort'",
+            )
+    return report.found
