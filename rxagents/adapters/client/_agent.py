@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import Any, Final
 
 import aiohttp
 from pydantic import BaseModel
@@ -17,9 +17,6 @@ from rxagents.agent import AgentStream
 from rxagents.errors import ConfigurationError, MalformedStreamError
 from rxagents.events import Chunk
 from rxagents.network import NetworkStream
-
-if TYPE_CHECKING:
-    from rxagents.agent._loop import AgentRun
 
 __all__ = ("RemoteAgent",)
 
@@ -173,7 +170,7 @@ class RemoteAgent:
         """
         run_id = options.setdefault("run_id", str(uuid.uuid4()))
         run = RemoteAgentRun(self.observe(messages, **options), run_id)
-        return AgentStream(cast("AgentRun", run))  # AgentStream reads a run's public surface
+        return AgentStream(run)
 
     def observe_network(self, messages: object, **options: Any) -> Observable[Chunk]:
         """Return a remote network run (``POST /agents/{id}/network``) as a cold Observable.

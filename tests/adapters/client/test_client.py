@@ -181,6 +181,13 @@ async def test_stream_gives_an_agent_stream_with_its_results(base: str) -> None:
     }
 
 
+async def test_a_remote_agent_stream_has_no_structured_output(base: str) -> None:
+    stream = await RemoteAgent(base, "tool-agent", token="tok").stream("weather?")
+    assert await stream.text == "It is 21C"
+    with pytest.raises(ConfigurationError, match="no structured output"):
+        await stream.object
+
+
 async def test_describe_reads_the_agent(base: str) -> None:
     info = await RemoteAgent(base, "tool-agent", token="tok").describe()
     assert info["id"] == "tool-agent"
