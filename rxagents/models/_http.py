@@ -122,6 +122,7 @@ class _Stream:
                 lambda: self._attempt(observer, state),
                 self._retry,
                 what=f"{self._request.provider} request",
+                log=_log,
                 may_retry=lambda: not (state.emitted or state.disposed),
             )
         except asyncio.CancelledError:

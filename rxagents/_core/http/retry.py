@@ -22,7 +22,6 @@ from rxagents.errors import ConfigurationError
 
 __all__ = ("DEFAULT_RETRY_STATUSES", "RetryPolicy", "Retryable", "Sleep", "retry_transient")
 
-_log = logging.getLogger("rxagents.http")
 _T = TypeVar("_T")
 
 DEFAULT_RETRY_STATUSES: frozenset[int] = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
@@ -122,6 +121,7 @@ async def retry_transient(
     policy: RetryPolicy,
     *,
     what: str,
+    log: logging.Logger,
     may_retry: Callable[[], bool] = lambda: True,
 ) -> _T:
     """Run ``attempt`` until it succeeds, retrying the :class:`Retryable` failures it raises.
@@ -134,6 +134,7 @@ async def retry_transient(
         attempt: One try; raises :class:`Retryable` for a failure worth another try.
         policy: How many tries and how long to wait between them.
         what: Names the request in the log line of each retry.
+        log: Where each retry is logged (at INFO), the caller's logger.
         may_retry: Whether a retry is still allowed, asked after each failed attempt.
 
     Returns:
@@ -163,7 +164,7 @@ async def retry_transient(
     def log_retry(rs: RetryCallState) -> None:
         err = _failure(rs)
         shown: Any = err.error if isinstance(err, Retryable) else err
-        _log.info(
+        log.info(
             "retrying %s (attempt %d failed: %s); waiting %.2f s",
             what,
             rs.attempt_number,

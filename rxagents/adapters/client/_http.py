@@ -194,7 +194,11 @@ async def _run(call: RemoteCall, observer: abc.ObserverBase[Chunk], state: TaskS
 
 async def _open(call: RemoteCall, state: TaskState) -> aiohttp.ClientResponse:
     return await retry_transient(
-        lambda: _attempt(call), call.retry, what=call.url, may_retry=lambda: not state.disposed
+        lambda: _attempt(call),
+        call.retry,
+        what=call.url,
+        log=_log,
+        may_retry=lambda: not state.disposed,
     )
 
 
