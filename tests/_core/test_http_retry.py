@@ -1,14 +1,22 @@
-"""The retry engine's data: the retry policy, and the server's wait hints."""
+"""The retry engine: its policy as data, the server's wait hints, and the engine itself."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from typing import Any
 
 import pytest
 
-from rxagents._core.http import DEFAULT_RETRY_STATUSES, RetryPolicy, retry_after_seconds
-from rxagents.errors import ConfigurationError
+from rxagents._core.http import (
+    DEFAULT_RETRY_STATUSES,
+    Retryable,
+    RetryPolicy,
+    retry_after_seconds,
+    retry_transient,
+)
+from rxagents.errors import ConfigurationError, ProviderError
 
 NOW = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC).timestamp()
 
@@ -98,3 +106,76 @@ def test_retry_after_is_none_without_a_hint() -> None:
     assert retry_after_seconds({"x-ratelimit-reset-requests": "3s"}) is None
     assert retry_after_seconds({"retry-after": "soon"}) is None
     assert retry_after_seconds({}) is None
+
+
+# --- the engine ----------------------------------------------------------------------------------
+
+LOG = logging.getLogger("tests.retry")
+
+
+def recording_policy(waits: list[float], **kwargs: Any) -> RetryPolicy:
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    return RetryPolicy(jitter=0.0, sleep=sleep, **kwargs)
+
+
+async def test_retry_transient_retries_retryable_failures_until_one_succeeds() -> None:
+    waits: list[float] = []
+    attempts: list[int] = []
+
+    async def attempt() -> str:
+        attempts.append(len(attempts) + 1)
+        if len(attempts) < 3:
+            raise Retryable(ProviderError("busy"), retry_after=0.25 if len(attempts) == 2 else None)
+        return "ok"
+
+    result = await retry_transient(attempt, recording_policy(waits), what="test", log=LOG)
+    assert result == "ok"
+    assert attempts == [1, 2, 3]
+    assert waits == [0.5, 0.25]  # the computed backoff, then the server's hint
+
+
+async def test_retry_transient_raises_the_last_error_unwrapped_with_its_cause() -> None:
+    waits: list[float] = []
+    cause = TimeoutError("slow")
+
+    async def attempt() -> str:
+        raise Retryable(ProviderError("gone")) from cause
+
+    with pytest.raises(ProviderError, match="gone") as caught:
+        await retry_transient(attempt, recording_policy(waits), what="test", log=LOG)
+    assert caught.value.__cause__ is cause
+    assert len(waits) == 2  # three attempts in all
+
+
+async def test_retry_transient_stops_when_a_retry_is_no_longer_allowed() -> None:
+    waits: list[float] = []
+    attempts = 0
+
+    async def attempt() -> str:
+        nonlocal attempts
+        attempts += 1
+        raise Retryable(ProviderError("dropped"))
+
+    with pytest.raises(ProviderError):
+        await retry_transient(
+            attempt, recording_policy(waits), what="test", log=LOG, may_retry=lambda: False
+        )
+    assert (attempts, waits) == (1, [])
+
+
+async def test_retry_transient_never_retries_other_errors_or_long_server_waits() -> None:
+    waits: list[float] = []
+
+    async def refused() -> str:
+        raise ProviderError("bad request")
+
+    async def patient() -> str:
+        raise Retryable(ProviderError("come back in an hour"), retry_after=3600.0)
+
+    with pytest.raises(ProviderError, match="bad request"):
+        await retry_transient(refused, recording_policy(waits), what="test", log=LOG)
+    with pytest.raises(ProviderError, match="an hour"):
+        await retry_transient(patient, recording_policy(waits), what="test", log=LOG)
+    assert waits == []
