@@ -34,16 +34,7 @@ from typing import final
 import aiohttp
 from reactivex import Observable, abc
 
-from rxagents._core.http import (
-    Retryable,
-    RetryPolicy,
-    TaskState,
-    read_prefix,
-    retry_after_seconds,
-    retry_transient,
-    shared_session,
-    task_observable,
-)
+from rxagents._core import http
 from rxagents.errors import IdleTimeoutError, ProviderError, RunError
 from rxagents.models._http_request import HttpStreamRequest, error_message, redact
 from rxagents.models._parts import FinishPart, ModelErrorPart, ModelPart, StreamStartPart
@@ -74,7 +65,7 @@ def http_stream(
     *,
     session: aiohttp.ClientSession | None,
     timeout: float | None,
-    retry: RetryPolicy,
+    retry: http.RetryPolicy,
 ) -> Observable[ModelPart]:
     """Return a cold Observable streaming one provider request as model parts.
 
@@ -85,7 +76,7 @@ def http_stream(
             (connecting gets at most 30 s of it); ``None`` waits forever.
         retry: When to retry before the first part.
     """
-    return task_observable(_Stream(request, session, timeout, retry).run)
+    return http.task_observable(_Stream(request, session, timeout, retry).run)
 
 
 @final
@@ -95,7 +86,7 @@ class _Stream:
         request: HttpStreamRequest,
         session: aiohttp.ClientSession | None,
         timeout: float | None,
-        retry: RetryPolicy,
+        retry: http.RetryPolicy,
     ) -> None:
         self._request = request
         self._session = session
@@ -116,9 +107,9 @@ class _Stream:
             **request.headers,
         }
 
-    async def run(self, observer: abc.ObserverBase[ModelPart], state: TaskState) -> None:
+    async def run(self, observer: abc.ObserverBase[ModelPart], state: http.TaskState) -> None:
         try:
-            await retry_transient(
+            await http.retry_transient(
                 lambda: self._attempt(observer, state),
                 self._retry,
                 what=f"{self._request.provider} request",
@@ -133,7 +124,9 @@ class _Stream:
             _log.exception("%s stream failed", self._request.provider)
             self._fail(observer, state, RunError(self._redact(f"{type(err).__name__}: {err}")))
 
-    def _fail(self, observer: abc.ObserverBase[ModelPart], state: TaskState, err: RunError) -> None:
+    def _fail(
+        self, observer: abc.ObserverBase[ModelPart], state: http.TaskState, err: RunError
+    ) -> None:
         if state.disposed:
             return
         if not state.in_body:
@@ -148,10 +141,10 @@ class _Stream:
     def _redact(self, text: str) -> str:
         return redact(text, self._secrets)
 
-    async def _attempt(self, observer: abc.ObserverBase[ModelPart], state: TaskState) -> None:
+    async def _attempt(self, observer: abc.ObserverBase[ModelPart], state: http.TaskState) -> None:
         request = self._request
         state.in_body = False
-        session = self._session if self._session is not None else await shared_session()
+        session = self._session if self._session is not None else await http.shared_session()
         try:
             async with asyncio.timeout(self._timeout):
                 response = await session.post(
@@ -161,14 +154,14 @@ class _Stream:
                     timeout=aiohttp.ClientTimeout(total=None, sock_connect=self._connect_timeout),
                 )
         except TimeoutError as err:
-            raise Retryable(
+            raise http.Retryable(
                 ProviderError(
                     f"{request.provider} did not answer within {self._timeout:g} s",
                     provider=request.provider,
                 )
             ) from err
         except aiohttp.ClientError as err:
-            raise Retryable(
+            raise http.Retryable(
                 ProviderError(
                     self._redact(f"could not reach {request.provider}: {err}"),
                     provider=request.provider,
@@ -195,7 +188,7 @@ class _Stream:
         self,
         response: aiohttp.ClientResponse,
         observer: abc.ObserverBase[ModelPart],
-        state: TaskState,
+        state: http.TaskState,
     ) -> None:
         request = self._request
         decoder = request.decoder()
@@ -223,12 +216,12 @@ class _Stream:
                     data = await content.readany()
             except TimeoutError as err:
                 assert self._timeout is not None
-                raise Retryable(IdleTimeoutError(self._timeout)) from err
+                raise http.Retryable(IdleTimeoutError(self._timeout)) from err
             except (aiohttp.ClientError, ConnectionError) as err:
-                raise Retryable(self._dropped(f" ({err})")) from None
+                raise http.Retryable(self._dropped(f" ({err})")) from None
             if not data:
                 if not decoder.is_complete:
-                    raise Retryable(self._dropped(""))
+                    raise http.Retryable(self._dropped(""))
                 break
             parts: list[ModelPart] = []
             try:
@@ -252,7 +245,7 @@ class _Stream:
         self, response: aiohttp.ClientResponse, *, unexpected: str | None = None
     ) -> Exception:
         request = self._request
-        raw = await read_prefix(response, seconds=self._timeout)
+        raw = await http.read_prefix(response, seconds=self._timeout)
         body = self._redact(raw.decode("utf-8", "replace"))
         headers = {
             k: self._redact(v)
@@ -276,11 +269,11 @@ class _Stream:
             provider=request.provider,
         )
         if unexpected is None and _should_retry(status, headers, self._retry):
-            return Retryable(error, retry_after_seconds(headers))
+            return http.Retryable(error, http.retry_after_seconds(headers))
         return error
 
 
-def _should_retry(status: int, headers: Mapping[str, str], policy: RetryPolicy) -> bool:
+def _should_retry(status: int, headers: Mapping[str, str], policy: http.RetryPolicy) -> bool:
     # OpenAI and Anthropic say explicitly when a retry is (not) useful; their SDKs obey.
     hint = next((v for k, v in headers.items() if k.lower() == "x-should-retry"), "").lower()
     if hint in ("true", "false"):

@@ -78,6 +78,8 @@ class AnthropicStreamDecoder(SSEJsonDecoder):
     ) -> None:
         super().__init__(provider, secrets, max_event_size=max_event_size)
         self._json_tool = json_tool
+
+    def _start(self) -> None:
         self._blocks: dict[int, _Block] = {}
         self._stop_reason: str | None = None
         self._usage: dict[str, int] = {}

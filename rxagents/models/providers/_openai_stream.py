@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rxagents._core.http import DEFAULT_MAX_EVENT_SIZE, SSEEvent
+from rxagents._core.http import SSEEvent
 from rxagents._core.wire import trusted_builder
 from rxagents.errors import MalformedStreamError, ProviderError
 from rxagents.models._http_request import redact
@@ -95,14 +95,7 @@ class OpenAIStreamDecoder(SSEJsonDecoder):
 
     _unit = "a stream chunk"
 
-    def __init__(
-        self,
-        provider: str,
-        secrets: Sequence[str] = (),
-        *,
-        max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
-    ) -> None:
-        super().__init__(provider, secrets, max_event_size=max_event_size)
+    def _start(self) -> None:
         self._finish_reason: str | None = None
         self._usage: Usage | None = None
         self._has_metadata = False

@@ -18,8 +18,8 @@ __all__ = ("SSEJsonDecoder",)
 class SSEJsonDecoder(ABC):
     """Feed a provider's SSE body through the one decoder, one JSON object per event.
 
-    Subclasses handle each event (:meth:`_on_sse`) and set ``_done`` when the protocol's end
-    marker arrives; events after it are ignored.
+    Subclasses set up their own state in :meth:`_start`, handle each event (:meth:`_on_sse`)
+    and set ``_done`` when the protocol's end marker arrives; events after it are ignored.
     """
 
     _unit: ClassVar[str] = "an event"
@@ -36,6 +36,11 @@ class SSEJsonDecoder(ABC):
         self._secrets = secrets
         self._sse = SSEDecoder(max_event_size=max_event_size)
         self._done = False
+        self._start()
+
+    @abstractmethod
+    def _start(self) -> None:
+        """Set up the subclass's decoding state (called once, by ``__init__``)."""
 
     @property
     def is_done(self) -> bool:
