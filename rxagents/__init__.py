@@ -12,7 +12,7 @@ The layers, each importing only those below it (ARCHITECTURE.md; ``tests/test_la
     workflow   │
     agent   ───┘
     memory
-    models · operators · storage · testing
+    models · operators · storage · eventlog · testing
     events · usage
     _core (wire base, Rx plumbing, RunStream, invoke, clock, HTTP)
     errors

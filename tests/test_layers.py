@@ -24,6 +24,7 @@ LAYERS: dict[str, int] = {
     "models": 4,
     "operators": 4,
     "storage": 4,
+    "eventlog": 4,
     "testing": 4,
     "memory": 5,
     "agent": 6,

@@ -11,25 +11,17 @@ where a user gets an ``async for`` (or bytes for an HTTP response).
   (:mod:`rxagents.adapters.server`).
 - :class:`RemoteAgent`, :class:`RemoteWorkflow`: clients of that protocol
   (:mod:`rxagents.adapters.client`).
-
-The server and client are imported on first use: the agent, workflow and network packages
-import this package's replay stream, and the server imports them.
 """
-
-import importlib
-import typing
 
 from rxagents.adapters._async_iterable import ObservableAsyncIterator as ObservableAsyncIterator
 from rxagents.adapters._async_iterable import from_async_iterable as from_async_iterable
 from rxagents.adapters._async_iterable import to_async_iterable as to_async_iterable
-
-if typing.TYPE_CHECKING:
-    from rxagents.adapters.ai_sdk import from_ai_sdk_v5_messages as from_ai_sdk_v5_messages
-    from rxagents.adapters.ai_sdk import to_ai_sdk_v5_messages as to_ai_sdk_v5_messages
-    from rxagents.adapters.ai_sdk import to_ai_sdk_v5_stream as to_ai_sdk_v5_stream
-    from rxagents.adapters.client import RemoteAgent as RemoteAgent
-    from rxagents.adapters.client import RemoteWorkflow as RemoteWorkflow
-    from rxagents.adapters.server import create_app as create_app
+from rxagents.adapters.ai_sdk import from_ai_sdk_v5_messages as from_ai_sdk_v5_messages
+from rxagents.adapters.ai_sdk import to_ai_sdk_v5_messages as to_ai_sdk_v5_messages
+from rxagents.adapters.ai_sdk import to_ai_sdk_v5_stream as to_ai_sdk_v5_stream
+from rxagents.adapters.client import RemoteAgent as RemoteAgent
+from rxagents.adapters.client import RemoteWorkflow as RemoteWorkflow
+from rxagents.adapters.server import create_app as create_app
 
 __all__ = (
     "ObservableAsyncIterator",
@@ -42,21 +34,3 @@ __all__ = (
     "to_ai_sdk_v5_stream",
     "to_async_iterable",
 )
-
-_LAZY = {
-    "from_ai_sdk_v5_messages": "rxagents.adapters.ai_sdk",
-    "to_ai_sdk_v5_messages": "rxagents.adapters.ai_sdk",
-    "to_ai_sdk_v5_stream": "rxagents.adapters.ai_sdk",
-    "RemoteAgent": "rxagents.adapters.client",
-    "RemoteWorkflow": "rxagents.adapters.client",
-    "create_app": "rxagents.adapters.server",
-}
-
-
-def __getattr__(name: str) -> typing.Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'rxagents.adapters' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value

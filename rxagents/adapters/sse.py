@@ -9,6 +9,11 @@ joined with ``\n``, an event dispatched on a blank line, and an unterminated las
 Mastra streams chunks as ``data: <json>\n\n`` events and ends with ``data: [DONE]\n\n``:
 :func:`encode_chunk` and :data:`DONE` write that, :func:`iter_sse_chunks` reads it back.
 
+:class:`SSEDecoder` is the library's one decoder (model providers and the remote client read
+with it too): linear in the bytes read however they are cut, and bounded: one event may buffer
+at most ``max_event_size`` bytes (16 MiB by default); a larger one raises
+:class:`~rxagents.errors.MalformedStreamError` and the decoder stops buffering.
+
 Example:
     >>> decoder = SSEDecoder()
     >>> decoder.feed(b"data: hel")
@@ -20,9 +25,9 @@ Example:
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Literal, final, overload
+from typing import TYPE_CHECKING, Final
 
+from rxagents._core.http import SSEDecoder, SSEEvent
 from rxagents.errors import InvalidInputError, MalformedStreamError
 from rxagents.events import parse_chunk
 
@@ -48,9 +53,6 @@ DONE: Final = b"data: [DONE]\n\n"
 """The event that ends a Mastra chunk stream."""
 
 _DONE_DATA: Final = b"[DONE]"
-_BOM: Final = b"\xef\xbb\xbf"
-_LF: Final = 0x0A
-_CR: Final = 0x0D
 
 
 # --- encoding -------------------------------------------------------------------------------
@@ -145,216 +147,6 @@ def encode_chunk(chunk: ChunkBase) -> bytes:
 # --- decoding -------------------------------------------------------------------------------
 
 
-@final
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SSEEvent:
-    """One dispatched server-sent event, as an ``EventSource`` would see it."""
-
-    event: str = "message"
-    """The event type (``"message"`` when the stream gave none)."""
-    data: str = ""
-    r"""The data lines joined with ``"\n"``."""
-    id: str = ""
-    """The last event id at dispatch time (it persists across events, as in ``EventSource``)."""
-    retry: int | None = None
-    """The reconnection time (ms) sent in this event's block, if any."""
-
-
-@final
-class SSEDecoder:
-    r"""Decode an SSE byte stream incrementally: feed bytes in pieces of any size, get events.
-
-    Comments are not events; they are counted in :attr:`comments` and passed to ``on_comment``
-    (so a client can see heartbeats). Call :meth:`finish` at the end of the stream: it drops an
-    unterminated last event, as the standard says, and tells whether there was one.
-
-    Example:
-        >>> decoder = SSEDecoder()
-        >>> [event.data for event in decoder.feed(b": ping\n\ndata: a\ndata: b\n\n")]
-        ['a\nb']
-        >>> decoder.comments
-        1
-    """
-
-    __slots__ = (
-        "_after_cr",
-        "_at_start",
-        "_data",
-        "_event",
-        "_event_retry",
-        "_id_buffer",
-        "_in_event",
-        "_on_comment",
-        "_tail",
-        "comments",
-        "last_event_id",
-        "retry",
-    )
-
-    def __init__(self, *, on_comment: Callable[[str], None] | None = None) -> None:
-        """Create a decoder for one stream.
-
-        Args:
-            on_comment: Called with each comment's text (one leading space stripped).
-        """
-        self._on_comment = on_comment
-        self.comments = 0
-        """How many comment lines were read."""
-        self.last_event_id = ""
-        """The id of the last dispatched event (what a reconnecting client sends back)."""
-        self.retry: int | None = None
-        """The last reconnection time (ms) the stream set, or ``None``."""
-        self._reset()
-
-    def _reset(self) -> None:
-        self._tail: list[bytes] = []
-        self._at_start = True
-        self._after_cr = False
-        self._data: list[bytes] = []
-        self._event = ""
-        self._event_retry: int | None = None
-        self._id_buffer = ""
-        self._in_event = False
-
-    def feed(self, chunk: bytes) -> list[SSEEvent]:
-        """Decode the next bytes of the stream.
-
-        Args:
-            chunk: Any piece of the stream: lines, and even UTF-8 sequences, may be split.
-
-        Returns:
-            The events completed by this piece, in order (often none).
-        """
-        return self._decode(chunk, False)
-
-    def feed_data(self, chunk: bytes) -> list[bytes]:
-        r"""Decode the next bytes of the stream, returning only each event's data, undecoded.
-
-        The fast path for streams where only the data matters, such as JSON chunk streams
-        (pydantic-core parses the bytes directly, no :class:`SSEEvent` is built). Event types are
-        ignored; ids, ``retry`` and comments are tracked as by :meth:`feed`.
-
-        Args:
-            chunk: Any piece of the stream.
-
-        Returns:
-            The data (lines joined with ``\n``, UTF-8 bytes, not validated) of each event
-            completed by this piece, in order.
-        """
-        return self._decode(chunk, True)
-
-    def _lines(self, chunk: bytes) -> list[bytes]:
-        """Return the lines this piece completes; keep the unterminated rest for later."""
-        if self._after_cr and chunk:
-            # A CR ended the previous piece: an LF starting this one is the same line ending.
-            self._after_cr = False
-            if chunk[0] == _LF:
-                chunk = chunk[1:]
-        if self._at_start:
-            if self._tail:
-                chunk = b"".join(self._tail) + chunk
-                self._tail = []
-            if len(chunk) < len(_BOM) and _BOM.startswith(chunk):
-                if chunk:
-                    self._tail.append(chunk)
-                return []
-            self._at_start = False
-            if chunk.startswith(_BOM):
-                chunk = chunk[len(_BOM) :]
-        if b"\n" not in chunk and b"\r" not in chunk:
-            if chunk:
-                self._tail.append(chunk)  # joined once the line ends: no quadratic copying
-            return []
-        if self._tail:
-            self._tail.append(chunk)
-            chunk = b"".join(self._tail)
-            self._tail = []
-        if b"\r" in chunk:
-            if chunk[-1] == _CR:
-                self._after_cr = True
-            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        lines = chunk.split(b"\n")
-        tail = lines.pop()
-        if tail:
-            self._tail.append(tail)
-        return lines
-
-    @overload
-    def _decode(self, chunk: bytes, raw: Literal[False]) -> list[SSEEvent]: ...
-    @overload
-    def _decode(self, chunk: bytes, raw: Literal[True]) -> list[bytes]: ...
-    def _decode(self, chunk: bytes, raw: bool) -> list[SSEEvent] | list[bytes]:
-        out: list[Any] = []
-        data = self._data
-        for line in self._lines(chunk):
-            if not line:  # a blank line dispatches the event
-                self._in_event = False
-                self.last_event_id = self._id_buffer
-                if data:
-                    payload = data[0] if len(data) == 1 else b"\n".join(data)
-                    data.clear()
-                    if raw:
-                        out.append(payload)
-                    else:
-                        out.append(
-                            SSEEvent(
-                                event=self._event or "message",
-                                data=payload.decode("utf-8", "replace"),
-                                id=self._id_buffer,
-                                retry=self._event_retry,
-                            )
-                        )
-                self._event = ""
-                self._event_retry = None
-            elif line[:5] == b"data:":
-                data.append(line[6:] if line[5:6] == b" " else line[5:])
-                self._in_event = True
-            else:
-                self._field(line)
-        return out
-
-    def _field(self, line: bytes) -> None:
-        colon = line.find(b":")
-        if colon == 0:
-            self.comments += 1
-            if self._on_comment is not None:
-                text = line[2:] if line[1:2] == b" " else line[1:]
-                self._on_comment(text.decode("utf-8", "replace"))
-            return
-        self._in_event = True
-        if colon < 0:
-            name, value = line, b""
-        else:
-            name, value = line[:colon], line[colon + 1 :]
-            if value[:1] == b" ":
-                value = value[1:]
-        if name == b"data":
-            self._data.append(value)
-        elif name == b"event":
-            self._event = value.decode("utf-8", "replace")
-        elif name == b"id":
-            if b"\0" not in value:
-                self._id_buffer = value.decode("utf-8", "replace")
-        elif name == b"retry" and value.isdigit():  # bytes.isdigit: ASCII digits only
-            self.retry = self._event_retry = int(value)
-        # Other field names are ignored, as the standard says.
-
-    def finish(self) -> bool:
-        """End the stream: drop any unterminated event and get ready for a new stream.
-
-        :attr:`last_event_id` and :attr:`retry` are kept, as a reconnecting ``EventSource`` keeps
-        them.
-
-        Returns:
-            Whether the stream ended in the middle of an event (a field line without the blank
-            line that dispatches it, or an unterminated line), which a client may treat as a
-            truncated stream.
-        """
-        is_pending = self._in_event or bool(self._tail)
-        self._reset()
-        return is_pending
-
-
 async def iter_sse(
     byte_chunks: AsyncIterable[bytes],
     *,
@@ -365,7 +157,8 @@ async def iter_sse(
 
     The stream ends when ``byte_chunks`` ends. Leaving the iteration early (or closing it)
     closes ``byte_chunks`` if it has an ``aclose()``; errors from ``byte_chunks`` propagate.
-    Buffering: one partial line and event at most.
+    Buffering: one partial line and event at most (16 MiB; a larger event raises
+    :class:`~rxagents.errors.MalformedStreamError`).
 
     Args:
         byte_chunks: The stream's bytes, in pieces of any size.
@@ -376,7 +169,8 @@ async def iter_sse(
         Each event as soon as its blank line arrives.
 
     Raises:
-        MalformedStreamError: ``strict`` is set and the stream ended in the middle of an event.
+        MalformedStreamError: ``strict`` is set and the stream ended in the middle of an event,
+            or an event is larger than the decoder's cap (16 MiB).
     """
     decoder = SSEDecoder(on_comment=on_comment)
     iterator = aiter(byte_chunks)
@@ -405,7 +199,8 @@ async def iter_sse_chunks(byte_chunks: AsyncIterable[bytes]) -> AsyncGenerator[C
 
     Raises:
         MalformedStreamError: The stream ended before ``[DONE]`` (the message says whether it
-            stopped in the middle of an event).
+            stopped in the middle of an event), or an event is larger than the decoder's cap
+            (16 MiB).
         ChunkParseError: An event's data is not a valid chunk.
     """
     decoder = SSEDecoder()

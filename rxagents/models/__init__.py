@@ -4,10 +4,17 @@
 demos, notebooks and tests. ``OpenAIChatModel`` and ``AnthropicModel`` stream real models over
 aiohttp with a tenacity retry policy (``RetryPolicy``); ``resolve_model("openai/gpt-4o-mini")``
 builds one from a model string and the usual environment variables.
+
+Providers and ``RemoteAgent`` share one ``aiohttp.ClientSession`` per event loop, whose pool
+holds at most 1,000 connections, 500 to one host (``ConnectionLimits``); change that with
+``set_connection_limits(ConnectionLimits(total=..., per_host=...))`` before the first request,
+or pass your own session as ``session=`` (it is used as it is and never closed by rxagents).
 """
 
-from rxagents.models._http import RetryPolicy as RetryPolicy
-from rxagents.models._http import close_shared_session as close_shared_session
+from rxagents._core.http import ConnectionLimits as ConnectionLimits
+from rxagents._core.http import RetryPolicy as RetryPolicy
+from rxagents._core.http import close_shared_session as close_shared_session
+from rxagents._core.http import set_connection_limits as set_connection_limits
 from rxagents.models._parts import FinishPart as FinishPart
 from rxagents.models._parts import ModelErrorPart as ModelErrorPart
 from rxagents.models._parts import ModelPart as ModelPart
@@ -52,6 +59,7 @@ from rxagents.models.providers import OpenAIChatModel as OpenAIChatModel
 __all__ = (
     "MODEL_SETTINGS",
     "AnthropicModel",
+    "ConnectionLimits",
     "FinishPart",
     "FunctionModel",
     "LanguageModel",
@@ -92,4 +100,5 @@ __all__ = (
     "parse_part",
     "parse_v1_part",
     "resolve_model",
+    "set_connection_limits",
 )

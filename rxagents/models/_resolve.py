@@ -34,8 +34,8 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from rxagents._core.http import RetryPolicy
 from rxagents.errors import ConfigurationError, MissingApiKeyError
-from rxagents.models._http import RetryPolicy
 from rxagents.models._protocol import LanguageModel
 from rxagents.models.providers.anthropic import ANTHROPIC_BASE_URL, AnthropicModel
 from rxagents.models.providers.openai import OPENAI_BASE_URL, OpenAIChatModel

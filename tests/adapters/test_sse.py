@@ -555,3 +555,14 @@ async def test_iter_sse_chunks_detects_a_real_stream_cut_before_done(
             await drain(iter_sse_chunks(response.content.iter_any()), received)
 
     assert received == CHUNKS
+
+
+async def test_iter_sse_chunks_refuses_an_event_over_the_cap() -> None:
+    async def body() -> AsyncIterator[bytes]:
+        yield b"data: "
+        for _ in range(17):
+            yield b"x" * (1024 * 1024)
+
+    with pytest.raises(MalformedStreamError, match="larger than 16777216 bytes"):
+        async for _ in iter_sse_chunks(body()):
+            pass

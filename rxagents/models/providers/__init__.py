@@ -5,8 +5,8 @@ their own, and retry transient failures before the first part under a :class:`Re
 Model strings (``"openai/gpt-4o-mini"``) are resolved by ``rxagents.models.resolve_model``.
 """
 
-from rxagents.models._http import RetryPolicy as RetryPolicy
-from rxagents.models._http import close_shared_session as close_shared_session
+from rxagents._core.http import RetryPolicy as RetryPolicy
+from rxagents._core.http import close_shared_session as close_shared_session
 from rxagents.models.providers.anthropic import AnthropicModel as AnthropicModel
 from rxagents.models.providers.openai import OpenAIChatModel as OpenAIChatModel
 

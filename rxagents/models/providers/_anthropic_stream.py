@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from rxagents._core.http import DEFAULT_MAX_EVENT_SIZE, SSEEvent
 from rxagents._core.wire import trusted_builder
 from rxagents.errors import MalformedStreamError, ProviderError
-from rxagents.models._http import redact
+from rxagents.models._http_request import redact
 from rxagents.models._parts import (
     FinishPart,
     ModelPart,
@@ -26,7 +26,7 @@ from rxagents.models._parts import (
     ToolInputStartPart,
 )
 from rxagents.models.providers._common import json_text
-from rxagents.models.providers._sse import SSEParser
+from rxagents.models.providers._sse_json import SSEJsonDecoder
 from rxagents.usage import Usage
 
 __all__ = ("AnthropicStreamDecoder",)
@@ -58,7 +58,7 @@ class _Block:
     redacted: str | None = None
 
 
-class AnthropicStreamDecoder:
+class AnthropicStreamDecoder(SSEJsonDecoder):
     """One response's decoding state.
 
     Content blocks map one to one: ``text`` to ``text-start/-delta/-end`` (id ``txt-<index>``),
@@ -69,40 +69,30 @@ class AnthropicStreamDecoder:
     """
 
     def __init__(
-        self, provider: str, secrets: Sequence[str] = (), *, json_tool: str | None = None
+        self,
+        provider: str,
+        secrets: Sequence[str] = (),
+        *,
+        json_tool: str | None = None,
+        max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
     ) -> None:
-        self._provider = provider
-        self._secrets = secrets
+        super().__init__(provider, secrets, max_event_size=max_event_size)
         self._json_tool = json_tool
-        self._sse = SSEParser()
+
+    def _start(self) -> None:
         self._blocks: dict[int, _Block] = {}
-        self._done = False
         self._stop_reason: str | None = None
         self._usage: dict[str, int] = {}
         self._called_tools = False
         self._answered_json = False
 
     @property
-    def is_done(self) -> bool:
-        """Whether ``message_stop`` arrived."""
-        return self._done
-
-    @property
     def is_complete(self) -> bool:
         """Whether the body may end here: ``message_stop`` or a stop reason was seen."""
         return self._done or self._stop_reason is not None
 
-    def feed(self, data: bytes, parts: list[ModelPart]) -> None:
-        """Decode the next bytes, appending the parts they complete to ``parts``.
-
-        Raises:
-            MalformedStreamError: An event is not JSON or has the wrong shape.
-            ProviderError: The server sent an ``error`` event.
-        """
-        for event in self._sse.feed(data):
-            if self._done:
-                break
-            self._on_event(event.event, self._decode(event.data), parts)
+    def _on_sse(self, event: SSEEvent, parts: list[ModelPart]) -> None:
+        self._on_event(event.event, self._decode(event.data), parts)
 
     def end(self) -> list[ModelPart]:
         """Close blocks left open and emit ``finish``."""
@@ -132,18 +122,6 @@ class AnthropicStreamDecoder:
         return parts
 
     # --- events ---------------------------------------------------------------------------
-
-    def _decode(self, data: str) -> dict[str, Any]:
-        try:
-            value = json.loads(data)
-        except ValueError:
-            value = None
-        if not isinstance(value, dict):
-            snippet = redact(data[:120], self._secrets)
-            raise MalformedStreamError(
-                f"{self._provider} sent an event that is not a JSON object: {snippet!r}"
-            )
-        return value
 
     def _on_event(self, name: str, event: dict[str, Any], parts: list[ModelPart]) -> None:
         kind = event.get("type", name)

@@ -9,14 +9,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from rxagents.errors import ConfigurationError, InvalidInputError
-from rxagents.models._http import RetryPolicy
 from rxagents.models._protocol import ModelCall
 
 __all__ = (
-    "DEFAULT_RETRY",
     "SettingWarning",
     "check_base_url",
-    "check_timeout",
     "env_value",
     "file_url",
     "json_text",
@@ -29,9 +26,6 @@ __all__ = (
 
 SettingWarning = dict[str, Any]
 """A ``stream-start`` warning: ``{"type": "unsupported-setting", "setting", "details"}``."""
-
-DEFAULT_RETRY = RetryPolicy()
-"""The policy used when a model is given none."""
 
 
 def env_value(name: str) -> str | None:
@@ -49,17 +43,6 @@ def check_base_url(url: str, owner: str) -> str:
     if not url.startswith(("http://", "https://")):
         raise ConfigurationError(f"{owner}: base_url must be an http(s) URL, got {url!r}")
     return url.rstrip("/")
-
-
-def check_timeout(timeout: float | None, owner: str) -> float | None:
-    """Return ``timeout`` when it is ``None`` or positive.
-
-    Raises:
-        ConfigurationError: It is zero or negative.
-    """
-    if timeout is not None and not timeout > 0:
-        raise ConfigurationError(f"{owner}: timeout must be positive seconds or None")
-    return timeout
 
 
 def merge_headers(*sources: Mapping[str, str] | None) -> dict[str, str]:

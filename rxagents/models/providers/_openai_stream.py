@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from rxagents._core.http import SSEEvent
 from rxagents._core.wire import trusted_builder
 from rxagents.errors import MalformedStreamError, ProviderError
-from rxagents.models._http import redact
+from rxagents.models._http_request import redact
 from rxagents.models._parts import (
     FinishPart,
     ModelPart,
@@ -27,7 +27,7 @@ from rxagents.models._parts import (
     ToolInputStartPart,
 )
 from rxagents.models.providers._common import json_text
-from rxagents.models.providers._sse import SSEParser
+from rxagents.models.providers._sse_json import SSEJsonDecoder
 from rxagents.usage import Usage
 
 __all__ = ("OpenAIStreamDecoder", "openai_usage")
@@ -83,7 +83,7 @@ class _ToolCall:
     started: bool = False
 
 
-class OpenAIStreamDecoder:
+class OpenAIStreamDecoder(SSEJsonDecoder):
     """One response's decoding state.
 
     Text is one block (``txt-0``), reasoning (``reasoning_content`` or ``reasoning``) another
@@ -93,11 +93,9 @@ class OpenAIStreamDecoder:
     each call in index order, then ``finish``.
     """
 
-    def __init__(self, provider: str, secrets: Sequence[str] = ()) -> None:
-        self._provider = provider
-        self._secrets = secrets
-        self._sse = SSEParser()
-        self._done = False
+    _unit = "a stream chunk"
+
+    def _start(self) -> None:
         self._finish_reason: str | None = None
         self._usage: Usage | None = None
         self._has_metadata = False
@@ -106,29 +104,15 @@ class OpenAIStreamDecoder:
         self._calls: dict[int, _ToolCall] = {}
 
     @property
-    def is_done(self) -> bool:
-        """Whether ``data: [DONE]`` arrived."""
-        return self._done
-
-    @property
     def is_complete(self) -> bool:
         """Whether the body may end here: ``[DONE]`` or a ``finish_reason`` was seen."""
         return self._done or self._finish_reason is not None
 
-    def feed(self, data: bytes, parts: list[ModelPart]) -> None:
-        """Decode the next bytes, appending the parts they complete to ``parts``.
-
-        Raises:
-            MalformedStreamError: A chunk is not JSON or has the wrong shape.
-            ProviderError: The server reported an error inside the stream.
-        """
-        for event in self._sse.feed(data):
-            if self._done:
-                break
-            if event.data == "[DONE]":
-                self._done = True
-                break
-            self._on_chunk(self._decode(event.data), event.event, parts)
+    def _on_sse(self, event: SSEEvent, parts: list[ModelPart]) -> None:
+        if event.data == "[DONE]":
+            self._done = True
+            return
+        self._on_chunk(self._decode(event.data), event.event, parts)
 
     def end(self) -> list[ModelPart]:
         """Close open blocks, emit the tool calls and ``finish``.
@@ -163,18 +147,6 @@ class OpenAIStreamDecoder:
         return parts
 
     # --- chunks ---------------------------------------------------------------------------
-
-    def _decode(self, data: str) -> dict[str, Any]:
-        try:
-            chunk = json.loads(data)
-        except ValueError:
-            chunk = None
-        if not isinstance(chunk, dict):
-            snippet = redact(data[:120], self._secrets)
-            raise MalformedStreamError(
-                f"{self._provider} sent a stream chunk that is not a JSON object: {snippet!r}"
-            )
-        return chunk
 
     def _on_chunk(self, chunk: dict[str, Any], event: str, parts: list[ModelPart]) -> None:
         error = chunk.get("error")

@@ -18,16 +18,14 @@ from typing import Any, Literal, final
 import aiohttp
 from reactivex import Observable
 
+from rxagents._core.http import DEFAULT_MAX_EVENT_SIZE, RetryPolicy
 from rxagents.errors import ConfigurationError, InvalidInputError
-from rxagents.models._http import HttpStreamRequest, RetryPolicy, http_stream
 from rxagents.models._parts import ModelPart
 from rxagents.models._protocol import Message, ModelCall
 from rxagents.models.providers._anthropic_stream import AnthropicStreamDecoder
 from rxagents.models.providers._common import (
-    DEFAULT_RETRY,
     SettingWarning,
     check_base_url,
-    check_timeout,
     env_value,
     file_url,
     merge_headers,
@@ -36,6 +34,7 @@ from rxagents.models.providers._common import (
     tool_output_text,
     unsupported,
 )
+from rxagents.models.providers._transport import Transport, api_key_for
 
 __all__ = ("ANTHROPIC_BASE_URL", "ANTHROPIC_VERSION", "AnthropicModel", "anthropic_messages")
 
@@ -72,6 +71,7 @@ class AnthropicModel:
         timeout: float | None = 300.0,
         session: aiohttp.ClientSession | None = None,
         retry: RetryPolicy | None = None,
+        max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
         max_tokens: int = 4096,
         anthropic_version: str = ANTHROPIC_VERSION,
         structured_output: Literal["tool", "native"] = "tool",
@@ -92,6 +92,9 @@ class AnthropicModel:
             session: An ``aiohttp.ClientSession`` owned by the caller (never closed here);
                 default: one shared session per event loop, closed when the loop shuts down.
             retry: The retry policy (default: ``RetryPolicy()``).
+            max_event_size: The most bytes one server-sent event may hold (16 MiB by default;
+                ``None`` lifts the cap); a larger event ends the stream with an ``error`` part
+                (:class:`~rxagents.errors.MalformedStreamError`) and is not buffered further.
             max_tokens: ``max_tokens`` when the call sets no ``max_output_tokens`` (the API
                 requires one).
             anthropic_version: The ``anthropic-version`` header.
@@ -108,12 +111,7 @@ class AnthropicModel:
         url = check_base_url(
             base_url or env_value("ANTHROPIC_BASE_URL") or ANTHROPIC_BASE_URL, owner
         ).removesuffix("/v1")
-        key = api_key if api_key is not None else env_value("ANTHROPIC_API_KEY")
-        if not key and url == ANTHROPIC_BASE_URL:
-            raise ConfigurationError(
-                f"{owner} needs an API key for {ANTHROPIC_BASE_URL}: pass api_key=... or set "
-                "ANTHROPIC_API_KEY"
-            )
+        key = api_key_for(owner, api_key, "ANTHROPIC_API_KEY", url, ANTHROPIC_BASE_URL)
         if max_tokens < 1:
             raise ConfigurationError(f"{owner}: max_tokens must be positive")
         if structured_output not in ("tool", "native"):
@@ -121,11 +119,16 @@ class AnthropicModel:
         self.model_id = model_id
         self.provider = provider
         self.base_url = url
-        self._api_key = key or None
-        self._headers = merge_headers({"anthropic-version": anthropic_version}, headers)
-        self._timeout = check_timeout(timeout, owner)
-        self._session = session
-        self._retry = retry or DEFAULT_RETRY
+        self._transport = Transport.checked(
+            owner,
+            credentials={"x-api-key": key} if key else {},
+            secret=key,
+            headers=merge_headers({"anthropic-version": anthropic_version}, headers),
+            session=session,
+            timeout=timeout,
+            retry=retry,
+            max_event_size=max_event_size,
+        )
         self._max_tokens = max_tokens
         self._structured_output = structured_output
 
@@ -139,25 +142,18 @@ class AnthropicModel:
             InvalidInputError: The prompt cannot be expressed in Anthropic's message shape.
         """
         body, warnings = self.request_body(call)
-        headers = merge_headers(
-            {"Accept": "text/event-stream"},
-            {"x-api-key": self._api_key} if self._api_key else None,
-            self._headers,
-            call.headers,
-        )
-        secrets = (self._api_key,) if self._api_key else ()
         provider = self.provider
         json_tool = JSON_TOOL if _uses_json_tool(body) else None
-        request = HttpStreamRequest(
-            provider=provider,
-            url=f"{self.base_url}/v1/messages",
-            headers=headers,
-            body=body,
-            decoder=lambda: AnthropicStreamDecoder(provider, secrets, json_tool=json_tool),
-            secrets=secrets,
-            warnings=warnings,
+        return self._transport.stream(
+            provider,
+            f"{self.base_url}/v1/messages",
+            body,
+            warnings,
+            call.headers,
+            lambda secrets, cap: AnthropicStreamDecoder(
+                provider, secrets, json_tool=json_tool, max_event_size=cap
+            ),
         )
-        return http_stream(request, session=self._session, timeout=self._timeout, retry=self._retry)
 
     def request_body(self, call: ModelCall) -> tuple[dict[str, Any], list[SettingWarning]]:
         """Return the JSON body for ``call`` and the warnings about settings it cannot send.

@@ -14,15 +14,13 @@ from typing import Any, Literal, final
 import aiohttp
 from reactivex import Observable
 
+from rxagents._core.http import DEFAULT_MAX_EVENT_SIZE, RetryPolicy
 from rxagents.errors import ConfigurationError, InvalidInputError
-from rxagents.models._http import HttpStreamRequest, RetryPolicy, http_stream
 from rxagents.models._parts import ModelPart
 from rxagents.models._protocol import Message, ModelCall, ToolSpec
 from rxagents.models.providers._common import (
-    DEFAULT_RETRY,
     SettingWarning,
     check_base_url,
-    check_timeout,
     env_value,
     file_url,
     json_text,
@@ -33,6 +31,7 @@ from rxagents.models.providers._common import (
     unsupported,
 )
 from rxagents.models.providers._openai_stream import OpenAIStreamDecoder
+from rxagents.models.providers._transport import Transport, api_key_for
 
 __all__ = ("OPENAI_BASE_URL", "OpenAIChatModel", "openai_messages")
 
@@ -67,6 +66,7 @@ class OpenAIChatModel:
         timeout: float | None = 300.0,
         session: aiohttp.ClientSession | None = None,
         retry: RetryPolicy | None = None,
+        max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
         provider: str = "openai",
         organization: str | None = None,
         project: str | None = None,
@@ -90,6 +90,9 @@ class OpenAIChatModel:
             session: An ``aiohttp.ClientSession`` owned by the caller (never closed here);
                 default: one shared session per event loop, closed when the loop shuts down.
             retry: The retry policy (default: ``RetryPolicy()``).
+            max_event_size: The most bytes one server-sent event may hold (16 MiB by default;
+                ``None`` lifts the cap); a larger event ends the stream with an ``error`` part
+                (:class:`~rxagents.errors.MalformedStreamError`) and is not buffered further.
             provider: The provider's name in chunks and errors (``"ollama"``, ``"groq"`` …).
             organization: ``OpenAI-Organization`` header.
             project: ``OpenAI-Project`` header.
@@ -107,24 +110,24 @@ class OpenAIChatModel:
         if not model_id:
             raise ConfigurationError("OpenAIChatModel needs a model id, e.g. 'gpt-4o-mini'")
         url = check_base_url(base_url or env_value("OPENAI_BASE_URL") or OPENAI_BASE_URL, owner)
-        key = api_key if api_key is not None else env_value("OPENAI_API_KEY")
-        if not key and url == OPENAI_BASE_URL:
-            raise ConfigurationError(
-                f"{owner} needs an API key for {OPENAI_BASE_URL}: pass api_key=... or set "
-                "OPENAI_API_KEY"
-            )
+        key = api_key_for(owner, api_key, "OPENAI_API_KEY", url, OPENAI_BASE_URL)
         self.model_id = model_id
         self.provider = provider
         self.base_url = url
-        self._api_key = key or None
-        self._headers = merge_headers(
-            {"OpenAI-Organization": organization} if organization else None,
-            {"OpenAI-Project": project} if project else None,
-            headers,
+        self._transport = Transport.checked(
+            owner,
+            credentials={"Authorization": f"Bearer {key}"} if key else {},
+            secret=key,
+            headers=merge_headers(
+                {"OpenAI-Organization": organization} if organization else None,
+                {"OpenAI-Project": project} if project else None,
+                headers,
+            ),
+            session=session,
+            timeout=timeout,
+            retry=retry,
+            max_event_size=max_event_size,
         )
-        self._timeout = check_timeout(timeout, owner)
-        self._session = session
-        self._retry = retry or DEFAULT_RETRY
         self._max_tokens_param = max_tokens_param or (
             "max_completion_tokens" if provider == "openai" else "max_tokens"
         )
@@ -141,24 +144,15 @@ class OpenAIChatModel:
             InvalidInputError: The prompt cannot be expressed in OpenAI's message shape.
         """
         body, warnings = self.request_body(call)
-        headers = merge_headers(
-            {"Accept": "text/event-stream"},
-            {"Authorization": f"Bearer {self._api_key}"} if self._api_key else None,
-            self._headers,
-            call.headers,
-        )
-        secrets = (self._api_key,) if self._api_key else ()
         provider = self.provider
-        request = HttpStreamRequest(
-            provider=provider,
-            url=f"{self.base_url}/chat/completions",
-            headers=headers,
-            body=body,
-            decoder=lambda: OpenAIStreamDecoder(provider, secrets),
-            secrets=secrets,
-            warnings=warnings,
+        return self._transport.stream(
+            provider,
+            f"{self.base_url}/chat/completions",
+            body,
+            warnings,
+            call.headers,
+            lambda secrets, cap: OpenAIStreamDecoder(provider, secrets, max_event_size=cap),
         )
-        return http_stream(request, session=self._session, timeout=self._timeout, retry=self._retry)
 
     def request_body(self, call: ModelCall) -> tuple[dict[str, Any], list[SettingWarning]]:
         """Return the JSON body for ``call`` and the warnings about settings it cannot send.

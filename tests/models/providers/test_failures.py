@@ -13,7 +13,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from rxagents.errors import IdleTimeoutError, MalformedStreamError, ProviderError
+from rxagents.errors import (
+    ConfigurationError,
+    IdleTimeoutError,
+    MalformedStreamError,
+    ProviderError,
+)
 from rxagents.models import ModelCall
 from rxagents.models.providers import AnthropicModel, OpenAIChatModel, RetryPolicy
 
@@ -346,3 +351,28 @@ async def test_credentials_given_as_headers_are_redacted_too(kit: Kit) -> None:
     assert token not in str(got.error)
     assert isinstance(got.error, ProviderError)
     assert token not in got.error.body
+
+
+async def test_an_event_over_the_size_cap_becomes_an_error_part_after_the_text(kit: Kit) -> None:
+    # 17 MiB in one unterminated data line, 1 MiB per write: past the decoder's 16 MiB cap.
+    megabyte = b"x" * (1024 * 1024)
+    frames = [*kit.frames_through_text(1), b"data: ", *[megabyte] * 17]
+    kit.server.script(kit.fakes.Reply(headers=kit.headers(), frames=frames))
+    got = await kit.fakes.collect(kit.model().do_stream(CALL))
+    assert got.text == "Hel"
+    error = got.of("error")[0].error
+    assert isinstance(error, MalformedStreamError)
+    assert "larger than 16777216 bytes" in str(error)
+    assert got.types[-2:] == ["error", "finish"]
+    assert len(kit.server.requests) == 1
+
+
+async def test_the_event_size_cap_is_a_model_setting(kit: Kit) -> None:
+    event = b"data: " + b"x" * 2000 + b"\n\n"
+    frames = [*kit.frames_through_text(1), event]
+    kit.server.script(kit.fakes.Reply(headers=kit.headers(), frames=frames))
+    got = await kit.fakes.collect(kit.model(max_event_size=1000).do_stream(CALL))
+    assert got.text == "Hel"
+    assert "larger than 1000 bytes" in str(got.of("error")[0].error)
+    with pytest.raises(ConfigurationError):
+        kit.model(max_event_size=0)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -27,12 +26,21 @@ import aiohttp
 import pydantic_core
 from pydantic import ValidationError
 from reactivex import Observable, abc
-from reactivex.disposable import Disposable
 
-from rxagents.adapters.sse import SSEDecoder
+from rxagents._core.http import (
+    DEFAULT_MAX_EVENT_SIZE,
+    Retryable,
+    RetryPolicy,
+    SSEDecoder,
+    TaskState,
+    read_prefix,
+    retry_after_seconds,
+    retry_transient,
+    shared_session,
+    task_observable,
+)
 from rxagents.errors import MalformedStreamError, RemoteError, UnknownChunkTypeError
 from rxagents.events import CHUNK_ADAPTER, Chunk, parse_chunk
-from rxagents.models._http import RetryPolicy, retry_after_seconds, shared_session
 
 __all__ = (
     "DEFAULT_CLIENT_RETRY",
@@ -50,9 +58,7 @@ Framing = Literal["sse", "records"]
 DEFAULT_CLIENT_RETRY: Final = RetryPolicy(retry_statuses=frozenset({502, 503, 504}))
 """Connection errors and 502/503/504 before the first chunk, three attempts in all."""
 
-_MAX_ERROR_BODY: Final = 64 * 1024
 _DONE: Final = b"[DONE]"
-_TASKS: set[asyncio.Task[None]] = set()
 
 
 @dataclass(frozen=True)
@@ -77,89 +83,51 @@ class RemoteCall:
     """The HTTP method (``GET`` sends no body)."""
 
 
-class _Retryable(Exception):
-    def __init__(self, error: Exception, retry_after: float | None = None) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.retry_after = retry_after
-
-
 class _SSEChunks:
-    """Mastra's SSE framing, fast path: blocks split on a blank line, one ``data:`` line each.
+    """Mastra's SSE framing: each event's data is a chunk, ``data: [DONE]`` ends the stream."""
 
-    Anything else (CR line endings, multi-line events, other fields) goes through the
-    spec-following :class:`SSEDecoder` from then on.
-    """
-
-    __slots__ = ("_general", "_tail", "is_done")
+    __slots__ = ("_decoder", "is_done")
 
     def __init__(self) -> None:
-        self._tail: list[bytes] = []
-        self._general: SSEDecoder | None = None
+        self._decoder = SSEDecoder()
         self.is_done = False
 
     def feed(self, data: bytes) -> list[bytes]:
-        if self._general is not None or b"\r" in data:
-            if self._tail:
-                data = b"".join(self._tail) + data
-                self._tail = []
-            return self._feed_general(data)
-        if b"\n" not in data:
-            self._tail.append(data)  # joined once a line ends: no quadratic copying
-            return []
-        if self._tail:
-            self._tail.append(data)
-            data = b"".join(self._tail)
-        blocks = data.split(b"\n\n")
-        last = blocks.pop()
-        self._tail = [last] if last else []
-        result: list[bytes] = []
-        for block in blocks:
-            if block[:6] == b"data: " and b"\n" not in block:
-                payload = block[6:]
-                if payload == _DONE:
-                    self.is_done = True
-                    return result
-                result.append(payload)
-            elif block and block[:1] != b":":
-                for event in SSEDecoder().feed(block + b"\n\n"):  # other fields, several lines
-                    payload = event.data.encode()
-                    if payload == _DONE:
-                        self.is_done = True
-                        return result
-                    result.append(payload)
-        return result
-
-    def _feed_general(self, data: bytes) -> list[bytes]:
-        if self._general is None:
-            self._general = SSEDecoder()
-        result: list[bytes] = []
-        for event in self._general.feed(data):
-            payload = event.data.encode()
+        payloads = self._decoder.feed_data(data)
+        for index, payload in enumerate(payloads):
             if payload == _DONE:
                 self.is_done = True
-                break
-            result.append(payload)
-        return result
+                return payloads[:index]
+        return payloads
 
     def has_partial(self) -> bool:
-        if self._general is not None:
-            return self._general.finish()
-        return bool(b"".join(self._tail).strip())
+        return self._decoder.finish()
 
 
 class _Records:
-    """Workflow framing: a JSON record and an ASCII record separator per chunk."""
+    """Workflow framing: a JSON record and an ASCII record separator per chunk.
 
-    __slots__ = ("_tail", "is_done")
+    A record may hold at most the SSE decoder's event cap (16 MiB); a longer one fails the
+    stream with :class:`~rxagents.errors.MalformedStreamError` instead of growing the buffer.
+    """
+
+    __slots__ = ("_size", "_tail", "is_done")
 
     def __init__(self) -> None:
         self._tail: list[bytes] = []
+        self._size = 0
         self.is_done = False
 
     def feed(self, data: bytes) -> list[bytes]:
         if b"\x1e" not in data:
-            self._tail.append(data)
+            self._tail.append(data)  # joined once the record ends: linear
+            self._size += len(data)
+            if self._size > DEFAULT_MAX_EVENT_SIZE:
+                self._tail = []
+                raise MalformedStreamError(
+                    f"a record is larger than {DEFAULT_MAX_EVENT_SIZE} bytes; "
+                    "the stream was abandoned"
+                )
             return []
         if self._tail:
             self._tail.append(data)
@@ -167,6 +135,7 @@ class _Records:
         records = data.split(b"\x1e")
         last = records.pop()
         self._tail = [last] if last else []
+        self._size = len(last)
         return [r for r in records if r.strip()]
 
     def has_partial(self) -> bool:
@@ -192,31 +161,13 @@ def _parse(data: bytes) -> Chunk | None:
 def remote_stream(call: RemoteCall) -> Observable[Chunk]:
     """Return a cold Observable: each subscription makes the request and streams its chunks."""
 
-    def subscribe(
-        observer: abc.ObserverBase[Chunk], scheduler: abc.SchedulerBase | None = None
-    ) -> abc.DisposableBase:
-        state = _State()
-        task = asyncio.get_running_loop().create_task(_run(call, observer, state))
-        _TASKS.add(task)
-        task.add_done_callback(_TASKS.discard)
+    async def run(observer: abc.ObserverBase[Chunk], state: TaskState) -> None:
+        await _run(call, observer, state)
 
-        def dispose() -> None:
-            state.disposed = True
-            task.cancel()
-
-        return Disposable(dispose)
-
-    return Observable(subscribe)
+    return task_observable(run)
 
 
-class _State:
-    __slots__ = ("disposed",)
-
-    def __init__(self) -> None:
-        self.disposed = False
-
-
-async def _run(call: RemoteCall, observer: abc.ObserverBase[Chunk], state: _State) -> None:
+async def _run(call: RemoteCall, observer: abc.ObserverBase[Chunk], state: TaskState) -> None:
     try:
         response = await _open(call, state)
     except asyncio.CancelledError:
@@ -241,34 +192,14 @@ async def _run(call: RemoteCall, observer: abc.ObserverBase[Chunk], state: _Stat
             response.close()  # drops the connection: the server sees the client leave
 
 
-async def _open(call: RemoteCall, state: _State) -> aiohttp.ClientResponse:
-    policy = call.retry
-    started = time.monotonic()
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            return await _attempt(call)
-        except _Retryable as failure:
-            wait = failure.retry_after
-            if wait is None or not policy.respect_retry_after:
-                wait = policy.backoff(attempt)
-            elapsed = time.monotonic() - started
-            if (
-                state.disposed
-                or attempt >= policy.max_attempts
-                or wait > policy.max_retry_after
-                or elapsed + wait > policy.max_elapsed
-            ):
-                raise failure.error from None
-            _log.info(
-                "retrying %s (attempt %d failed: %s); waiting %.2f s",
-                call.url,
-                attempt,
-                failure.error,
-                wait,
-            )
-            await policy.sleep(wait)
+async def _open(call: RemoteCall, state: TaskState) -> aiohttp.ClientResponse:
+    return await retry_transient(
+        lambda: _attempt(call),
+        call.retry,
+        what=call.url,
+        log=_log,
+        may_retry=lambda: not state.disposed,
+    )
 
 
 async def _attempt(call: RemoteCall) -> aiohttp.ClientResponse:
@@ -283,11 +214,11 @@ async def _attempt(call: RemoteCall) -> aiohttp.ClientResponse:
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=call.timeout),
             )
     except TimeoutError as err:
-        raise _Retryable(
+        raise Retryable(
             RemoteError(0, {"error": f"{call.url} did not answer within {call.timeout:g} s"})
         ) from err
     except aiohttp.ClientConnectionError as err:
-        raise _Retryable(err) from None
+        raise Retryable(err) from None
     if response.status < 300:
         return response
     try:
@@ -296,17 +227,12 @@ async def _attempt(call: RemoteCall) -> aiohttp.ClientResponse:
         response.release()
     failure = RemoteError(response.status, error)
     if response.status in call.retry.retry_statuses:
-        raise _Retryable(failure, retry_after_seconds(response.headers))
+        raise Retryable(failure, retry_after_seconds(response.headers))
     raise failure
 
 
 async def _error_body(response: aiohttp.ClientResponse, seconds: float | None) -> Any:
-    raw = b""
-    try:
-        async with asyncio.timeout(seconds):
-            raw = await response.content.read(_MAX_ERROR_BODY)
-    except (aiohttp.ClientError, TimeoutError, ConnectionError):
-        pass
+    raw = await read_prefix(response, seconds=seconds)
     try:
         return pydantic_core.from_json(raw)
     except ValueError:
@@ -318,7 +244,7 @@ async def _read(
     call: RemoteCall,
     response: aiohttp.ClientResponse,
     observer: abc.ObserverBase[Chunk],
-    state: _State,
+    state: TaskState,
 ) -> None:
     decoder: _SSEChunks | _Records = _SSEChunks() if call.framing == "sse" else _Records()
     content = response.content
@@ -381,7 +307,7 @@ async def request_json(
         aiohttp.ClientConnectionError: The server could not be reached.
     """
     call = RemoteCall(url, body, headers, "records", session, retry, seconds, method)
-    response = await _open(call, _State())
+    response = await _open(call, TaskState())
     try:
         raw = await response.read()
     finally:

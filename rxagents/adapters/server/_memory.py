@@ -16,8 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
-from rxagents.adapters._server_config import CONFIG
-from rxagents.adapters._server_http import ApiError
+from rxagents.adapters.server._config import CONFIG
+from rxagents.adapters.server._http import ApiError
 from rxagents.errors import InvalidInputError, ThreadOwnershipError
 from rxagents.memory import memory_ref
 

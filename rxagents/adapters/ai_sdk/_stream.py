@@ -2,7 +2,7 @@
 
 One :class:`UIStreamMapper` per subscription turns each of our chunks into zero or more UI
 message chunks (plain dicts, the wire shape of the ``ai`` package's ``uiMessageChunkSchema``);
-:class:`~rxagents.adapters._ai_sdk_writer.UIWriter` keeps the message well formed.
+:class:`~rxagents.adapters.ai_sdk._writer.UIWriter` keeps the message well formed.
 
 Nested content (an agent used as a workflow step) may overlap when steps run in parallel; its
 text, reasoning and tool ids are qualified with the nested run id, since two agents may use the
@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rxagents.adapters._ai_sdk_runs import RunStateParts
-from rxagents.adapters._ai_sdk_writer import (
+from rxagents.adapters.ai_sdk._runs import RunStateParts
+from rxagents.adapters.ai_sdk._writer import (
     V5_FINISH_REASONS,
     AiSdkSource,
     UIMessageChunk,

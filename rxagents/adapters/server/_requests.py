@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 from pydantic.alias_generators import to_camel
 
-from rxagents.adapters._ai_sdk_messages import ui_message_to_prompt
-from rxagents.adapters._server_http import ApiError, validation_issues
+from rxagents.adapters.ai_sdk._messages import ui_message_to_prompt
+from rxagents.adapters.server._http import ApiError, validation_issues
 from rxagents.errors import InvalidInputError
 
 __all__ = (
@@ -96,14 +96,9 @@ class ChatBody(AgentBody):
     message_id: str | None = None
 
 
-_SETTINGS = (
-    "temperature",
-    "top_p",
-    "top_k",
-    "seed",
-    "stop_sequences",
-    "presence_penalty",
-    "frequency_penalty",
+# The sampling settings passed through as they are (the token limit has two spellings).
+_SETTINGS = tuple(
+    name for name in ModelSettings.model_fields if name not in ("max_output_tokens", "max_tokens")
 )
 
 

@@ -11,11 +11,12 @@ from typing import Any
 from aiohttp import web
 from reactivex import Observable
 
-from rxagents.adapters._ai_sdk_stream import AiSdkSource
-from rxagents.adapters._server_config import CONFIG, ServerConfig, find_agent
-from rxagents.adapters._server_http import ApiError, read_json
-from rxagents.adapters._server_memory import open_memory_thread
-from rxagents.adapters._server_requests import (
+from rxagents.adapters.ai_sdk import to_ai_sdk_v5_stream
+from rxagents.adapters.ai_sdk._stream import AiSdkSource
+from rxagents.adapters.server._config import CONFIG, ServerConfig, find_agent
+from rxagents.adapters.server._http import ApiError, read_json
+from rxagents.adapters.server._memory import open_memory_thread
+from rxagents.adapters.server._requests import (
     AgentBody,
     ChatBody,
     agent_options,
@@ -23,8 +24,7 @@ from rxagents.adapters._server_requests import (
     prompt_messages,
     ui_prompt_messages,
 )
-from rxagents.adapters._server_stream import SSE_CHUNKS, SSE_UI, stream_observable
-from rxagents.adapters.ai_sdk import to_ai_sdk_v5_stream
+from rxagents.adapters.server._stream import SSE_CHUNKS, SSE_UI, stream_observable
 from rxagents.errors import ConfigurationError, InvalidInputError
 
 __all__ = ("add_agent_routes", "describe_agent", "has_memory")

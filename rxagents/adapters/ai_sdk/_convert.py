@@ -1,39 +1,4 @@
-"""The Vercel AI SDK v5 UI message stream: what ``useChat`` reads.
-
-:func:`to_ai_sdk_v5_stream` turns an agent, workflow or network run into UI message chunks
-(``start``, ``start-step``, ``text-*``, ``reasoning-*``, ``tool-*``, ``finish-step``, ``finish``,
-``error``, ``abort`` and ``data-workflow`` / ``data-network`` parts);
-:func:`encode_ui_message_stream` frames them as server-sent events ending with
-``data: [DONE]``, with the headers in :data:`UI_MESSAGE_STREAM_HEADERS`.
-:func:`to_ai_sdk_v5_messages` and :func:`from_ai_sdk_v5_messages` convert conversations to
-and from ``UIMessage`` objects.
-
-The agent mapping:
-
-=================================== =========================================================
-our chunk                           UI message chunk
-=================================== =========================================================
-``start``                           ``start {messageId}``
-``step-start`` / ``step-finish``    ``start-step`` / ``finish-step`` (open parts closed first)
-``text-*``, ``reasoning-*``         the same types, ``delta`` for the text, the model's ids
-``tool-call-input-streaming-start`` ``tool-input-start {toolCallId, toolName}``
-``tool-call-delta``                 ``tool-input-delta {toolCallId, inputTextDelta}``
-``tool-call``                       ``tool-input-available {toolCallId, toolName, input}``
-``tool-result``                     ``tool-output-available {toolCallId, output}``
-``tool-error``                      ``tool-output-error {toolCallId, errorText}`` (the message)
-``error``                           ``error {errorText}`` (open parts closed first)
-``abort``                           ``abort`` (parts and step closed first; nothing after it)
-``finish``                          ``finish {finishReason}`` (``"other"`` outside the v5 enum)
-=================================== =========================================================
-
-Unlike Mastra's own conversion, every part that is started is ended, also for networks, so the
-stream passes the AI SDK's strict checks. ``dynamic`` is never sent.
-
-Example:
-    >>> from reactivex import operators as ops  # doctest: +SKIP
-    >>> ui = to_ai_sdk_v5_stream(agent.observe("Hi"))  # doctest: +SKIP
-    >>> body = encode_ui_message_stream(ui)  # Observable[bytes]  # doctest: +SKIP
-"""
+"""Runs to UI message chunks and back: the public conversions and their framing."""
 
 from __future__ import annotations
 
@@ -44,9 +9,8 @@ import pydantic_core
 from reactivex import Observable, abc
 
 from rxagents._core.run_stream import RunStream
-from rxagents.adapters._ai_sdk_messages import UIMessage, from_ui_messages, to_ui_messages
-from rxagents.adapters._ai_sdk_stream import (
-    V5_FINISH_REASONS,
+from rxagents.adapters.ai_sdk._messages import UIMessage, from_ui_messages, to_ui_messages
+from rxagents.adapters.ai_sdk._stream import (
     AiSdkSource,
     UIMessageChunk,
     UIStreamMapper,
@@ -57,10 +21,6 @@ from rxagents.events import ChunkBase, parse_chunk
 __all__ = (
     "DONE",
     "UI_MESSAGE_STREAM_HEADERS",
-    "V5_FINISH_REASONS",
-    "AiSdkSource",
-    "UIMessage",
-    "UIMessageChunk",
     "encode_ui_message_chunk",
     "encode_ui_message_stream",
     "from_ai_sdk_v5_messages",

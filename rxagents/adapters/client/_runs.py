@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import BaseModel
 from reactivex import Observable, abc
 
 from rxagents.errors import MalformedStreamError
@@ -25,14 +26,10 @@ from rxagents.usage import Usage
 __all__ = ("RemoteAgentRun", "RemoteNetworkRun")
 
 
-class _NoOutput:
-    output = None
-
-
 class RemoteAgentRun:
     """What :class:`~rxagents.agent.AgentStream` reads of a run, for a remote one."""
 
-    config = _NoOutput()
+    output: type[BaseModel] | None = None  # the client sends no structured-output schema
     object: Any = None
     object_error: Exception | None = None
 

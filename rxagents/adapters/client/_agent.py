@@ -1,47 +1,24 @@
-"""A Python client for Mastra's HTTP protocol: remote agents, networks and workflows.
-
-It works against :func:`rxagents.adapters.server.create_app` and against a Mastra server. A
-remote run comes back as the same thing a local one is: ``observe()`` gives a cold
-``Observable[Chunk]`` (each subscription is one HTTP request; disposing it closes the
-connection, and the server cancels the run), ``stream()`` gives an
-:class:`~rxagents.agent.AgentStream` with ``text_stream``, ``text``, ``usage`` and the rest.
-
-Errors: a non-2xx answer is a :class:`~rxagents.errors.RemoteError` (with the server's
-``status`` and JSON ``error``) before any chunk; a stream cut short is a
-:class:`~rxagents.errors.MalformedStreamError`. Connection errors and 502/503/504 are retried
-before the answer starts, never after a chunk. Chunks of a type outside the vocabulary
-(Mastra's custom ``writer.custom()`` events) are skipped; a malformed chunk of a known type is a
-:class:`~rxagents.errors.ChunkParseError`.
-
-Example:
-    >>> agent = RemoteAgent("http://127.0.0.1:4111", "weather-agent")  # doctest: +SKIP
-    >>> stream = await agent.stream("What is the weather in Paris?")  # doctest: +SKIP
-    >>> print(await stream.text)  # doctest: +SKIP
-"""
+"""The remote agent: :class:`RemoteAgent` streams an agent served elsewhere."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import Any, Final
 
 import aiohttp
 from pydantic import BaseModel
 from reactivex import Observable
 
-from rxagents.adapters._client_endpoint import Endpoint, is_name
-from rxagents.adapters._client_runs import RemoteAgentRun, RemoteNetworkRun
-from rxagents.adapters._client_workflow import RemoteWorkflow, RemoteWorkflowRun
+from rxagents._core.http import RetryPolicy
+from rxagents.adapters.client._endpoint import Endpoint, is_name
+from rxagents.adapters.client._runs import RemoteAgentRun, RemoteNetworkRun
 from rxagents.agent import AgentStream
 from rxagents.errors import ConfigurationError, MalformedStreamError
 from rxagents.events import Chunk
-from rxagents.models._http import RetryPolicy
 from rxagents.network import NetworkStream
 
-if TYPE_CHECKING:
-    from rxagents.agent._loop import AgentRun
-
-__all__ = ("RemoteAgent", "RemoteWorkflow", "RemoteWorkflowRun", "RetryPolicy")
+__all__ = ("RemoteAgent",)
 
 _SETTINGS: Final = {
     "temperature": "temperature",
@@ -141,7 +118,8 @@ class RemoteAgent:
             headers: Extra request headers.
             token: Sent as ``Authorization: Bearer <token>``.
             session: An aiohttp session to use (never closed here); default: one shared
-                session per event loop.
+                session per event loop, holding at most 1,000 connections, 500 to one host
+                (see :class:`~rxagents.models.ConnectionLimits`).
             retry: When to retry before the answer starts (default: connection errors and
                 502/503/504, three attempts).
             timeout: Seconds allowed to connect and get the answer's status, and between two
@@ -192,7 +170,7 @@ class RemoteAgent:
         """
         run_id = options.setdefault("run_id", str(uuid.uuid4()))
         run = RemoteAgentRun(self.observe(messages, **options), run_id)
-        return AgentStream(cast("AgentRun", run))  # AgentStream reads a run's public surface
+        return AgentStream(run)
 
     def observe_network(self, messages: object, **options: Any) -> Observable[Chunk]:
         """Return a remote network run (``POST /agents/{id}/network``) as a cold Observable.

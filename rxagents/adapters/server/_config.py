@@ -8,8 +8,8 @@ from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 from aiohttp import web
 
-from rxagents.adapters._server_http import ApiError
-from rxagents.adapters._server_stream import StreamSettings
+from rxagents.adapters.server._http import ApiError
+from rxagents.adapters.server._stream import StreamSettings
 
 __all__ = (
     "CONFIG",

@@ -7,12 +7,13 @@ A remote run's stream is the same :class:`~rxagents.workflow.WorkflowStream` a l
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from pydantic import MISSING
 from reactivex import Observable, abc
 
-from rxagents.adapters._client_endpoint import Endpoint, is_name
+from rxagents._core.http import RetryPolicy
+from rxagents.adapters.client._endpoint import Endpoint, is_name
 from rxagents.errors import ConfigurationError, MalformedStreamError
 from rxagents.events import (
     Chunk,
@@ -25,15 +26,12 @@ from rxagents.events import (
     WorkflowStartPayload,
     WorkflowStatus,
 )
-from rxagents.models._http import RetryPolicy
 from rxagents.operators import usage_of
 from rxagents.usage import Usage
 from rxagents.workflow import StepRecord, WorkflowResult, WorkflowStream
 
 if TYPE_CHECKING:
     import aiohttp
-
-    from rxagents.workflow._execution import Execution
 
 __all__ = ("RemoteWorkflow", "RemoteWorkflowRun")
 
@@ -225,7 +223,7 @@ class RemoteWorkflowRun:
 
     def _stream(self, source: Observable[Chunk], input_data: Any) -> WorkflowStream:
         execution = _RemoteExecution(source, self.run_id, self.workflow_id, input_data)
-        return WorkflowStream(cast("Execution", execution))  # it reads the public surface only
+        return WorkflowStream(execution)
 
 
 class RemoteWorkflow:

@@ -1,25 +1,22 @@
-"""The HTTP layer: retry policy as data, server wait hints, the shared session's lifetime."""
+"""The retry engine: its policy as data, the server's wait hints, and the engine itself."""
 
 from __future__ import annotations
 
-import asyncio
-import gc
+import logging
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from typing import Any
 
-import aiohttp
 import pytest
 
-from rxagents.errors import ConfigurationError
-from rxagents.models._http import (
+from rxagents._core.http import (
     DEFAULT_RETRY_STATUSES,
+    Retryable,
     RetryPolicy,
-    close_shared_session,
-    error_message,
-    redact,
     retry_after_seconds,
-    shared_session,
+    retry_transient,
 )
+from rxagents.errors import ConfigurationError, ProviderError
 
 NOW = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC).timestamp()
 
@@ -111,50 +108,74 @@ def test_retry_after_is_none_without_a_hint() -> None:
     assert retry_after_seconds({}) is None
 
 
-# --- errors --------------------------------------------------------------------------------------
+# --- the engine ----------------------------------------------------------------------------------
+
+LOG = logging.getLogger("tests.retry")
 
 
-def test_error_message_understands_provider_error_bodies() -> None:
-    openai = '{"error": {"message": "bad tool", "type": "invalid_request_error"}}'
-    anthropic = '{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}'
-    assert error_message(openai) == "bad tool (invalid_request_error)"
-    assert error_message(anthropic) == "Overloaded (overloaded_error)"
-    assert error_message('{"detail": "Not Found"}') == "Not Found"
-    assert error_message("<html>") is None
+def recording_policy(waits: list[float], **kwargs: Any) -> RetryPolicy:
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    return RetryPolicy(jitter=0.0, sleep=sleep, **kwargs)
 
 
-def test_redact_removes_every_secret() -> None:
-    assert redact("key sk-abc123 twice sk-abc123", ["sk-abc123"]) == (
-        "key [redacted] twice [redacted]"
-    )
+async def test_retry_transient_retries_retryable_failures_until_one_succeeds() -> None:
+    waits: list[float] = []
+    attempts: list[int] = []
+
+    async def attempt() -> str:
+        attempts.append(len(attempts) + 1)
+        if len(attempts) < 3:
+            raise Retryable(ProviderError("busy"), retry_after=0.25 if len(attempts) == 2 else None)
+        return "ok"
+
+    result = await retry_transient(attempt, recording_policy(waits), what="test", log=LOG)
+    assert result == "ok"
+    assert attempts == [1, 2, 3]
+    assert waits == [0.5, 0.25]  # the computed backoff, then the server's hint
 
 
-# --- the shared session --------------------------------------------------------------------------
+async def test_retry_transient_raises_the_last_error_unwrapped_with_its_cause() -> None:
+    waits: list[float] = []
+    cause = TimeoutError("slow")
+
+    async def attempt() -> str:
+        raise Retryable(ProviderError("gone")) from cause
+
+    with pytest.raises(ProviderError, match="gone") as caught:
+        await retry_transient(attempt, recording_policy(waits), what="test", log=LOG)
+    assert caught.value.__cause__ is cause
+    assert len(waits) == 2  # three attempts in all
 
 
-def test_shared_session_is_closed_when_the_loop_shuts_down() -> None:
-    sessions: list[aiohttp.ClientSession] = []
+async def test_retry_transient_stops_when_a_retry_is_no_longer_allowed() -> None:
+    waits: list[float] = []
+    attempts = 0
 
-    async def main() -> None:
-        first = await shared_session()
-        assert await shared_session() is first  # one per loop
-        sessions.append(first)
+    async def attempt() -> str:
+        nonlocal attempts
+        attempts += 1
+        raise Retryable(ProviderError("dropped"))
 
-    asyncio.run(main())
-    asyncio.run(main())
-    first, second = sessions
-    assert first is not second
-    assert first.closed
-    assert second.closed
-    sessions.clear()
-    del first, second
-    gc.collect()  # an unclosed session would warn here, and warnings are errors
+    with pytest.raises(ProviderError):
+        await retry_transient(
+            attempt, recording_policy(waits), what="test", log=LOG, may_retry=lambda: False
+        )
+    assert (attempts, waits) == (1, [])
 
 
-async def test_close_shared_session_closes_now_and_a_new_one_follows() -> None:
-    first = await shared_session()
-    await close_shared_session()
-    assert first.closed
-    second = await shared_session()
-    assert second is not first
-    assert not second.closed
+async def test_retry_transient_never_retries_other_errors_or_long_server_waits() -> None:
+    waits: list[float] = []
+
+    async def refused() -> str:
+        raise ProviderError("bad request")
+
+    async def patient() -> str:
+        raise Retryable(ProviderError("come back in an hour"), retry_after=3600.0)
+
+    with pytest.raises(ProviderError, match="bad request"):
+        await retry_transient(refused, recording_policy(waits), what="test", log=LOG)
+    with pytest.raises(ProviderError, match="an hour"):
+        await retry_transient(patient, recording_policy(waits), what="test", log=LOG)
+    assert waits == []

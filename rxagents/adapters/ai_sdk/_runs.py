@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, Final
 
-from rxagents.adapters._ai_sdk_writer import (
+from rxagents.adapters.ai_sdk._writer import (
     UIMessageChunk,
     UIWriter,
     error_text,

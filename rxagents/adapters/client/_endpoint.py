@@ -9,7 +9,8 @@ from urllib.parse import quote
 import aiohttp
 from reactivex import Observable
 
-from rxagents.adapters._client_http import (
+from rxagents._core.http import RetryPolicy
+from rxagents.adapters.client._http import (
     DEFAULT_CLIENT_RETRY,
     Framing,
     RemoteCall,
@@ -18,7 +19,6 @@ from rxagents.adapters._client_http import (
 )
 from rxagents.errors import ConfigurationError
 from rxagents.events import Chunk
-from rxagents.models._http import RetryPolicy
 
 __all__ = ("Endpoint", "is_name")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,9 +18,9 @@ from pydantic import BaseModel
 from pytest_aiohttp import AiohttpServer
 from reactivex import operators as ops
 
-from rxagents.adapters._client_endpoint import Endpoint
-from rxagents.adapters._client_http import RemoteCall, remote_stream
 from rxagents.adapters.client import RemoteAgent, RemoteWorkflow, RemoteWorkflowRun, RetryPolicy
+from rxagents.adapters.client._endpoint import Endpoint
+from rxagents.adapters.client._http import RemoteCall, remote_stream
 from rxagents.adapters.server import create_app
 from rxagents.agent import Agent, AgentStream, tool
 from rxagents.errors import ChunkParseError, ConfigurationError, MalformedStreamError, RemoteError
@@ -180,6 +181,13 @@ async def test_stream_gives_an_agent_stream_with_its_results(base: str) -> None:
     }
 
 
+async def test_a_remote_agent_stream_has_no_structured_output(base: str) -> None:
+    stream = await RemoteAgent(base, "tool-agent", token="tok").stream("weather?")
+    assert await stream.text == "It is 21C"
+    with pytest.raises(ConfigurationError, match="no structured output"):
+        await stream.object
+
+
 async def test_describe_reads_the_agent(base: str) -> None:
     info = await RemoteAgent(base, "tool-agent", token="tok").describe()
     assert info["id"] == "tool-agent"
@@ -329,6 +337,64 @@ async def test_sse_ending_in_a_partial_event_is_a_malformed_stream(
         await collect(RemoteAgent(str(server.make_url("")), "a").observe("hi"))
 
 
+async def test_an_sse_event_over_the_size_cap_is_a_malformed_stream(
+    aiohttp_server: AiohttpServer,
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        await request.read()
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(b"data: " + START + b"\n\ndata: ")
+        megabyte = b"x" * (1024 * 1024)
+        with contextlib.suppress(ConnectionResetError):  # the client leaves past the cap
+            for _ in range(17):
+                await response.write(megabyte)
+            await response.write_eof()
+        return response
+
+    server = await fake_server(aiohttp_server, handler)
+    received: list[Chunk] = []
+    with pytest.raises(MalformedStreamError, match="larger than 16777216 bytes"):
+        await (
+            RemoteAgent(str(server.make_url("")), "a")
+            .observe("hi")
+            .pipe(ops.do_action(received.append), ops.to_list())
+        )
+    assert [c.type for c in received] == ["start"]
+
+
+async def test_150_remote_streams_are_all_in_flight_at_once(
+    aiohttp_server: AiohttpServer,
+) -> None:
+    streams = 150  # more than aiohttp's default pool of 100 connections
+    in_flight = 0
+    all_in = asyncio.Event()
+    release = asyncio.Event()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        nonlocal in_flight
+        await request.read()
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(b"data: " + START + b"\n\n")
+        in_flight += 1
+        if in_flight == streams:
+            all_in.set()
+        await release.wait()
+        await response.write(b"data: " + FINISH + b"\n\ndata: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+    server = await fake_server(aiohttp_server, handler)
+    agent = RemoteAgent(str(server.make_url("")), "a")
+    tasks = [asyncio.create_task(collect(agent.observe("hi"))) for _ in range(streams)]
+    async with asyncio.timeout(30):  # fails here if some streams wait for a connection
+        await all_in.wait()
+    release.set()
+    results = await asyncio.gather(*tasks)
+    assert [[c.type for c in chunks] for chunks in results] == [["start", "finish"]] * streams
+
+
 async def test_a_chunk_that_does_not_parse_is_an_error(aiohttp_server: AiohttpServer) -> None:
     bad = b'data: {"type": "text-delta", "runId": "r", "from": "AGENT", "payload": {}}\n\n'
     server = await fake_server(aiohttp_server, await raw_body(bad + b"data: [DONE]\n\n"))
@@ -386,6 +452,33 @@ async def test_records_framing_reads_chunks_and_refuses_a_partial_record(
     )
     with pytest.raises(MalformedStreamError, match="record"):
         await collect(remote_stream(call))
+
+
+async def test_a_record_over_the_size_cap_is_a_malformed_stream(
+    aiohttp_server: AiohttpServer,
+) -> None:
+    path = "/api/workflows/w/stream"
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        await request.read()
+        response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        await response.prepare(request)
+        await response.write(START + b"\x1e")
+        megabyte = b"x" * (1024 * 1024)
+        with contextlib.suppress(ConnectionResetError):  # the client leaves past the cap
+            for _ in range(17):
+                await response.write(megabyte)
+            await response.write_eof()
+        return response
+
+    server = await fake_server(aiohttp_server, handler, path)
+    call = RemoteCall(
+        str(server.make_url(path)), {}, {}, "records", None, RetryPolicy.disabled(), None
+    )
+    received: list[Chunk] = []
+    with pytest.raises(MalformedStreamError, match="larger than 16777216 bytes"):
+        await remote_stream(call).pipe(ops.do_action(received.append), ops.to_list())
+    assert [c.type for c in received] == ["start"]
 
 
 # --- retries --------------------------------------------------------------------------------

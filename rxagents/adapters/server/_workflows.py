@@ -15,12 +15,13 @@ from typing import Annotated, Any, Final
 from aiohttp import web
 from pydantic import Field, ValidationError
 
-from rxagents.adapters._server_config import CONFIG, ServerConfig, find_workflow
-from rxagents.adapters._server_http import ApiError, read_json, validation_issues
-from rxagents.adapters._server_requests import Body, parse_body
-from rxagents.adapters._server_stream import RECORDS, SSE_UI, stream_observable
 from rxagents.adapters.ai_sdk import to_ai_sdk_v5_stream
+from rxagents.adapters.server._config import CONFIG, ServerConfig, find_workflow
+from rxagents.adapters.server._http import ApiError, read_json, validation_issues
+from rxagents.adapters.server._requests import Body, parse_body
+from rxagents.adapters.server._stream import RECORDS, SSE_UI, stream_observable
 from rxagents.errors import InvalidInputError, UserError
+from rxagents.workflow import RunStateError
 
 __all__ = ("MAX_PENDING_RUNS", "RUNS", "RunRegistry", "add_workflow_routes", "describe_workflow")
 
@@ -161,8 +162,6 @@ async def _find_run(request: web.Request, key: str, workflow: Any, run_id: str) 
 
 
 def _refusal(err: Exception, *, field: str) -> ApiError:
-    from rxagents.workflow import RunStateError  # here: rxagents.workflow imports adapters
-
     if isinstance(err, InvalidInputError):
         cause = err.__cause__
         issues = (
