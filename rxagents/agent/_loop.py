@@ -191,6 +191,7 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers):
             )
         except Exception as err:  # the model failed before streaming anything
             self._step.warnings_always = True  # as in Mastra: stepResult.warnings is []
+            self._log_model_failure(err)
             self._fail(ErrorInfo.from_exception(err), typed=True)
 
     # --- model parts ----------------------------------------------------------------------
@@ -228,7 +229,22 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers):
     def _on_model_error(self, error: Exception) -> None:
         self._model_subscription = None
         if not self._failed and not self._disposed:
+            self._log_model_failure(error)
             self._guard(lambda: self._fail(ErrorInfo.from_exception(error)))
+
+    def _log_model_failure(self, error: Exception) -> None:
+        """Log a raised model failure once, at info: one line, the traceback only at debug level.
+
+        The stream carries ``{name, message}``; the traceback stays in process (the error's
+        ``exception``) and in this log record when debugging.
+        """
+        _log.info(
+            "agent run %s: the model call failed: %s: %s",
+            self.run_id,
+            type(error).__name__,
+            error,
+            exc_info=error if _log.isEnabledFor(logging.DEBUG) else None,
+        )
 
     def _on_model_completed(self) -> None:
         self._model_subscription = None

@@ -11,7 +11,13 @@ from aiohttp.typedefs import Middleware
 
 from rxagents.adapters.server._agents import add_agent_routes
 from rxagents.adapters.server._config import CONFIG, ResourceOf, ServedRuntime, ServerConfig
-from rxagents.adapters.server._http import CorsPolicy, auth_middleware, error_middleware
+from rxagents.adapters.server._http import (
+    MAX_REQUEST_LINE,
+    CorsPolicy,
+    ProtocolErrorLog,
+    auth_middleware,
+    error_middleware,
+)
 from rxagents.adapters.server._stream import StreamSettings
 from rxagents.adapters.server._workflows import add_workflow_routes
 from rxagents.errors import ConfigurationError
@@ -70,7 +76,11 @@ def create_app(
     middlewares: list[Middleware] = [error_middleware]
     if token is not None:
         middlewares.append(auth_middleware(token))
-    app = web.Application(middlewares=middlewares, client_max_size=max_body)
+    app = web.Application(
+        middlewares=middlewares,
+        client_max_size=max_body,
+        handler_args={"max_line_size": MAX_REQUEST_LINE, "logger": ProtocolErrorLog()},
+    )
     app[CONFIG] = ServerConfig(
         runtime=runtime,
         max_body=max_body,
