@@ -27,6 +27,7 @@ from rxagents.events import agent as _agent
 from rxagents.events import network as _network
 from rxagents.events import workflow as _workflow
 from rxagents.events._base import MISSING, ChunkBase, ErrorInfo, Payload, Source, WireModel
+from rxagents.events._compact import compact_chunk, compact_text, expand_chunk
 from rxagents.events.agent import *  # noqa: F403
 from rxagents.events.agent import AgentChunk
 from rxagents.events.network import *  # noqa: F403
@@ -165,6 +166,9 @@ __all__ = (
     "WireModel",
     "WrappedChunk",
     "chunk_tag",
+    "compact_chunk",
+    "compact_text",
+    "expand_chunk",
     "parse_chunk",
     *_agent.__all__,
     *_network.__all__,
