@@ -275,7 +275,7 @@ def report(result: dict[str, Any]) -> None:
             f"{label:<32}{row['bytes_per_token']:>9.0f}{row['tracked_per_chunk_buffer']:>15.3f}"
             f"{row['tracked_per_chunk_process']:>11.3f}"
         )
-    print("targets: 100,000 ≤ 1.3 × 1,000 per token; ≤ 3 µs/token at 20,000; ≤ 75 µs/run;")
+    print("targets: 100,000 ≤ 1.3 x 1,000 per token; ≤ 3 µs/token at 20,000; ≤ 75 µs/run;")
     print("         ≤ 300 B and ≤ 1 tracked object per retained chunk")
 
 

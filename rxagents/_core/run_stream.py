@@ -48,7 +48,12 @@ def fail_quietly(future: asyncio.Future[Any], error: BaseException) -> None:
 
 
 class SupportsSubscribe(Protocol[_C_co]):
-    """A run that takes an observer directly and never emits after completing or disposal."""
+    """A run that takes an observer directly and never emits after completing or disposal.
+
+    The observer a :class:`RunStream` with a codec passes has an ``on_compact`` callable: a
+    run may send a chunk through it in the codec's compact form instead of building the chunk
+    (readers get it expanded; nobody keeps the object). Other observers have no such attribute.
+    """
 
     def subscribe(self, observer: abc.ObserverBase[_C_co], /) -> abc.DisposableBase:
         """Start the run; the disposable stops it."""
@@ -64,6 +69,8 @@ class _Sink(abc.ObserverBase[_C]):
         self.on_next = stream._on_next  # type: ignore[method-assign]
         self.on_error = stream._on_error  # type: ignore[method-assign]
         self.on_completed = stream._on_completed  # type: ignore[method-assign]
+        if stream._compact is not None:
+            self.on_compact = stream._on_compact
 
     def on_next(self, value: _C) -> None:
         """Append a chunk."""
@@ -228,6 +235,19 @@ class RunStream(Generic[_C]):
         if self._observers:
             for observer in list(self._observers):
                 observer.on_next(value)
+        wake = self._wake
+        if wake is not None:
+            self._wake = None
+            if not wake.done():
+                wake.set_result(None)
+
+    def _on_compact(self, form: tuple[Any, ...]) -> None:
+        """Append a chunk the run sent in its compact form (see :class:`SupportsSubscribe`)."""
+        self._chunks.append(form)
+        if self._observers:
+            chunk = self._expand(form)  # type: ignore[misc]  # set: only offered with a codec
+            for observer in list(self._observers):
+                observer.on_next(chunk)
         wake = self._wake
         if wake is not None:
             self._wake = None

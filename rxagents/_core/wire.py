@@ -50,8 +50,8 @@ class SharedFieldsSet(set[str]):
 
     add = discard = remove = update = _read_only
     difference_update = intersection_update = symmetric_difference_update = _read_only
-    pop = clear = _read_only  # type: ignore[assignment]  # same signature, raising
-    __ior__ = __iand__ = __isub__ = __ixor__ = _read_only  # type: ignore[assignment]
+    pop = clear = _read_only
+    __ior__ = __iand__ = __isub__ = __ixor__ = _read_only
 
 
 def wire_name(name: str) -> str:

@@ -45,6 +45,7 @@ from rxagents.events import (
     StepStartPayload,
     TextDelta,
     TextDeltaPayload,
+    text_delta_shape,
 )
 from rxagents.models import LanguageModel, Message, ModelCall, ModelPart
 from rxagents.usage import Usage
@@ -55,6 +56,7 @@ _log = logging.getLogger(__name__)
 
 _text_delta = trusted_builder(TextDelta, "run_id", "payload")
 _text_delta_payload = trusted_builder(TextDeltaPayload, "id", "text")
+_TEXT_DELTA = text_delta_shape()
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers):
         self._step_count = 0
         self._total = Usage.zero
         self._emit: Callable[[AgentChunk], None] = _drop
+        self._emit_compact: Callable[[tuple[Any, ...]], None] | None = None
         self._model_subscription: abc.DisposableBase | None = None
         self._tool_task: asyncio.Task[None] | None = None
         self._failed = False
@@ -107,6 +110,8 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers):
         """Start the run from the next event-loop callback; the disposable stops it."""
         disposable = super().subscribe(observer, scheduler)
         self._emit = observer.on_next
+        # a replay buffer taking compact chunks: text deltas go to it unbuilt
+        self._emit_compact = getattr(observer, "on_compact", None)
         return disposable
 
     def _stop(self) -> None:
@@ -211,6 +216,10 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers):
                     # as in Mastra: the object parsed so far comes before the delta it includes
                     self._emit_partial_object()
                 if part.provider_metadata is MISSING:
+                    emit_compact = self._emit_compact
+                    if emit_compact is not None:
+                        emit_compact((_TEXT_DELTA, self.run_id, part.id, delta))
+                        return
                     payload = _text_delta_payload(part.id, delta)
                 else:
                     payload = TextDeltaPayload.model_validate(
@@ -317,6 +326,7 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers):
         """Drop the references to the subscriber, so a finished run holds no cycle."""
         self._observer = None
         self._emit = _drop
+        self._emit_compact = None
 
     def _fail(self, error: ErrorInfo, *, typed: bool = False) -> None:
         """End the step and the run after a model failure: close, error, step-finish, finish."""

@@ -27,7 +27,12 @@ from rxagents.events import agent as _agent
 from rxagents.events import network as _network
 from rxagents.events import workflow as _workflow
 from rxagents.events._base import MISSING, ChunkBase, ErrorInfo, Payload, Source, WireModel
-from rxagents.events._compact import compact_chunk, compact_text, expand_chunk
+from rxagents.events._compact import (
+    compact_chunk,
+    compact_text,
+    expand_chunk,
+    text_delta_shape,
+)
 from rxagents.events.agent import *  # noqa: F403
 from rxagents.events.agent import AgentChunk
 from rxagents.events.network import *  # noqa: F403
@@ -170,6 +175,7 @@ __all__ = (
     "compact_text",
     "expand_chunk",
     "parse_chunk",
+    "text_delta_shape",
     *_agent.__all__,
     *_network.__all__,
     *_workflow.__all__,

@@ -33,7 +33,7 @@ from rxagents.events.agent import (
 )
 from rxagents.events.network import WrappedChunk
 
-__all__ = ("compact_chunk", "compact_text", "expand_chunk")
+__all__ = ("compact_chunk", "compact_text", "expand_chunk", "text_delta_shape")
 
 CompactChunk = tuple[Any, ...]
 """A chunk's compact form: a tuple of an ``int`` shape and strings (or one nested form)."""
@@ -210,3 +210,24 @@ def compact_text(form: CompactChunk) -> tuple[str, str] | None:
     if kind == "text-delta" or kind == "reasoning-delta":
         return kind, form[3]
     return None
+
+
+def text_delta_shape() -> int:
+    """Return the shape of a ``text-delta`` built from ``run_id`` and a ``{id, text}`` payload.
+
+    ``(text_delta_shape(), run_id, id, text)`` is then the compact form of
+    ``TextDelta(run_id=run_id, payload=TextDeltaPayload(id=id, text=text))``: a run that
+    streams text can send it as it is, without building the chunk.
+    """
+    return _shape_of(
+        TextDelta,
+        "AGENT",
+        _TEXT_DELTA_FIELDS,
+        TextDeltaPayload,
+        _TEXT_PAYLOAD_FIELDS,
+        ("id", "text"),
+    )
+
+
+_TEXT_DELTA_FIELDS: Final = SharedFieldsSet(("run_id", "payload"))
+_TEXT_PAYLOAD_FIELDS: Final = SharedFieldsSet(("id", "text"))
