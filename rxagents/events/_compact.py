@@ -11,9 +11,10 @@ the chunk: same class, field values (the very same string objects), ``from``, fi
 extra keys, so it is equal to the original and dumps identically. Every other chunk, and any
 chunk carrying extra keys or private state, is returned unchanged (``compact_chunk(c) is c``).
 
-A compact form is ``(shape, run_id, *payload values)``, or ``(shape, type, run_id, inner form)``
-for a wrapped chunk; ``shape`` indexes a table of what the tuple does not carry (the classes,
-``from``, the fields sets), filled as new shapes are seen (a handful per process).
+A compact form is ``(shape, run_id, *payload values)``, or ``(shape, type, run_id, *inner
+form)`` for a wrapped chunk (flat, so that one pass of the collector untracks it); ``shape``
+indexes a table of what the tuple does not carry (the classes, ``from``, the fields sets),
+filled as new shapes are seen (a handful per process).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from rxagents.events.network import WrappedChunk
 __all__ = ("compact_chunk", "compact_text", "expand_chunk", "text_delta_shape")
 
 CompactChunk = tuple[Any, ...]
-"""A chunk's compact form: a tuple of an ``int`` shape and strings (or one nested form)."""
+"""A chunk's compact form: a flat tuple of ``int`` shapes and strings."""
 
 _ENVELOPE: Final = ("type", "run_id", "from_", "payload")
 
@@ -78,13 +79,13 @@ class _Shape:
     ) -> None:
         self.kind: str | None = None
         self.expand: Callable[[CompactChunk], Any]
-        if payload_cls is None:  # wrapped: (shape, type, run_id, inner form)
+        if payload_cls is None:  # wrapped: (shape, type, run_id, *inner form)
             wrap = trusted_builder(
                 chunk_cls, "type", "run_id", "from_", "payload", fields_set=chunk_fields
             )
 
             def expand_wrapped(form: CompactChunk) -> Any:
-                inner = form[3]
+                inner = form[3:]
                 return wrap(form[1], form[2], from_, _SHAPES[inner[0]].expand(inner))
 
             self.expand = expand_wrapped
@@ -193,7 +194,7 @@ def _compact_wrapped(chunk: WrappedChunk) -> Any:
     shape = _shape_of(
         WrappedChunk, fields["from_"], chunk.__pydantic_fields_set__, None, _NO_FIELDS, ()
     )
-    return (shape, fields["type"], fields["run_id"], inner)
+    return (shape, fields["type"], fields["run_id"], *inner)
 
 
 def expand_chunk(form: CompactChunk) -> Any:
