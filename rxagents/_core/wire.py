@@ -10,6 +10,7 @@ streamed token.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from typing import Any, NoReturn, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -38,6 +39,12 @@ class SharedFieldsSet(set[str]):
     """
 
     __slots__ = ()
+
+    def __hash__(self) -> int:  # type: ignore[override]  # read-only, so hashable
+        return hash(frozenset(self))
+
+    def __or__(self, other: AbstractSet[str]) -> SharedFieldsSet:  # type: ignore[override]
+        return SharedFieldsSet(set.union(self, other))
 
     def __copy__(self) -> set[str]:
         return set(self)
