@@ -27,6 +27,8 @@ from typing import Any, Generic, Protocol, TypeVar, overload
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
+from rxagents._core.rx import subscribe_direct
+
 __all__ = ("ChunkBuffer", "RunResult", "RunStream", "SupportsSubscribe", "fail_quietly")
 
 _C = TypeVar("_C")
@@ -218,8 +220,10 @@ class RunStream(Generic[_C]):
         self._cancelled = False
         self._observers: list[abc.ObserverBase[_C]] = []
         self._subscription: abc.DisposableBase | None = None
-        if isinstance(source, Observable):
-            self._subscription = source.subscribe(self._on_next, self._on_error, self._on_completed)
+        if isinstance(source, Observable):  # a lean one (the library's) is called directly
+            self._subscription = subscribe_direct(
+                source, self._on_next, self._on_error, self._on_completed
+            )
         else:  # the library's own runs: no Rx observer wrapper between run and buffer
             self._subscription = source.subscribe(_Sink(self))
         if self._has_ended():  # the source finished synchronously inside subscribe
