@@ -7,6 +7,7 @@ from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
+from reactivex import from_iterable
 
 from rxagents.events import (
     ChunkBase,
@@ -127,8 +128,6 @@ def test_any_chunk_round_trips(chunk: Any) -> None:
 def test_agent_streams_round_trip_chunk_by_chunk(stream: list[Any], prefix: str) -> None:
     if prefix:
         out: list[Any] = []
-        from reactivex import from_iterable
-
         from_iterable(stream).pipe(prefix_events(prefix)).subscribe(out.append)
         stream = out
     for chunk in stream:
