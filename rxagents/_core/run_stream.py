@@ -43,6 +43,10 @@ def _as_is(item: Any) -> Any:
     return item
 
 
+def _no_text(item: Any) -> None:
+    return None
+
+
 def fail_quietly(future: asyncio.Future[Any], error: BaseException) -> None:
     """Fail a result future; awaiting it raises, but an unawaited one logs nothing."""
     future.set_exception(error)
@@ -191,6 +195,7 @@ class RunStream(Generic[_C]):
         closing_chunks: Callable[[], Sequence[_C]] | None = None,
         compact: Callable[[_C], Any] | None = None,
         expand: Callable[[Any], _C] | None = None,
+        peek_text: Callable[[Any], tuple[str, str] | None] | None = None,
     ) -> None:
         """Subscribe to ``source`` now, on the running event loop.
 
@@ -202,6 +207,8 @@ class RunStream(Generic[_C]):
                 chunk itself to keep it as it is. Chunks are never tuples.
             expand: The codec's second half: the chunk a compact form was made from, equal
                 to the original. Needed with ``compact``.
+            peek_text: Optionally, ``(type, payload.text)`` of a compact form that has a text
+                (else ``None``): text readers then skip expanding it.
         """
         if (compact is None) != (expand is None):
             raise ValueError("pass both compact and expand, or neither")
@@ -209,6 +216,7 @@ class RunStream(Generic[_C]):
         self._chunks: list[Any] = []
         self._compact = compact
         self._expand = expand
+        self._peek_text = peek_text
         self._compacted = 0
         """How many chunks from the start went through ``compact``."""
         self._done = False
@@ -385,6 +393,7 @@ class RunStream(Generic[_C]):
         index = 0
         chunks: list[Any] = self._chunks
         expand = self._expand or _as_is
+        peek = self._peek_text or _no_text
         self._readers += 1
         finished = False
         try:
@@ -401,6 +410,11 @@ class RunStream(Generic[_C]):
                         chunk = chunks[index]
                         index += 1
                         if type(chunk) is tuple:
+                            text = peek(chunk)
+                            if text is not None:
+                                if text[0] == kind:
+                                    yield text[1]
+                                continue
                             chunk = expand(chunk)
                         if chunk.type == kind:
                             yield chunk.payload.text

@@ -123,7 +123,11 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
         self._object: asyncio.Future[_O] = loop.create_future()
         self._error_info: ErrorInfo | Exception | None = None
         super().__init__(
-            run, closing_chunks=run.closing_chunks, compact=compact_chunk, expand=expand_chunk
+            run,
+            closing_chunks=run.closing_chunks,
+            compact=compact_chunk,
+            expand=expand_chunk,
+            peek_text=compact_text,
         )
 
     @property

@@ -10,7 +10,7 @@ from reactivex import abc
 
 from rxagents._core.run_stream import ChunkBuffer, RunResult, RunStream, fail_quietly
 from rxagents.errors import RunError
-from rxagents.events import Chunk, NetworkFinish, compact_chunk, expand_chunk
+from rxagents.events import Chunk, NetworkFinish, compact_chunk, compact_text, expand_chunk
 from rxagents.network._schemas import NetworkResult, NetworkStatus
 from rxagents.usage import Usage
 
@@ -69,7 +69,11 @@ class NetworkStream(RunStream[Chunk]):
         self._result: asyncio.Future[NetworkResult] = loop.create_future()
         self._usage: asyncio.Future[Usage] = loop.create_future()
         super().__init__(
-            run, closing_chunks=run.closing_chunks, compact=compact_chunk, expand=expand_chunk
+            run,
+            closing_chunks=run.closing_chunks,
+            compact=compact_chunk,
+            expand=expand_chunk,
+            peek_text=compact_text,
         )
 
     @property
