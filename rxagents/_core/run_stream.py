@@ -284,7 +284,7 @@ class RunStream(Generic[_C]):
             wake.set_result(None)
         self._settle(self.chunks, self._error)
         if self._readers == 0:
-            self._compact_to(len(self._chunks))
+            self._compact_tail()
         observers, self._observers = self._observers, []
         for observer in observers:
             if self._error is not None:
@@ -294,6 +294,11 @@ class RunStream(Generic[_C]):
 
     def _settle(self, chunks: ChunkBuffer[_C], error: Exception | None) -> None:
         """Resolve the stream's results from its chunks; called once, when the run ended."""
+
+    def _compact_tail(self) -> None:
+        """Once nobody reads the ended run live: compact the window too, for a long run."""
+        if len(self._chunks) > 2 * WINDOW:  # a short run's few objects are not worth it
+            self._compact_to(len(self._chunks))
 
     def _compact_to(self, end: int) -> None:
         """Put the chunks before ``end`` in their compact form (those not done yet)."""
@@ -432,4 +437,4 @@ class RunStream(Generic[_C]):
             if not finished:
                 self._reader_left()
             if self._done and self._readers == 0:
-                self._compact_to(len(chunks))
+                self._compact_tail()
