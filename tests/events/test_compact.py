@@ -11,10 +11,13 @@ from reactivex import from_iterable
 
 from rxagents.events import (
     ChunkBase,
+    ReasoningDelta,
+    ReasoningDeltaPayload,
     TextDelta,
     TextDeltaPayload,
     ToolCallDelta,
     ToolCallDeltaPayload,
+    WrappedChunk,
     compact_chunk,
     compact_text,
     expand_chunk,
@@ -43,6 +46,22 @@ def _assert_same(expanded: ChunkBase, original: ChunkBase) -> None:
     )
     assert expanded.model_dump_json(by_alias=True) == original.model_dump_json(by_alias=True)
     assert expanded.model_fields_set == original.model_fields_set
+
+
+def test_compactable_classes_have_the_layout_the_compact_form_assumes() -> None:
+    envelope = ("type", "run_id", "from_", "payload")
+    payloads = {
+        TextDelta: (TextDeltaPayload, ("id", "text")),
+        ReasoningDelta: (ReasoningDeltaPayload, ("id", "text")),
+        ToolCallDelta: (ToolCallDeltaPayload, ("tool_call_id", "tool_name", "args_text_delta")),
+    }
+    for cls, (payload_cls, names) in payloads.items():
+        assert tuple(cls.model_fields) == envelope
+        assert tuple(payload_cls.model_fields) == names
+        assert not cls.__private_attributes__
+        assert not payload_cls.__private_attributes__
+    assert tuple(WrappedChunk.model_fields) == envelope
+    assert not WrappedChunk.__private_attributes__
 
 
 def test_compact_text_delta_is_a_tuple_of_strings_that_expands_equal() -> None:
