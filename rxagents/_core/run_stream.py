@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
-from typing import Any, Generic, Protocol, TypeVar, overload
+from typing import Any, Generic, Protocol, TypeVar, cast, overload
 
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
 from rxagents._core.rx import subscribe_direct
+from rxagents.errors import ConfigurationError
 
 __all__ = ("ChunkBuffer", "RunResult", "RunStream", "SupportsSubscribe", "fail_quietly")
 
@@ -140,7 +141,7 @@ class ChunkBuffer(Sequence[_C]):
     def _read(self, item: Any) -> _C:
         if type(item) is tuple and self._expand is not None:
             return self._expand(item)
-        return item  # type: ignore[no-any-return]  # a chunk, stored as it came
+        return cast(_C, item)  # a chunk, stored as it came
 
 
 class RunResult(Generic[_T]):
@@ -211,7 +212,7 @@ class RunStream(Generic[_C]):
                 (else ``None``): text readers then skip expanding it.
         """
         if (compact is None) != (expand is None):
-            raise ValueError("pass both compact and expand, or neither")
+            raise ConfigurationError("a RunStream codec needs both compact and expand, or neither")
         self._loop = asyncio.get_running_loop()
         self._chunks: list[Any] = []
         self._compact = compact
@@ -257,7 +258,7 @@ class RunStream(Generic[_C]):
         """Append a chunk the run sent in its compact form (see :class:`SupportsSubscribe`)."""
         self._chunks.append(form)
         if self._observers:
-            chunk = self._expand(form)  # type: ignore[misc]  # set: only offered with a codec
+            chunk = (self._expand or _as_is)(form)  # only offered with a codec
             for observer in list(self._observers):
                 observer.on_next(chunk)
         wake = self._wake

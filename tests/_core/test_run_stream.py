@@ -12,6 +12,7 @@ from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
 from rxagents._core.run_stream import WINDOW, RunStream
+from rxagents.errors import ConfigurationError
 
 
 @dataclass(frozen=True)
@@ -103,5 +104,5 @@ async def test_observable_subscribers_replay_expanded_then_follow() -> None:
 
 
 async def test_codec_halves_come_together() -> None:
-    with pytest.raises(ValueError, match="both"):
+    with pytest.raises(ConfigurationError, match="both"):
         RunStream(reactivex.empty(), compact=compact)
