@@ -11,6 +11,7 @@ from pytest_aiohttp import AiohttpClient
 
 from rxagents import Agent, Runtime
 from rxagents.adapters.server import create_app
+from rxagents.errors import ConfigurationError
 from rxagents.models import FunctionModel
 
 from .test_server import approval_workflow, create, echo, post, refusal
@@ -84,3 +85,11 @@ async def test_a_request_line_past_the_parser_limit_is_one_warning_line(
     assert warnings[0].levelno == logging.WARNING
     assert warnings[0].exc_info is None
     assert "xxxx" not in warnings[0].getMessage()
+
+
+def test_create_app_refuses_an_agent_and_says_how_to_wrap_it() -> None:
+    agent = Agent("helper", model=FunctionModel(echo))
+    with pytest.raises(ConfigurationError, match=r'Runtime\(agents=\{"helper": agent\}\)'):
+        create_app(agent)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match=r"needs a runtime \(rxagents.Runtime\), got dict"):
+        create_app({})  # type: ignore[arg-type]
