@@ -37,7 +37,6 @@ SQLITE_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
 """The schema, as numbered migrations (``PRAGMA user_version`` says how many are applied)."""
 
 
-
 @final
 class SqliteStorage(Listing):
     """Keep JSON values in an SQLite file, shared by every process that opens the same path.
