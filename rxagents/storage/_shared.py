@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import builtins
-from abc import ABC, abstractmethod
 from typing import Any, Final
 
-from rxagents.storage._protocol import ANY, Entry, Filter, JsonValue
+from rxagents.storage._protocol import ANY, Filter, JsonValue, Storage
 
 __all__ = ("COLUMNS", "Listing", "list_query")
 
@@ -16,11 +15,11 @@ COLUMNS: Final = "key, value, version, owner, status"
 _MAX_CHAR: Final = chr(0x10FFFF)
 
 
-class Listing(ABC):
-    """Gives a backend :meth:`list` from its :meth:`list_entries`."""
+class Listing:
+    """Gives a backend :meth:`list` from its ``list_entries`` (see :class:`Storage`)."""
 
     async def list(
-        self,
+        self: Storage,
         namespace: str,
         prefix: str = "",
         *,
@@ -30,19 +29,6 @@ class Listing(ABC):
         """Return ``(key, value)`` pairs whose key starts with ``prefix``, in key order."""
         entries = await self.list_entries(namespace, prefix, limit=limit, reverse=reverse)
         return [(entry.key, entry.value) for entry in entries]
-
-    @abstractmethod
-    async def list_entries(
-        self,
-        namespace: str,
-        prefix: str = "",
-        *,
-        owner: Filter = ANY,
-        status: Filter = ANY,
-        limit: int | None = None,
-        reverse: bool = False,
-    ) -> builtins.list[Entry]:
-        """Return the entries matching every filter, in key order (see :class:`Storage`)."""
 
 
 def list_query(
