@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +24,8 @@ from rxagents.operators import reduce_usage
 from rxagents.testing import assert_well_formed
 from rxagents.usage import Usage
 from tests.agent.conftest import text_step, tool_step
+
+PROCESS_SCRIPT = Path(__file__).parent / "_process_agent.py"
 
 
 @tool(require_approval=True)
@@ -295,3 +300,31 @@ async def test_usage_adds_up_over_paused_and_resumed_streams() -> None:
     total = await from_iterable(first + second).pipe(reduce_usage(), ops.to_future())
     assert total == await resumed.usage
     assert total.total_tokens == 30
+
+
+async def _child(*args: str) -> dict[str, Any]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(PROCESS_SCRIPT),
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(PROCESS_SCRIPT.parents[2])},  # this checkout
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    data: dict[str, Any] = json.loads(out)
+    return data
+
+
+async def test_another_process_resumes_a_run_paused_on_sqlite(tmp_path: Path) -> None:
+    db = str(tmp_path / "agents.db")
+    first = await _child("pause", db, "run-p")
+    assert [c["type"] for c in first["chunks"]][-1] == "tool-call-approval"
+    assert (first["finish_reason"], first["usage"], first["suspended"]) == ("suspended", 15, 1)
+    second = await _child("approve", db, "run-p")
+    assert [c["type"] for c in second["chunks"]][:2] == ["tool-result", "step-finish"]
+    assert second["chunks"][0]["payload"]["result"] == {"paid": 5}
+    assert {c["runId"] for c in second["chunks"]} == {"run-p"}
+    assert (second["text"], second["usage"], second["suspended"]) == ("Paid.", 30, 0)
+    assert_well_formed(first["chunks"] + second["chunks"])

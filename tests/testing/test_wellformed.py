@@ -550,6 +550,7 @@ def test_network_ignores_wrapped_chunks_of_other_prefixes() -> None:
 AGENT_CASES: list[tuple[str, Edit, Rule, int]] = [
     ("pause on an unknown call", insert(6, approval("c9")), Rule.PAUSE_WITHOUT_CALL, 6),
     ("pause on an answered call", insert(7, approval()), Rule.PAUSE_WITHOUT_CALL, 7),
+    ("pause in another step", insert(9, approval()), Rule.PAUSE_WITHOUT_CALL, 9),
     ("chunk after a pause", lambda s: [*s[:6], approval(), source(), *s[6:]], Rule.AFTER_PAUSE, 7),
     ("drop start", drop(0), Rule.START_FIRST, 0),
     ("second start", insert(1, start()), Rule.DUPLICATE_START, 1),

@@ -244,7 +244,9 @@ def check_agent(items: Items, *, inner: bool = False, truncated: bool = False) -
                     step.calls[call_id] = (index, chunk.payload.tool_name)
             case ToolCallApproval() | ToolCallSuspended():
                 call_id = chunk.payload.tool_call_id
-                if call_id not in step.calls or call_id in step.answered or call_id in paused:
+                if step.resumed and call_id not in step.calls:  # paused on before, again
+                    step.calls[call_id] = (index, chunk.payload.tool_name)
+                if call_id not in step.calls or call_id in step.answered:
                     add(
                         Rule.PAUSE_WITHOUT_CALL,
                         index,
