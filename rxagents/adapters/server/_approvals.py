@@ -21,7 +21,7 @@ from rxagents.adapters.server._requests import Body, parse_body
 from rxagents.adapters.server._stream import SSE_CHUNKS, stream_observable
 from rxagents.errors import InvalidInputError, RunNotFoundError, RunStateError
 
-__all__ = ("add_approval_routes",)
+__all__ = ("add_approval_routes", "resume_source")
 
 
 def add_approval_routes(app: web.Application) -> None:
@@ -55,16 +55,36 @@ def _method(agent: Any, name: str, key: str) -> Callable[..., Awaitable[Any]]:
     return method  # type: ignore[no-any-return]  # an agent's coroutine method
 
 
-async def _stream(request: web.Request, run_id: str, start: Awaitable[Any]) -> web.StreamResponse:
-    """Start the continuation (refusals as JSON errors), then stream it as SSE."""
+async def _started(start: Awaitable[Any]) -> Any:
+    """Await a continuation; its refusals become JSON errors (404, 409, 400)."""
     try:
-        stream = await start
+        return await start
     except RunNotFoundError as err:
         raise ApiError(404, str(err)) from None
     except RunStateError as err:
         raise ApiError(409, str(err)) from None
     except (TypeError, InvalidInputError) as err:
         raise ApiError(400, str(err)) from None
+
+
+async def resume_source(
+    agent: Any, key: str, body: Any, resume_data: Any
+) -> tuple[Any, Callable[[], None]]:
+    """Resume a paused run for ``/chat``: its chunks and how to cancel it.
+
+    The body names the run (``runId``) and, optionally, the call (``toolCallId``);
+    ``resumeData`` answers it (``{"approved": bool, "reason"?: str}`` for an approval).
+    """
+    if not body.run_id:
+        raise ApiError(400, "Run id is required")
+    resume = _method(agent, "resume_stream", key)
+    stream = await _started(resume(resume_data, run_id=body.run_id, tool_call_id=body.tool_call_id))
+    return stream.observable, stream.cancel
+
+
+async def _stream(request: web.Request, run_id: str, start: Awaitable[Any]) -> web.StreamResponse:
+    """Start the continuation (refusals as JSON errors), then stream it as SSE."""
+    stream = await _started(start)
     return await stream_observable(
         request,
         stream.observable,

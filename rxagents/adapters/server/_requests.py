@@ -95,6 +95,8 @@ class ChatBody(AgentBody):
     id: str | None = None
     trigger: str | None = None
     message_id: str | None = None
+    tool_call_id: str | None = None
+    """With ``runId`` and ``resumeData``: the paused call the request answers."""
 
 
 # The sampling settings passed through as they are (the token limit has two spellings).

@@ -17,7 +17,7 @@ from rxagents.agent._suspend import APPROVAL_RESUME_SCHEMA
 from rxagents.models import ScriptedModel
 from rxagents.runtime import Runtime
 
-from .conftest import Mastra, Serve, text_step, tool_step
+from .conftest import Chat, Mastra, Serve, text_step, tool_step
 
 
 @tool(require_approval=True)
@@ -138,3 +138,61 @@ async def test_mastra_client_run_level_approval(base: str, mastra: Mastra) -> No
     )
     assert run["pausedTypes"][-1] == "tool-call-approval"
     assert run["resumedTypes"][0] == "tool-output-denied"
+
+
+def parts_of(message: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [p for p in message["parts"] if p["type"] == kind]
+
+
+async def test_ai_sdk_strict_check_of_an_approval_in_a_chat(base: str, ai_chat: Chat) -> None:
+    paused = await ai_chat(base, "/api/agents/pay-agent/chat", text="pay 5")
+    assert paused["chunkTypes"] == [
+        "start",
+        "start-step",
+        "tool-input-start",
+        "tool-input-delta",
+        "tool-input-delta",
+        "tool-input-available",
+        "data-tool-call-approval",
+        "finish-step",
+    ]
+    [request] = parts_of(paused["message"], "data-tool-call-approval")
+    assert request["id"] == "call-1"
+    data = request["data"]
+    assert (data["toolName"], data["args"]) == ("pay", {"amount": 5})
+    [call] = parts_of(paused["message"], "tool-pay")
+    assert call["state"] == "input-available"
+    # the answer: what a front end sends with useChat's sendMessage(..., {body})
+    body = {
+        "messages": [],
+        "runId": data["runId"],
+        "toolCallId": data["toolCallId"],
+        "resumeData": {"approved": True},
+    }
+    approved = await ai_chat(base, "/api/agents/pay-agent/chat", body=body)
+    [call] = parts_of(approved["message"], "tool-pay")
+    assert call["state"] == "output-available"
+    assert call["output"] == {"paid": 5}
+    assert [p["text"] for p in parts_of(approved["message"], "text")] == ["Done."]
+    assert approved["finishReason"] == "stop"
+
+
+async def test_ai_sdk_strict_check_of_a_decline_and_a_suspension(base: str, ai_chat: Chat) -> None:
+    paused = await ai_chat(base, "/api/agents/pay-agent/chat")
+    [request] = parts_of(paused["message"], "data-tool-call-approval")
+    body = {
+        "messages": [],
+        "runId": request["data"]["runId"],
+        "resumeData": {"approved": False, "reason": "Too much"},
+    }
+    declined = await ai_chat(base, "/api/agents/pay-agent/chat", body=body)
+    [call] = parts_of(declined["message"], "tool-pay")
+    assert (call["state"], call["errorText"]) == ("output-error", "Too much")
+
+    suspended = await ai_chat(base, "/api/agents/ask-agent/chat")
+    [asked] = parts_of(suspended["message"], "data-tool-call-suspended")
+    assert asked["data"]["suspendPayload"] == {"question": "name?"}
+    body = {"messages": [], "runId": asked["data"]["runId"], "resumeData": {"answer": "Bob"}}
+    resumed = await ai_chat(base, "/api/agents/ask-agent/chat", body=body)
+    [call] = parts_of(resumed["message"], "tool-ask")
+    assert call["output"] == {"got": "Bob"}
