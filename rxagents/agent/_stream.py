@@ -143,6 +143,16 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
         return self._run.run_id
 
     @property
+    def message_id(self) -> str | None:
+        """The id of the assistant message the run's chunks carry (``None`` when unknown).
+
+        A continued paused run has a new one, the one its chunks carry (as in Mastra's chunks;
+        Mastra's stream object reports yet another id).
+        """
+        value = getattr(self._run, "message_id", None)
+        return value if isinstance(value, str) else None
+
+    @property
     def text_stream(self) -> AsyncIterator[str]:
         """The text deltas of every step, as they stream (replayed for late readers)."""
         return self._follow("text-delta")

@@ -129,6 +129,8 @@ async def test_approve_continues_the_same_run_without_start() -> None:
         "messageId": message_id,
     }
     assert message_id != paused_chunks[0].model_dump(by_alias=True)["payload"]["messageId"]
+    assert resumed.message_id == message_id
+    assert paused.message_id == paused_chunks[0].model_dump(by_alias=True)["payload"]["messageId"]
     assert "messageId" not in chunks[-2].model_dump(by_alias=True)["payload"]["stepResult"]
     assert await resumed.text == "It is 21C"
     assert await resumed.finish_reason == "stop"
@@ -328,3 +330,14 @@ async def test_another_process_resumes_a_run_paused_on_sqlite(tmp_path: Path) ->
     assert {c["runId"] for c in second["chunks"]} == {"run-p"}
     assert (second["text"], second["usage"], second["suspended"]) == ("Paid.", 30, 0)
     assert_well_formed(first["chunks"] + second["chunks"])
+
+
+async def test_the_snapshot_is_stored_before_the_pause_chunk_is_seen() -> None:
+    agent, _ = approval_agent()
+    stream = await agent.stream("weather in Paris?")
+    async for chunk in stream:
+        if chunk.type == "tool-call-approval":
+            entry = await agent.storage.get_entry(NAMESPACE, stream.run_id)
+            assert entry is not None
+            assert entry.status == "suspended"
+            assert entry.owner == agent.id
