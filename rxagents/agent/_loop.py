@@ -124,7 +124,8 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers, PauseHandling):
         """The calls a paused run waits on (empty unless it paused)."""
         self.usage_so_far = Usage.zero
         """The usage of a paused run up to its pause (every model call of the run)."""
-        self._claim_version: int | None = None
+        self._claim_version: int | None = None if config.resume is None else config.resume.version
+        """The version of the claimed snapshot while a resumed run holds it."""
         self._resumed_step = False
 
     @property
@@ -153,6 +154,7 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers, PauseHandling):
         task, self._tool_task = self._tool_task, None
         if task is not None and not task.done():
             task.cancel()
+        self._give_back_claim()
 
     def closing_chunks(self) -> list[AgentChunk]:
         """Chunks that close what is open, then ``abort`` (used when the run is cancelled)."""

@@ -27,6 +27,7 @@ from rxagents.agent._suspend import (
     NAMESPACE,
     Decision,
     Pending,
+    give_back,
     restore_step,
     save_paused,
     step_snapshot,
@@ -273,6 +274,17 @@ class PauseHandling(ABC):
         if isinstance(result, ToolSuspended):
             return self._suspension(call, result.payload)
         return result, error
+
+    def _give_back_claim(self) -> None:
+        """Put the resumed run's snapshot back to suspended: the run stopped before its end."""
+        version, self._claim_version = self._claim_version, None
+        storage, resume = self.config.storage, self.config.resume
+        if version is None or self._ended or storage is None or resume is None:
+            return
+        try:
+            give_back(storage, self.run_id, dict(resume.snapshot), version)
+        except RuntimeError:  # no running event loop: the claim stays until the state is removed
+            _log.error("agent run %s stopped outside an event loop: still claimed", self.run_id)
 
     async def _forget_paused(self) -> None:
         """Delete the resumed run's snapshot (the run ended)."""

@@ -11,6 +11,8 @@ when the resumed run ends (or rewritten, when calls are still pending).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, NotRequired, TypedDict
@@ -37,6 +39,7 @@ __all__ = (
     "SuspendedRun",
     "SuspendedToolCall",
     "claim",
+    "give_back",
     "list_suspended",
     "restore_step",
     "save_paused",
@@ -59,6 +62,11 @@ DEFAULT_DECLINE_REASON = "Tool call was not approved by the user"
 """What the model receives as the result of a declined call when no reason is given."""
 
 _VERSION = 1
+
+_log = logging.getLogger("rxagents.agent")
+
+_giving_back: dict[tuple[int, str], asyncio.Task[None]] = {}
+"""Claims being put back (by storage and run id): claims and listings wait for them first."""
 
 
 class SuspendedToolCall(TypedDict):
@@ -213,6 +221,7 @@ async def claim(
         InvalidInputError: The run waits on no call with this id.
         SnapshotFormatError: The snapshot was written by an incompatible version.
     """
+    await _settled(storage, run_id)
     entry = await storage.get_entry(NAMESPACE, run_id)
     if entry is None or entry.owner != agent_id:
         raise RunNotFoundError(
@@ -236,6 +245,48 @@ async def claim(
     return snapshot, chosen, claimed.version
 
 
+def give_back(storage: Storage, run_id: str, snapshot: dict[str, Any], version: int) -> None:
+    """Put a claimed run back to ``"suspended"``, as it was (its resume was cancelled or failed).
+
+    Runs in the background (from a disposal, which cannot wait); in this process, a later
+    :func:`claim` or :func:`list_suspended` on the same storage waits for it. The write is a
+    compare-and-set on the claim's ``version``: a run that paused again in the meantime keeps
+    its new state.
+    """
+    key = (id(storage), run_id)
+    task = asyncio.get_running_loop().create_task(_give_back(storage, run_id, snapshot, version))
+    _giving_back[key] = task
+
+    def forget(_: object) -> None:
+        if _giving_back.get(key) is task:
+            del _giving_back[key]
+
+    task.add_done_callback(forget)
+
+
+async def _give_back(storage: Storage, run_id: str, snapshot: dict[str, Any], version: int) -> None:
+    try:
+        entry = await storage.update(
+            NAMESPACE, run_id, snapshot, version=version, status="suspended"
+        )
+    except Exception:
+        _log.exception("agent run %s could not be put back to suspended", run_id)
+        return
+    if entry is None:
+        _log.debug("agent run %s was not put back to suspended: its state moved on", run_id)
+
+
+async def _settled(storage: Storage, run_id: str | None = None) -> None:
+    """Wait for the claims on ``storage`` being put back (of ``run_id``, or all)."""
+    tasks = [
+        task
+        for (store, run), task in _giving_back.items()
+        if store == id(storage) and (run_id is None or run == run_id)
+    ]
+    if tasks:
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def _choose(run_id: str, pending: list[Pending], tool_call_id: str | None) -> Pending:
     if tool_call_id is None:
         return pending[0]
@@ -250,6 +301,7 @@ def _choose(run_id: str, pending: list[Pending], tool_call_id: str | None) -> Pe
 
 async def list_suspended(storage: Storage, agent_id: str) -> list[SuspendedRun]:
     """The agent's paused runs, newest first, as ``list_suspended_runs`` returns them."""
+    await _settled(storage)
     entries = await storage.list_entries(NAMESPACE, owner=agent_id, status="suspended")
     runs = [_summary(entry) for entry in entries]
     runs.sort(key=lambda run: run["suspended_at"], reverse=True)

@@ -341,3 +341,49 @@ async def test_the_snapshot_is_stored_before_the_pause_chunk_is_seen() -> None:
             assert entry is not None
             assert entry.status == "suspended"
             assert entry.owner == agent.id
+
+
+async def test_a_cancelled_resume_puts_the_run_back_to_suspended() -> None:
+    started = asyncio.Event()
+    release = asyncio.Event()
+    runs: list[str] = []
+
+    async def slow(args: dict[str, Any]) -> str:
+        runs.append(args["city"])
+        started.set()
+        await release.wait()
+        return "sunny"
+
+    blocking = Tool("weather", "Weather.", None, slow, require_approval=True)
+    model = ScriptedModel([tool_step(("c1", "weather", '{"city":"Paris"}')), text_step("ok")])
+    agent = Agent("a", model=model, tools=[blocking])
+    paused = await agent.stream("x")
+    await chunks_of(paused)
+    before = await agent.list_suspended_runs()
+
+    resumed = await agent.approve_tool_call(paused.run_id, "c1")
+    reading = asyncio.ensure_future(chunks_of(resumed))
+    await started.wait()
+    assert await agent.list_suspended_runs() == []  # claimed while it runs
+    resumed.cancel()
+    assert types(await reading)[-1] == "abort"
+
+    assert await agent.list_suspended_runs() == before
+    entry = await agent.storage.get_entry(NAMESPACE, paused.run_id)
+    assert entry is not None
+    assert entry.status == "suspended"
+    release.set()
+    again = await agent.approve_tool_call(paused.run_id, "c1")
+    assert await again.text == "ok"
+    assert runs == ["Paris", "Paris"]
+    assert await agent.list_suspended_runs() == []
+
+
+async def test_a_resume_cancelled_before_it_starts_keeps_the_run_resumable() -> None:
+    agent, _ = approval_agent()
+    paused = await agent.stream("weather in Paris?")
+    await chunks_of(paused)
+    resumed = await agent.approve_tool_call(paused.run_id)
+    resumed.cancel()
+    assert [run["run_id"] for run in await agent.list_suspended_runs()] == [paused.run_id]
+    assert await (await agent.approve_tool_call(paused.run_id)).text == "It is 21C"
