@@ -6,7 +6,8 @@ conversation so far, the open step with its calls and results, usage so far, the
 is written as one entry of the :data:`NAMESPACE` namespace, keyed by run id, owned by the agent,
 status ``"suspended"``. A resume claims the entry with a compare-and-set (status
 ``"resuming"``), so of two concurrent resumes exactly one runs the tool; the entry is deleted
-when the resumed run ends (or rewritten, when calls are still pending).
+when the resumed run ends (or rewritten, when calls are still pending), and put back to
+``"suspended"`` as it was when the resumed run is cancelled or fails before its end.
 """
 
 from __future__ import annotations
