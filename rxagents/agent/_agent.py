@@ -18,7 +18,14 @@ from rxagents.agent._memory_run import MemoryAgentRun, observe_with_memory, with
 from rxagents.agent._messages import MessagesInput, normalize_messages
 from rxagents.agent._pause import Resume, RunApprovalPolicy
 from rxagents.agent._stream import AgentStep, AgentStream, run_failed
-from rxagents.agent._suspend import Decision, Pending, SuspendedRun, claim, list_suspended
+from rxagents.agent._suspend import (
+    Decision,
+    Pending,
+    SuspendedRun,
+    claim,
+    give_back,
+    list_suspended,
+)
 from rxagents.agent.protocol import AgentLike, WorkflowLike
 from rxagents.agent.tools import Tool
 from rxagents.errors import ConfigurationError, InvalidInputError, InvalidInputTypeError
@@ -391,7 +398,30 @@ class Agent:
             storage=self.storage,
             resume=Resume(snapshot, pending, version, decision),
         )
-        return AgentStream(AgentRun(config))
+        try:
+            thread = await self._paused_thread(snapshot)
+        except BaseException:
+            give_back(self.storage, run_id, snapshot, version)
+            raise
+        if thread is None or self.memory is None:
+            return AgentStream(AgentRun(config))
+        saved = snapshot["memory"]["saved"]
+        return AgentStream(MemoryAgentRun(config, self.memory, thread, [], saved=saved))
+
+    async def _paused_thread(self, snapshot: Mapping[str, Any]) -> Thread | None:
+        """The memory thread a paused run continues, if it ran with one (and it still exists)."""
+        ref = snapshot.get("memory")
+        if ref is None or self.memory is None:
+            return None
+        thread = await self.memory.get_thread(ref["thread"])
+        if thread is None:
+            _log.warning(
+                "agent %s: thread %s of paused run %s is gone: the resumed run saves nothing",
+                self.id,
+                ref["thread"],
+                snapshot["runId"],
+            )
+        return thread
 
     async def stream_legacy(self, messages: MessagesInput, **options: Any) -> LegacyStream:
         """Run a v1 model and stream the legacy part vocabulary (no envelope).

@@ -45,10 +45,21 @@ class MemoryAgentRun(AgentRun):
     and the response messages are appended to the thread, then the run completes. A run that is
     disposed first saves nothing. A failed save is logged, never raised: the run itself
     succeeded.
+
+    A run that pauses saves what it has so far (the input, the finished steps, the paused
+    step's assistant message with its tool calls) before its state is stored, and the stored
+    state names the thread and how much of the run it holds; the resumed run (built with
+    ``saved``) appends the rest when it ends: the paused step's results, the later steps.
     """
 
     def __init__(
-        self, config: RunConfig, memory: Memory, thread: Thread, new_messages: list[Message]
+        self,
+        config: RunConfig,
+        memory: Memory,
+        thread: Thread,
+        new_messages: list[Message],
+        *,
+        saved: int = 0,
     ) -> None:
         super().__init__(config)
         self.memory = memory
@@ -56,7 +67,35 @@ class MemoryAgentRun(AgentRun):
         self.thread = thread
         """The thread of this run."""
         self._new_messages = [m for m in new_messages if m.get("role") != "system"]
+        self._saved = saved
+        """How many of the run's response messages the thread already holds."""
         self._save_task: asyncio.Task[Any] | None = None
+
+    async def _before_pause(self) -> None:
+        """Save the input, the finished steps and the paused step's tool calls to the thread."""
+        assistant = self._step.messages()[:1]  # a paused step has calls: an assistant message
+        messages = self._new_messages + (self.response_messages + assistant)[self._saved :]
+        try:
+            await self.memory.save_messages(self.thread.id, messages)
+        except Exception as error:
+            _log.error(
+                "agent run %s: could not save its messages to thread %s before pausing: %r",
+                self.run_id,
+                self.thread.id,
+                error,
+            )
+            return
+        self._new_messages = []
+        self._saved = len(self.response_messages) + len(assistant)
+
+    def _pause_fields(self) -> dict[str, Any]:
+        return {
+            "memory": {
+                "thread": self.thread.id,
+                "resource": self.thread.resource_id,
+                "saved": self._saved,
+            }
+        }
 
     def subscribe(
         self, observer: abc.ObserverBase[AgentChunk], scheduler: abc.SchedulerBase | None = None
@@ -72,7 +111,10 @@ class MemoryAgentRun(AgentRun):
             task.cancel()
 
     def _save(self, done: Callable[[], None]) -> None:
-        messages = self._new_messages + self.response_messages
+        if self.pending:  # paused: saved before the pause
+            done()
+            return
+        messages = self._new_messages + self.response_messages[self._saved :]
 
         def report(_: object, error: Exception | None) -> None:
             self._save_task = None

@@ -106,6 +106,14 @@ class PauseHandling(ABC):
     @abstractmethod
     def _release(self) -> None: ...
 
+    async def _before_pause(self) -> None:
+        """Called when the run pauses, before its state is saved (memory saves its thread)."""
+        return
+
+    def _pause_fields(self) -> dict[str, Any]:
+        """Extra fields of the paused run's snapshot (memory: the thread, what it holds)."""
+        return {}
+
     # --- deciding -------------------------------------------------------------------------
 
     def _needs_approval(self, call: PendingCall) -> bool:
@@ -135,6 +143,7 @@ class PauseHandling(ABC):
                 raise ConfigurationError(
                     f"agent run {self.run_id!r} cannot pause without storage for its state"
                 )
+            await self._before_pause()
             step = self._step
             snapshot = {
                 "runId": self.run_id,
@@ -149,6 +158,7 @@ class PauseHandling(ABC):
                 "requireToolApproval": self.config.require_tool_approval is True,
                 "maxSteps": self.config.max_steps,
                 "settings": dict(self.config.settings),
+                **self._pause_fields(),
             }
             await save_paused(
                 storage, self.config.agent_id, self.run_id, snapshot, self._claim_version

@@ -14,9 +14,10 @@ from reactivex import operators as ops
 from rxagents import Agent, AgentResult, tool
 from rxagents.errors import InvalidInputError, ThreadOwnershipError
 from rxagents.memory import Memory
-from rxagents.models import FunctionModel, ModelCall
+from rxagents.models import FunctionModel, ModelCall, ScriptedModel
 from rxagents.storage import InMemoryStorage, SqliteStorage, Storage
 from rxagents.testing import assert_well_formed
+from tests.agent.conftest import text_step, tool_step
 
 THREAD = {"thread": "t-1", "resource": "user-1"}
 
@@ -246,3 +247,107 @@ def test_memory_is_an_attribute_servers_can_see() -> None:
     agent = Agent("chat", model=FunctionModel(echo), memory=memory)
     assert agent.memory is memory
     assert Agent("plain", model=FunctionModel(echo)).memory is None
+
+
+def paused_memory_agent(storage: Storage) -> tuple[Agent, Memory, ScriptedModel]:
+    @tool
+    def add(a: int, b: int) -> int:
+        """Add two numbers."""
+        return a + b
+
+    @tool(require_approval=True)
+    def weather(city: str) -> str:
+        """Current weather for a city."""
+        return "sunny"
+
+    model = ScriptedModel(
+        [
+            tool_step(("c1", "add", '{"a":1,"b":2}')),
+            tool_step(("c2", "weather", '{"city":"Paris"}')),
+            text_step("It is sunny"),
+            text_step("Bye"),
+        ]
+    )
+    memory = Memory(storage)
+    agent = Agent("a", model=model, tools=[add, weather], memory=memory, storage=storage)
+    return agent, memory, model
+
+
+def roles_and_parts(messages: list[Any]) -> list[tuple[str, list[str]]]:
+    return [(m.role, [p["type"] for p in m.content]) for m in messages]
+
+
+@pytest.mark.parametrize("answer", ["approve", "decline"])
+async def test_a_paused_run_keeps_its_thread_coherent(storage: Storage, answer: str) -> None:
+    agent, memory, model = paused_memory_agent(storage)
+    paused = await agent.stream("weather?", memory=THREAD)
+    assert await paused.finish_reason == "suspended"
+    # the input, the finished step, the paused step's tool call: saved before the pause
+    assert roles_and_parts(await memory.messages("t-1")) == [
+        ("user", ["text"]),
+        ("assistant", ["tool-call"]),
+        ("tool", ["tool-result"]),
+        ("assistant", ["tool-call"]),
+    ]
+    if answer == "approve":
+        resumed = await agent.approve_tool_call(paused.run_id, "c2")
+    else:
+        resumed = await agent.decline_tool_call(paused.run_id, "c2", reason="No")
+    assert await resumed.text == "It is sunny"
+    saved = await memory.messages("t-1")
+    assert roles_and_parts(saved)[4:] == [("tool", ["tool-result"]), ("assistant", ["text"])]
+    assert saved[4].content[0]["toolCallId"] == "c2"
+    assert saved[4].content[0]["output"]["value"] == ("sunny" if answer == "approve" else "No")
+
+    await (await agent.stream("thanks", memory=THREAD)).text
+    assert [m["role"] for m in model.calls[-1].prompt] == [
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+        "tool",
+        "assistant",
+        "user",
+    ]
+
+
+async def test_a_cancelled_resume_saves_nothing_and_a_later_one_completes_the_thread() -> None:
+    agent, memory, _ = paused_memory_agent(InMemoryStorage())
+    paused = await agent.stream("weather?", memory=THREAD)
+    await paused.text
+    (await agent.approve_tool_call(paused.run_id)).cancel()
+    assert len(await memory.messages("t-1")) == 4
+    assert await (await agent.approve_tool_call(paused.run_id)).text == "It is sunny"
+    assert [m.role for m in await memory.messages("t-1")] == [
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+        "tool",
+        "assistant",
+    ]
+
+
+async def test_a_run_paused_twice_in_one_step_saves_each_message_once() -> None:
+    @tool(require_approval=True)
+    def weather(city: str) -> str:
+        """Current weather for a city."""
+        return f"sunny in {city}"
+
+    model = ScriptedModel(
+        [
+            tool_step(("c1", "weather", '{"city":"Paris"}'), ("c2", "weather", '{"city":"Rome"}')),
+            text_step("Both sunny"),
+        ]
+    )
+    memory = Memory()
+    agent = Agent("a", model=model, tools=[weather], memory=memory)
+    paused = await agent.stream("weather?", memory=THREAD)
+    await paused.text
+    again = await agent.approve_tool_call(paused.run_id, "c1")
+    assert await again.finish_reason == "suspended"
+    assert [m.role for m in await memory.messages("t-1")] == ["user", "assistant"]
+    assert await (await agent.approve_tool_call(paused.run_id, "c2")).text == "Both sunny"
+    saved = await memory.messages("t-1")
+    assert [m.role for m in saved] == ["user", "assistant", "tool", "assistant"]
+    assert [p["toolCallId"] for p in saved[2].content] == ["c1", "c2"]
