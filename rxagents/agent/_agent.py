@@ -6,6 +6,7 @@ import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from pydantic import BaseModel
@@ -359,9 +360,30 @@ class Agent:
             )
         return await self._resume(run_id, tool_call_id, decision, raw=True)
 
-    async def list_suspended_runs(self) -> list[SuspendedRun]:
-        """This agent's paused runs in its storage, newest first, with the calls they wait on."""
-        return await list_suspended(self.storage, self.id)
+    async def list_suspended_runs(
+        self,
+        *,
+        thread_id: str | None = None,
+        resource_id: str | None = None,
+        from_date: datetime | None = None,
+        to_date: datetime | None = None,
+    ) -> list[SuspendedRun]:
+        """This agent's paused runs in its storage, newest first, with the calls they wait on.
+
+        Args:
+            thread_id: Only the runs of this memory thread.
+            resource_id: Only the runs of this resource's threads.
+            from_date: Only the runs paused at or after this moment (naive: UTC).
+            to_date: Only the runs paused at or before this moment (naive: UTC).
+        """
+        return await list_suspended(
+            self.storage,
+            self.id,
+            thread_id=thread_id,
+            resource_id=resource_id,
+            from_ms=None if from_date is None else _epoch_ms(from_date),
+            to_ms=None if to_date is None else _epoch_ms(to_date),
+        )
 
     async def _resume(
         self, run_id: str, tool_call_id: str | None, decision: Decision, *, raw: bool = False
@@ -543,6 +565,12 @@ class Agent:
             require_tool_approval=_approval_policy(options.get("require_tool_approval", False)),
             storage=self.storage,
         )
+
+
+def _epoch_ms(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
 
 
 def _tool_map(agent_id: str, tools: Sequence[Tool] | Mapping[str, Tool] | None) -> dict[str, Tool]:

@@ -87,6 +87,10 @@ class SuspendedRun(TypedDict):
 
     run_id: str
     status: Literal["suspended"]
+    thread_id: NotRequired[str]
+    """The memory thread of the run (runs with memory only)."""
+    resource_id: NotRequired[str]
+    """The owner of that thread."""
     suspended_at: int
     """When the run paused (milliseconds since the epoch)."""
     tool_calls: list[SuspendedToolCall]
@@ -300,11 +304,30 @@ def _choose(run_id: str, pending: list[Pending], tool_call_id: str | None) -> Pe
     )
 
 
-async def list_suspended(storage: Storage, agent_id: str) -> list[SuspendedRun]:
-    """The agent's paused runs, newest first, as ``list_suspended_runs`` returns them."""
+async def list_suspended(
+    storage: Storage,
+    agent_id: str,
+    *,
+    thread_id: str | None = None,
+    resource_id: str | None = None,
+    from_ms: int | None = None,
+    to_ms: int | None = None,
+) -> list[SuspendedRun]:
+    """The agent's paused runs, newest first, as ``list_suspended_runs`` returns them.
+
+    Only those of the memory thread ``thread_id``, of the resource ``resource_id``, paused at
+    or after ``from_ms`` and at or before ``to_ms`` (milliseconds since the epoch), when given.
+    """
     await _settled(storage)
     entries = await storage.list_entries(NAMESPACE, owner=agent_id, status="suspended")
-    runs = [_summary(entry) for entry in entries]
+    runs = [
+        run
+        for run in map(_summary, entries)
+        if (thread_id is None or run.get("thread_id") == thread_id)
+        and (resource_id is None or run.get("resource_id") == resource_id)
+        and (from_ms is None or run["suspended_at"] >= from_ms)
+        and (to_ms is None or run["suspended_at"] <= to_ms)
+    ]
     runs.sort(key=lambda run: run["suspended_at"], reverse=True)
     return runs
 
@@ -324,9 +347,14 @@ def _summary(entry: Entry) -> SuspendedRun:
         else:
             call["suspend_payload"] = item.suspend_payload
         calls.append(call)
-    return {
+    run: SuspendedRun = {
         "run_id": entry.key,
         "status": "suspended",
         "suspended_at": snapshot["suspendedAt"],
         "tool_calls": calls,
     }
+    memory = snapshot.get("memory")
+    if memory is not None:
+        run["thread_id"] = memory["thread"]
+        run["resource_id"] = memory["resource"]
+    return run

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -351,3 +352,30 @@ async def test_a_run_paused_twice_in_one_step_saves_each_message_once() -> None:
     saved = await memory.messages("t-1")
     assert [m.role for m in saved] == ["user", "assistant", "tool", "assistant"]
     assert [p["toolCallId"] for p in saved[2].content] == ["c1", "c2"]
+
+
+async def test_suspended_runs_are_listed_by_thread_resource_and_date() -> None:
+    storage = InMemoryStorage()
+    agent, _, _ = paused_memory_agent(storage)
+    agent.model = ScriptedModel([tool_step(("c1", "weather", '{"city":"Paris"}'))], cycle=True)
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    first = await agent.generate("x", memory={"thread": "t-1", "resource": "user-1"})
+    second = await agent.generate("y", memory={"thread": "t-2", "resource": "user-2"})
+    plain = await agent.generate("z")
+
+    def ids(runs: list[Any]) -> set[str]:
+        return {run["run_id"] for run in runs}
+
+    everything = await agent.list_suspended_runs()
+    assert ids(everything) == {first.run_id, second.run_id, plain.run_id}
+    by_thread = await agent.list_suspended_runs(thread_id="t-1")
+    assert ids(by_thread) == {first.run_id}
+    assert by_thread[0]["thread_id"] == "t-1"
+    assert by_thread[0]["resource_id"] == "user-1"
+    assert ids(await agent.list_suspended_runs(resource_id="user-2")) == {second.run_id}
+    assert ids(await agent.list_suspended_runs(thread_id="t-1", resource_id="user-2")) == set()
+    later = max(run["suspended_at"] for run in everything)
+    naive_after = datetime.fromtimestamp(later / 1000 + 1, UTC).replace(tzinfo=None)
+    assert await agent.list_suspended_runs(from_date=naive_after) == []
+    assert len(await agent.list_suspended_runs(from_date=before, to_date=naive_after)) == 3
+    assert await agent.list_suspended_runs(to_date=before) == []

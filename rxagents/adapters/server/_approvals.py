@@ -3,8 +3,9 @@
 ``POST /api/agents/{id}/approve-tool-call`` ``{runId, toolCallId}``, ``/decline-tool-call``
 ``{runId, toolCallId, reason?}`` and ``/resume-stream`` ``{runId, resumeData, toolCallId?}``
 stream the continued run as SSE (as ``/stream``); ``GET /api/agents/{id}/suspended-runs`` lists
-the paused runs as ``{runs, total}``. Refusals are JSON before any stream starts: a missing id
-400, an unknown run 404 (Mastra answers 500), a run not suspended (being resumed) 409.
+the paused runs as ``{runs, total}``, filtered by thread, resource and dates as Mastra's.
+Refusals are JSON before any stream starts: a missing id 400, an unknown run 404 (Mastra
+answers 500), a run not suspended (being resumed) 409.
 """
 
 from __future__ import annotations
@@ -141,16 +142,59 @@ def _positive(request: web.Request, name: str) -> int | None:
     return number
 
 
+def _date(request: web.Request, name: str) -> datetime | None:
+    value = request.query.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ApiError(400, f"{name} must be an ISO 8601 date") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+async def _filters(request: web.Request, agent: Any) -> dict[str, Any]:
+    """The query's ``threadId``, ``resourceId``, ``fromDate`` and ``toDate``, as arguments.
+
+    As in Mastra, a ``threadId`` needs the agent's memory to hold that thread (403 otherwise),
+    and ``fromDate`` may not be after ``toDate`` (400).
+    """
+    filters: dict[str, Any] = {}
+    thread_id = request.query.get("threadId") or None
+    if thread_id is not None:
+        memory = getattr(agent, "memory", None)
+        if memory is None:
+            raise ApiError(
+                403, "Access denied: agent has no memory configured to validate thread ownership"
+            )
+        if await memory.get_thread(thread_id) is None:
+            raise ApiError(403, "Access denied: thread not found")
+        filters["thread_id"] = thread_id
+    resource_id = request.query.get("resourceId") or None
+    if resource_id is not None:
+        filters["resource_id"] = resource_id
+    from_date, to_date = _date(request, "fromDate"), _date(request, "toDate")
+    if from_date is not None and to_date is not None and from_date > to_date:
+        raise ApiError(400, "fromDate must not be after toDate")
+    if from_date is not None:
+        filters["from_date"] = from_date
+    if to_date is not None:
+        filters["to_date"] = to_date
+    return filters
+
+
 async def suspended_runs(request: web.Request) -> web.StreamResponse:
     """``GET /api/agents/{id}/suspended-runs``: ``{runs, total}``, newest first.
 
-    ``perPage`` and ``page`` (from 0) page the list; ``total`` counts every paused run.
+    ``threadId``, ``resourceId``, ``fromDate`` and ``toDate`` (ISO 8601) filter the runs;
+    ``perPage`` and ``page`` (from 0) page them; ``total`` counts every run that matched.
     """
     key = request.match_info["agent_id"]
     agent = find_agent(request.app[CONFIG], key)
     listing = _method(agent, "list_suspended_runs", key)
     per_page, page = _positive(request, "perPage"), _positive(request, "page") or 0
-    runs = [wire_run(run) for run in await listing()]
+    filters = await _filters(request, agent)
+    runs = [wire_run(run) for run in await listing(**filters)]
     shown = runs if per_page is None else runs[page * per_page : (page + 1) * per_page]
     return web.json_response({"runs": shown, "total": len(runs)})
 
@@ -167,9 +211,13 @@ def wire_run(run: Any) -> dict[str, Any]:
             item["suspendPayload"] = call["suspend_payload"]
         calls.append(item)
     moment = datetime.fromtimestamp(run["suspended_at"] / 1000, tz=UTC)
+    wire: dict[str, Any] = {"runId": run["run_id"], "status": run["status"]}
+    if "thread_id" in run:
+        wire["threadId"] = run["thread_id"]
+    if "resource_id" in run:
+        wire["resourceId"] = run["resource_id"]
     return {
-        "runId": run["run_id"],
-        "status": run["status"],
+        **wire,
         "suspendedAt": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "toolCalls": calls,
     }

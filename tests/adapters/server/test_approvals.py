@@ -16,6 +16,7 @@ from rxagents.adapters.server import create_app
 from rxagents.agent import tool
 from rxagents.errors import RemoteError
 from rxagents.events import parse_chunk
+from rxagents.memory import Memory
 from rxagents.models import ScriptedModel
 from rxagents.runtime import Runtime
 from rxagents.testing import assert_well_formed
@@ -215,3 +216,43 @@ async def test_remote_agent_pauses_and_resumes(client: TestClient[Any, Any]) -> 
     gated = await asker.stream("go", require_tool_approval=True)
     assert await gated.finish_reason == "suspended"
     await asyncio.gather(remote.list_suspended_runs(), asker.list_suspended_runs())
+
+
+async def test_suspended_runs_are_filtered_as_mastra_does(aiohttp_client: AiohttpClient) -> None:
+    model = ScriptedModel([call_step("call-1", "weather", '{"city":"Paris"}')], cycle=True)
+    runtime = Runtime(
+        agents={
+            "chat": Agent("chat", model=model, tools=[weather], memory=Memory()),
+            "weather": Agent("weather", model=model, tools=[weather]),
+        }
+    )
+    client = await aiohttp_client(create_app(runtime))
+    route = "/api/agents/chat/suspended-runs"
+    run_ids = {}
+    for thread, resource in [("t1", "u1"), ("t2", "u2")]:
+        body = {"messages": "go", "memory": {"thread": thread, "resource": resource}}
+        response = await post(client, "/api/agents/chat/stream", body)
+        run_ids[thread] = sse_chunks(await response.read())[0]["runId"]
+
+    listed = await (await client.get(route, params={"threadId": "t1"})).json()
+    assert listed["total"] == 1
+    run = listed["runs"][0]
+    assert list(run)[:5] == ["runId", "status", "threadId", "resourceId", "suspendedAt"]
+    assert (run["runId"], run["threadId"], run["resourceId"]) == (run_ids["t1"], "t1", "u1")
+    by_resource = await (await client.get(route, params={"resourceId": "u2"})).json()
+    assert [r["runId"] for r in by_resource["runs"]] == [run_ids["t2"]]
+    every = await (await client.get(route, params={"fromDate": "2020-01-01T00:00:00Z"})).json()
+    assert every["total"] == 2
+    none = await (await client.get(route, params={"toDate": "2020-01-01T00:00:00.000Z"})).json()
+    assert none == {"runs": [], "total": 0}
+    paged = await (
+        await client.get(route, params={"fromDate": "2020-01-01", "perPage": "1"})
+    ).json()
+    assert (len(paged["runs"]), paged["total"]) == (1, 2)
+
+    await refusal(await client.get(route, params={"threadId": "nope"}), 403)
+    no_memory = await client.get("/api/agents/weather/suspended-runs", params={"threadId": "t1"})
+    await refusal(no_memory, 403)
+    await refusal(await client.get(route, params={"fromDate": "yesterday"}), 400)
+    backwards = {"fromDate": "2021-01-01T00:00:00Z", "toDate": "2020-01-01T00:00:00Z"}
+    await refusal(await client.get(route, params=backwards), 400)
