@@ -58,26 +58,63 @@ def invoke(
     elif asyncio.current_task(loop) is not None:
         task = loop.create_task(coroutine)  # inside another task: no eager leg (rare)
     else:
-        continuation = _Continuation(coroutine)
-        task = loop.create_task(continuation)
+        global _spare
+        spare = _spare
+        if spare is None or spare.loop is not loop or not spare.usable():
+            spare = _spare = _Spare(loop)
+        task = spare.task
+        continuation = spare.continuation
+        continuation.bind(coroutine)
         asyncio.tasks._enter_task(loop, task)  # private, stable in 3.11; what 3.12 does
         try:
             continuation.first_leg()
         finally:
             asyncio.tasks._leave_task(loop, task)
         if continuation.finished:
-            failure = continuation.error
+            value, failure = continuation.value, continuation.error
+            continuation.unbind()  # the task carries the next call's eager leg
             if failure is None:
-                report(continuation.value, None)
+                report(value, None)
             elif isinstance(failure, Exception):
                 report(None, failure)
             elif isinstance(failure, asyncio.CancelledError):
                 report(None, StepCancelledError("the call was cancelled"))
             else:
+                _spare = None
                 raise failure  # KeyboardInterrupt, SystemExit
             return None
+        if _spare is spare:
+            _spare = None  # the call waits: the task is its own now
     task.add_done_callback(lambda done: _report_task(done, report))
     return task
+
+
+class _Spare:
+    """A task not yet stepped, lending itself to eager legs until one of them waits.
+
+    A task is what makes ``asyncio.current_task()``, ``asyncio.timeout`` and ``TaskGroup`` work
+    in an eager leg, but creating one and letting its first step run costs several times a
+    trivial step. A leg that finishes leaves the task as it found it (no done callback, no
+    cancellation), so the calls of one event-loop callback share one task: the first call that
+    really waits keeps it and continues in it, the next call makes a new one. A spare that no
+    call took ends with ``None`` at its first step, as a task whose leg finished always did.
+    """
+
+    __slots__ = ("continuation", "loop", "task")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.continuation = _Continuation()
+        self.task: asyncio.Task[Any] = loop.create_task(self.continuation)
+
+    def usable(self) -> bool:
+        """Whether the task's first step has not run yet and nobody cancelled it."""
+        task = self.task
+        return not task.done() and not task.cancelling()
+
+
+_spare: _Spare | None = None
+"""The spare task of the loop that last ran an eager leg here (checked against the loop)."""
 
 
 def _report_task(task: asyncio.Task[Any], report: Outcome) -> None:
@@ -109,18 +146,31 @@ class _Continuation(Coroutine[Any, Any, Any]):
 
     __slots__ = ("_coroutine", "_pending", "_started", "error", "finished", "value")
 
-    def __init__(self, coroutine: Coroutine[Any, Any, Any]) -> None:
-        self._coroutine = coroutine
+    def __init__(self) -> None:
+        self._coroutine: Coroutine[Any, Any, Any] | None = None
         self._started = False
         self._pending: Any = None
-        self.finished = False
+        self.finished = True
         self.value: Any = None
         self.error: BaseException | None = None
 
+    def bind(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        """Take the coroutine whose eager leg runs next."""
+        self._coroutine = coroutine
+        self.finished = False
+
+    def unbind(self) -> None:
+        """Drop a finished call's coroutine and outcome, ready for the next one."""
+        self._coroutine = None
+        self.value = None
+        self.error = None
+
     def first_leg(self) -> None:
         """Run the user's coroutine up to its first wait, or to its end."""
+        coroutine = self._coroutine
+        assert coroutine is not None
         try:
-            self._pending = self._coroutine.send(None)
+            self._pending = coroutine.send(None)
         except StopIteration as stop:
             self.finished = True
             self.value = stop.value
@@ -134,6 +184,7 @@ class _Continuation(Coroutine[Any, Any, Any]):
         if not self._started:
             self._started = True
             return self._pending
+        assert self._coroutine is not None
         return self._coroutine.send(value)
 
     def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
@@ -143,10 +194,11 @@ class _Continuation(Coroutine[Any, Any, Any]):
         if self.finished:
             raise error
         self._started = True
+        assert self._coroutine is not None
         return self._coroutine.throw(error)
 
     def close(self) -> None:
-        if not self.finished:
+        if not self.finished and self._coroutine is not None:
             self._coroutine.close()
 
     def __await__(self) -> Generator[Any, None, Any]:

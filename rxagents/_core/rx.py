@@ -23,6 +23,7 @@ stream object before anything runs, and cancelling always works), stopped by its
 from __future__ import annotations
 
 import asyncio
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar, cast
@@ -50,8 +51,22 @@ class _Lean(Observable[_T]):
     """An Observable whose subscribe function the library trusts to follow the Rx grammar."""
 
     def __init__(self, subscribe: Subscribe[_T]) -> None:
-        super().__init__(subscribe)
+        # Observable.__init__ would make a lock per Observable; the library's own subscriptions
+        # never take it (a workflow makes one Observable per step), so it comes on first use
+        self._subscribe = subscribe
         self.direct = subscribe
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The lock some reactivex operators take on their source, made when first asked."""
+        found: threading.RLock | None = self.__dict__.get("_lock")
+        if found is None:
+            found = self.__dict__.setdefault("_lock", threading.RLock())
+        return found
+
+    @lock.setter
+    def lock(self, value: threading.RLock) -> None:
+        self.__dict__["_lock"] = value
 
 
 def lean(subscribe: Subscribe[_T]) -> Observable[_T]:
