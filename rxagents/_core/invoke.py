@@ -27,6 +27,8 @@ Outcome = Callable[[Any, Exception | None], None]
 """``report(value, error)``: how :func:`invoke` reports; ``error`` is ``None`` on success."""
 
 _EAGER_START: Final = sys.version_info >= (3, 12)
+_enter_task = asyncio.tasks._enter_task
+_leave_task = asyncio.tasks._leave_task
 
 
 def invoke(
@@ -60,19 +62,21 @@ def invoke(
     else:
         global _spare
         spare = _spare
-        if spare is None or spare.loop is not loop or not spare.usable():
+        if spare is None or spare.loop is not loop or spare.task.done() or spare.task.cancelling():
             spare = _spare = _Spare(loop)
         task = spare.task
         continuation = spare.continuation
-        continuation.bind(coroutine)
-        asyncio.tasks._enter_task(loop, task)  # private, stable in 3.11; what 3.12 does
+        continuation._coroutine = coroutine
+        continuation.finished = False
+        _enter_task(loop, task)  # private, stable in 3.11; what 3.12 does
         try:
             continuation.first_leg()
         finally:
-            asyncio.tasks._leave_task(loop, task)
+            _leave_task(loop, task)
         if continuation.finished:
             value, failure = continuation.value, continuation.error
-            continuation.unbind()  # the task carries the next call's eager leg
+            # the task carries the next call's eager leg
+            continuation._coroutine = continuation.value = continuation.error = None
             if failure is None:
                 report(value, None)
             elif isinstance(failure, Exception):
@@ -106,11 +110,6 @@ class _Spare:
         self.loop = loop
         self.continuation = _Continuation()
         self.task: asyncio.Task[Any] = loop.create_task(self.continuation)
-
-    def usable(self) -> bool:
-        """Whether the task's first step has not run yet and nobody cancelled it."""
-        task = self.task
-        return not task.done() and not task.cancelling()
 
 
 _spare: _Spare | None = None
@@ -153,17 +152,6 @@ class _Continuation(Coroutine[Any, Any, Any]):
         self.finished = True
         self.value: Any = None
         self.error: BaseException | None = None
-
-    def bind(self, coroutine: Coroutine[Any, Any, Any]) -> None:
-        """Take the coroutine whose eager leg runs next."""
-        self._coroutine = coroutine
-        self.finished = False
-
-    def unbind(self) -> None:
-        """Drop a finished call's coroutine and outcome, ready for the next one."""
-        self._coroutine = None
-        self.value = None
-        self.error = None
 
     def first_leg(self) -> None:
         """Run the user's coroutine up to its first wait, or to its end."""

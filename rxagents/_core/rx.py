@@ -138,11 +138,15 @@ def concat_each(factory: Callable[[], Iterator[Observable[_T]]]) -> Observable[_
 
 
 class _Concat(abc.DisposableBase):
-    __slots__ = ("again", "current", "disposed", "iterator", "looping", "observer")
+    __slots__ = ("again", "current", "disposed", "iterator", "looping", "observer", "relay")
 
     def __init__(self, iterator: Iterator[Observable[_T]], observer: abc.ObserverBase[_T]) -> None:
         self.iterator = iterator
         self.observer = observer
+        # one relay serves every child: each completes before the next is subscribed
+        self.relay = cast(
+            abc.ObserverBase[_T], _Relay(observer.on_next, observer.on_error, self.next)
+        )
         self.current: abc.DisposableBase | None = None
         self.disposed = False
         self.looping = False
@@ -166,9 +170,13 @@ class _Concat(abc.DisposableBase):
                 except Exception as error:
                     self.observer.on_error(error)
                     return
-                self.current = subscribe_direct(
-                    source, self.observer.on_next, self.observer.on_error, self.next
-                )
+                if isinstance(source, _Lean):
+                    self.current = source.direct(self.relay, None)
+                else:
+                    relay = self.relay
+                    self.current = source.subscribe(
+                        relay.on_next, relay.on_error, relay.on_completed
+                    )
                 if not self.again:
                     return  # still running: its completion calls next()
         finally:
