@@ -34,6 +34,7 @@ from reactivex.disposable import Disposable
 from rxagents.errors import RunStateError
 
 __all__ = (
+    "LeanSource",
     "OneShotRun",
     "Subscribe",
     "concat_each",
@@ -67,6 +68,29 @@ class _Lean(Observable[_T]):
     @lock.setter
     def lock(self, value: threading.RLock) -> None:
         self.__dict__["_lock"] = value
+
+
+class LeanSource(_Lean[_T], ABC):
+    """A lean Observable as an object: subclasses keep what they need and define :meth:`direct`.
+
+    Cheaper than :func:`lean` over a closure when one is made per item of work (a workflow
+    makes one per step): no cells, no function object.
+    """
+
+    def __init__(self) -> None:
+        """Keep nothing (no lock, no subscribe function): subclasses set their own state."""
+
+    def _subscribe(
+        self, observer: abc.ObserverBase[_T], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        return self.direct(observer, scheduler)
+
+    @abstractmethod
+    def direct(
+        self, observer: abc.ObserverBase[_T], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        """Subscribe ``observer``, following the Rx grammar without wrappers."""
+        ...
 
 
 def lean(subscribe: Subscribe[_T]) -> Observable[_T]:
