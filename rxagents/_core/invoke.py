@@ -6,7 +6,8 @@ first leg runs at once, inside a real :class:`asyncio.Task` that is current whil
 (``asyncio.timeout``, ``TaskGroup`` and aiohttp work as in any task). If it finishes in that
 leg, the outcome is reported synchronously and the workflow goes on in the same callback; only
 a coroutine that actually waits continues in its task and reports from the task's done
-callback. Python 3.12+ does this with ``eager_start``; on 3.11 the task is entered by hand.
+callback. Python 3.12+ does this with ``eager_start``; on 3.11 the task is entered by hand, and
+the calls of one event-loop callback whose legs finish share one task (see :class:`_Spare`).
 """
 
 from __future__ import annotations
@@ -140,7 +141,8 @@ class _Continuation(Coroutine[Any, Any, Any]):
     first step hands that same future to the task instead of restarting the coroutine.
     Cancellation thrown into the task goes into the user's coroutine, also before the task's
     first step. When the eager leg finished, the task's first step is a no-op: the outcome was
-    reported already, so the task ends with ``None`` (no "exception never retrieved").
+    reported already, so the task ends with ``None`` (no "exception never retrieved"). Between
+    calls it holds no coroutine and counts as finished, ready for the next eager leg.
     """
 
     __slots__ = ("_coroutine", "_pending", "_started", "error", "finished", "value")
