@@ -204,11 +204,15 @@ async def test_quick_and_waiting_calls_of_one_callback_each_report_from_their_ow
         ]
 
     tasks = await from_callback(run_all)
-    assert tasks[0] is None and tasks[2] is None
+    assert tasks[0] is None
+    assert tasks[2] is None
     first, second = tasks[1], tasks[3]
-    assert first is not None and second is not None and first is not second
+    assert first is not None
+    assert second is not None
+    assert first is not second
     assert all(task is not None for task in seen)
-    assert seen[1] is first and seen[3] is second  # a waiting call keeps the task it ran in
+    assert seen[1] is first
+    assert seen[3] is second
     assert reports.items == [(1, None), (3, None)]
     gate.set()
     while len(reports.items) < 4:

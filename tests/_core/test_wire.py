@@ -20,10 +20,12 @@ def delta() -> TextDelta:
 def test_a_built_chunk_equals_and_dumps_like_a_validated_one() -> None:
     validated = TextDelta(run_id="run-1", payload=TextDeltaPayload(id="t1", text="Hi"))
     built = delta()
-    assert built == validated and validated == built
+    assert built == validated
+    assert validated == built
     assert built.model_dump(by_alias=True) == validated.model_dump(by_alias=True)
     assert built.model_dump_json(by_alias=True) == validated.model_dump_json(by_alias=True)
-    assert built.model_extra == {} and built.model_fields_set == validated.model_fields_set
+    assert built.model_extra == {}
+    assert built.model_fields_set == validated.model_fields_set
 
 
 def test_the_shared_empty_extra_is_read_only_and_copies_are_plain_dicts() -> None:
@@ -32,8 +34,11 @@ def test_the_shared_empty_extra_is_read_only_and_copies_are_plain_dicts() -> Non
     assert extra is not None
     with pytest.raises(TypeError):
         extra["key"] = "value"
-    assert type(copy.copy(extra)) is dict and type(copy.deepcopy(extra)) is dict
+    assert type(copy.copy(extra)) is dict
+    assert type(copy.deepcopy(extra)) is dict
     copied = built.model_copy(update={"extraKey": 1})
-    assert copied.model_extra == {"extraKey": 1} and built.model_extra == {}
+    assert copied.model_extra == {"extraKey": 1}
+    assert built.model_extra == {}
     restored = pickle.loads(pickle.dumps(built))
-    assert restored == built and type(restored.model_extra) is dict
+    assert restored == built
+    assert type(restored.model_extra) is dict
