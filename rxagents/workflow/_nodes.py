@@ -96,6 +96,8 @@ class LeafNode(Node):
 class _LeafSource(LeanSource[Chunk]):
     """A leaf's work in one run: each subscription starts a :class:`LeafRun`."""
 
+    __slots__ = ("exe", "node", "scope", "slot")  # no instance dict unless a lock is asked for
+
     def __init__(self, node: LeafNode, exe: Execution, scope: Scope, slot: Slot) -> None:
         self.node = node
         self.exe = exe
