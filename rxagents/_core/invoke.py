@@ -6,7 +6,8 @@ first leg runs at once, inside a real :class:`asyncio.Task` that is current whil
 (``asyncio.timeout``, ``TaskGroup`` and aiohttp work as in any task). If it finishes in that
 leg, the outcome is reported synchronously and the workflow goes on in the same callback; only
 a coroutine that actually waits continues in its task and reports from the task's done
-callback. Python 3.12+ does this with ``eager_start``; on 3.11 the task is entered by hand.
+callback. Python 3.12+ does this with ``eager_start``; on 3.11 the task is entered by hand, and
+the calls of one event-loop callback whose legs finish share one task (see :class:`_Spare`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ Outcome = Callable[[Any, Exception | None], None]
 """``report(value, error)``: how :func:`invoke` reports; ``error`` is ``None`` on success."""
 
 _EAGER_START: Final = sys.version_info >= (3, 12)
+_enter_task = asyncio.tasks._enter_task
+_leave_task = asyncio.tasks._leave_task
 
 
 def invoke(
@@ -58,26 +61,60 @@ def invoke(
     elif asyncio.current_task(loop) is not None:
         task = loop.create_task(coroutine)  # inside another task: no eager leg (rare)
     else:
-        continuation = _Continuation(coroutine)
-        task = loop.create_task(continuation)
-        asyncio.tasks._enter_task(loop, task)  # private, stable in 3.11; what 3.12 does
+        global _spare
+        spare = _spare
+        if spare is None or spare.loop is not loop or spare.task.done() or spare.task.cancelling():
+            spare = _spare = _Spare(loop)
+        task = spare.task
+        continuation = spare.continuation
+        continuation._coroutine = coroutine
+        continuation.finished = False
+        _enter_task(loop, task)  # private, stable in 3.11; what 3.12 does
         try:
             continuation.first_leg()
         finally:
-            asyncio.tasks._leave_task(loop, task)
+            _leave_task(loop, task)
         if continuation.finished:
-            failure = continuation.error
+            value, failure = continuation.value, continuation.error
+            # the task carries the next call's eager leg
+            continuation._coroutine = continuation.value = continuation.error = None
             if failure is None:
-                report(continuation.value, None)
+                report(value, None)
             elif isinstance(failure, Exception):
                 report(None, failure)
             elif isinstance(failure, asyncio.CancelledError):
                 report(None, StepCancelledError("the call was cancelled"))
             else:
+                _spare = None
                 raise failure  # KeyboardInterrupt, SystemExit
             return None
+        if _spare is spare:
+            _spare = None  # the call waits: the task is its own now
     task.add_done_callback(lambda done: _report_task(done, report))
     return task
+
+
+class _Spare:
+    """A task not yet stepped, lending itself to eager legs until one of them waits.
+
+    A task is what makes ``asyncio.current_task()``, ``asyncio.timeout`` and ``TaskGroup`` work
+    in an eager leg, but creating one and letting its first step run costs several times a
+    trivial step. A leg that finishes leaves the task as it found it (no done callback, no
+    cancellation), so the calls of one event-loop callback share one task: the first call that
+    really waits keeps it and continues in it, the next call makes a new one. A spare that no
+    call took ends with ``None`` at its first step, as a task whose leg finished always did.
+    """
+
+    __slots__ = ("continuation", "loop", "task")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.continuation = _Continuation()
+        self.task: asyncio.Task[Any] = loop.create_task(self.continuation)
+
+
+_spare: _Spare | None = None
+"""The spare task of the loop that last ran an eager leg here (checked against the loop)."""
 
 
 def _report_task(task: asyncio.Task[Any], report: Outcome) -> None:
@@ -104,23 +141,26 @@ class _Continuation(Coroutine[Any, Any, Any]):
     first step hands that same future to the task instead of restarting the coroutine.
     Cancellation thrown into the task goes into the user's coroutine, also before the task's
     first step. When the eager leg finished, the task's first step is a no-op: the outcome was
-    reported already, so the task ends with ``None`` (no "exception never retrieved").
+    reported already, so the task ends with ``None`` (no "exception never retrieved"). Between
+    calls it holds no coroutine and counts as finished, ready for the next eager leg.
     """
 
     __slots__ = ("_coroutine", "_pending", "_started", "error", "finished", "value")
 
-    def __init__(self, coroutine: Coroutine[Any, Any, Any]) -> None:
-        self._coroutine = coroutine
+    def __init__(self) -> None:
+        self._coroutine: Coroutine[Any, Any, Any] | None = None
         self._started = False
         self._pending: Any = None
-        self.finished = False
+        self.finished = True
         self.value: Any = None
         self.error: BaseException | None = None
 
     def first_leg(self) -> None:
         """Run the user's coroutine up to its first wait, or to its end."""
+        coroutine = self._coroutine
+        assert coroutine is not None
         try:
-            self._pending = self._coroutine.send(None)
+            self._pending = coroutine.send(None)
         except StopIteration as stop:
             self.finished = True
             self.value = stop.value
@@ -134,6 +174,7 @@ class _Continuation(Coroutine[Any, Any, Any]):
         if not self._started:
             self._started = True
             return self._pending
+        assert self._coroutine is not None
         return self._coroutine.send(value)
 
     def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
@@ -143,10 +184,11 @@ class _Continuation(Coroutine[Any, Any, Any]):
         if self.finished:
             raise error
         self._started = True
+        assert self._coroutine is not None
         return self._coroutine.throw(error)
 
     def close(self) -> None:
-        if not self.finished:
+        if not self.finished and self._coroutine is not None:
             self._coroutine.close()
 
     def __await__(self) -> Generator[Any, None, Any]:

@@ -23,6 +23,7 @@ stream object before anything runs, and cancelling always works), stopped by its
 from __future__ import annotations
 
 import asyncio
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar, cast
@@ -33,6 +34,7 @@ from reactivex.disposable import Disposable
 from rxagents.errors import RunStateError
 
 __all__ = (
+    "LeanSource",
     "OneShotRun",
     "Subscribe",
     "concat_each",
@@ -50,8 +52,45 @@ class _Lean(Observable[_T]):
     """An Observable whose subscribe function the library trusts to follow the Rx grammar."""
 
     def __init__(self, subscribe: Subscribe[_T]) -> None:
-        super().__init__(subscribe)
+        # Observable.__init__ would make a lock per Observable; the library's own subscriptions
+        # never take it (a workflow makes one Observable per step), so it comes on first use
+        self._subscribe = subscribe
         self.direct = subscribe
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The lock some reactivex operators take on their source, made when first asked."""
+        found: threading.RLock | None = self.__dict__.get("_lock")
+        if found is None:
+            found = self.__dict__.setdefault("_lock", threading.RLock())
+        return found
+
+    @lock.setter
+    def lock(self, value: threading.RLock) -> None:
+        self.__dict__["_lock"] = value
+
+
+class LeanSource(_Lean[_T], ABC):
+    """A lean Observable as an object: subclasses keep what they need and define :meth:`direct`.
+
+    Cheaper than :func:`lean` over a closure when one is made per item of work (a workflow
+    makes one per step): no cells, no function object.
+    """
+
+    def __init__(self) -> None:
+        """Keep nothing (no lock, no subscribe function): subclasses set their own state."""
+
+    def _subscribe(
+        self, observer: abc.ObserverBase[_T], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        return self.direct(observer, scheduler)
+
+    @abstractmethod
+    def direct(
+        self, observer: abc.ObserverBase[_T], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        """Subscribe ``observer``, following the Rx grammar without wrappers."""
+        ...
 
 
 def lean(subscribe: Subscribe[_T]) -> Observable[_T]:
@@ -123,11 +162,15 @@ def concat_each(factory: Callable[[], Iterator[Observable[_T]]]) -> Observable[_
 
 
 class _Concat(abc.DisposableBase):
-    __slots__ = ("again", "current", "disposed", "iterator", "looping", "observer")
+    __slots__ = ("again", "current", "disposed", "iterator", "looping", "observer", "relay")
 
     def __init__(self, iterator: Iterator[Observable[_T]], observer: abc.ObserverBase[_T]) -> None:
         self.iterator = iterator
         self.observer = observer
+        # one relay serves every child: each completes before the next is subscribed
+        self.relay = cast(
+            abc.ObserverBase[_T], _Relay(observer.on_next, observer.on_error, self.next)
+        )
         self.current: abc.DisposableBase | None = None
         self.disposed = False
         self.looping = False
@@ -151,9 +194,13 @@ class _Concat(abc.DisposableBase):
                 except Exception as error:
                     self.observer.on_error(error)
                     return
-                self.current = subscribe_direct(
-                    source, self.observer.on_next, self.observer.on_error, self.next
-                )
+                if isinstance(source, _Lean):
+                    self.current = source.direct(self.relay, None)
+                else:
+                    relay = self.relay
+                    self.current = source.subscribe(
+                        relay.on_next, relay.on_error, relay.on_completed
+                    )
                 if not self.again:
                     return  # still running: its completion calls next()
         finally:

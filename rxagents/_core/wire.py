@@ -61,6 +61,34 @@ class SharedFieldsSet(set[str]):
     __ior__ = __iand__ = __isub__ = __ixor__ = _read_only
 
 
+class _NoExtra(dict[str, Any]):
+    """The empty ``__pydantic_extra__`` every trusted-built instance shares: read-only.
+
+    One dict fewer per chunk (an allocation the garbage collector counts); it equals ``{}``,
+    and copies (``model_copy``) get a plain empty dict they may fill.
+    """
+
+    __slots__ = ()
+
+    def __copy__(self) -> dict[str, Any]:
+        return {}
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        return {}
+
+    def __reduce__(self) -> tuple[type[dict[str, Any]], tuple[()]]:
+        return dict, ()
+
+    def _read_only(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError("a shared empty extra is read-only; copy it first")
+
+    __setitem__ = __delitem__ = __ior__ = setdefault = update = _read_only
+    pop = popitem = clear = _read_only
+
+
+_NO_EXTRA = _NoExtra()
+
+
 def wire_name(name: str) -> str:
     """Turn a Python field name into its wire name: ``run_id`` → ``runId``, ``from_`` → ``from``."""
     return to_camel(name.rstrip("_"))
@@ -103,6 +131,7 @@ def trusted_builder(
         "_set_fields_set": _set_fields_set,
         "_set_extra": _set_extra,
         "_set_private": _set_private,
+        "_no_extra": _NO_EXTRA,
         "_cls": cls,
         # one shared, read-only set per builder: a set per instance would double the objects
         # the garbage collector tracks
@@ -122,7 +151,7 @@ def trusted_builder(
         "    obj = _new(_cls)\n"
         f"    _set_dict(obj, {{{', '.join(items)}}})\n"
         "    _set_fields_set(obj, _fields_set)\n"
-        "    _set_extra(obj, {})\n"
+        "    _set_extra(obj, _no_extra)\n"
         "    _set_private(obj, None)\n"
         "    return obj\n"
     )

@@ -231,6 +231,20 @@ def progress_chunk(
 def result_chunk(run_id: str, step_id: str, call_id: str, record: Record) -> WorkflowStepResult:
     """Return ``workflow-step-result`` (success or failure) for a finished step's record."""
     resumed = "resumedAt" in record
+    if not resumed and record["status"] == "success":  # the common case, without packing
+        return _result(
+            run_id,
+            _success_payload(
+                step_id,
+                step_id,
+                call_id,
+                record["payload"],
+                record["startedAt"],
+                "success",
+                record["output"],
+                record["endedAt"],
+            ),
+        )
     common = (step_id, step_id, call_id, record["payload"], record["startedAt"])
     extra = (record["resumePayload"], record["resumedAt"]) if resumed else ()
     if record["status"] == "success":

@@ -22,7 +22,14 @@ from reactivex import abc
 from rxagents._core.clock import now_ms
 from rxagents._core.rx import OneShotRun, subscribe_direct
 from rxagents.errors import InvalidInputError
-from rxagents.events import Chunk, ErrorInfo, WorkflowChunk, WorkflowStatus
+from rxagents.events import (
+    Chunk,
+    ErrorInfo,
+    WorkflowChunk,
+    WorkflowStatus,
+    WorkflowStepResult,
+    WorkflowStepStart,
+)
 from rxagents.operators import usage_of
 from rxagents.storage import Storage
 from rxagents.usage import Usage
@@ -38,6 +45,9 @@ if TYPE_CHECKING:
 __all__ = ("Execution",)
 
 _log = logging.getLogger(__name__)
+
+_WITHOUT_USAGE: frozenset[type] = frozenset({WorkflowStepStart, WorkflowStepResult})
+"""The chunks every step emits, which never carry usage (a step's output chunks may)."""
 
 
 class Execution(OneShotRun[WorkflowChunk]):
@@ -167,9 +177,10 @@ class Execution(OneShotRun[WorkflowChunk]):
             observer.on_error(error)
 
     def _on_next(self, chunk: Chunk) -> None:
-        usage = usage_of(chunk)
-        if usage is not None:
-            self.usage = self.usage + usage
+        if type(chunk) not in _WITHOUT_USAGE:
+            usage = usage_of(chunk)
+            if usage is not None:
+                self.usage = self.usage + usage
         if chunk.type == "workflow-step-suspended":
             # Readers see a suspension only once storage says so: hold it (and what follows,
             # to keep the order) until a snapshot written after this point succeeded. The

@@ -20,7 +20,7 @@ from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
 from rxagents._core.clock import now_ms
-from rxagents._core.rx import lean
+from rxagents._core.rx import LeanSource
 from rxagents.errors import RunStateError
 from rxagents.events import Chunk, ErrorInfo
 from rxagents.workflow import _chunks
@@ -83,13 +83,7 @@ class LeafNode(Node):
 
     def observe(self, exe: Execution, scope: Scope, slot: Slot) -> Observable[Chunk]:
         """Return the leaf's run as a cold Observable."""
-
-        def subscribe(
-            observer: abc.ObserverBase[Chunk], scheduler: abc.SchedulerBase | None = None
-        ) -> abc.DisposableBase:
-            return self.run(exe, scope, slot, observer).start()
-
-        return lean(subscribe)
+        return _LeafSource(self, exe, scope, slot)
 
     @abstractmethod
     def run(
@@ -97,6 +91,23 @@ class LeafNode(Node):
     ) -> LeafRun:
         """Return the run object of one subscription."""
         ...
+
+
+class _LeafSource(LeanSource[Chunk]):
+    """A leaf's work in one run: each subscription starts a :class:`LeafRun`."""
+
+    __slots__ = ("exe", "node", "scope", "slot")  # no instance dict unless a lock is asked for
+
+    def __init__(self, node: LeafNode, exe: Execution, scope: Scope, slot: Slot) -> None:
+        self.node = node
+        self.exe = exe
+        self.scope = scope
+        self.slot = slot
+
+    def direct(
+        self, observer: abc.ObserverBase[Chunk], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        return self.node.run(self.exe, self.scope, self.slot, observer).start()
 
 
 class LeafRun(_Host, abc.DisposableBase):

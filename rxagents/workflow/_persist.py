@@ -31,6 +31,9 @@ __all__ = ("Done", "SnapshotWriter")
 _log = logging.getLogger(__name__)
 
 _ENDED = frozenset({"success", "failed"})
+_encode_strict = json.JSONEncoder(allow_nan=False).encode
+"""``json.dumps(value, allow_nan=False)`` without building an encoder per call."""
+_encode_key = json.JSONEncoder().encode
 
 Done = Callable[[Exception | None], None]
 """Called once a write that includes the run's state at request time ended (its error)."""
@@ -160,13 +163,11 @@ class SnapshotWriter:
             if hit is not None and hit[0] is record:
                 parts.append(hit[1])
                 continue
-            text = f"{json.dumps(step_id)}:{json.dumps(record, allow_nan=False)}"
+            text = f"{_encode_key(step_id)}:{_encode_strict(record)}"
             if record.get("status") in _ENDED:
                 cache[step_id] = (record, text)
             parts.append(text)
-        head = json.dumps(
-            {key: item for key, item in snapshot.items() if key != "steps"}, allow_nan=False
-        )
+        head = _encode_strict({key: item for key, item in snapshot.items() if key != "steps"})
         return JsonText(f'{head[:-1]},"steps":{{{",".join(parts)}}}}}')
 
     def _reporter(self, waiters: list[Done]) -> Callable[[Any, Exception | None], None]:

@@ -179,3 +179,68 @@ async def test_many_quick_async_calls_leave_no_pending_exceptions(n: int) -> Non
     await from_callback(lambda: [invoke(quick, i, reports) for i in range(n)])
     await asyncio.sleep(0)  # let the finished tasks' no-op steps run (no warnings expected)
     assert len(reports.items) == n
+
+
+async def test_quick_and_waiting_calls_of_one_callback_each_report_from_their_own_leg() -> None:
+    reports = Reports()
+    gate = asyncio.Event()
+    seen: list[asyncio.Task[Any] | None] = []
+
+    async def quick(x: int) -> int:
+        seen.append(asyncio.current_task())
+        return x
+
+    async def waits(x: int) -> int:
+        seen.append(asyncio.current_task())
+        await gate.wait()
+        return x
+
+    def run_all() -> list[asyncio.Task[Any] | None]:
+        return [
+            invoke(quick, 1, reports),
+            invoke(waits, 2, reports),
+            invoke(quick, 3, reports),
+            invoke(waits, 4, reports),
+        ]
+
+    tasks = await from_callback(run_all)
+    assert tasks[0] is None
+    assert tasks[2] is None
+    first, second = tasks[1], tasks[3]
+    assert first is not None
+    assert second is not None
+    assert first is not second
+    assert all(task is not None for task in seen)
+    assert seen[1] is first
+    assert seen[3] is second
+    assert reports.items == [(1, None), (3, None)]
+    gate.set()
+    while len(reports.items) < 4:
+        reports.arrived.clear()
+        await reports.arrived.wait()
+    assert sorted(value for value, _ in reports.items) == [1, 2, 3, 4]
+
+
+async def test_a_quick_call_that_cancels_its_task_leaves_the_next_calls_alone() -> None:
+    reports = Reports()
+
+    async def cancels_itself(_: Any) -> str:
+        task = asyncio.current_task()
+        assert task is not None
+        task.cancel()
+        return "ignored the request"
+
+    async def waits(_: Any) -> str:
+        await asyncio.sleep(0)
+        return "finished"
+
+    def run_both() -> asyncio.Task[Any] | None:
+        invoke(cancels_itself, None, reports)
+        return invoke(waits, None, reports)
+
+    task = await from_callback(run_both)
+    assert task is not None
+    while len(reports.items) < 2:
+        reports.arrived.clear()
+        await reports.arrived.wait()
+    assert reports.items == [("ignored the request", None), ("finished", None)]

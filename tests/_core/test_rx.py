@@ -159,3 +159,19 @@ def test_subscribe_direct_calls_a_lean_source_without_wrappers() -> None:
     assert (seen, done) == ([1], [True])
     subscribe_direct(reactivex.of(2), seen.append, print, lambda: done.append(True))
     assert seen == [1, 2]
+
+
+def test_a_lean_observable_lends_its_lock_to_reactivex_operators() -> None:
+    def subscribe(
+        observer: abc.ObserverBase[int], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        for value in (1, 2, 3, 4):
+            observer.on_next(value)
+        observer.on_completed()
+        return Disposable()
+
+    source = lean(subscribe)
+    assert source.lock is source.lock  # made once, on first use
+    seen: list[int] = []
+    source.pipe(reactivex.operators.take_while(lambda value: value < 3)).subscribe(seen.append)
+    assert seen == [1, 2]

@@ -1,0 +1,44 @@
+"""Trusted builders: instances indistinguishable from validated ones."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import pytest
+
+from rxagents._core.wire import trusted_builder
+from rxagents.events import TextDelta, TextDeltaPayload
+
+_build = trusted_builder(TextDelta, "run_id", "payload")
+
+
+def delta() -> TextDelta:
+    return _build("run-1", TextDeltaPayload(id="t1", text="Hi"))
+
+
+def test_a_built_chunk_equals_and_dumps_like_a_validated_one() -> None:
+    validated = TextDelta(run_id="run-1", payload=TextDeltaPayload(id="t1", text="Hi"))
+    built = delta()
+    assert built == validated
+    assert validated == built
+    assert built.model_dump(by_alias=True) == validated.model_dump(by_alias=True)
+    assert built.model_dump_json(by_alias=True) == validated.model_dump_json(by_alias=True)
+    assert built.model_extra == {}
+    assert built.model_fields_set == validated.model_fields_set
+
+
+def test_the_shared_empty_extra_is_read_only_and_copies_are_plain_dicts() -> None:
+    built = delta()
+    extra = built.model_extra
+    assert extra is not None
+    with pytest.raises(TypeError):
+        extra["key"] = "value"
+    assert type(copy.copy(extra)) is dict
+    assert type(copy.deepcopy(extra)) is dict
+    copied = built.model_copy(update={"extraKey": 1})
+    assert copied.model_extra == {"extraKey": 1}
+    assert built.model_extra == {}
+    restored = pickle.loads(pickle.dumps(built))
+    assert restored == built
+    assert type(restored.model_extra) is dict
