@@ -10,7 +10,10 @@ hop per model step, as the embedded models do). The measured path is::
     source ─ prefix_events("agent-execution-event-") ─ filter_type("agent-execution-event-*")
            ─ tap(usage_of, the function reduce_usage folds with) ─ async for
 
-Rows:
+Rows (the ``burst:`` ones emit all N chunks from one loop callback, so they all wait in the
+bridge's buffer before ``async for`` reads the first; they compare with the burst baseline, a
+plain async-generator chain doing the same work with one loop hop; ``prefix_events`` alone is
+the ``prefix_events → async for`` row minus the ``no operator`` one):
 
 - ``rx → async for (adapters)``: the path above through ``rxagents.adapters.to_async_iterable``
   (when it exists), the figure the 2 µs/event target is about;
@@ -227,21 +230,26 @@ class Tally:
         return tap
 
 
-def rx_pipeline(source: Observable[ChunkBase], tally: Tally) -> Observable[ChunkBase]:
-    return source.pipe(
-        prefix_events(PREFIX),
-        filter_type(PATTERN),
-        ops.do_action(on_next=tally.tap),
-    )
+def rx_pipeline(
+    source: Observable[ChunkBase], tally: Tally, stages: str = "prefix+filter"
+) -> Observable[ChunkBase]:
+    """The measured path; ``stages`` drops operators: ``prefix`` (no filter), ``none``."""
+    operators: list[Callable[[Observable[Any]], Observable[Any]]] = []
+    if stages != "none":
+        operators.append(prefix_events(PREFIX))
+    if stages == "prefix+filter":
+        operators.append(filter_type(PATTERN))
+    return source.pipe(*operators, ops.do_action(on_next=tally.tap))
 
 
 async def run_rx_async(
     chunks: Sequence[ChunkBase],
     batch: int,
     bridge: Callable[[Observable[Any]], AsyncIterable[Any]],
+    stages: str = "prefix+filter",
 ) -> tuple[Elapsed, int, Usage]:
     tally = Tally()
-    pipeline = rx_pipeline(loop_source(chunks, batch), tally)
+    pipeline = rx_pipeline(loop_source(chunks, batch), tally, stages)
     count = 0
     started = Clock()
     async for _chunk in bridge(pipeline):
@@ -383,6 +391,27 @@ def main(argv: Sequence[str] | None = None) -> int:
                 lambda: loop.run_until_complete(run_rx_async(chunks, args.batch, bridge)),
             )
         )
+    burst = (
+        to_async_iterable if to_async_iterable is not None else local_bridge
+    )  # every chunk from one loop callback: they all wait in the bridge's buffer
+    paths += [
+        (
+            "burst: baseline async generators",
+            lambda: loop.run_until_complete(run_baseline(chunks, n)),
+        ),
+        (
+            "burst: rx → async for",
+            lambda: loop.run_until_complete(run_rx_async(chunks, n, burst)),
+        ),
+        (
+            "burst: prefix_events → async for",
+            lambda: loop.run_until_complete(run_rx_async(chunks, n, burst, "prefix")),
+        ),
+        (
+            "burst: no operator → async for",
+            lambda: loop.run_until_complete(run_rx_async(chunks, n, burst, "none")),
+        ),
+    ]
     paths += [
         (
             "rx → async for (local bridge)",
@@ -396,24 +425,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         loop.close()
 
-    baseline = rows[0]["us_per_event"]
+    by_name = {row["name"]: row for row in rows}
+    burst_base = by_name["burst: baseline async generators"]
     for row in rows:
-        row["ratio_vs_baseline"] = round(row["us_per_event"] / baseline, 3)
+        base = burst_base if row["name"].startswith("burst") else rows[0]
+        row["ratio_vs_baseline"] = round(row["us_per_event"] / base["us_per_event"], 3)
+        row["cpu_ratio_vs_baseline"] = round(row["cpu_us_per_event"] / base["cpu_us_per_event"], 3)
+    prefix_share = {
+        key: round(
+            by_name["burst: prefix_events → async for"][key]
+            - by_name["burst: no operator → async for"][key],
+            3,
+        )
+        for key in ("us_per_event", "cpu_us_per_event")
+    }
 
     print(
         f"{n:,} chunks ({n // STEP_EVERY:,} step-finish), {args.batch} per loop callback, "
         f"best of {args.repeat}; usage {expected!r}"
     )
     print(
-        f"{'path':<32} {'µs/event':>9} {'median':>9} {'cpu µs':>8} {'events/s':>12} "
-        f"{'vs baseline':>12}"
+        f"{'path':<34} {'µs/event':>9} {'median':>9} {'cpu µs':>8} {'events/s':>12} "
+        f"{'vs baseline (cpu)':>18}"
     )
     for row in rows:
         print(
-            f"{row['name']:<32} {row['us_per_event']:>9.3f} {row['median_us_per_event']:>9.3f} "
+            f"{row['name']:<34} {row['us_per_event']:>9.3f} {row['median_us_per_event']:>9.3f} "
             f"{row['cpu_us_per_event']:>8.3f} {row['events_per_s']:>12,} "
-            f"{row['ratio_vs_baseline']:>11.2f}x"
+            f"{row['ratio_vs_baseline']:>9.2f}x ({row['cpu_ratio_vs_baseline']:.2f}x)"
         )
+    print(
+        f"prefix_events in the burst: {prefix_share['us_per_event']:.3f} µs/chunk "
+        f"({prefix_share['cpu_us_per_event']:.3f} cpu); burst rows compare with the burst baseline"
+    )
 
     report = {
         "benchmark": "operators",
@@ -429,6 +473,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
         "rows": rows,
+        "burst_prefix_events_us_per_event": prefix_share,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")

@@ -87,12 +87,13 @@ def subscribe_direct(
     on_next: Callable[[_T], None],
     on_error: Callable[[Exception], None],
     on_completed: Callable[[], None],
+    scheduler: abc.SchedulerBase | None = None,
 ) -> abc.DisposableBase:
     """Subscribe ``source``: directly when it is :func:`lean`, else with ``subscribe``."""
     if isinstance(source, _Lean):
         relay = cast(abc.ObserverBase[_T], _Relay(on_next, on_error, on_completed))
-        return source.direct(relay, None)
-    return source.subscribe(on_next, on_error, on_completed)
+        return source.direct(relay, scheduler)
+    return source.subscribe(on_next, on_error, on_completed, scheduler=scheduler)
 
 
 def concat_each(factory: Callable[[], Iterator[Observable[_T]]]) -> Observable[_T]:

@@ -9,16 +9,56 @@ streamed token.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
+from typing import Any, NoReturn, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticUndefined
 
-__all__ = ("WireModel", "trusted_builder", "wire_name")
+__all__ = ("SharedFieldsSet", "WireModel", "trusted_builder", "wire_name")
 
 _M = TypeVar("_M", bound=BaseModel)
+
+_new = object.__new__
+# the slot descriptors' setters, called directly: a third cheaper than object.__setattr__
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+
+
+class SharedFieldsSet(set[str]):
+    """A ``model_fields_set`` shared by many frozen instances: read-only, copied as a ``set``.
+
+    Frozen models never change their fields set in place; ``model_copy`` changes the copy it
+    takes with :func:`copy.copy`, which gives a plain ``set`` here. One shared set instead of
+    one per instance halves the objects the garbage collector tracks per chunk. It is a ``set``
+    (pydantic-core's ``exclude_unset`` dumps need one) whose mutating methods raise.
+    """
+
+    __slots__ = ()
+
+    def __hash__(self) -> int:  # type: ignore[override]  # read-only, so hashable
+        return hash(frozenset(self))
+
+    def __or__(self, other: AbstractSet[str]) -> SharedFieldsSet:  # type: ignore[override]
+        return SharedFieldsSet(set.union(self, other))
+
+    def __copy__(self) -> set[str]:
+        return set(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> set[str]:
+        return set(self)
+
+    def _read_only(self, *args: object) -> NoReturn:
+        raise TypeError("a shared fields set is read-only; copy it first")
+
+    add = discard = remove = update = _read_only
+    difference_update = intersection_update = symmetric_difference_update = _read_only
+    pop = clear = _read_only
+    __ior__ = __iand__ = __isub__ = __ixor__ = _read_only
 
 
 def wire_name(name: str) -> str:
@@ -43,24 +83,30 @@ class WireModel(BaseModel):
     )
 
 
-def trusted_builder(cls: type[_M], *params: str) -> Callable[..., _M]:
+def trusted_builder(
+    cls: type[_M], *params: str, fields_set: Iterable[str] | None = None
+) -> Callable[..., _M]:
     """Return ``build(*values)`` making a ``cls`` instance from trusted data, without validation.
 
     ``params`` names the fields passed positionally, in that order; every other field takes its
     default (fields with a default factory must be passed). The instance is indistinguishable
-    from a validated one: same ``__dict__`` order, equality, dumps and ``model_fields_set``.
+    from a validated one: same ``__dict__`` order, equality, dumps and ``model_fields_set``
+    (``params``, or ``fields_set`` when given).
     """
     fields = cls.model_fields
     unknown = set(params) - set(fields)
     if unknown:
         raise ValueError(f"{cls.__name__} has no fields {sorted(unknown)}")
     namespace: dict[str, Any] = {
-        "_new": object.__new__,
-        "_set": object.__setattr__,
+        "_new": _new,
+        "_set_dict": _set_dict,
+        "_set_fields_set": _set_fields_set,
+        "_set_extra": _set_extra,
+        "_set_private": _set_private,
         "_cls": cls,
-        # one shared, immutable set per builder: pydantic never mutates it on frozen models,
-        # and a set per instance would double the objects the garbage collector tracks
-        "_fields_set": frozenset(params),
+        # one shared, read-only set per builder: a set per instance would double the objects
+        # the garbage collector tracks
+        "_fields_set": SharedFieldsSet(params if fields_set is None else fields_set),
     }
     items = []
     for name, field in fields.items():
@@ -74,10 +120,10 @@ def trusted_builder(cls: type[_M], *params: str) -> Callable[..., _M]:
     source = (
         f"def build({', '.join(params)}):\n"
         "    obj = _new(_cls)\n"
-        f"    _set(obj, '__dict__', {{{', '.join(items)}}})\n"
-        "    _set(obj, '__pydantic_fields_set__', _fields_set)\n"
-        "    _set(obj, '__pydantic_extra__', {})\n"
-        "    _set(obj, '__pydantic_private__', None)\n"
+        f"    _set_dict(obj, {{{', '.join(items)}}})\n"
+        "    _set_fields_set(obj, _fields_set)\n"
+        "    _set_extra(obj, {})\n"
+        "    _set_private(obj, None)\n"
         "    return obj\n"
     )
     exec(source, namespace)  # generated from field names only; no user input

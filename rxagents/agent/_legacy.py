@@ -10,7 +10,7 @@ from typing import Any
 
 from reactivex import abc
 
-from rxagents._core.run_stream import RunResult, RunStream, fail_quietly
+from rxagents._core.run_stream import ChunkBuffer, RunResult, RunStream, fail_quietly
 from rxagents._core.rx import OneShotRun
 from rxagents.agent._loop import RunConfig
 from rxagents.errors import ToolExecutionError
@@ -251,7 +251,7 @@ class LegacyStream(RunStream[LegacyChunk]):
         """Usage over all steps, in the v1 shape."""
         return RunResult(self, self._usage)
 
-    def _settle(self, chunks: list[LegacyChunk], error: Exception | None) -> None:
+    def _settle(self, chunks: ChunkBuffer[LegacyChunk], error: Exception | None) -> None:
         step_text: list[str] = []
         reason = "abort" if self.cancelled else "other"
         usage = LegacyUsage()

@@ -45,6 +45,7 @@ from rxagents.events import (
     StepStartPayload,
     TextDelta,
     TextDeltaPayload,
+    text_delta_shape,
 )
 from rxagents.models import LanguageModel, Message, ModelCall, ModelPart
 from rxagents.usage import Usage
@@ -55,6 +56,16 @@ _log = logging.getLogger(__name__)
 
 _text_delta = trusted_builder(TextDelta, "run_id", "payload")
 _text_delta_payload = trusted_builder(TextDeltaPayload, "id", "text")
+_TEXT_DELTA = text_delta_shape()
+# chunks built from values the loop made itself: no validation, identical to validated ones
+_start = trusted_builder(Start, "run_id", "payload")
+_start_payload = trusted_builder(StartPayload, "id", "message_id")
+_step_start = trusted_builder(StepStart, "run_id", "payload")
+_step_start_payload = trusted_builder(
+    StepStartPayload, "request", "warnings", "message_id", "started_at"
+)
+_step_finish = trusted_builder(StepFinish, "run_id", "payload")
+_finish = trusted_builder(Finish, "run_id", "payload")
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,7 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers):
         self._step_count = 0
         self._total = Usage.zero
         self._emit: Callable[[AgentChunk], None] = _drop
+        self._emit_compact: Callable[[tuple[Any, ...]], None] | None = None
         self._model_subscription: abc.DisposableBase | None = None
         self._tool_task: asyncio.Task[None] | None = None
         self._failed = False
@@ -107,6 +119,8 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers):
         """Start the run from the next event-loop callback; the disposable stops it."""
         disposable = super().subscribe(observer, scheduler)
         self._emit = observer.on_next
+        # a replay buffer taking compact chunks: text deltas go to it unbuilt
+        self._emit_compact = getattr(observer, "on_compact", None)
         return disposable
 
     def _stop(self) -> None:
@@ -148,12 +162,7 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers):
         self._guard(self._emit_start)
 
     def _emit_start(self) -> None:
-        self._emit(
-            Start(
-                run_id=self.run_id,
-                payload=StartPayload(id=self.config.agent_id, message_id=self.message_id),
-            )
-        )
+        self._emit(_start(self.run_id, _start_payload(self.config.agent_id, self.message_id)))
         self._start_step()
 
     def _start_step(self) -> None:
@@ -162,17 +171,7 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers):
         self._step = StepState()
         self._step_count += 1
         self._failed = False
-        self._emit(
-            StepStart(
-                run_id=self.run_id,
-                payload=StepStartPayload(
-                    request={},
-                    warnings=[],
-                    message_id=self.message_id,
-                    started_at=now_ms(),
-                ),
-            )
-        )
+        self._emit(_step_start(self.run_id, _step_start_payload({}, [], self.message_id, now_ms())))
         config = self.config
         call = ModelCall(
             prompt=self._prompt,
@@ -191,6 +190,7 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers):
             )
         except Exception as err:  # the model failed before streaming anything
             self._step.warnings_always = True  # as in Mastra: stepResult.warnings is []
+            self._log_model_failure(err)
             self._fail(ErrorInfo.from_exception(err), typed=True)
 
     # --- model parts ----------------------------------------------------------------------
@@ -211,6 +211,10 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers):
                     # as in Mastra: the object parsed so far comes before the delta it includes
                     self._emit_partial_object()
                 if part.provider_metadata is MISSING:
+                    emit_compact = self._emit_compact
+                    if emit_compact is not None:
+                        emit_compact((_TEXT_DELTA, self.run_id, part.id, delta))
+                        return
                     payload = _text_delta_payload(part.id, delta)
                 else:
                     payload = TextDeltaPayload.model_validate(
@@ -228,7 +232,22 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers):
     def _on_model_error(self, error: Exception) -> None:
         self._model_subscription = None
         if not self._failed and not self._disposed:
+            self._log_model_failure(error)
             self._guard(lambda: self._fail(ErrorInfo.from_exception(error)))
+
+    def _log_model_failure(self, error: Exception) -> None:
+        """Log a raised model failure once, at info: one line, the traceback only at debug level.
+
+        The stream carries ``{name, message}``; the traceback stays in process (the error's
+        ``exception``) and in this log record when debugging.
+        """
+        _log.info(
+            "agent run %s: the model call failed: %s: %s",
+            self.run_id,
+            type(error).__name__,
+            error,
+            exc_info=error if _log.isEnabledFor(logging.DEBUG) else None,
+        )
 
     def _on_model_completed(self) -> None:
         self._model_subscription = None
@@ -274,7 +293,7 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers):
             self._emit_object_result()
         self._total = self._total + step.usage
         payload = self._step_payload(is_continued, self._with_raw(step.usage))
-        self._emit(StepFinish(run_id=self.run_id, payload=payload))
+        self._emit(_step_finish(self.run_id, payload))
         new = self._step.messages()
         self._prompt.extend(new)
         self.response_messages.extend(new)
@@ -310,7 +329,7 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers):
         if self._step_count > 1:
             output = last.output.model_copy(update={"usage": self._with_raw(self._total)})
             payload = last.model_copy(update={"output": output})
-        self._emit(Finish(run_id=self.run_id, payload=payload))
+        self._emit(_finish(self.run_id, payload))
         observer = self._observer
         self._release()
         if observer is not None and not self._disposed:
@@ -320,6 +339,7 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers):
         """Drop the references to the subscriber, so a finished run holds no cycle."""
         self._observer = None
         self._emit = _drop
+        self._emit_compact = None
 
     def _fail(self, error: ErrorInfo, *, typed: bool = False) -> None:
         """End the step and the run after a model failure: close, error, step-finish, finish."""

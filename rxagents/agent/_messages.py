@@ -37,6 +37,15 @@ def normalize_messages(messages: object) -> list[Message]:
     return [_one(item, index) for index, item in enumerate(messages)]
 
 
+_PART_TYPES: dict[str, frozenset[str]] = {
+    "system": frozenset({"text"}),
+    "user": frozenset({"text", "image", "file"}),
+    "assistant": frozenset({"text", "file", "reasoning", "tool-call", "tool-result"}),
+    "tool": frozenset({"tool-result"}),
+}
+"""The content parts each role's model message may hold (the AI SDK v5 prompt shape)."""
+
+
 def _user(text: str) -> Message:
     return {"role": "user", "content": [{"type": "text", "text": text}]}
 
@@ -67,6 +76,14 @@ def _one(item: object, index: int) -> Message:
         isinstance(part, Mapping) and isinstance(part.get("type"), str) for part in content
     ):
         parts = [dict(part) for part in content]
+        if "parts" not in item:  # a model message: each role takes its own kinds of part
+            allowed = _PART_TYPES[role]
+            for position, part in enumerate(parts):
+                if part["type"] not in allowed:
+                    raise InvalidInputError(
+                        f"messages[{index}].content[{position}] has type {part['type']!r}; "
+                        f"a {role} message takes {', '.join(sorted(allowed))} parts"
+                    )
         if role == "system":
             return {"role": "system", "content": "".join(p.get("text", "") for p in parts)}
         return {"role": role, "content": parts}

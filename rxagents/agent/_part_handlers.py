@@ -40,6 +40,9 @@ from rxagents.events import (
 __all__ = ("HANDLERS", "PartHandlers")
 
 _reasoning_delta = trusted_builder(ReasoningDelta, "run_id", "payload")
+_text_start = trusted_builder(TextStart, "run_id", "payload")
+_text_end = trusted_builder(TextEnd, "run_id", "payload")
+_block_payload = trusted_builder(TextBlockPayload, "id")
 _reasoning_delta_payload = trusted_builder(ReasoningDeltaPayload, "id", "text")
 _tool_call_delta = trusted_builder(ToolCallDelta, "run_id", "payload")
 _tool_call_delta_payload = trusted_builder(
@@ -69,12 +72,14 @@ class PartHandlers(ABC):
             fields["type"] = extra_type  # Mastra repeats the chunk type in text-end payloads
         if metadata is not MISSING:
             fields["provider_metadata"] = metadata
+        if len(fields) == 1:
+            return _block_payload(part.id)
         return TextBlockPayload(**fields)
 
     def _on_text_start(self, part: Any) -> None:
         if not self._step.blocks.open(part.id, "text"):
             return
-        self._emit(TextStart(run_id=self.run_id, payload=self._block_payload(part)))
+        self._emit(_text_start(self.run_id, self._block_payload(part)))
 
     def _reasoning_block(self, part: Any) -> dict[str, Any]:
         """The recorded reasoning block of ``part.id``, with its provider metadata merged in.
@@ -122,7 +127,7 @@ class PartHandlers(ABC):
         if kind == "reasoning":
             self._reasoning_block(part)
         if kind == "text":
-            self._emit(TextEnd(run_id=self.run_id, payload=self._block_payload(part, "text-end")))
+            self._emit(_text_end(self.run_id, self._block_payload(part, "text-end")))
         else:
             self._emit(ReasoningEnd(run_id=self.run_id, payload=self._block_payload(part)))
 

@@ -10,7 +10,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from pydantic import BaseModel
 from reactivex import abc
 
-from rxagents._core.run_stream import RunResult, RunStream, fail_quietly
+from rxagents._core.run_stream import ChunkBuffer, RunResult, RunStream, fail_quietly
 from rxagents.errors import ConfigurationError, RunError, RunFailedError
 from rxagents.events import (
     Abort,
@@ -28,6 +28,9 @@ from rxagents.events import (
     ToolErrorPayload,
     ToolResult,
     ToolResultPayload,
+    compact_chunk,
+    compact_text,
+    expand_chunk,
 )
 from rxagents.models import Message
 from rxagents.operators import usage_of
@@ -119,7 +122,13 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
         self._steps: asyncio.Future[list[AgentStep]] = loop.create_future()
         self._object: asyncio.Future[_O] = loop.create_future()
         self._error_info: ErrorInfo | Exception | None = None
-        super().__init__(run, closing_chunks=run.closing_chunks)
+        super().__init__(
+            run,
+            closing_chunks=run.closing_chunks,
+            compact=compact_chunk,
+            expand=expand_chunk,
+            peek_text=compact_text,
+        )
 
     @property
     def run_id(self) -> str:
@@ -200,13 +209,16 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
         """The assistant and tool messages the run produced."""
         return self._run.response_messages
 
-    def _settle(self, chunks: list[AgentChunk], error: Exception | None) -> None:
+    def _settle(self, chunks: ChunkBuffer[AgentChunk], error: Exception | None) -> None:
         if error is not None:
             self._error_info = error
             for future in self._futures():
                 fail_quietly(future, error)
             return
-        steps = _steps_of(chunks)
+        # the stored items, read without expanding compact deltas: none of them is an error,
+        # a tool call or a usage report, and steps take their text straight from the tuple
+        items = chunks.raw
+        steps = _steps_of(items)
         last = chunks[-1] if chunks else None
         usage = Usage.zero
         if isinstance(last, Finish):
@@ -216,15 +228,15 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
         else:
             self._text.set_result(steps[-1].text if steps else "")
             self._finish_reason.set_result("abort" if self.cancelled else "other")
-            for chunk in chunks:
-                counted = usage_of(chunk)
+            for chunk in items:
+                counted = None if type(chunk) is tuple else usage_of(chunk)
                 if counted is not None:
                     usage = usage + counted
         self._usage.set_result(usage)
         self._tool_calls.set_result([c for s in steps for c in s.tool_calls])
         self._tool_results.set_result([r for s in steps for r in s.tool_results])
         self._steps.set_result(steps)
-        for chunk in chunks:
+        for chunk in items:
             if isinstance(chunk, AgentError):
                 self._error_info = chunk.payload.error
         run = self._run
@@ -272,7 +284,8 @@ def run_failed(error: ErrorInfo | BaseException) -> RunFailedError:
     return failure
 
 
-def _steps_of(chunks: Sequence[AgentChunk]) -> list[AgentStep]:
+def _steps_of(chunks: Sequence[Any]) -> list[AgentStep]:
+    """One step per ``step-start … step-finish``; ``chunks`` may hold compact deltas."""
     steps: list[AgentStep] = []
     text: list[str] = []
     reasoning: list[str] = []
@@ -288,7 +301,11 @@ def _steps_of(chunks: Sequence[AgentChunk]) -> list[AgentStep]:
         )
 
     for chunk in chunks:
-        if isinstance(chunk, StepStart):
+        if type(chunk) is tuple:
+            delta = compact_text(chunk)
+            if delta is not None:
+                (text if delta[0] == "text-delta" else reasoning).append(delta[1])
+        elif isinstance(chunk, StepStart):
             started = True
             text, reasoning, calls, results = [], [], [], []
             reason, usage = "other", Usage.zero

@@ -27,6 +27,12 @@ from rxagents.events import agent as _agent
 from rxagents.events import network as _network
 from rxagents.events import workflow as _workflow
 from rxagents.events._base import MISSING, ChunkBase, ErrorInfo, Payload, Source, WireModel
+from rxagents.events._compact import (
+    compact_chunk,
+    compact_text,
+    expand_chunk,
+    text_delta_shape,
+)
 from rxagents.events.agent import *  # noqa: F403
 from rxagents.events.agent import AgentChunk
 from rxagents.events.network import *  # noqa: F403
@@ -165,7 +171,11 @@ __all__ = (
     "WireModel",
     "WrappedChunk",
     "chunk_tag",
+    "compact_chunk",
+    "compact_text",
+    "expand_chunk",
     "parse_chunk",
+    "text_delta_shape",
     *_agent.__all__,
     *_network.__all__,
     *_workflow.__all__,

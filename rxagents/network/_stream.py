@@ -8,9 +8,9 @@ from typing import Any, Protocol, final
 
 from reactivex import abc
 
-from rxagents._core.run_stream import RunResult, RunStream, fail_quietly
+from rxagents._core.run_stream import ChunkBuffer, RunResult, RunStream, fail_quietly
 from rxagents.errors import RunError
-from rxagents.events import Chunk, NetworkFinish
+from rxagents.events import Chunk, NetworkFinish, compact_chunk, compact_text, expand_chunk
 from rxagents.network._schemas import NetworkResult, NetworkStatus
 from rxagents.usage import Usage
 
@@ -68,7 +68,13 @@ class NetworkStream(RunStream[Chunk]):
         self._status: asyncio.Future[NetworkStatus] = loop.create_future()
         self._result: asyncio.Future[NetworkResult] = loop.create_future()
         self._usage: asyncio.Future[Usage] = loop.create_future()
-        super().__init__(run, closing_chunks=run.closing_chunks)
+        super().__init__(
+            run,
+            closing_chunks=run.closing_chunks,
+            compact=compact_chunk,
+            expand=expand_chunk,
+            peek_text=compact_text,
+        )
 
     @property
     def run_id(self) -> str:
@@ -104,7 +110,7 @@ class NetworkStream(RunStream[Chunk]):
         """Every model call of the run summed (equals ``reduce_usage()`` over the stream)."""
         return RunResult(self, self._usage)
 
-    def _settle(self, chunks: list[Chunk], error: Exception | None) -> None:
+    def _settle(self, chunks: ChunkBuffer[Chunk], error: Exception | None) -> None:
         if error is not None:
             for name in ("_status", "_result", "_usage"):
                 self._resolve(name, error=error)

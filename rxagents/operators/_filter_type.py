@@ -9,6 +9,7 @@ from typing import TypeVar, final
 
 from reactivex import Observable, abc
 
+from rxagents._core.rx import lean, subscribe_direct
 from rxagents.errors import InvalidInputError
 from rxagents.events import ChunkBase
 
@@ -115,6 +116,22 @@ def filter_type(*types: str) -> Callable[[Observable[_ChunkT]], Observable[_Chun
             observer: abc.ObserverBase[_ChunkT], scheduler: abc.SchedulerBase | None = None
         ) -> abc.DisposableBase:
             on_next_ = observer.on_next
+            stopped = False
+
+            def on_error(error: Exception) -> None:
+                nonlocal stopped
+                if not stopped:
+                    stopped = True
+                    observer.on_error(error)
+
+            def on_completed() -> None:
+                nonlocal stopped
+                if not stopped:
+                    stopped = True
+                    observer.on_completed()
+
+            def fail(chunk: object) -> None:
+                on_error(not_a_chunk("filter_type", chunk))
 
             if known is None:
 
@@ -122,9 +139,9 @@ def filter_type(*types: str) -> Callable[[Observable[_ChunkT]], Observable[_Chun
                     try:
                         kind = chunk.type
                     except AttributeError:
-                        observer.on_error(not_a_chunk("filter_type", chunk))
+                        fail(chunk)
                         return
-                    if kind in exact:
+                    if kind in exact and not stopped:
                         on_next_(chunk)
 
             else:
@@ -134,19 +151,18 @@ def filter_type(*types: str) -> Callable[[Observable[_ChunkT]], Observable[_Chun
                     try:
                         kind = chunk.type
                     except AttributeError:
-                        observer.on_error(not_a_chunk("filter_type", chunk))
+                        fail(chunk)
                         return
                     hit = memo.get(kind)
                     if hit is None:
                         hit = matcher(kind)
-                    if hit:
+                    if hit and not stopped:
                         on_next_(chunk)
 
-            return source.subscribe(
-                on_next, observer.on_error, observer.on_completed, scheduler=scheduler
-            )
+            # lean both ways, as prefix_events: no observer wrapper between library operators
+            return subscribe_direct(source, on_next, on_error, on_completed, scheduler)
 
-        return Observable(subscribe)
+        return lean(subscribe)
 
     return operator
 

@@ -7,6 +7,7 @@ from typing import get_args
 
 from reactivex import Observable, abc
 
+from rxagents._core.rx import lean, subscribe_direct
 from rxagents._core.wire import trusted_builder
 from rxagents.errors import InvalidInputError
 from rxagents.events import Chunk, Source, WrappedChunk
@@ -93,8 +94,23 @@ def prefix_events(
             observer: abc.ObserverBase[WrappedChunk], scheduler: abc.SchedulerBase | None = None
         ) -> abc.DisposableBase:
             on_next_ = observer.on_next
+            stopped = False
+
+            def on_error(error: Exception) -> None:
+                nonlocal stopped
+                if not stopped:
+                    stopped = True
+                    observer.on_error(error)
+
+            def on_completed() -> None:
+                nonlocal stopped
+                if not stopped:
+                    stopped = True
+                    observer.on_completed()
 
             def on_next(chunk: Chunk) -> None:
+                if stopped:
+                    return
                 try:
                     kind = chunk.type
                     outer = names.get(kind)
@@ -104,15 +120,15 @@ def prefix_events(
                             names[kind] = outer
                     wrapped = build(outer, chunk.run_id if run_id is None else run_id, from_, chunk)
                 except (AttributeError, TypeError):
-                    observer.on_error(not_a_chunk("prefix_events", chunk))
+                    on_error(not_a_chunk("prefix_events", chunk))
                     return
                 on_next_(wrapped)
 
-            return source.subscribe(
-                on_next, observer.on_error, observer.on_completed, scheduler=scheduler
-            )
+            # lean both ways: a lean source calls on_next directly, and so can a lean consumer
+            # (each follows the Rx grammar itself; nothing goes out after an error)
+            return subscribe_direct(source, on_next, on_error, on_completed, scheduler)
 
-        return Observable(subscribe)
+        return lean(subscribe)
 
     return operator
 

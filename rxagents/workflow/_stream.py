@@ -8,7 +8,7 @@ from typing import Protocol
 
 from reactivex import Observable
 
-from rxagents._core.run_stream import RunResult, RunStream, fail_quietly
+from rxagents._core.run_stream import ChunkBuffer, RunResult, RunStream, fail_quietly
 from rxagents.errors import RunFailedError
 from rxagents.events import WorkflowChunk, WorkflowStatus
 from rxagents.usage import Usage
@@ -104,7 +104,7 @@ class WorkflowStream(RunStream[WorkflowChunk]):
             error = result.error
             raise RunFailedError(f"workflow run {self.run_id} failed: {error}", error=error)
 
-    def _settle(self, chunks: list[WorkflowChunk], error: Exception | None) -> None:
+    def _settle(self, chunks: ChunkBuffer[WorkflowChunk], error: Exception | None) -> None:
         if error is not None:
             for future in (self._status, self._result, self._usage):
                 fail_quietly(future, error)

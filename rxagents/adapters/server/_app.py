@@ -11,10 +11,17 @@ from aiohttp.typedefs import Middleware
 
 from rxagents.adapters.server._agents import add_agent_routes
 from rxagents.adapters.server._config import CONFIG, ResourceOf, ServedRuntime, ServerConfig
-from rxagents.adapters.server._http import CorsPolicy, auth_middleware, error_middleware
+from rxagents.adapters.server._http import (
+    MAX_REQUEST_LINE,
+    CorsPolicy,
+    ProtocolErrorLog,
+    auth_middleware,
+    error_middleware,
+)
 from rxagents.adapters.server._runs import ServedRuns
 from rxagents.adapters.server._stream import StreamSettings
 from rxagents.adapters.server._workflows import add_workflow_routes
+from rxagents.agent import AgentLike
 from rxagents.errors import ConfigurationError
 from rxagents.eventlog import EventLog, InMemoryEventLog
 
@@ -60,8 +67,11 @@ def create_app(
             its last reader leaves.
 
     Raises:
-        ConfigurationError: A limit or interval is not positive, or the token is empty.
+        ConfigurationError: ``runtime`` is not a runtime (an agent, say: wrap it as
+            ``Runtime(agents={"id": agent})``), a limit or interval is not positive, or the
+            token is empty.
     """
+    _check_runtime(runtime)
     if not _is_positive(max_body, int):
         raise ConfigurationError(f"max_body must be a positive int, got {max_body!r}")
     if token is not None and not _is_text(token):
@@ -85,7 +95,11 @@ def create_app(
     middlewares: list[Middleware] = [error_middleware]
     if token is not None:
         middlewares.append(auth_middleware(token))
-    app = web.Application(middlewares=middlewares, client_max_size=max_body)
+    app = web.Application(
+        middlewares=middlewares,
+        client_max_size=max_body,
+        handler_args={"max_line_size": MAX_REQUEST_LINE, "logger": ProtocolErrorLog()},
+    )
     app[CONFIG] = ServerConfig(
         runtime=runtime,
         max_body=max_body,
@@ -110,3 +124,22 @@ def _is_positive(value: object, kind: Any) -> bool:
 
 def _is_text(value: object) -> bool:
     return isinstance(value, str) and bool(value.strip())
+
+
+_RUNTIME_MEMBERS = ("agents", "workflows", "storage", "get_agent", "get_workflow")
+
+
+def _check_runtime(runtime: object) -> None:
+    """Refuse what is not a runtime, before it could serve an empty API."""
+    if isinstance(runtime, AgentLike):
+        name = getattr(runtime, "id", "my-agent")
+        raise ConfigurationError(
+            f"create_app() needs a Runtime, got the agent {name!r}; serve it through one: "
+            f'Runtime(agents={{"{name}": agent}})'
+        )
+    missing = [member for member in _RUNTIME_MEMBERS if not hasattr(runtime, member)]
+    if missing:
+        raise ConfigurationError(
+            f"create_app() needs a runtime (rxagents.Runtime), got {type(runtime).__name__} "
+            f"(it has no {', '.join(missing)}); e.g. Runtime(agents={{...}}, workflows={{...}})"
+        )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
@@ -17,8 +18,11 @@ from aiohttp.typedefs import Middleware
 from pydantic import ValidationError
 
 __all__ = (
+    "MAX_REQUEST_LINE",
+    "MAX_URL",
     "ApiError",
     "CorsPolicy",
+    "ProtocolErrorLog",
     "auth_middleware",
     "error_middleware",
     "json_error",
@@ -87,9 +91,40 @@ def validation_issues(err: ValidationError, *, prefix: Sequence[str | int] = ())
     ]
 
 
+MAX_URL: Final = 8190
+"""The longest request target answered normally; a longer one gets 414 JSON."""
+MAX_REQUEST_LINE: Final = 65536
+"""What the HTTP parser reads of a request line, so URLs up to here reach the JSON answer.
+
+Beyond it aiohttp itself answers 400 (plain text) before the application runs; its log line is
+kept to one line by :class:`ProtocolErrorLog`.
+"""
+
+
+class ProtocolErrorLog(logging.LoggerAdapter[logging.Logger]):
+    """The HTTP protocol's logger: a malformed request is one warning line, never a traceback.
+
+    aiohttp logs a request it cannot parse (a request line over the limit, a bad header) with
+    ``logger.exception``; for a server facing the internet that is noise, and the traceback
+    would echo the offending bytes.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.getLogger("aiohttp.server"), {})
+
+    def exception(self, msg: object, *args: object, **kwargs: Any) -> None:
+        """Log one line: the message and the error's class, without its traceback."""
+        error = kwargs.pop("exc_info", None)
+        name = type(error).__name__ if isinstance(error, BaseException) else "error"
+        self.logger.warning("%s (%s)", str(msg) % args if args else msg, name)
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Answer refusals and unexpected failures (before streaming) with JSON errors."""
+    if len(request.raw_path) > MAX_URL:
+        _log.warning("refused a request whose URL has %d bytes", len(request.raw_path))
+        return json_error(414, f"the URL is too long: the limit is {MAX_URL} bytes")
     try:
         return await handler(request)
     except ApiError as err:
@@ -194,6 +229,32 @@ async def read_json(request: web.Request, max_body: int) -> Any:
     if not body.strip():
         return {}
     try:
-        return pydantic_core.from_json(body)
+        value = pydantic_core.from_json(body)
     except ValueError as err:
         raise ApiError(400, f"the request body is not valid JSON: {err}") from None
+    where = _non_finite(value, ())
+    if where is not None:
+        path = ".".join(str(part) for part in where) or "<body>"
+        raise ApiError(
+            400,
+            f"{path}: NaN, Infinity and out-of-range numbers are not valid JSON numbers",
+            issues=[{"path": list(where), "message": "not a finite number"}],
+        )
+    return value
+
+
+def _non_finite(value: Any, path: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
+    """The path of the first NaN or infinity in parsed JSON (``1e400`` parses to infinity)."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _non_finite(item, (*path, key))
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _non_finite(item, (*path, index))
+            if found is not None:
+                return found
+    return None
