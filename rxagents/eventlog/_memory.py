@@ -155,6 +155,7 @@ class InMemoryEventLog:
         self._retention = retention
         self._runs: dict[str, InMemoryRunLog] = {}
         self._owner = f"{socket.gethostname()}:{os.getpid()}"
+        self._readers: dict[str, dict[str, float]] = {}
         self._closed = False
 
     def open(
@@ -225,6 +226,27 @@ class InMemoryEventLog:
         if not run.cancel_requested:
             run._cancel()
         return True
+
+    async def mark_reader(self, run_id: str, reader: str, ttl: float) -> None:
+        """Note that ``reader`` reads the run for ``ttl`` seconds (see :meth:`count_readers`)."""
+        deadline = asyncio.get_running_loop().time() + ttl
+        self._readers.setdefault(run_id, {})[reader] = deadline
+
+    async def unmark_reader(self, run_id: str, reader: str) -> None:
+        """Remove ``reader``'s mark."""
+        readers = self._readers.get(run_id)
+        if readers is not None:
+            readers.pop(reader, None)
+            if not readers:
+                del self._readers[run_id]
+
+    async def count_readers(self, run_id: str) -> int:
+        """How many readers hold an unexpired mark on the run."""
+        now = asyncio.get_running_loop().time()
+        readers = self._readers.get(run_id, {})
+        for reader in [r for r, deadline in readers.items() if deadline <= now]:
+            del readers[reader]
+        return len(readers)
 
     async def aclose(self) -> None:
         """End the runs still open as lost; opening runs afterwards is an error."""

@@ -211,7 +211,7 @@ async def serve_run(
         raise ApiError(404, f"run {key!r} not found (unknown, or expired)") from None
     except RunLostError as err:
         raise ApiError(503, str(err)) from None
-    with runs.reading(key):
+    async with runs.reading(key):
         return await stream_frames(
             request,
             runs.read_json(key, offset),

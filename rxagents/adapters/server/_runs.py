@@ -6,8 +6,11 @@ an observe route, on this process or another sharing the log — reads the log f
 
 A reader leaving does not cancel at once: when the last reader of a run owned here leaves, the
 run is cancelled after the orphan grace unless a reader came back (``orphan_grace=0`` cancels
-at once, as a plain streaming server does). An explicit cancel (:meth:`ServedRuns.cancel`)
-reaches the owner wherever it is, through the log's cancel signal.
+at once, as a plain streaming server does). A reader on another process keeps the run alive
+too: it marks itself in the log (``mark_reader``, renewed while it reads), and the owner,
+when the grace ends, looks at the marks (``count_readers``) and waits one more grace if
+someone reads. An explicit cancel (:meth:`ServedRuns.cancel`) reaches the owner wherever it
+is, through the log's cancel signal.
 
 Finished runs are not kept here: the owner drops a run when its log ended; re-attaching is then
 served by the log alone, for its retention.
@@ -18,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -121,6 +125,7 @@ class ServedRuns:
         self.log = log
         self.orphan_grace = orphan_grace
         self._owned: dict[str, _Owned] = {}
+        self._checks: set[asyncio.Task[None]] = set()
 
     @property
     def owned(self) -> int:
@@ -211,9 +216,25 @@ class ServedRuns:
     def _orphan(self, owned: _Owned) -> None:
         owned.orphaned = None
         if owned.readers == 0 and not owned.ended.done():
-            _log.info(
-                "run %s had no reader for %.1f s; cancelling it", owned.key, self.orphan_grace
-            )
+            task = asyncio.get_running_loop().create_task(self._orphan_check(owned))
+            self._checks.add(task)
+            task.add_done_callback(self._checks.discard)
+
+    async def _orphan_check(self, owned: _Owned) -> None:
+        count = getattr(self.log, "count_readers", None)
+        if count is not None:
+            try:
+                remote = int(await count(owned.key))
+            except RxAgentsError as err:
+                _log.warning("cannot count the readers of run %s: %s", owned.key, err)
+                remote = 0
+            if remote > 0 and owned.readers == 0 and not owned.ended.done():
+                loop = asyncio.get_running_loop()
+                owned.orphaned = loop.call_later(self.orphan_grace, self._orphan, owned)
+                return
+        if owned.readers == 0 and not owned.ended.done():
+            grace = self.orphan_grace
+            _log.info("run %s had no reader for %.1f s; cancelling it", owned.key, grace)
             owned.stream.cancel()
 
     async def cancel(self, run_id: str) -> bool:
@@ -280,18 +301,40 @@ class ServedRuns:
             except RunNotFoundError:
                 return
 
-    def reading(self, key: str) -> contextlib.AbstractContextManager[None]:
-        """Count a reader of ``key`` while inside the block."""
-        return _Reading(self, key)
+    @contextlib.asynccontextmanager
+    async def reading(self, key: str) -> AsyncIterator[None]:
+        """Count a reader of ``key`` while inside the block.
 
+        For a run owned elsewhere, the reader marks itself in the log (renewed while it
+        reads) so that the owner does not cancel the run as orphaned.
+        """
+        owned = key in self._owned
+        mark = getattr(self.log, "mark_reader", None)
+        presence: asyncio.Task[None] | None = None
+        reader = uuid.uuid4().hex
+        if owned:
+            self.reader_joined(key)
+        elif mark is not None and self.orphan_grace > 0:
+            presence = asyncio.get_running_loop().create_task(self._present(mark, key, reader))
+        try:
+            yield
+        finally:
+            if owned:
+                self.reader_left(key)
+            if presence is not None:
+                presence.cancel()
+                with contextlib.suppress(asyncio.CancelledError, RxAgentsError):
+                    await presence
+                unmark = getattr(self.log, "unmark_reader", None)
+                if unmark is not None:
+                    with contextlib.suppress(RxAgentsError):
+                        await unmark(key, reader)
 
-class _Reading(contextlib.AbstractContextManager[None]):
-    def __init__(self, runs: ServedRuns, key: str) -> None:
-        self._runs = runs
-        self._key = key
-
-    def __enter__(self) -> None:
-        self._runs.reader_joined(self._key)
-
-    def __exit__(self, *exc: object) -> None:
-        self._runs.reader_left(self._key)
+    async def _present(self, mark: Any, key: str, reader: str) -> None:
+        every = min(max(self.orphan_grace / 3, 0.05), 5.0)
+        while True:
+            try:
+                await mark(key, reader, every * 3)
+            except RxAgentsError as err:
+                _log.warning("cannot mark a reader of run %s: %s", key, err)
+            await asyncio.sleep(every)

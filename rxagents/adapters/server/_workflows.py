@@ -318,7 +318,7 @@ async def _serve(
     except RunLostError as err:
         raise ApiError(503, str(err)) from None
     frames = runs.read_json(run_id, offset, segments=segments)
-    with runs.reading(run_id):
+    async with runs.reading(run_id):
         return await stream_frames(
             request,
             frames,
