@@ -8,14 +8,16 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from pydantic import BaseModel
 
 from rxagents import Runtime
-from rxagents.adapters.client import RemoteAgent
+from rxagents.adapters.client import RemoteAgent, RemoteWorkflow
 from rxagents.adapters.server import create_app
 from rxagents.agent import Agent
 from rxagents.errors import ConfigurationError, RemoteError
 from rxagents.models import FunctionModel, ModelCall
 from rxagents.testing import assert_well_formed
+from rxagents.workflow import Step, StepContext, Workflow
 
 USAGE = {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2}
 TEXT = "".join(f"w{i} " for i in range(10))
@@ -152,3 +154,37 @@ async def test_observe_run_refuses_unknown_runs_and_bad_offsets(serve: Serve) ->
         await remote.observe_run("x", offset=-1)
     with pytest.raises(RemoteError):
         await remote.cancel_run("nope")
+
+
+class Value(BaseModel):
+    value: str
+
+
+async def _ask(ctx: StepContext[Value]) -> Value | None:
+    if ctx.resume_data is None:
+        await ctx.suspend({"question": "ok?"})
+        return None
+    return Value(value=ctx.input_data.value + ctx.resume_data.value)
+
+
+async def test_a_remote_workflow_run_is_observed_across_resumption_and_cancelled(
+    serve: Serve,
+) -> None:
+    workflow = (
+        Workflow("w", Value, Value).then(Step("ask", Value, Value, _ask, resume_schema=Value))
+    ).commit()
+    url = await serve(create_app(Runtime(workflows={"w": workflow})))
+    remote = RemoteWorkflow(url, "w")
+    run = await remote.create_run("wr")
+    first = [c async for c in await run.stream({"value": "a"})]
+    resumed = await run.resume_stream("ask", {"value": "b"})
+    second = [c async for c in resumed]
+    assert (await resumed.result).result == {"value": "ab"}
+    whole = await run.observe_run()
+    assert [c async for c in whole] == first + second
+    tail = await run.observe_run(offset=len(first))
+    assert [c async for c in tail] == second
+    pending = await remote.create_run("never")
+    await pending.cancel()
+    with pytest.raises(RemoteError):
+        await (await pending.stream({"value": "x"})).result  # cancelled unstarted: forgotten
