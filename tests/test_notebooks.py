@@ -26,7 +26,12 @@ KEY_LINES = {
         "False | there is no agent 'reporter'; the agents are: research",
         "max-steps | Max iterations reached: 2",
     ],
-    "05_serving": ["success {'item': 'a kayak: bought'}", "stopped"],
+    "05_serving": [
+        "success {'item': 'a kayak: bought'}",
+        "id: 0",
+        "re-attached: It is 21°C in Paris.",
+        "stopped",
+    ],
 }
 """Lines each notebook must print (its point), checked in its stdout."""
 
