@@ -42,6 +42,7 @@ from rxagents.adapters.server._stream import (
     stream_frames,
     stream_observable,
 )
+from rxagents.agent import OpenBlocks
 from rxagents.errors import (
     ConfigurationError,
     InvalidInputError,
@@ -49,6 +50,7 @@ from rxagents.errors import (
     RunLostError,
     RunNotFoundError,
 )
+from rxagents.events import Abort
 
 __all__ = ("add_agent_routes", "describe_agent", "has_memory", "observe_offset", "wants_ids")
 
@@ -240,21 +242,76 @@ async def stream_agent(request: web.Request) -> web.StreamResponse:
     await open_memory_thread(request, _extra(agent, "memory"), options)
     key = request.match_info["agent_id"]
     run_id = options.setdefault("run_id", str(uuid.uuid4()))
-    stream: SharedRun
-    start_stream = getattr(agent, "stream", None)
-    if callable(start_stream) and inspect.iscoroutinefunction(start_stream):
-        try:
-            stream = await start_stream(messages, **options)
-        except (TypeError, InvalidInputError) as err:
-            raise ApiError(400, str(err)) from None
-        except ConfigurationError as err:
-            _log.error("agent %s cannot run: %s", key, err)
-            raise ApiError(500, f"agent {key!r} cannot run: {err}") from None
-    else:  # an agent with observe() only: cancelling disposes it
-        stream = _PlainRun(_start(key, lambda: agent.observe(messages, **options)))
+    stream = _ServedAgentRun(_start(key, lambda: agent.observe(messages, **options)), run_id)
     runs = _runs(request)
     await _own(runs, run_id, "agent", stream)
     return await serve_run(request, runs, run_id, 0, "AGENT")
+
+
+class _ServedAgentRun:
+    """An agent run from ``observe()``, subscribed once by the server's copy into the log.
+
+    No replay buffer of its own (the log is the one copy). Cancelling disposes the run, then
+    closes what it left open and ends it with ``abort``, as a local stream does.
+    """
+
+    def __init__(self, source: Observable[Any], run_id: str) -> None:
+        self._source = source
+        self._run_id = run_id
+        self._blocks = OpenBlocks()
+        self._observer: Any = None
+        self._subscription: Any = None
+        self._ended = False
+        self._seen = False
+
+    @property
+    def observable(self) -> Observable[Any]:
+        def subscribe(observer: Any, scheduler: Any = None) -> Any:
+            self._observer = observer
+            blocks = self._blocks
+            forward = observer.on_next
+
+            def on_next(chunk: Any) -> None:
+                kind = getattr(chunk, "type", None)  # not a chunk: the log's reader reports it
+                if kind is not None:
+                    blocks.track(chunk)
+                if kind in ("finish", "abort"):
+                    self._ended = True
+                if not self._seen:  # closing chunks carry the run id the chunks carry
+                    self._seen = True
+                    self._run_id = getattr(chunk, "run_id", None) or self._run_id
+                forward(chunk)
+
+            def on_error(error: Exception) -> None:
+                self._ended = True
+                observer.on_error(error)
+
+            def on_completed() -> None:
+                self._ended = True
+                observer.on_completed()
+
+            self._subscription = self._source.subscribe(on_next, on_error, on_completed)
+            return self._subscription
+
+        return Observable(subscribe)
+
+    def has_ended(self) -> bool:
+        """Whether the run ended (finish, abort, an error, or its completion)."""
+        return self._ended
+
+    def cancel(self) -> None:
+        subscription, self._subscription = self._subscription, None
+        if subscription is None or self._ended:
+            return
+        subscription.dispose()
+        if self.has_ended():  # disposing may have ended it
+            return
+        self._ended = True
+        observer = self._observer
+        for chunk in self._blocks.closing_chunks(self._run_id):
+            observer.on_next(chunk)
+        observer.on_next(Abort(run_id=self._run_id))
+        observer.on_completed()
 
 
 class _PlainRun:
