@@ -7,7 +7,7 @@ import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
-from typing import cast, final
+from typing import TypeVar, cast, final
 
 from rxagents.errors import (
     ConfigurationError,
@@ -31,6 +31,7 @@ from rxagents.events import Chunk, ChunkBase
 __all__ = ("InMemoryEventLog", "InMemoryRunLog")
 
 _log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 @final
@@ -198,13 +199,13 @@ class InMemoryEventLog:
 
     async def read(self, run_id: str, offset: int = 0) -> AsyncIterator[tuple[int, Chunk]]:
         """Yield ``(position, chunk)`` from ``offset``, then live (see :meth:`EventLog.read`)."""
-        async for position, chunk in self._follow(run_id, offset):
-            yield position, cast(Chunk, chunk)
+        async for position, chunk in self._follow(run_id, offset, _as_chunk):
+            yield position, chunk
 
     async def read_json(self, run_id: str, offset: int = 0) -> AsyncIterator[tuple[int, bytes]]:
         """Yield ``(position, wire JSON)`` from ``offset``, then live."""
-        async for position, chunk in self._follow(run_id, offset):
-            yield position, chunk_json(chunk)
+        async for position, data in self._follow(run_id, offset, chunk_json):
+            yield position, data
 
     async def info(self, run_id: str) -> RunInfo:
         """Describe a run (see :meth:`EventLog.info`)."""
@@ -265,7 +266,9 @@ class InMemoryEventLog:
         if self._runs.get(run.run_id) is run:
             del self._runs[run.run_id]
 
-    async def _follow(self, run_id: str, offset: int) -> AsyncIterator[tuple[int, ChunkBase]]:
+    async def _follow(
+        self, run_id: str, offset: int, encode: Callable[[ChunkBase], _T]
+    ) -> AsyncIterator[tuple[int, _T]]:
         if offset < 0:
             raise InvalidInputError(f"offset must be >= 0, got {offset}")
         run = self._get(run_id)
@@ -274,13 +277,17 @@ class InMemoryEventLog:
         loop = asyncio.get_running_loop()
         while True:
             while position < len(chunks):
-                yield position, chunks[position]
+                yield position, encode(chunks[position])
                 position += 1
             if not run.is_open:
                 return
             waiter: asyncio.Future[None] = loop.create_future()
             run._add_waiter(waiter)
             await waiter
+
+
+def _as_chunk(chunk: ChunkBase) -> Chunk:
+    return cast(Chunk, chunk)
 
 
 def _call(callback: Callable[..., None], *args: object) -> None:

@@ -273,7 +273,7 @@ class ServedRuns:
                 return candidate
         raise RunExistsError(run_id)
 
-    async def read_json(
+    def read_json(
         self, run_id: str, offset: int, *, segments: bool = False
     ) -> AsyncIterator[tuple[int, bytes]]:
         """Yield ``(position, wire JSON)`` from ``offset``; with ``segments``, across segments.
@@ -281,18 +281,21 @@ class ServedRuns:
         Positions run on across a workflow's segments (the first chunk of a resumed segment
         follows the last of the one before).
         """
+        if not segments:
+            return self.log.read_json(run_id, offset)
+        return self._read_segments(run_id, offset)
+
+    async def _read_segments(self, run_id: str, offset: int) -> AsyncIterator[tuple[int, bytes]]:
         base = 0
         segment = 0
         key = run_id
         while True:
             info = await self.log.info(key)
-            if offset < base + info.length or info.status == "running" or not segments:
+            if offset < base + info.length or info.status == "running":
                 start = max(offset - base, 0)
                 async for position, data in self.log.read_json(key, start):
                     yield base + position, data
                 info = await self.log.info(key)
-            if not segments:
-                return
             base += info.length
             segment += 1
             key = segment_id(run_id, segment)
