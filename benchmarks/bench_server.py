@@ -12,7 +12,8 @@ with ``RemoteAgent.observe`` (SSE decoded, each chunk validated by pydantic-core
 - baseline: a raw aiohttp handler writing the same stream's SSE lines, pre-made, in the same
   bursts; read by the same client. The difference is the server's own cost.
 - 200 streams: as many concurrent agent streams (N / 200 deltas each, bursts of 10): total
-  events/s, and the p50/p99 gap between two consecutive events of one stream.
+  events/s, the p50/p99 time from subscribing to a stream's first event, and the p50/p99 gap
+  between two consecutive events of one stream.
 - memory per open stream: 200 streams whose model waits after its first delta, on a fresh
   server that traces its Python heap (tracemalloc): heap growth of the server and of the client,
   divided by the number of streams (RSS growth too, which allocator reuse makes coarse).
@@ -174,16 +175,20 @@ async def one_stream(agent: RemoteAgent, events: int) -> tuple[int, float]:
     return count, time.perf_counter() - start
 
 
-async def timed_stream(agent: RemoteAgent, events: int, gaps: list[float]) -> int:
+async def timed_stream(
+    agent: RemoteAgent, events: int, gaps: list[float], firsts: list[float]
+) -> int:
     done = asyncio.get_running_loop().create_future()
     count = 0
-    last = time.perf_counter()
+    last = started = time.perf_counter()
 
     def on_next(chunk: Any) -> None:
         nonlocal count, last
         now = time.perf_counter()
         if count:
             gaps.append(now - last)
+        else:
+            firsts.append(now - started)  # subscribe → first event of this stream
         last = now
         count += 1
 
@@ -221,10 +226,11 @@ async def measure(base: str, events: int, streams: int, repeats: int) -> dict[st
 
         per_stream = max(1, events // streams)
         gaps: list[float] = []
+        firsts: list[float] = []
         gc.collect()
         start = time.perf_counter()
         counts = await asyncio.gather(
-            *(timed_stream(fair, per_stream, gaps) for _ in range(streams))
+            *(timed_stream(fair, per_stream, gaps, firsts) for _ in range(streams))
         )
         concurrent_seconds = time.perf_counter() - start
 
@@ -242,6 +248,8 @@ async def measure(base: str, events: int, streams: int, repeats: int) -> dict[st
         "concurrent_gap_p50_ms": percentile(gaps, 0.50) * 1e3,
         "concurrent_gap_p99_ms": percentile(gaps, 0.99) * 1e3,
         "concurrent_gap_max_ms": max(gaps) * 1e3,
+        "concurrent_first_event_p50_ms": percentile(firsts, 0.50) * 1e3,
+        "concurrent_first_event_p99_ms": percentile(firsts, 0.99) * 1e3,
         "target_events_per_s": TARGET,
     }
 
@@ -303,6 +311,11 @@ def report(result: dict[str, Any]) -> None:
             "  gap between events of a stream",
             f"p50 {result['concurrent_gap_p50_ms']:.2f} ms, "
             f"p99 {result['concurrent_gap_p99_ms']:.2f} ms",
+        ),
+        (
+            "  first event of a stream (from subscribe)",
+            f"p50 {result['concurrent_first_event_p50_ms']:.1f} ms, "
+            f"p99 {result['concurrent_first_event_p99_ms']:.1f} ms",
         ),
         (
             "memory per open stream (Python heap)",

@@ -12,15 +12,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, TypeVar, final
+from typing import TypeVar, final
 
+from rxagents.agent import Agent
 from rxagents.errors import ConfigurationError, NotRegisteredError
 from rxagents.eventlog import EventLog, InMemoryEventLog
 from rxagents.storage import InMemoryStorage, Storage
 from rxagents.workflow import Workflow
-
-if TYPE_CHECKING:
-    from rxagents.agent import Agent
 
 __all__ = ("NotRegisteredError", "Runtime")
 
@@ -33,8 +31,8 @@ class Runtime:
     """Agents and workflows by key, and the storage they share.
 
     Workflows registered here keep their run snapshots in the runtime's storage (it replaces
-    the workflow's own), so a run suspended in one process can be resumed in another that
-    builds the same runtime over the same SQLite file.
+    the workflow's own), and agents their paused runs, so a run suspended in one process can be
+    resumed in another that builds the same runtime over the same SQLite file.
     """
 
     def __init__(
@@ -71,6 +69,10 @@ class Runtime:
         """The event log of every run served from this runtime (re-attach, cancel)."""
         self._agents: dict[str, Agent] = _registry("agent", agents, ("observe", "stream"))
         self._workflows: dict[str, Workflow] = _registry("workflow", workflows, ("create_run",))
+        for registered_agent in self._agents.values():
+            agent: object = registered_agent
+            if isinstance(agent, Agent):  # paused runs are kept where the runtime keeps state
+                agent.storage = self.storage
         for key, registered in self._workflows.items():
             workflow: object = registered
             if not isinstance(workflow, Workflow):

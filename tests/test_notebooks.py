@@ -32,6 +32,13 @@ KEY_LINES = {
         "re-attached: It is 21°C in Paris.",
         "stopped",
     ],
+    "06_human_in_the_loop": [
+        "assistant: Sent 50 EUR.",
+        "what the model saw: {'type': 'text', 'value': 'Over the daily limit'}",
+        "tool result: {'order': 'a kayak', 'to': '1 Harbour Road', 'express': True}",
+        "second process: tool-result {'paid': 120} | Paid 120 EUR.",
+        "suspended runs left: 0",
+    ],
 }
 """Lines each notebook must print (its point), checked in its stdout."""
 

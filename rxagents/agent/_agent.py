@@ -16,14 +16,18 @@ from rxagents.agent._legacy import LegacyRun, LegacyStream
 from rxagents.agent._loop import AgentRun, RunConfig
 from rxagents.agent._memory_run import MemoryAgentRun, observe_with_memory, with_history
 from rxagents.agent._messages import MessagesInput, normalize_messages
+from rxagents.agent._pause import Resume, RunApprovalPolicy
 from rxagents.agent._stream import AgentStep, AgentStream, run_failed
+from rxagents.agent._suspend import Decision, Pending, SuspendedRun, claim, list_suspended
 from rxagents.agent.protocol import AgentLike, WorkflowLike
 from rxagents.agent.tools import Tool
 from rxagents.errors import ConfigurationError, InvalidInputError, InvalidInputTypeError
 from rxagents.events import (
     AgentChunk,
     ErrorInfo,
+    ToolCallApprovalPayload,
     ToolCallPayload,
+    ToolCallSuspendedPayload,
     ToolErrorPayload,
     ToolResultPayload,
 )
@@ -41,6 +45,7 @@ from rxagents.models import (
 from rxagents.network import _config as _network_config
 from rxagents.network import _run as _network_run
 from rxagents.network import _stream as _network_stream
+from rxagents.storage import InMemoryStorage, Storage
 from rxagents.usage import Usage
 
 if TYPE_CHECKING:
@@ -54,7 +59,14 @@ _O = TypeVar("_O", bound=BaseModel)
 _V = TypeVar("_V")
 
 _SETTINGS = MODEL_SETTINGS
-_OPTIONS = _SETTINGS | {"max_steps", "output", "run_id", "instructions", "memory"}
+_OPTIONS = _SETTINGS | {
+    "max_steps",
+    "output",
+    "run_id",
+    "instructions",
+    "memory",
+    "require_tool_approval",
+}
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,12 @@ class AgentResult(Generic[_O]):
     """The run's error, if it failed."""
     response_messages: list[Message]
     """The assistant and tool messages the run produced."""
+    pending_tool_calls: list[ToolCallApprovalPayload | ToolCallSuspendedPayload] = (
+        dataclasses.field(default_factory=list)
+    )
+    """The calls the run waits on when it paused (``finish_reason == "suspended"``)."""
+    run_id: str = ""
+    """The run's id (what resuming a paused run needs)."""
 
     def raise_for_error(self) -> None:
         """Raise :class:`~rxagents.errors.RunFailedError` if the run failed.
@@ -121,6 +139,7 @@ class Agent:
         agents: Mapping[str, AgentLike] | None = None,
         workflows: Mapping[str, WorkflowLike] | None = None,
         memory: Memory | None = None,
+        storage: Storage | None = None,
     ) -> None:
         """Build an agent.
 
@@ -138,6 +157,10 @@ class Agent:
             memory: Where conversation threads are kept: runs given
                 ``memory={"thread": ..., "resource": ...}`` load the thread's recent messages
                 first and save their new messages after; networks require it.
+            storage: Where paused runs (a call waiting for approval, a suspended tool) are
+                kept until resumed (default: a new in-memory store; a ``Runtime`` sets its
+                own). With a shared ``SqliteStorage``, another process holding the same agent
+                definition can resume them.
 
         Raises:
             ConfigurationError: Bad settings.
@@ -164,6 +187,8 @@ class Agent:
         """Workflows a network can route to, by key."""
         self.memory: Memory | None = _check_memory(id, memory)
         """Where conversation threads are kept (``None``: runs remember nothing)."""
+        self.storage: Storage = storage if storage is not None else InMemoryStorage()
+        """Where paused runs are kept until they are resumed."""
         self._network_cache: dict[str, Any] = {}
 
     def __repr__(self) -> str:
@@ -215,6 +240,9 @@ class Agent:
                 "resource": id}`` (with memory on the agent: the thread's recent messages are
                 loaded before this returns, the new messages saved when the run completes;
                 ignored without).
+                ``require_tool_approval=True`` (or a function of tool name and args) makes
+                tool calls wait for approval: the stream then ends with ``tool-call-approval``,
+                ``finish_reason`` ``"suspended"``; answer with :meth:`approve_tool_call`.
 
         Raises:
             TypeError: ``messages`` is not a string or a list.
@@ -253,7 +281,117 @@ class Agent:
             object=structured,
             error=stream.error,
             response_messages=stream.response_messages,
+            pending_tool_calls=await stream.pending_tool_calls,
+            run_id=stream.run_id,
         )
+
+    # --- human in the loop ----------------------------------------------------------------
+
+    async def approve_tool_call(
+        self, run_id: str, tool_call_id: str | None = None
+    ) -> AgentStream[Any]:
+        """Approve a call a paused run waits on, and continue the run.
+
+        Returns the continuation: the same run id, no ``start``, the tool's ``tool-result``,
+        the paused step's ``step-finish``, the next steps, ``finish``.
+
+        Args:
+            run_id: The paused run.
+            tool_call_id: The call (default: the first the run waits on).
+
+        Raises:
+            RunNotFoundError: This agent has no paused run ``run_id``.
+            RunStateError: The run is being resumed already (of two concurrent resumes of
+                the same run, one gets this).
+            InvalidInputError: The run waits on no call ``tool_call_id``.
+        """
+        decision = Decision(tool_call_id, resume_data={"approved": True})
+        return await self._resume(run_id, tool_call_id, decision)
+
+    async def decline_tool_call(
+        self, run_id: str, tool_call_id: str | None = None, reason: str | None = None
+    ) -> AgentStream[Any]:
+        """Decline a call a paused run waits on, and continue the run without running it.
+
+        The continuation begins with ``tool-output-denied``; the model receives ``reason``
+        (default: "Tool call was not approved by the user") as the tool's result.
+
+        Raises:
+            RunNotFoundError: This agent has no paused run ``run_id``.
+            RunStateError: The run is being resumed already.
+            InvalidInputError: The run waits on no call ``tool_call_id``, or that call is a
+                suspended tool (answer it with :meth:`resume_stream`).
+        """
+        decision = Decision(tool_call_id, approved=False, reason=reason)
+        return await self._resume(run_id, tool_call_id, decision)
+
+    async def resume_stream(
+        self, resume_data: Any, *, run_id: str, tool_call_id: str | None = None
+    ) -> AgentStream[Any]:
+        """Answer a call a paused run waits on with ``resume_data``, and continue the run.
+
+        A suspended tool runs again from the top with ``ctx.resume_data`` (validated against
+        its ``resume_schema``: data that does not fit is not given to the tool, its result is
+        ``{"error": True, "message": ..., "validationErrors": ...}`` and the run goes on). A
+        call waiting for approval takes ``{"approved": bool, "reason"?: str}``.
+
+        Raises:
+            RunNotFoundError: This agent has no paused run ``run_id``.
+            RunStateError: The run is being resumed already.
+            InvalidInputError: The run waits on no call ``tool_call_id``, or an approval's
+                resume data is not ``{"approved": bool, "reason"?: str}``.
+        """
+        decision = Decision(tool_call_id, resume_data=resume_data)
+        if isinstance(resume_data, dict) and isinstance(resume_data.get("approved"), bool):
+            reason = resume_data.get("reason")
+            decision = Decision(
+                tool_call_id,
+                approved=resume_data["approved"],
+                reason=reason if isinstance(reason, str) else None,
+                resume_data=resume_data,
+            )
+        return await self._resume(run_id, tool_call_id, decision, raw=True)
+
+    async def list_suspended_runs(self) -> list[SuspendedRun]:
+        """This agent's paused runs in its storage, newest first, with the calls they wait on."""
+        return await list_suspended(self.storage, self.id)
+
+    async def _resume(
+        self, run_id: str, tool_call_id: str | None, decision: Decision, *, raw: bool = False
+    ) -> AgentStream[Any]:
+        def check(pending: Pending) -> None:
+            if pending.kind == "suspension" and not decision.approved:
+                raise InvalidInputError(
+                    f"tool call {pending.call.tool_call_id!r} is a suspended tool, not an "
+                    "approval: resume it with resume_stream()"
+                )
+            if (
+                pending.kind == "approval"
+                and raw
+                and not (
+                    isinstance(decision.resume_data, dict)
+                    and isinstance(decision.resume_data.get("approved"), bool)
+                )
+            ):
+                raise InvalidInputError(
+                    f"tool call {pending.call.tool_call_id!r} waits for approval: resume it "
+                    'with {"approved": true | false, "reason"?: str}'
+                )
+
+        snapshot, pending, version = await claim(self.storage, self.id, run_id, tool_call_id, check)
+        config = RunConfig(
+            agent_id=self.id,
+            model=self.model,  # type: ignore[arg-type]  # a paused run ran a v2 model
+            prompt=[],
+            tools=self.tools,
+            max_steps=snapshot["maxSteps"],
+            settings=snapshot["settings"],
+            run_id=run_id,
+            require_tool_approval=bool(snapshot["requireToolApproval"]),
+            storage=self.storage,
+            resume=Resume(snapshot, pending, version, decision),
+        )
+        return AgentStream(AgentRun(config))
 
     async def stream_legacy(self, messages: MessagesInput, **options: Any) -> LegacyStream:
         """Run a v1 model and stream the legacy part vocabulary (no envelope).
@@ -372,6 +510,8 @@ class Agent:
             settings=settings,
             output=output,
             run_id=options.get("run_id"),
+            require_tool_approval=_approval_policy(options.get("require_tool_approval", False)),
+            storage=self.storage,
         )
 
 
@@ -397,6 +537,14 @@ def _tool_map(agent_id: str, tools: Sequence[Tool] | Mapping[str, Tool] | None) 
             raise ConfigurationError(f"agent {agent_id!r}: two tools are named {name!r}")
         result[name] = value
     return result
+
+
+def _approval_policy(value: object) -> RunApprovalPolicy:
+    if isinstance(value, bool) or callable(value):
+        return value
+    raise InvalidInputError(
+        "require_tool_approval must be a bool or a function of (tool name, args)"
+    )
 
 
 def _is_name(value: object) -> bool:

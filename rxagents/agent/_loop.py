@@ -5,6 +5,12 @@ A run is a small state machine driven by the model's part stream. Each model cal
 their results emitted in call order before the step's ``step-finish``; a new step follows while
 the model keeps calling tools and ``max_steps`` allows. Disposing the subscription disposes the
 model's Observable (closing its HTTP request) and cancels running tools.
+
+A call that needs approval, or whose tool suspends itself, pauses the run: the other calls'
+results are emitted, the run's state is saved (see :mod:`rxagents.agent._suspend`), then the
+``tool-call-approval`` / ``tool-call-suspended`` chunks end the stream (no ``step-finish``). A
+run built with ``RunConfig.resume`` continues a paused run: no ``start``, the answered call's
+result (or ``tool-output-denied``), the straddling step's ``step-finish``, the next steps.
 """
 
 from __future__ import annotations
@@ -24,9 +30,11 @@ from rxagents._core.partial_json import parse_partial_json
 from rxagents._core.rx import OneShotRun, subscribe_direct
 from rxagents._core.wire import trusted_builder
 from rxagents.agent._part_handlers import HANDLERS, PartHandlers
+from rxagents.agent._pause import PauseHandling, Resume, RunApprovalPolicy
 from rxagents.agent._step_state import PendingCall, StepState, result_chunk
+from rxagents.agent._suspend import Pending
 from rxagents.agent._tool_calls import execute_call
-from rxagents.agent.tools import Tool
+from rxagents.agent.tools import Tool, ToolSuspended
 from rxagents.events import (
     Abort,
     AgentChunk,
@@ -48,6 +56,7 @@ from rxagents.events import (
     text_delta_shape,
 )
 from rxagents.models import LanguageModel, Message, ModelCall, ModelPart
+from rxagents.storage import Storage
 from rxagents.usage import Usage
 
 __all__ = ("AgentRun", "RunConfig")
@@ -80,9 +89,15 @@ class RunConfig:
     settings: Mapping[str, Any] = field(default_factory=dict)
     output: type[BaseModel] | None = None
     run_id: str | None = None
+    require_tool_approval: RunApprovalPolicy = False
+    """Whether every call waits for approval (a flag, or a function of name and args)."""
+    storage: Storage | None = None
+    """Where a paused run's state is saved (required for a run to pause)."""
+    resume: Resume | None = None
+    """The paused run this run continues, and the answer to its pending call."""
 
 
-class AgentRun(OneShotRun[AgentChunk], PartHandlers):
+class AgentRun(OneShotRun[AgentChunk], PartHandlers, PauseHandling):
     """One agent run; :meth:`subscribe` starts it (once)."""
 
     def __init__(self, config: RunConfig) -> None:
@@ -105,6 +120,12 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers):
         self._tool_task: asyncio.Task[None] | None = None
         self._failed = False
         self._ended = False
+        self.pending: list[Pending] = []
+        """The calls a paused run waits on (empty unless it paused)."""
+        self.usage_so_far = Usage.zero
+        """The usage of a paused run up to its pause (every model call of the run)."""
+        self._claim_version: int | None = None
+        self._resumed_step = False
 
     @property
     def output(self) -> type[BaseModel] | None:
@@ -159,7 +180,7 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers):
     # --- the run --------------------------------------------------------------------------
 
     def _begin(self) -> None:
-        self._guard(self._emit_start)
+        self._guard(self._emit_start if self.config.resume is None else self._resume)
 
     def _emit_start(self) -> None:
         self._emit(_start(self.run_id, _start_payload(self.config.agent_id, self.message_id)))
@@ -268,21 +289,36 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers):
     async def _run_tools(self, calls: list[PendingCall]) -> None:
         model_id = self.config.model.model_id
         tools = self.config.tools
-        tasks = [
-            asyncio.ensure_future(execute_call(tools, call, model_id, self.run_id))
+        waiting = {c.tool_call_id for c in calls if self._needs_approval(c)}
+        tasks = {
+            call.tool_call_id: asyncio.ensure_future(
+                execute_call(tools, call, model_id, self.run_id)
+            )
             for call in calls
-        ]
+            if call.tool_call_id not in waiting
+        }
+        pending: list[Pending] = []
         try:
-            for call, task in zip(calls, tasks, strict=True):
+            for call in calls:
+                task = tasks.get(call.tool_call_id)
+                if task is None:
+                    pending.append(self._approval(call))
+                    continue
                 result, error = await task
                 if self._disposed:
                     return
+                if isinstance(result, ToolSuspended):
+                    pending.append(self._suspension(call, result.payload))
+                    continue
                 self._step.results.append((call, result, error))
                 self._emit(result_chunk(self.run_id, call, result, error))
         finally:
-            for task in tasks:
+            for task in tasks.values():
                 task.cancel()
         self._tool_task = None
+        if pending:
+            await self._pause(pending)
+            return
         self._guard(self._end_step)
 
     def _end_step(self) -> None:
@@ -293,6 +329,7 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers):
             self._emit_object_result()
         self._total = self._total + step.usage
         payload = self._step_payload(is_continued, self._with_raw(step.usage))
+        self._resumed_step = False
         self._emit(_step_finish(self.run_id, payload))
         new = self._step.messages()
         self._prompt.extend(new)
@@ -316,6 +353,7 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers):
             is_continued=is_continued,
             usage=usage,
             structured=self.object,
+            resumed=self._resumed_step,
         )
 
     def _emit_finish(self, last: StepFinishPayload) -> None:
@@ -329,6 +367,15 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers):
         if self._step_count > 1:
             output = last.output.model_copy(update={"usage": self._with_raw(self._total)})
             payload = last.model_copy(update={"output": output})
+        if self._claim_version is not None:  # a resumed run: its snapshot goes first
+            task = asyncio.get_running_loop().create_task(self._forget_paused())
+            task.add_done_callback(lambda _: self._complete(payload))
+            return
+        self._complete(payload)
+
+    def _complete(self, payload: StepFinishPayload) -> None:
+        if self._disposed:
+            return
         self._emit(_finish(self.run_id, payload))
         observer = self._observer
         self._release()
@@ -367,6 +414,7 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers):
             self._emit(result_chunk(self.run_id, call, None, failure))
         self._total = self._total + step.usage
         last = self._step_payload(False, step.usage)
+        self._resumed_step = False
         self._emit(StepFinish(run_id=self.run_id, payload=last))
         self._emit_finish(last)
 

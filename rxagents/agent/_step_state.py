@@ -8,7 +8,7 @@ agents) rebuild their messages with it too.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +68,8 @@ class StepState:
     raw_usage: Any = MISSING
     provider_metadata: Any = MISSING
     input_metadata: dict[str, Any] = field(default_factory=dict)
+    denied: dict[str, str] = field(default_factory=dict)
+    """Declined calls (not run): the reason the model receives instead, by tool call id."""
 
     def finish_payload(
         self,
@@ -77,11 +79,18 @@ class StepState:
         is_continued: bool,
         usage: Usage,
         structured: BaseModel | None,
+        resumed: bool = False,
     ) -> StepFinishPayload:
-        """The ``step-finish`` payload of this step (``finish`` reuses it, with the total)."""
+        """The ``step-finish`` payload of this step (``finish`` reuses it, with the total).
+
+        ``resumed``: the step began in a paused stream; as in Mastra, its ``stepResult``
+        carries the resumed stream's message id.
+        """
         result: dict[str, Any] = {"reason": self.reason, "is_continued": is_continued}
         if self.warnings or self.warnings_always:
             result["warnings"] = self.warnings
+        if resumed:
+            result["message_id"] = message_id
         output: dict[str, Any] = {}
         if structured is not None:
             output["object"] = structured.model_dump(mode="json", by_alias=True)
@@ -131,7 +140,17 @@ class StepState:
             (call.tool_call_id, call.tool_name, result, None if error is None else error.message)
             for call, result, error in self.results
         ]
-        return transcript(reasoning, "".join(self.text), calls, results)
+        if self.denied:
+            order = {c.tool_call_id: i for i, c in enumerate(self.calls)}
+            results.extend(
+                (c.tool_call_id, c.tool_name, self.denied[c.tool_call_id], None)
+                for c in self.calls
+                if c.tool_call_id in self.denied
+            )
+            results.sort(key=lambda r: order.get(r[0], len(order)))
+        return transcript(
+            reasoning, "".join(self.text), calls, results, denied=frozenset(self.denied)
+        )
 
 
 def transcript(
@@ -139,6 +158,8 @@ def transcript(
     text: str,
     calls: Iterable[tuple[str, str, Any]],
     results: Sequence[tuple[str, str, Any, str | None]],
+    *,
+    denied: Collection[str] = frozenset(),
 ) -> list[Message]:
     """Return a step's messages: the assistant's reasoning, text and tool calls, then results.
 
@@ -147,6 +168,7 @@ def transcript(
         text: The step's text.
         calls: ``(tool call id, tool name, input)`` per call.
         results: ``(tool call id, tool name, result, error message or None)`` per result.
+        denied: Ids of declined calls, whose result is the reason given to the model as text.
     """
     content: list[dict[str, Any]] = []
     for block_text, options in reasoning:
@@ -173,9 +195,11 @@ def transcript(
                         "toolCallId": call_id,
                         "toolName": name,
                         "output": (
-                            {"type": "json", "value": result}
-                            if error is None
-                            else {"type": "error-text", "value": error}
+                            {"type": "error-text", "value": error}
+                            if error is not None
+                            else {"type": "text", "value": result}
+                            if call_id in denied
+                            else {"type": "json", "value": result}
                         ),
                     }
                     for call_id, name, result, error in results

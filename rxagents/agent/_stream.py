@@ -23,7 +23,11 @@ from rxagents.events import (
     StepStart,
     TextDelta,
     ToolCall,
+    ToolCallApproval,
+    ToolCallApprovalPayload,
     ToolCallPayload,
+    ToolCallSuspended,
+    ToolCallSuspendedPayload,
     ToolError,
     ToolErrorPayload,
     ToolResult,
@@ -121,6 +125,9 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
         )
         self._steps: asyncio.Future[list[AgentStep]] = loop.create_future()
         self._object: asyncio.Future[_O] = loop.create_future()
+        self._pending: asyncio.Future[list[ToolCallApprovalPayload | ToolCallSuspendedPayload]] = (
+            loop.create_future()
+        )
         self._error_info: ErrorInfo | Exception | None = None
         super().__init__(
             run,
@@ -136,6 +143,16 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
         return self._run.run_id
 
     @property
+    def message_id(self) -> str | None:
+        """The id of the assistant message the run's chunks carry (``None`` when unknown).
+
+        A continued paused run has a new one, the one its chunks carry (as in Mastra's chunks;
+        Mastra's stream object reports yet another id).
+        """
+        value = getattr(self._run, "message_id", None)
+        return value if isinstance(value, str) else None
+
+    @property
     def text_stream(self) -> AsyncIterator[str]:
         """The text deltas of every step, as they stream (replayed for late readers)."""
         return self._follow("text-delta")
@@ -147,13 +164,27 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
 
     @property
     def finish_reason(self) -> RunResult[str]:
-        """Why the run ended: ``stop``, ``tool-calls``, ``length``, ``error``, ``abort``."""
+        """Why the run ended: ``stop``, ``tool-calls``, ``error``, ``abort``, ``suspended``.
+
+        ``suspended``: the run paused on a tool call (see :attr:`pending_tool_calls`).
+        """
         return RunResult(self, self._finish_reason)
 
     @property
     def usage(self) -> RunResult[Usage]:
-        """Token usage summed over every step."""
+        """Token usage summed over every step (a paused run: every model call so far)."""
         return RunResult(self, self._usage)
+
+    @property
+    def pending_tool_calls(
+        self,
+    ) -> RunResult[list[ToolCallApprovalPayload | ToolCallSuspendedPayload]]:
+        """The calls a paused run waits on (empty when the run did not pause).
+
+        Answer them with ``agent.approve_tool_call``, ``decline_tool_call`` or
+        ``resume_stream`` and this stream's :attr:`run_id`.
+        """
+        return RunResult(self, self._pending)
 
     @property
     def tool_calls(self) -> RunResult[list[ToolCallPayload]]:
@@ -221,7 +252,16 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
         steps = _steps_of(items)
         last = chunks[-1] if chunks else None
         usage = Usage.zero
-        if isinstance(last, Finish):
+        pending = [c.payload for c in chunks if isinstance(c, ToolCallApproval | ToolCallSuspended)]
+        self._pending.set_result(
+            pending if isinstance(last, ToolCallApproval | ToolCallSuspended) else []
+        )
+        if isinstance(last, ToolCallApproval | ToolCallSuspended):
+            # paused: as in Mastra, no text; unlike Mastra, the usage so far
+            self._text.set_result("")
+            self._finish_reason.set_result("suspended")
+            usage = getattr(self._run, "usage_so_far", Usage.zero)
+        elif isinstance(last, Finish):
             self._text.set_result(last.payload.output.text)
             self._finish_reason.set_result(last.payload.step_result.reason)
             usage = Usage.zero + last.payload.output.usage  # the counters, without ``raw``
@@ -261,6 +301,7 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
             self._tool_results,
             self._steps,
             self._object,
+            self._pending,
         )
 
 
@@ -316,6 +357,12 @@ def _steps_of(chunks: Sequence[Any]) -> list[AgentStep]:
         elif isinstance(chunk, ToolResult | ToolError):
             results.append(chunk.payload)
         elif isinstance(chunk, StepFinish):
+            summaries = chunk.payload.output.tool_calls
+            if not started and not calls and isinstance(summaries, list):
+                # the step a resumed stream finishes began before the pause
+                calls = [
+                    ToolCallPayload.model_validate(c.model_dump(by_alias=True)) for c in summaries
+                ]
             reason = chunk.payload.step_result.reason
             usage = chunk.payload.output.usage
             close()

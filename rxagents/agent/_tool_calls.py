@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rxagents.agent._step_state import PendingCall
-from rxagents.agent.tools import Tool, ToolContext
+from rxagents.agent.tools import Tool, ToolContext, ToolSuspended
 from rxagents.errors import ToolExecutionError
 from rxagents.events import ErrorInfo
 
@@ -17,12 +17,19 @@ _log = logging.getLogger("rxagents.agent")
 
 
 async def execute_call(
-    tools: Mapping[str, Tool], call: PendingCall, model_id: str, run_id: str
+    tools: Mapping[str, Tool],
+    call: PendingCall,
+    model_id: str,
+    run_id: str,
+    *,
+    resume_data: Any = None,
+    suspend_payload: Any = None,
 ) -> tuple[Any, ErrorInfo | None]:
     """Run ``call`` and return ``(result, None)`` or ``(None, error)``; never raises.
 
-    Cancellation propagates (the run was cancelled); every other failure is the call's error,
-    which the model sees as the tool's result.
+    A tool that suspends itself gives ``(ToolSuspended, None)``. Cancellation propagates (the
+    run was cancelled); every other failure is the call's error, which the model sees as the
+    tool's result.
     """
     if call.parse_error is not None:
         return None, ErrorInfo(name="ToolExecutionError", message=call.parse_error)
@@ -34,8 +41,17 @@ async def execute_call(
             message=f"unknown tool {call.tool_name!r}; available tools: {known}",
         )
     try:
-        context = ToolContext(run_id, call.tool_call_id, call.tool_name)
+        context = ToolContext(
+            run_id,
+            call.tool_call_id,
+            call.tool_name,
+            resume_data=resume_data,
+            suspend_payload=suspend_payload,
+            suspend_schema=tool.suspend_schema,
+        )
         return await tool.run(call.args, context), None
+    except ToolSuspended as suspended:
+        return suspended, None
     except ToolExecutionError as err:
         return None, ErrorInfo(name="ToolExecutionError", message=str(err))
     except Exception as err:

@@ -2,6 +2,9 @@
 
 A tool may take a :class:`ToolContext` (a parameter annotated with it, injected by the agent
 loop, never part of the input schema): the run and call it serves, and whether it was cancelled.
+A tool may pause its run with ``await ctx.suspend(payload)``; when the run is resumed, the tool
+runs again from the top with ``ctx.resume_data`` (and ``ctx.suspend_payload``) set. A tool built
+with ``require_approval=`` does not run until a human approves the call.
 
 Cancellation: when a run is cancelled, an async tool is cancelled at its next ``await`` (its
 ``finally`` blocks run). A sync tool runs in a worker thread that Python cannot interrupt: it
@@ -13,22 +16,44 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import threading
 import warnings
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar, final, get_type_hints, overload
+from typing import Any, NoReturn, TypeAlias, TypeVar, final, get_type_hints, overload
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from rxagents.errors import ConfigurationError, ToolExecutionError
 from rxagents.models import ToolSpec
 
-__all__ = ("Tool", "ToolContext", "ToolDefinitionWarning", "tool")
+__all__ = (
+    "ApprovalPolicy",
+    "Tool",
+    "ToolContext",
+    "ToolDefinitionWarning",
+    "ToolSuspended",
+    "resume_schema_text",
+    "tool",
+)
 
 _R = TypeVar("_R")
 
 JsonValue = Any
 """Untyped JSON data: what tools receive and return on the wire."""
+
+
+ApprovalPolicy: TypeAlias = "bool | Callable[[Any], bool]"
+"""Whether a call needs approval: a flag, or a function of the call's arguments."""
+
+
+class ToolSuspended(Exception):
+    """Raised by :meth:`ToolContext.suspend`: the agent loop pauses the run on this call."""
+
+    def __init__(self, payload: Any) -> None:
+        super().__init__("the tool suspended its run")
+        self.payload = payload
+        """What the tool passed to ``suspend()`` (JSON-compatible)."""
 
 
 class ToolDefinitionWarning(UserWarning):
@@ -50,9 +75,32 @@ class ToolContext:
         ...     return total
     """
 
-    __slots__ = ("_cancelled", "run_id", "tool_call_id", "tool_name")
+    __slots__ = (
+        "_cancelled",
+        "_suspend_schema",
+        "resume_data",
+        "run_id",
+        "suspend_payload",
+        "tool_call_id",
+        "tool_name",
+    )
 
-    def __init__(self, run_id: str, tool_call_id: str, tool_name: str) -> None:
+    def __init__(
+        self,
+        run_id: str,
+        tool_call_id: str,
+        tool_name: str,
+        *,
+        resume_data: Any = None,
+        suspend_payload: Any = None,
+        suspend_schema: type[BaseModel] | None = None,
+    ) -> None:
+        self.resume_data = resume_data
+        """The resume data when the run was resumed on this call (validated against the
+        tool's ``resume_schema``, as an instance of it when it has one), else ``None``."""
+        self.suspend_payload = suspend_payload
+        """What the tool passed to ``suspend()`` before the run was resumed, else ``None``."""
+        self._suspend_schema = suspend_schema
         self.run_id = run_id
         """The run that made the call."""
         self.tool_call_id = tool_call_id
@@ -74,6 +122,29 @@ class ToolContext:
     def _cancel(self) -> None:
         self._cancelled.set()
 
+    def suspend(self, payload: Any = None) -> Awaitable[NoReturn]:
+        """Pause the run on this call; it never returns (``await`` it in an async tool).
+
+        The stream ends with ``tool-call-suspended`` carrying ``payload`` (a pydantic model is
+        dumped; with the tool's ``suspend_schema`` it is validated first). Resuming the run
+        (``agent.resume_stream(data, run_id=..., tool_call_id=...)``) runs the tool again from
+        the top with ``resume_data`` set.
+
+        Raises:
+            ToolSuspended: Always: the agent loop catches it and pauses the run.
+            ToolExecutionError: ``payload`` does not fit the tool's ``suspend_schema``.
+        """
+        if self._suspend_schema is not None and not isinstance(payload, self._suspend_schema):
+            try:
+                payload = self._suspend_schema.model_validate(payload)
+            except ValidationError as err:
+                raise ToolExecutionError(
+                    f"tool {self.tool_name!r} suspended with a payload that does not fit its "
+                    f"suspend_schema: {_problems(err)}",
+                    tool_name=self.tool_name,
+                ) from err
+        raise ToolSuspended(to_json_value(payload))
+
 
 @final
 class Tool:
@@ -83,7 +154,9 @@ class Tool:
     when there is no schema) and returns a JSON-compatible value (pydantic models are dumped).
     It may be sync or async; sync tools run in a worker thread so they never block the loop.
     With ``takes_context=True`` it is called as ``execute(input, ctx)`` with a
-    :class:`ToolContext`.
+    :class:`ToolContext`. ``require_approval`` (``True`` or a function of the validated input)
+    makes each call wait for a human's approval; ``suspend_schema`` and ``resume_schema`` type
+    what the tool suspends with and what resuming it must send.
 
     Example:
         >>> class WeatherIn(BaseModel):
@@ -101,6 +174,9 @@ class Tool:
         *,
         output_schema: type[BaseModel] | None = None,
         takes_context: bool = False,
+        require_approval: ApprovalPolicy = False,
+        suspend_schema: type[BaseModel] | None = None,
+        resume_schema: type[BaseModel] | None = None,
     ) -> None:
         unchecked: dict[str, object] = {"id": id, "execute": execute, "schema": input_schema}
         if not isinstance(unchecked["id"], str) or not id:
@@ -116,6 +192,12 @@ class Tool:
         self.output_schema = output_schema
         self._execute: Callable[..., Any] = execute  # type: ignore[assignment]  # checked above
         self.takes_context = takes_context
+        self.require_approval: ApprovalPolicy = require_approval
+        """Whether a call waits for a human's approval (a flag or a function of the args)."""
+        self.suspend_schema = suspend_schema
+        """What the tool passes to ``ctx.suspend()`` (validated when given)."""
+        self.resume_schema = resume_schema
+        """What resuming a suspended call must send (validated before the tool runs again)."""
         self._specs: dict[str, ToolSpec] = {}
         """Whether ``execute`` is given a :class:`ToolContext` as its second argument."""
         self._is_async = inspect.iscoroutinefunction(execute) or inspect.iscoroutinefunction(
@@ -153,13 +235,24 @@ class Tool:
         try:
             return self.input_schema.model_validate(args)
         except ValidationError as err:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or '<input>'}: {e['msg']}"
-                for e in err.errors(include_url=False)
-            )
             raise ToolExecutionError(
-                f"invalid arguments for tool {self.id!r}: {problems}", tool_name=self.id
+                f"invalid arguments for tool {self.id!r}: {_problems(err)}", tool_name=self.id
             ) from err
+
+    def needs_approval(self, args: JsonValue) -> bool:
+        """Whether a call with ``args`` waits for approval (``require_approval``).
+
+        A function policy receives the validated input; arguments that do not validate need
+        no approval (the call fails without running).
+        """
+        policy = self.require_approval
+        if isinstance(policy, bool):
+            return policy
+        try:
+            value = self.validate_args(args)
+        except ToolExecutionError:
+            return False
+        return bool(policy(value))
 
     async def run(self, args: JsonValue, context: ToolContext | None = None) -> JsonValue:
         """Validate ``args``, run the tool and return its JSON-compatible result.
@@ -187,6 +280,30 @@ class Tool:
         return to_json_value(result)
 
 
+def _problems(err: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '<input>'}: {e['msg']}"
+        for e in err.errors(include_url=False)
+    )
+
+
+def resume_schema_text(model: type[BaseModel]) -> str:
+    """A model's JSON schema as Mastra sends it: draft-07, no titles, ``$schema`` last."""
+    schema = _untitled(model.model_json_schema())
+    if isinstance(schema, dict):
+        schema.setdefault("additionalProperties", False)
+        schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+    return json.dumps(schema, separators=(",", ":"))
+
+
+def _untitled(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _untitled(v) for k, v in value.items() if k != "title"}
+    if isinstance(value, list):
+        return [_untitled(v) for v in value]
+    return value
+
+
 def to_json_value(value: Any) -> JsonValue:
     """Turn pydantic models (also nested in lists and dicts) into JSON-compatible data."""
     if isinstance(value, BaseModel):
@@ -202,7 +319,12 @@ def to_json_value(value: Any) -> JsonValue:
 def tool(fn: Callable[..., _R], /) -> Tool: ...
 @overload
 def tool(
-    *, name: str | None = None, description: str | None = None
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    require_approval: ApprovalPolicy = False,
+    suspend_schema: type[BaseModel] | None = None,
+    resume_schema: type[BaseModel] | None = None,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 def tool(
     fn: Callable[..., Any] | None = None,
@@ -210,11 +332,15 @@ def tool(
     *,
     name: str | None = None,
     description: str | None = None,
+    require_approval: ApprovalPolicy = False,
+    suspend_schema: type[BaseModel] | None = None,
+    resume_schema: type[BaseModel] | None = None,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Turn a typed function (sync or async) into a :class:`Tool`.
 
     The function's name is the tool's name, its docstring the description, and its parameters
-    (with their type hints and defaults) the input schema.
+    (with their type hints and defaults) the input schema. ``require_approval``,
+    ``suspend_schema`` and ``resume_schema`` are as for :class:`Tool`.
 
     Example:
         >>> @tool
@@ -261,6 +387,9 @@ def tool(
             schema,
             execute,
             takes_context=True,
+            require_approval=require_approval,
+            suspend_schema=suspend_schema,
+            resume_schema=resume_schema,
         )
 
     if fn is not None:

@@ -43,7 +43,10 @@ __all__ = (
     "TextDeltaPayload",
     "TextEnd",
     "TextStart",
+    "ToolApproval",
     "ToolCall",
+    "ToolCallApproval",
+    "ToolCallApprovalPayload",
     "ToolCallDelta",
     "ToolCallDeltaPayload",
     "ToolCallInputStreamingEnd",
@@ -52,9 +55,13 @@ __all__ = (
     "ToolCallInputStreamingStartPayload",
     "ToolCallPayload",
     "ToolCallSummary",
+    "ToolCallSuspended",
+    "ToolCallSuspendedPayload",
     "ToolError",
     "ToolErrorPayload",
     "ToolOutput",
+    "ToolOutputDenied",
+    "ToolOutputDeniedPayload",
     "ToolResult",
     "ToolResultPayload",
     "Tripwire",
@@ -190,6 +197,58 @@ class ToolErrorPayload(Payload):
     """Provider-specific data, passed through untouched."""
 
 
+class ToolCallApprovalPayload(Payload):
+    """Payload of ``tool-call-approval``: a call waits for a human's approval."""
+
+    tool_call_id: str
+    """The call's id."""
+    tool_name: str
+    """The tool's name."""
+    args: JsonValue = MISSING
+    """The arguments the tool would run with."""
+    resume_schema: str
+    """The JSON schema of the answer, as JSON text (``{approved, reason?}``)."""
+
+
+class ToolCallSuspendedPayload(Payload):
+    """Payload of ``tool-call-suspended``: a running tool suspended itself."""
+
+    tool_call_id: str
+    """The call's id."""
+    tool_name: str
+    """The tool's name."""
+    suspend_payload: JsonValue = None
+    """What the tool passed to ``suspend()`` (what it asks for)."""
+    args: JsonValue = MISSING
+    """The arguments the tool ran with."""
+    resume_schema: str | MISSING = MISSING
+    """The JSON schema of the resume data, as JSON text (when the tool declares one)."""
+
+
+class ToolApproval(Payload):
+    """``approval`` of ``tool-output-denied``: the human's answer."""
+
+    id: str
+    """The call's id."""
+    approved: bool = False
+    """Always false here."""
+    reason: str
+    """Why the call was declined; the model receives it as the tool's result."""
+
+
+class ToolOutputDeniedPayload(Payload):
+    """Payload of ``tool-output-denied``: a call was declined and did not run."""
+
+    tool_call_id: str
+    """The call's id."""
+    tool_name: str
+    """The tool's name."""
+    args: JsonValue = MISSING
+    """The arguments the tool would have run with."""
+    approval: ToolApproval
+    """The decision."""
+
+
 class ToolCallSummary(Payload):
     """A tool call as listed in a step's ``output.toolCalls``."""
 
@@ -212,6 +271,8 @@ class StepResult(Payload):
     """Whether the loop calls the model again after this step."""
     warnings: list[Any] | MISSING = MISSING
     """Warnings reported by the model."""
+    message_id: str | MISSING = MISSING
+    """The resumed stream's message id (only on the step-finish ending a resumed step)."""
 
 
 class StepOutput(Payload):
@@ -387,6 +448,27 @@ class ToolError(_AgentChunkBase):
     payload: ToolErrorPayload
 
 
+class ToolCallApproval(_AgentChunkBase):
+    """``tool-call-approval``: a call waits for approval; a paused stream ends here."""
+
+    type: Literal["tool-call-approval"] = "tool-call-approval"
+    payload: ToolCallApprovalPayload
+
+
+class ToolCallSuspended(_AgentChunkBase):
+    """``tool-call-suspended``: a tool suspended itself; a paused stream ends here."""
+
+    type: Literal["tool-call-suspended"] = "tool-call-suspended"
+    payload: ToolCallSuspendedPayload
+
+
+class ToolOutputDenied(_AgentChunkBase):
+    """``tool-output-denied``: a declined call (a resumed stream's first chunk)."""
+
+    type: Literal["tool-output-denied"] = "tool-output-denied"
+    payload: ToolOutputDeniedPayload
+
+
 class StepFinish(_AgentChunkBase):
     """``step-finish``: a model call ended; carries that call's usage."""
 
@@ -495,6 +577,9 @@ AgentChunk = (
     | ToolCall
     | ToolResult
     | ToolError
+    | ToolCallApproval
+    | ToolCallSuspended
+    | ToolOutputDenied
     | StepFinish
     | Finish
     | AgentError

@@ -9,6 +9,7 @@ from typing import NamedTuple, final
 
 from rxagents.errors import StorageClosedError
 from rxagents.storage._protocol import ANY, Entry, Filter, JsonValue, encode
+from rxagents.storage._shared import Listing
 
 __all__ = ("InMemoryStorage",)
 
@@ -21,7 +22,7 @@ class _Row(NamedTuple):
 
 
 @final
-class InMemoryStorage:
+class InMemoryStorage(Listing):
     """Keep JSON values in memory; nothing outlives the process.
 
     Values are kept as JSON text, so stored data is isolated from the caller's objects and a
@@ -117,18 +118,6 @@ class InMemoryStorage:
         keys = self._keys[namespace]
         keys.pop(bisect.bisect_left(keys, key))
         return True
-
-    async def list(
-        self,
-        namespace: str,
-        prefix: str = "",
-        *,
-        limit: int | None = None,
-        reverse: bool = False,
-    ) -> builtins.list[tuple[str, JsonValue]]:
-        """Return ``(key, value)`` pairs whose key starts with ``prefix``, in key order."""
-        entries = await self.list_entries(namespace, prefix, limit=limit, reverse=reverse)
-        return [(entry.key, entry.value) for entry in entries]
 
     async def list_entries(
         self,

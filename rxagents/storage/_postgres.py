@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar, final
 
 from rxagents.errors import StorageClosedError, StorageError, StorageUnavailableError
 from rxagents.storage._protocol import ANY, Entry, Filter, JsonValue, encode
+from rxagents.storage._shared import COLUMNS, Listing, list_query
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
@@ -48,13 +49,11 @@ POSTGRES_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
 
 _LOCK_ID: Final = 0x7278_6167_656E_7473 & 0x7FFF_FFFF_FFFF_FFFF
 """The advisory lock that serialises concurrent migrations."""
-_MAX_CHAR = chr(0x10FFFF)
-_COLUMNS = "key, value, version, owner, status"
 _INSTALL_HINT = "PostgresStorage needs psycopg 3 and psycopg-pool: pip install 'rxagents[postgres]'"
 
 
 @final
-class PostgresStorage:
+class PostgresStorage(Listing):
     """Keep JSON values in PostgreSQL, shared by every process on every machine using ``dsn``.
 
     A pool of connections is opened on first use, and the schema's migrations are applied then
@@ -140,7 +139,7 @@ class PostgresStorage:
     async def get_entry(self, namespace: str, key: str) -> Entry | None:
         """Return the entry under ``key``, or ``None``."""
         rows = await self._read(
-            f"SELECT {_COLUMNS} FROM rxagents_kv WHERE namespace = %s AND key = %s",
+            f"SELECT {COLUMNS} FROM rxagents_kv WHERE namespace = %s AND key = %s",
             (namespace, key),
         )
         return _entry(rows[0]) if rows else None
@@ -208,18 +207,6 @@ class PostgresStorage:
         )
         return bool(rows)
 
-    async def list(
-        self,
-        namespace: str,
-        prefix: str = "",
-        *,
-        limit: int | None = None,
-        reverse: bool = False,
-    ) -> builtins.list[tuple[str, JsonValue]]:
-        """Return ``(key, value)`` pairs whose key starts with ``prefix``, in key order."""
-        entries = await self.list_entries(namespace, prefix, limit=limit, reverse=reverse)
-        return [(entry.key, entry.value) for entry in entries]
-
     async def list_entries(
         self,
         namespace: str,
@@ -231,21 +218,9 @@ class PostgresStorage:
         reverse: bool = False,
     ) -> builtins.list[Entry]:
         """Return the entries matching every filter, in key order (see the protocol)."""
-        sql = f"SELECT {_COLUMNS} FROM rxagents_kv WHERE namespace = %s"
-        params: builtins.list[Any] = [namespace]
-        if prefix:
-            sql += " AND key >= %s AND key < %s"
-            params += [prefix, prefix + _MAX_CHAR]
-        for column, wanted in (("owner", owner), ("status", status)):
-            if wanted is None:
-                sql += f" AND {column} IS NULL"
-            elif wanted is not ANY:
-                sql += f" AND {column} = %s"
-                params.append(wanted)
-        sql += " ORDER BY key DESC" if reverse else " ORDER BY key"
-        if limit is not None:
-            sql += " LIMIT %s"
-            params.append(max(limit, 0))
+        sql, params = list_query(
+            "rxagents_kv", "%s", namespace, prefix, owner, status, limit, reverse
+        )
         rows = await self._read(sql, params)
         return [_entry(row) for row in rows if row[0].startswith(prefix)]
 

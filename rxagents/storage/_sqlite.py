@@ -14,6 +14,7 @@ from typing import Any, Final, Literal, TypeVar, final
 
 from rxagents.errors import StorageClosedError
 from rxagents.storage._protocol import ANY, Entry, Filter, JsonValue, encode
+from rxagents.storage._shared import COLUMNS, Listing, list_query
 
 __all__ = ("SQLITE_MIGRATIONS", "SqliteStorage")
 
@@ -35,12 +36,9 @@ SQLITE_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
 )
 """The schema, as numbered migrations (``PRAGMA user_version`` says how many are applied)."""
 
-_MAX_CHAR = chr(0x10FFFF)
-_COLUMNS = "key, value, version, owner, status"
-
 
 @final
-class SqliteStorage:
+class SqliteStorage(Listing):
     """Keep JSON values in an SQLite file, shared by every process that opens the same path.
 
     Each call runs in a worker thread (``asyncio.to_thread``), so the event loop never waits
@@ -99,7 +97,7 @@ class SqliteStorage:
         """Return the entry under ``key``, or ``None``."""
         row = await self._call(
             lambda db: db.execute(
-                f"SELECT {_COLUMNS} FROM kv WHERE namespace = ? AND key = ?", (namespace, key)
+                f"SELECT {COLUMNS} FROM kv WHERE namespace = ? AND key = ?", (namespace, key)
             ).fetchone()
         )
         return None if row is None else _entry(row)
@@ -178,18 +176,6 @@ class SqliteStorage:
         )
         return cursor.rowcount > 0
 
-    async def list(
-        self,
-        namespace: str,
-        prefix: str = "",
-        *,
-        limit: int | None = None,
-        reverse: bool = False,
-    ) -> builtins.list[tuple[str, JsonValue]]:
-        """Return ``(key, value)`` pairs whose key starts with ``prefix``, in key order."""
-        entries = await self.list_entries(namespace, prefix, limit=limit, reverse=reverse)
-        return [(entry.key, entry.value) for entry in entries]
-
     async def list_entries(
         self,
         namespace: str,
@@ -201,22 +187,7 @@ class SqliteStorage:
         reverse: bool = False,
     ) -> builtins.list[Entry]:
         """Return the entries matching every filter, in key order (see :class:`Storage`)."""
-        sql = f"SELECT {_COLUMNS} FROM kv WHERE namespace = ?"
-        params: builtins.list[Any] = [namespace]
-        if prefix:
-            # A range keeps the primary-key index usable (LIKE would not, and treats % and _).
-            sql += " AND key >= ? AND key < ?"
-            params += [prefix, prefix + _MAX_CHAR]
-        for column, wanted in (("owner", owner), ("status", status)):
-            if wanted is None:
-                sql += f" AND {column} IS NULL"
-            elif wanted is not ANY:
-                sql += f" AND {column} = ?"
-                params.append(wanted)
-        sql += " ORDER BY key DESC" if reverse else " ORDER BY key"
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(max(limit, 0))
+        sql, params = list_query("kv", "?", namespace, prefix, owner, status, limit, reverse)
         rows = await self._call(lambda db: db.execute(sql, params).fetchall())
         return [_entry(row) for row in rows if row[0].startswith(prefix)]
 

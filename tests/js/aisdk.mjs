@@ -16,7 +16,9 @@
 //   2. Framing: one `data: <json>` line per event, ending with `data: [DONE]` (lib/wire.mjs).
 //   3. Each event parsed and validated by the SDK itself (parseJsonEventStream with
 //      uiMessageChunkSchema): unknown types, missing or mistyped fields fail.
-//   4. Lifecycle: one `start` first and one `finish` last; content inside start-step ...
+//   4. Lifecycle: one `start` first and one `finish` last (a paused run, whose stream holds a
+//      data-tool-call-approval or data-tool-call-suspended part, ends without `finish`, as
+//      Mastra's, but with every part and step closed); content inside start-step ...
 //      finish-step; every text / reasoning part opened by *-start is closed by *-end before its
 //      step finishes; tool chunks in order (input-start, input-delta, input-available or
 //      input-error, then one final output) with a consistent toolName and `dynamic`; no
@@ -88,16 +90,19 @@ async function validatedChunks(bytes, events) {
 const PARTS = { text: 'text', reasoning: 'reasoning' };
 const STEP_CONTENT = /^(text|reasoning|tool-input|tool-output)-|^(source-url|source-document|file)$/;
 
+const PAUSES = new Set(['data-tool-call-approval', 'data-tool-call-suspended']);
+
 function checkLifecycle(chunks, allowError) {
   const open = { text: new Set(), reasoning: new Set() };
   const tools = new Map(); // toolCallId -> {toolName, dynamic, phase: input | ready | preliminary | done}
   let step = false;
   const last = chunks.length - 1;
+  const paused = chunks.some(c => PAUSES.has(c.type)) && chunks.at(-1)?.type !== 'finish';
   for (const [i, chunk] of chunks.entries()) {
     const { type } = chunk;
     const at = `chunk ${i} (${type})`;
     expect((type === 'start') === (i === 0), `${at}: the stream must open with exactly one "start"`);
-    expect((type === 'finish') === (i === last), `${at}: the stream must close with exactly one "finish"`);
+    expect((type === 'finish') === (i === last && !paused), `${at}: the stream must close with exactly one "finish"`);
     if (STEP_CONTENT.test(type)) expect(step, `${at}: outside start-step ... finish-step`);
     const [kind, phase] = type.split('-');
     if (Object.hasOwn(PARTS, kind)) {
@@ -153,6 +158,10 @@ function checkLifecycle(chunks, allowError) {
     }
   }
   for (const [id, tool] of tools) expect(tool.phase !== 'input', `tool call ${id} (${tool.toolName}) never completed its input`);
+  if (paused) {
+    expect(!step, 'the paused stream ends with its step open (no finish-step)');
+    for (const [name, ids] of Object.entries(open)) expect(ids.size === 0, () => `the paused stream ends with ${name} ${[...ids].join(', ')} open`);
+  }
 }
 
 // ---------------------------------------------------------------------------------- chat

@@ -53,6 +53,8 @@ from rxagents.events import (
     TextEnd,
     TextStart,
     ToolCall,
+    ToolCallApproval,
+    ToolCallApprovalPayload,
     ToolCallDelta,
     ToolCallDeltaPayload,
     ToolCallInputStreamingEnd,
@@ -177,6 +179,13 @@ def tool_error(call_id: str = "c1") -> ToolError:
         tool_call_id=call_id, tool_name="get_weather", error=ErrorInfo(message="x")
     )
     return ToolError(run_id=RUN, payload=payload)
+
+
+def approval(call_id: str = "c1") -> ToolCallApproval:
+    payload = ToolCallApprovalPayload(
+        tool_call_id=call_id, tool_name="get_weather", args={"city": "Oslo"}, resume_schema="{}"
+    )
+    return ToolCallApproval(run_id=RUN, payload=payload)
 
 
 def finished(usage: Usage = U1, reason: str = "stop") -> Stream:
@@ -539,6 +548,10 @@ def test_network_ignores_wrapped_chunks_of_other_prefixes() -> None:
 # --- every rule, broken once ------------------------------------------------------------------
 
 AGENT_CASES: list[tuple[str, Edit, Rule, int]] = [
+    ("pause on an unknown call", insert(6, approval("c9")), Rule.PAUSE_WITHOUT_CALL, 6),
+    ("pause on an answered call", insert(7, approval()), Rule.PAUSE_WITHOUT_CALL, 7),
+    ("pause in another step", insert(9, approval()), Rule.PAUSE_WITHOUT_CALL, 9),
+    ("chunk after a pause", lambda s: [*s[:6], approval(), source(), *s[6:]], Rule.AFTER_PAUSE, 7),
     ("drop start", drop(0), Rule.START_FIRST, 0),
     ("second start", insert(1, start()), Rule.DUPLICATE_START, 1),
     ("drop finish", drop(16), Rule.MISSING_FINISH, 15),
@@ -821,3 +834,11 @@ def test_run_marbles_hot_source_uses_absolute_ticks() -> None:
 def test_well_formedness_holds_through_a_pipeline_in_virtual_time() -> None:
     result = run_marbles(ops.map(lambda c: c), chunk_records(agent_stream()))
     assert_well_formed(result.values)
+
+
+def test_paused_and_resumed_streams_are_well_formed() -> None:
+    stream = agent_stream()
+    paused = [*stream[:6], approval()]
+    assert check_well_formed(paused) == []
+    assert check_well_formed(stream[6:]) == []  # the resumed stream: no start
+    assert check_well_formed([*paused, *stream[6:]]) == []

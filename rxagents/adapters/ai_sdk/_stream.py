@@ -20,6 +20,8 @@ from rxagents.adapters.ai_sdk._writer import (
     AiSdkSource,
     UIMessageChunk,
     error_text,
+    is_given,
+    json_data,
 )
 from rxagents.events import ChunkBase
 
@@ -35,6 +37,7 @@ class UIStreamMapper(RunStateParts):
 
     def __init__(self, *, send_start: bool = True, send_finish: bool = True) -> None:
         super().__init__(send_start=send_start, send_finish=send_finish)
+        self._paused = False
         self._handlers: dict[str, Callable[[Any], None]] = {
             "start": self._on_start,
             "step-start": self._on_step_start,
@@ -50,6 +53,9 @@ class UIStreamMapper(RunStateParts):
             "tool-call": self._on_tool_call,
             "tool-result": self._on_tool_result,
             "tool-error": self._on_tool_error,
+            "tool-call-approval": self._on_tool_call_paused,
+            "tool-call-suspended": self._on_tool_call_paused,
+            "tool-output-denied": self._on_tool_output_denied,
             "source": self._on_source,
             "file": self._on_file,
             "error": self._on_error,
@@ -93,10 +99,17 @@ class UIStreamMapper(RunStateParts):
         return out
 
     def complete(self) -> list[UIMessageChunk]:
-        """End the stream: close what is open, then ``finish`` unless it was already sent."""
+        """End the stream: close what is open, then ``finish`` unless it was already sent.
+
+        A paused run (its stream ended with ``tool-call-approval`` / ``tool-call-suspended``)
+        ends as in Mastra, without ``finish``; its open parts and step are closed.
+        """
         out: list[UIMessageChunk] = []
         self._out = out
-        if not self._finished:
+        if self._paused and not self._finished:
+            self._close_step_fully()
+            self._finished = True
+        elif not self._finished:
             self._finish(None)
         return out
 
@@ -174,6 +187,38 @@ class UIStreamMapper(RunStateParts):
             "type": "tool-output-error",
             "toolCallId": call_id,
             "errorText": error_text(payload.error),
+        }
+        self._tool_output(call_id, payload.tool_name, payload.args, part)
+
+    def _on_tool_call_paused(self, chunk: Any) -> None:
+        """A call waits for approval or resume data: a ``data-tool-call-*`` part (Mastra's)."""
+        payload = chunk.payload
+        call_id = payload.tool_call_id
+        kind = f"data-{chunk.type}"
+        data: dict[str, Any] = {
+            "state": kind,
+            "runId": chunk.run_id,
+            "toolCallId": call_id,
+            "toolName": payload.tool_name,
+        }
+        if chunk.type == "tool-call-approval":
+            data["args"] = json_data(payload.args) if is_given(payload.args) else None
+        else:
+            data["suspendPayload"] = json_data(payload.suspend_payload)
+        if is_given(payload.resume_schema):
+            data["resumeSchema"] = payload.resume_schema
+        self._ensure_step()
+        self._out.append({"type": kind, "data": data, "id": call_id})
+        self._paused = True
+
+    def _on_tool_output_denied(self, chunk: Any) -> None:
+        """A declined call: AI SDK v5 has no ``tool-output-denied`` (v6 has), so an error."""
+        payload = chunk.payload
+        call_id = payload.tool_call_id
+        part = {
+            "type": "tool-output-error",
+            "toolCallId": call_id,
+            "errorText": payload.approval.reason,
         }
         self._tool_output(call_id, payload.tool_name, payload.args, part)
 

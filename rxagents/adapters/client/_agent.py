@@ -6,6 +6,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Final
 
 import aiohttp
@@ -15,7 +16,7 @@ from reactivex import Observable
 from rxagents._core.http import RetryPolicy
 from rxagents.adapters.client._endpoint import Endpoint, is_name
 from rxagents.adapters.client._runs import RemoteAgentRun, RemoteNetworkRun
-from rxagents.agent import AgentStream
+from rxagents.agent import AgentStream, SuspendedRun, SuspendedToolCall
 from rxagents.errors import ConfigurationError, MalformedStreamError, RxAgentsError
 from rxagents.events import Chunk
 from rxagents.network import NetworkStream
@@ -34,7 +35,7 @@ _SETTINGS: Final = {
 }
 _OPTIONS: Final = frozenset(
     {*_SETTINGS, "max_steps", "run_id", "instructions", "memory", "tool_choice"}
-    | {"thread_id", "resource_id"}
+    | {"thread_id", "resource_id", "require_tool_approval"}
 )
 
 _log = logging.getLogger("rxagents.adapters.client")
@@ -77,6 +78,15 @@ def _wire_options(agent_id: str, options: Mapping[str, Any]) -> dict[str, Any]:
     choice = options.get("tool_choice")
     if choice is not None:
         body["toolChoice"] = choice
+    approval = options.get("require_tool_approval")
+    if approval is not None:
+        if not isinstance(approval, bool):
+            raise TypeError(
+                f"RemoteAgent {agent_id!r}: require_tool_approval must be a bool (a function "
+                "cannot be sent to a server)"
+            )
+        if approval:
+            body["requireToolApproval"] = True
     memory = options.get("memory")
     thread = options.get("thread_id")
     resource = options.get("resource_id")
@@ -264,6 +274,61 @@ class RemoteAgent:
         run = RemoteNetworkRun(self.observe_network(task, **options), run_id, thread_id)
         return NetworkStream(run)
 
+    # --- human in the loop ----------------------------------------------------------------
+
+    def _continue(self, route: str, run_id: str, body: dict[str, Any]) -> AgentStream[Any]:
+        url = self._endpoint.url("agents", self.id, route)
+        return AgentStream(RemoteAgentRun(self._endpoint.stream(url, body, "sse"), run_id))
+
+    async def approve_tool_call(self, run_id: str, tool_call_id: str) -> AgentStream[Any]:
+        """Approve a call a paused remote run waits on (``POST .../approve-tool-call``).
+
+        The returned stream continues the run (same run id, no ``start``). A refusal ends it
+        with :class:`~rxagents.errors.RemoteError` (awaiting a result raises it): status 404
+        for an unknown run, 409 for a run already being resumed, 400 for a bad call id.
+        """
+        body = {"runId": run_id, "toolCallId": tool_call_id}
+        return self._continue("approve-tool-call", run_id, body)
+
+    async def decline_tool_call(
+        self, run_id: str, tool_call_id: str, reason: str | None = None
+    ) -> AgentStream[Any]:
+        """Decline a call a paused remote run waits on (``POST .../decline-tool-call``).
+
+        Refusals as :meth:`approve_tool_call`.
+        """
+        body: dict[str, Any] = {"runId": run_id, "toolCallId": tool_call_id}
+        if reason is not None:
+            body["reason"] = reason
+        return self._continue("decline-tool-call", run_id, body)
+
+    async def resume_stream(
+        self, resume_data: Any, *, run_id: str, tool_call_id: str | None = None
+    ) -> AgentStream[Any]:
+        """Answer a paused remote run's call with ``resume_data`` (``POST .../resume-stream``).
+
+        Refusals as :meth:`approve_tool_call`.
+        """
+        body: dict[str, Any] = {"runId": run_id}
+        if tool_call_id is not None:
+            body["toolCallId"] = tool_call_id
+        body["resumeData"] = resume_data
+        return self._continue("resume-stream", run_id, body)
+
+    async def list_suspended_runs(self) -> list[SuspendedRun]:
+        """The remote agent's paused runs, newest first (``GET .../suspended-runs``).
+
+        Raises:
+            RemoteError: The server refused.
+            MalformedStreamError: The answer is not ``{runs: [...]}``.
+        """
+        url = self._endpoint.url("agents", self.id, "suspended-runs")
+        data = await self._endpoint.json("GET", url)
+        runs = data.get("runs") if isinstance(data, dict) else None
+        if not isinstance(runs, list):
+            raise MalformedStreamError(f"agent {self.id!r}: suspended-runs gave no runs list")
+        return [_suspended_run(run) for run in runs]
+
     async def describe(self) -> dict[str, Any]:
         """Return the server's description of the agent (``GET /agents/{id}``).
 
@@ -274,3 +339,34 @@ class RemoteAgent:
         if not isinstance(info, dict):
             raise MalformedStreamError(f"the description of agent {self.id!r} is not an object")
         return info
+
+
+def _suspended_run(run: Any) -> SuspendedRun:
+    """A listed paused run from its JSON (``suspendedAt`` as ISO text or epoch ms)."""
+    try:
+        moment = run["suspendedAt"]
+        at = (
+            int(datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp() * 1000)
+            if isinstance(moment, str)
+            else int(moment)
+        )
+        calls: list[SuspendedToolCall] = []
+        for call in run["toolCalls"]:
+            item: SuspendedToolCall = {
+                "tool_call_id": call["toolCallId"],
+                "tool_name": call["toolName"],
+                "requires_approval": bool(call["requiresApproval"]),
+            }
+            if "args" in call:
+                item["args"] = call["args"]
+            if "suspendPayload" in call:
+                item["suspend_payload"] = call["suspendPayload"]
+            calls.append(item)
+        return {
+            "run_id": run["runId"],
+            "status": "suspended",
+            "suspended_at": at,
+            "tool_calls": calls,
+        }
+    except (KeyError, TypeError, ValueError) as err:
+        raise MalformedStreamError(f"a listed suspended run is malformed: {err}") from err

@@ -25,6 +25,9 @@ from rxagents.usage import Usage
 
 __all__ = ("RemoteAgentRun", "RemoteNetworkRun")
 
+_ENDINGS = frozenset({"finish", "abort", "tool-call-approval", "tool-call-suspended"})
+"""The chunks an agent stream may end with (a paused run ends with its pause chunks)."""
+
 
 class RemoteAgentRun:
     """What :class:`~rxagents.agent.AgentStream` reads of a run, for a remote one."""
@@ -65,7 +68,7 @@ class RemoteAgentRun:
                 opened[chunk.payload.tool_call_id] = kind
             elif kind in ("tool-call-input-streaming-end", "tool-call"):
                 opened.pop(chunk.payload.tool_call_id, None)
-            elif kind in ("finish", "abort"):
+            elif kind in _ENDINGS:
                 self._ended = True
             observer.on_next(chunk)
 
@@ -75,7 +78,7 @@ class RemoteAgentRun:
 
         def on_completed() -> None:
             self._ended = True
-            if chunks and chunks[-1].type not in ("finish", "abort"):
+            if chunks and chunks[-1].type not in _ENDINGS:
                 observer.on_error(
                     MalformedStreamError("the remote agent stream ended without 'finish'")
                 )

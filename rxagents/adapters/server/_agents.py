@@ -23,6 +23,7 @@ from reactivex import Observable
 
 from rxagents.adapters.ai_sdk import to_ai_sdk_v5_stream
 from rxagents.adapters.ai_sdk._stream import AiSdkSource
+from rxagents.adapters.server._approvals import add_approval_routes, resume_source
 from rxagents.adapters.server._config import CONFIG, ServerConfig, find_agent
 from rxagents.adapters.server._http import ApiError, read_json
 from rxagents.adapters.server._memory import open_memory_thread
@@ -67,6 +68,7 @@ def add_agent_routes(app: web.Application) -> None:
     app.router.add_post("/api/agents/{agent_id}/network/chat", chat_network)
     app.router.add_post("/api/agents/{agent_id}/observe", observe_agent_run)
     app.router.add_post("/api/agents/{agent_id}/runs/{run_id}/cancel", cancel_agent_run)
+    add_approval_routes(app)
 
 
 # --- descriptions ---------------------------------------------------------------------------
@@ -411,6 +413,12 @@ async def cancel_agent_run(request: web.Request) -> web.StreamResponse:
 async def _chat(request: web.Request, kind: AiSdkSource) -> web.StreamResponse:
     agent, body, raw = await _read(request, ChatBody)
     key = request.match_info["agent_id"]
+    if kind == "agent" and "resumeData" in raw:
+        source, resumed = await resume_source(agent, key, body, raw["resumeData"])
+        ui = to_ai_sdk_v5_stream(source, kind)
+        return await stream_observable(
+            request, ui, SSE_UI, request.app[CONFIG].stream, on_abandon=resumed
+        )
     messages = ui_prompt_messages(raw.get("messages"))
     cancel: Callable[[], None] | None = None
     if kind == "network":

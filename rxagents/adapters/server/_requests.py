@@ -86,6 +86,7 @@ class AgentBody(ModelSettings):
     instructions: str | None = None
     tool_choice: Literal["auto", "none", "required"] | _ToolChoiceTool | None = None
     model_settings: ModelSettings | None = None
+    require_tool_approval: bool | None = None
 
 
 class ChatBody(AgentBody):
@@ -94,6 +95,8 @@ class ChatBody(AgentBody):
     id: str | None = None
     trigger: str | None = None
     message_id: str | None = None
+    tool_call_id: str | None = None
+    """With ``runId`` and ``resumeData``: the paused call the request answers."""
 
 
 # The sampling settings passed through as they are (the token limit has two spellings).
@@ -138,6 +141,8 @@ def agent_options(body: AgentBody, agent: object, *, with_memory: bool) -> dict[
         options["run_id"] = body.run_id
     if body.instructions is not None:
         options["instructions"] = body.instructions
+    if body.require_tool_approval:
+        options["require_tool_approval"] = True
     if body.tool_choice is not None:
         choice = body.tool_choice
         options["tool_choice"] = (

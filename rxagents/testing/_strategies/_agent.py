@@ -34,7 +34,10 @@ from rxagents.events import (
     TextDeltaPayload,
     TextEnd,
     TextStart,
+    ToolApproval,
     ToolCall,
+    ToolCallApproval,
+    ToolCallApprovalPayload,
     ToolCallDelta,
     ToolCallDeltaPayload,
     ToolCallInputStreamingEnd,
@@ -43,8 +46,12 @@ from rxagents.events import (
     ToolCallInputStreamingStartPayload,
     ToolCallPayload,
     ToolCallSummary,
+    ToolCallSuspended,
+    ToolCallSuspendedPayload,
     ToolError,
     ToolErrorPayload,
+    ToolOutputDenied,
+    ToolOutputDeniedPayload,
     ToolResult,
     ToolResultPayload,
 )
@@ -73,10 +80,57 @@ class _StepChunks:
     usage: Usage
     reason: str
     calls: list[ToolCallSummary]
+    pause_end: int | None = None
+    """Where the paused stream ends (after its pause chunks), when the step paused."""
+
+
+_APPROVAL_SCHEMA = '{"type":"object","properties":{"approved":{"type":"boolean"}}}'
+
+
+def _pause_chunk(draw: DrawFn, run_id: str, call: ToolCallSummary) -> AgentChunk:
+    if draw(st.booleans()):
+        approval = ToolCallApprovalPayload(
+            tool_call_id=call.tool_call_id,
+            tool_name=call.tool_name,
+            args=call.args,
+            resume_schema=_APPROVAL_SCHEMA,
+        )
+        return ToolCallApproval(run_id=run_id, payload=approval)
+    suspended = ToolCallSuspendedPayload(
+        tool_call_id=call.tool_call_id,
+        tool_name=call.tool_name,
+        suspend_payload=draw(json_values()),
+        args=call.args,
+    )
+    return ToolCallSuspended(run_id=run_id, payload=suspended)
+
+
+def _answer(draw: DrawFn, run_id: str, call: ToolCallSummary, pause: AgentChunk) -> AgentChunk:
+    """The chunk a resumed run answers a paused call with."""
+    if isinstance(pause, ToolCallApproval) and draw(st.booleans()):
+        denied = ToolOutputDeniedPayload(
+            tool_call_id=call.tool_call_id,
+            tool_name=call.tool_name,
+            args=call.args,
+            approval=ToolApproval(id=call.tool_call_id, reason=draw(st.text(max_size=10))),
+        )
+        return ToolOutputDenied(run_id=run_id, payload=denied)
+    result = ToolResultPayload(
+        tool_call_id=call.tool_call_id,
+        tool_name=call.tool_name,
+        args=call.args,
+        result=draw(json_values()),
+    )
+    return ToolResult(run_id=run_id, payload=result)
 
 
 def _step_chunks(
-    draw: DrawFn, run_id: str, message_id: str, parts: list[ModelPartDict], is_last: bool
+    draw: DrawFn,
+    run_id: str,
+    message_id: str,
+    parts: list[ModelPartDict],
+    is_last: bool,
+    pause: bool = False,
 ) -> _StepChunks:
     """Turn one scripted step into the chunks the agent loop emits for it."""
     out: list[AgentChunk] = [
@@ -137,7 +191,9 @@ def _step_chunks(
         elif kind == "finish":
             usage = Usage.model_validate(part["usage"])
             reason = part["finishReason"]
-    for summary in draw(st.permutations(calls)):
+    order = draw(st.permutations(calls))
+    paused_count = draw(st.integers(1, len(order))) if pause and order else 0
+    for summary in order[: len(order) - paused_count]:
         if draw(st.integers(0, 3)) == 0:
             failed = ToolErrorPayload(
                 tool_call_id=summary.tool_call_id,
@@ -154,6 +210,13 @@ def _step_chunks(
                 result=draw(json_values()),
             )
             out.append(ToolResult(run_id=run_id, payload=result))
+    pause_end = None
+    if paused_count:
+        paused = order[len(order) - paused_count :]
+        pauses = [_pause_chunk(draw, run_id, call) for call in paused]
+        out.extend(pauses)
+        pause_end = len(out)
+        out.extend(_answer(draw, run_id, call, p) for call, p in zip(paused, pauses, strict=True))
     joined = "".join(text)
     out.append(
         StepFinish(
@@ -161,7 +224,7 @@ def _step_chunks(
             payload=_finish_payload(message_id, reason, not is_last, joined, usage, calls),
         )
     )
-    return _StepChunks(out, joined, usage, reason, calls)
+    return _StepChunks(out, joined, usage, reason, calls, pause_end)
 
 
 def _finish_payload(
@@ -221,8 +284,14 @@ def draw_agent_stream(
     max_steps: int,
     max_tool_calls: int,
     endings: tuple[str, ...],
+    pauses: bool = False,
 ) -> list[AgentChunk]:
-    """Draw one agent run's stream: ``start``, a step block per scripted model call, the end."""
+    """Draw one agent run's stream: ``start``, a step block per scripted model call, the end.
+
+    With ``pauses``, steps with tool calls sometimes pause (pause chunks for some calls, then
+    their answers as a resumed run gives them); the ``"pause"`` ending cuts the stream right
+    after the first pause (a paused stream).
+    """
     rid = run_id if run_id is not None else draw(ids("run-"))
     message_id = f"msg-{rid}"
     script = draw_script(draw, tools, min_steps, max_steps, max_tool_calls)
@@ -235,7 +304,11 @@ def draw_agent_stream(
         is_last = k == len(script) - 1
         if is_last and ending == "error":
             parts = [p for p in parts if p["type"].startswith("text")][: draw(st.integers(0, 3))]
-        step = _step_chunks(draw, rid, message_id, parts, is_last)
+        pause = pauses and not (is_last and ending == "error") and draw(st.booleans())
+        step = _step_chunks(draw, rid, message_id, parts, is_last, pause)
+        if ending == "pause" and step.pause_end is not None:
+            out.extend(step.chunks[: step.pause_end])
+            return out
         if is_last and ending == "abort":
             body = step.chunks[: draw(st.integers(1, len(step.chunks) - 1))]
             out.extend(body)
@@ -267,6 +340,7 @@ def agent_chunk_streams(
     max_tool_calls: int = 2,
     include_errors: bool = False,
     include_aborts: bool = False,
+    include_pauses: bool = False,
 ) -> SearchStrategy[list[AgentChunk]]:
     """Return a strategy for well-formed agent streams, as the agent loop emits them.
 
@@ -285,8 +359,17 @@ def agent_chunk_streams(
             ``step-finish`` and ``finish`` with reason ``error``.
         include_aborts: Sometimes cut the last step: open blocks are closed, then ``abort`` is the
             last chunk (no ``finish``).
+        include_pauses: Sometimes pause on tool calls (``tool-call-approval`` or
+            ``tool-call-suspended``, then the answers ``tool-result`` or ``tool-output-denied``:
+            a paused stream followed by its resumed stream), and sometimes end right after the
+            pause (a paused stream alone).
     """
     check_steps(min_steps, max_steps)
-    endings = ("finish",) + ("error",) * include_errors + ("abort",) * include_aborts
+    endings = (
+        ("finish",)
+        + ("error",) * include_errors
+        + ("abort",) * include_aborts
+        + ("pause",) * include_pauses
+    )
     args = (run_id, tool_args(tools), min_steps, max_steps, max(1, max_tool_calls), endings)
-    return st.composite(lambda draw: draw_agent_stream(draw, *args))()
+    return st.composite(lambda draw: draw_agent_stream(draw, *args, include_pauses))()

@@ -14,7 +14,14 @@ from rxagents.testing._wellformed import Rule
 
 from ._agent import agent_chunk_streams
 from ._base import DEFAULT_TOOLS, Breakage, ToolSpec
-from ._mutations import AGENT_MUTATIONS, NETWORK_MUTATIONS, WORKFLOW_MUTATIONS, Mutation, Stream
+from ._mutations import (
+    AGENT_MUTATIONS,
+    AGENT_PAUSE_MUTATIONS,
+    NETWORK_MUTATIONS,
+    WORKFLOW_MUTATIONS,
+    Mutation,
+    Stream,
+)
 from ._network import network_chunk_streams
 from ._workflow import workflow_chunk_streams
 
@@ -22,7 +29,7 @@ __all__ = ("BREAKABLE_RULES", "broken_agent_streams", "violations")
 
 BREAKABLE_RULES: frozenset[Rule] = frozenset(
     rule
-    for mutation in AGENT_MUTATIONS + WORKFLOW_MUTATIONS + NETWORK_MUTATIONS
+    for mutation in AGENT_MUTATIONS + AGENT_PAUSE_MUTATIONS + WORKFLOW_MUTATIONS + NETWORK_MUTATIONS
     for rule in mutation.rules
 )
 """Every rule :func:`violations` can break."""
@@ -86,12 +93,17 @@ def broken_agent_streams(
         InvalidInputError: A rule in ``rules`` has no agent mutation.
     """
     streams = cast(SearchStrategy[Stream], agent_chunk_streams(tools=tools, include_errors=True))
+    paused = cast(SearchStrategy[Stream], agent_chunk_streams(tools=tools, include_pauses=True))
     chosen = _rule_set(rules)
-    strategy = _targeted(streams, AGENT_MUTATIONS, chosen)
-    if strategy is None:
+    strategies = [
+        found
+        for source, mutations in ((streams, AGENT_MUTATIONS), (paused, AGENT_PAUSE_MUTATIONS))
+        if (found := _targeted(source, mutations, chosen)) is not None
+    ]
+    if not strategies:
         listed = ", ".join(sorted(chosen or ()))
         raise InvalidInputError(f"no agent mutation breaks {listed}")
-    return strategy
+    return st.one_of(strategies)
 
 
 def violations(*, rules: Iterable[Rule | str] | None = None) -> SearchStrategy[Breakage]:
@@ -115,6 +127,7 @@ def violations(*, rules: Iterable[Rule | str] | None = None) -> SearchStrategy[B
     chosen = _rule_set(rules)
     families = (
         (agent_chunk_streams(include_errors=True), AGENT_MUTATIONS),
+        (agent_chunk_streams(include_pauses=True), AGENT_PAUSE_MUTATIONS),
         (workflow_chunk_streams(max_steps=3), WORKFLOW_MUTATIONS),
         (network_chunk_streams(max_iterations=2), NETWORK_MUTATIONS),
     )

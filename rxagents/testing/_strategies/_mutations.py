@@ -27,12 +27,15 @@ from rxagents.events import (
     TextEnd,
     TextStart,
     ToolCall,
+    ToolCallApproval,
     ToolCallDelta,
     ToolCallInputStreamingEnd,
     ToolCallInputStreamingStart,
+    ToolCallSuspended,
     ToolError,
     ToolExecutionEnd,
     ToolExecutionStart,
+    ToolOutputDenied,
     ToolResult,
     WorkflowExecutionEnd,
     WorkflowExecutionStart,
@@ -50,7 +53,14 @@ from rxagents.usage import Usage
 
 from ._base import Breakage
 
-__all__ = ("AGENT_MUTATIONS", "NETWORK_MUTATIONS", "WORKFLOW_MUTATIONS", "Mutation", "Stream")
+__all__ = (
+    "AGENT_MUTATIONS",
+    "AGENT_PAUSE_MUTATIONS",
+    "NETWORK_MUTATIONS",
+    "WORKFLOW_MUTATIONS",
+    "Mutation",
+    "Stream",
+)
 
 Stream: TypeAlias = "list[Any]"
 """A stream under mutation: chunks of any class, payload fields read after an isinstance test."""
@@ -170,6 +180,19 @@ def _drop_step_start(stream: Stream, index: int) -> Breakage:
     return broken, Rule.OUTSIDE_STEP if has_content else Rule.STEP_NOT_OPEN
 
 
+_PAUSES = (ToolCallApproval, ToolCallSuspended)
+_ANSWERS = (ToolResult, ToolError, ToolOutputDenied)
+
+
+def _answers_after_pause(stream: Stream) -> list[int]:
+    """The first answer after each run of pause chunks (where a resumed stream begins)."""
+    return [
+        i
+        for i in range(1, len(stream))
+        if isinstance(stream[i], _ANSWERS) and isinstance(stream[i - 1], _PAUSES)
+    ]
+
+
 def _more_usage(chunk: Any) -> Any:
     output = chunk.payload.output
     more = output.model_copy(update={"usage": output.usage + Usage(input_tokens=1)})
@@ -224,6 +247,23 @@ AGENT_MUTATIONS: tuple[Mutation, ...] = (
     ),
     _edit(Rule.USAGE_MISMATCH, _of(Finish), _more_usage),
 )
+
+AGENT_PAUSE_MUTATIONS: tuple[Mutation, ...] = (
+    _edit(
+        Rule.PAUSE_WITHOUT_CALL,
+        _of(*_PAUSES),
+        lambda c: _payload_copy(c, tool_call_id=c.payload.tool_call_id + "~"),
+    ),
+    Mutation(
+        (Rule.AFTER_PAUSE,),
+        _answers_after_pause,
+        lambda s, i: (
+            _inserted(s, i, _payload_copy(s[i], tool_call_id=s[i].payload.tool_call_id + "~")),
+            Rule.AFTER_PAUSE,
+        ),
+    ),
+)
+"""Breakages of paused and resumed agent streams (applied to streams with pauses only)."""
 
 
 # workflow

@@ -1,4 +1,10 @@
-"""The agent stream grammar: steps, text and reasoning blocks, tool input, calls and results."""
+"""The agent stream grammar: steps, text and reasoning blocks, tool input, calls and results.
+
+Paused runs: a stream may end right after ``tool-call-approval`` / ``tool-call-suspended`` (no
+``step-finish``, no ``finish``). A resumed stream has no ``start``: it opens inside the paused
+step with the answer to a paused call; a paused stream followed by its resumed stream is one
+well-formed stream.
+"""
 
 from __future__ import annotations
 
@@ -20,10 +26,13 @@ from rxagents.events import (
     TextEnd,
     TextStart,
     ToolCall,
+    ToolCallApproval,
     ToolCallDelta,
     ToolCallInputStreamingEnd,
     ToolCallInputStreamingStart,
+    ToolCallSuspended,
     ToolError,
+    ToolOutputDenied,
     ToolResult,
 )
 from rxagents.usage import Usage
@@ -47,6 +56,9 @@ _IN_STEP = frozenset(
         "tool-call",
         "tool-result",
         "tool-error",
+        "tool-call-approval",
+        "tool-call-suspended",
+        "tool-output-denied",
         "response-metadata",
         "source",
         "file",
@@ -66,6 +78,8 @@ class _Step:
     calls: dict[str, tuple[int, str]] = field(default_factory=dict)
     answered: set[str] = field(default_factory=set)
     failed: bool = False
+    resumed: bool = False
+    """The step began before a pause (a resumed stream's first step): its calls are unseen."""
 
 
 def check_agent(items: Items, *, inner: bool = False, truncated: bool = False) -> list[Violation]:
@@ -80,13 +94,17 @@ def check_agent(items: Items, *, inner: bool = False, truncated: bool = False) -
     add = report.add
 
     first_index, first = items[0]
-    if not isinstance(first, Start):
+    resumed = isinstance(first, ToolResult | ToolError | ToolOutputDenied)
+    if not isinstance(first, Start) and not resumed:
         add(Rule.START_FIRST, first_index, f"the stream starts with {first.type!r}, not 'start'")
     run_id = first.run_id
-    step = _Step()
+    step = _Step(start=first_index, resumed=True) if resumed else _Step()
     called: set[str] = set()
     usage = Usage.zero
     terminal: tuple[int, str] | None = None
+    paused: dict[str, int] = {}
+    """Calls paused on, by id, to where the pause chunks began (cleared by the answer)."""
+    pause_at: int | None = None
 
     def close_blocks(index: int, closer: str) -> None:
         for (kind, block_id), opened in step.blocks.items():
@@ -143,6 +161,20 @@ def check_agent(items: Items, *, inner: bool = False, truncated: bool = False) -
             add(
                 Rule.OUTSIDE_STEP, index, f"{chunk.type!r} outside a step-start … step-finish block"
             )
+        if pause_at is not None and not isinstance(chunk, ToolCallApproval | ToolCallSuspended):
+            if (
+                isinstance(chunk, ToolResult | ToolError | ToolOutputDenied)
+                and chunk.payload.tool_call_id in paused
+            ):
+                pause_at = None  # the run was resumed
+            else:
+                add(
+                    Rule.AFTER_PAUSE,
+                    index,
+                    f"{chunk.type!r} after the pause at chunk {pause_at} (not the answer to a "
+                    "paused call)",
+                )
+                pause_at = None
         match chunk:
             case Start():
                 if position:
@@ -210,8 +242,25 @@ def check_agent(items: Items, *, inner: bool = False, truncated: bool = False) -
                 else:
                     called.add(call_id)
                     step.calls[call_id] = (index, chunk.payload.tool_name)
-            case ToolResult() | ToolError():
+            case ToolCallApproval() | ToolCallSuspended():
                 call_id = chunk.payload.tool_call_id
+                if step.resumed and call_id not in step.calls:  # paused on before, again
+                    step.calls[call_id] = (index, chunk.payload.tool_name)
+                if call_id not in step.calls or call_id in step.answered:
+                    add(
+                        Rule.PAUSE_WITHOUT_CALL,
+                        index,
+                        f"{chunk.type} for {call_id!r}, not an unanswered tool-call of this step",
+                    )
+                close_blocks(index, chunk.type)
+                paused[call_id] = index
+                if pause_at is None:
+                    pause_at = index
+            case ToolResult() | ToolError() | ToolOutputDenied():
+                call_id = chunk.payload.tool_call_id
+                paused.pop(call_id, None)
+                if step.resumed and call_id not in step.calls:
+                    step.calls[call_id] = (index, chunk.payload.tool_name)
                 if call_id in step.answered:
                     add(
                         Rule.TOOL_RESULT_DUPLICATE, index, f"tool-call {call_id!r} already answered"
@@ -246,7 +295,7 @@ def check_agent(items: Items, *, inner: bool = False, truncated: bool = False) -
                     )
                 close_blocks(index, "finish")
                 total = chunk.payload.output.usage
-                if total.counters() != usage.counters():
+                if not resumed and total.counters() != usage.counters():
                     add(
                         Rule.USAGE_MISMATCH,
                         index,
@@ -255,7 +304,7 @@ def check_agent(items: Items, *, inner: bool = False, truncated: bool = False) -
                 terminal = (index, "finish")
             case _:
                 pass  # object, response-metadata: no ordering rule of their own
-    if terminal is None and not truncated:
+    if terminal is None and not truncated and pause_at is None:
         last_index, last = items[-1]
         if not (inner and isinstance(last, AgentError)):
             add(

@@ -92,7 +92,8 @@ class Rule(StrEnum):
     TOOL_CALL_DUPLICATE = "tool-call-duplicate", "a toolCallId is called once"
     TOOL_RESULT_WITHOUT_CALL = (
         "tool-result-without-call",
-        "a tool-result or tool-error answers a tool-call of its step",
+        "a tool-result, tool-error or tool-output-denied answers a tool-call of its step (a "
+        "resumed stream opens inside the paused step: its first step's calls were made before)",
     )
     TOOL_RESULT_DUPLICATE = "tool-result-duplicate", "a tool-call is answered once"
     TOOL_NAME_MISMATCH = (
@@ -104,7 +105,20 @@ class Rule(StrEnum):
         "every tool-call is answered before its step-finish (unless the step failed with `error`,"
         " or the run was aborted)",
     )
-    USAGE_MISMATCH = "usage-mismatch", "`finish` usage is the sum of the step-finish usages"
+    USAGE_MISMATCH = (
+        "usage-mismatch",
+        "`finish` usage is the sum of the step-finish usages (not checked on a resumed stream "
+        "alone, whose total also counts the steps before the pause)",
+    )
+    PAUSE_WITHOUT_CALL = (
+        "pause-without-call",
+        "`tool-call-approval` and `tool-call-suspended` name an unanswered tool-call of their step",
+    )
+    AFTER_PAUSE = (
+        "after-pause",
+        "a paused stream ends with its pause chunks; a resumed run continues with the answer to "
+        "a paused call (`tool-result`, `tool-error` or `tool-output-denied`)",
+    )
 
     # Workflow streams
 

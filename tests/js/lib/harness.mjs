@@ -47,6 +47,14 @@ export function expectNoClientReports() {
   if (clientReports.length) fail(`the client logged: ${clientReports.splice(0).map(r => brief(r, 400)).join(' | ')}`);
 }
 
+/** Remove and return the reports since the last call that match `pattern` (a known client quirk). */
+export function takeClientReports(pattern) {
+  const taken = clientReports.filter(r => pattern.test(r));
+  const kept = clientReports.filter(r => !pattern.test(r));
+  clientReports.splice(0, clientReports.length, ...kept);
+  return taken;
+}
+
 /** The installed version of each package in `names` (read from node_modules). */
 export function versions(names) {
   const found = {};
