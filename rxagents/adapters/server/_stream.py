@@ -438,11 +438,13 @@ async def stream_frames(
         _log.exception("streaming %s failed", request.path)
     finally:
         if reader is not None and not reader.done():
+            # not awaited: a log's reader may take a while to let go (a blocking read in
+            # flight), and the response is over now (its run's grace starts at once)
             reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
-        aclose = getattr(frames, "aclose", None)
-        if aclose is not None:
-            with contextlib.suppress(Exception):
-                await aclose()
+            _LEAVING.add(reader)
+            reader.add_done_callback(_LEAVING.discard)
     return response
+
+
+_LEAVING: set[asyncio.Task[None]] = set()
+"""Cancelled log readers still winding down (kept referenced until they are done)."""

@@ -37,7 +37,7 @@ def gate_of(call: ModelCall) -> str:
 
 async def paced(call: ModelCall) -> AsyncIterator[dict[str, Any]]:
     gate = gate_of(call)
-    client = aioredis.Redis.from_url(URL)
+    client = aioredis.Redis.from_url(URL, socket_timeout=None)
     try:
         yield {"type": "text-start", "id": "t1"}
         for i in range(10):
@@ -57,7 +57,7 @@ async def paced(call: ModelCall) -> AsyncIterator[dict[str, Any]]:
 @tool
 async def hold(gate: str) -> str:
     """Wait for ever."""
-    client = aioredis.Redis.from_url(URL)
+    client = aioredis.Redis.from_url(URL, socket_timeout=None)
     await client.rpush(f"{PREFIX}:started:{gate}", "1")
     try:
         await asyncio.Event().wait()

@@ -145,7 +145,7 @@ async def test_three_processes_re_attach_every_chunk_once_and_cancel_across(
     redis_server: RedisServer, start: Start, prefix: str
 ) -> None:
     a, b, c = [await start(redis_server.url, prefix) for _ in range(3)]
-    gates = aioredis.Redis.from_url(redis_server.url)
+    gates = aioredis.Redis.from_url(redis_server.url, socket_timeout=None)
     async with aiohttp.ClientSession() as session:
         first = await session.post(
             f"{a.url}/api/agents/paced/stream",
@@ -185,7 +185,7 @@ async def test_orphan_grace_across_processes(
 ) -> None:
     grace = 0.3
     a, b = [await start(redis_server.url, prefix, grace=grace) for _ in range(2)]
-    gates = aioredis.Redis.from_url(redis_server.url)
+    gates = aioredis.Redis.from_url(redis_server.url, socket_timeout=None)
     async with aiohttp.ClientSession() as session:
         first = await session.post(
             f"{a.url}/api/agents/paced/stream", json={"messages": "g", "runId": "r"}
@@ -232,7 +232,7 @@ async def test_a_paused_owner_past_its_lease_writes_nothing_more(
     redis_server: RedisServer, start: Start, prefix: str
 ) -> None:
     a, b = [await start(redis_server.url, prefix) for _ in range(2)]
-    gates = aioredis.Redis.from_url(redis_server.url)
+    gates = aioredis.Redis.from_url(redis_server.url, socket_timeout=None)
     async with aiohttp.ClientSession() as session:
         first = await session.post(
             f"{a.url}/api/agents/paced/stream", json={"messages": "s", "runId": "rs"}
@@ -264,7 +264,7 @@ async def test_redis_restarting_mid_run_ends_readers_with_an_error_not_a_hang(
         async with session.post(f"{b.url}/api/agents/paced/observe", json={"runId": "rx"}) as seen:
             head = await read_until(seen, b"w3")
             own_redis_server.restart()  # its data is gone
-            gates = aioredis.Redis.from_url(own_redis_server.url)
+            gates = aioredis.Redis.from_url(own_redis_server.url, socket_timeout=None)
             await gates.rpush(f"{prefix}:gate:x", "go")
             body = head + await asyncio.wait_for(seen.read(), 30)
         for data in (body, head + await asyncio.wait_for(first.read(), 30)):
@@ -281,7 +281,7 @@ async def test_workers_share_one_port_and_the_runs(
     redis_server: RedisServer, start: Start, prefix: str
 ) -> None:
     served = await start(redis_server.url, prefix, workers=2)
-    gates = aioredis.Redis.from_url(redis_server.url)
+    gates = aioredis.Redis.from_url(redis_server.url, socket_timeout=None)
     async with aiohttp.ClientSession() as session:
         for n in range(4):  # new connections: the kernel spreads them over the workers
             run_id = f"w{n}"
