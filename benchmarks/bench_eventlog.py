@@ -16,6 +16,12 @@ Run: ``python benchmarks/bench_eventlog.py [--url redis://...] [--json PATH]``. 
   time, ``CLOCK_MONOTONIC`` being shared by processes): p50, p99, max.
 - Redis memory: ``MEMORY USAGE`` of a run of 10,000 text deltas (stream + meta hash), per
   chunk, next to the chunk's JSON size.
+- Served: one agent run of 50,000 text deltas (a function model yielding them in bursts of
+  100) through our server (``create_app``, on 127.0.0.1) into a ``RemoteAgent`` in the same
+  process, with the in-memory log and with the Redis log: chunks/s the client received, best
+  of 3.
+- Finished runs: the process's RSS after 1,000 agent runs served to the end (in-memory log,
+  ``retention=0``: nothing kept once a run ended) and what the server still holds.
 """
 
 from __future__ import annotations
@@ -34,9 +40,15 @@ from pathlib import Path
 from typing import Any
 
 import redis.asyncio
+from aiohttp import web
 
-from rxagents.eventlog import InMemoryEventLog, RedisEventLog, chunk_json
+from rxagents import Agent, Runtime
+from rxagents.adapters.client import RemoteAgent
+from rxagents.adapters.server import create_app
+from rxagents.adapters.server._config import CONFIG
+from rxagents.eventlog import EventLog, InMemoryEventLog, RedisEventLog, chunk_json
 from rxagents.events import TextDelta, TextDeltaPayload
+from rxagents.models import FunctionModel, ModelCall
 
 RESULTS = Path(__file__).parent / "results" / "bench_eventlog.json"
 BURST = 100
@@ -222,8 +234,89 @@ async def bench_redis_memory(url: str, count: int = 10_000) -> dict[str, float]:
 # --- main ---------------------------------------------------------------------------------------
 
 
+SERVED_CHUNKS = 50_000
+
+
+async def _burst_model(call: ModelCall) -> Any:
+    yield {"type": "text-start", "id": "t"}
+    for i in range(SERVED_CHUNKS):
+        yield {"type": "text-delta", "id": "t", "delta": "tok "}
+        if i % 100 == 99:
+            await asyncio.sleep(0)  # a provider's read delivers a burst of tokens
+    yield {"type": "text-end", "id": "t"}
+    yield {
+        "type": "finish",
+        "finishReason": "stop",
+        "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},
+    }
+
+
+async def _serve(log: EventLog) -> tuple[web.AppRunner, str, web.Application]:
+    agent = Agent("fast", model=FunctionModel(_burst_model))
+    app = create_app(Runtime(agents={"fast": agent}, event_log=log))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    host, port = runner.addresses[0][:2]
+    return runner, f"http://{host}:{port}", app
+
+
+async def bench_served(log: EventLog, rounds: int = 3) -> dict[str, float]:
+    runner, base, _ = await _serve(log)
+    remote = RemoteAgent(base, "fast")
+    best = 0.0
+    try:
+        for _ in range(rounds):
+            started = time.perf_counter()
+            count = 0
+            async for _chunk in await remote.stream("go"):
+                count += 1
+            best = max(best, count / (time.perf_counter() - started))
+    finally:
+        await runner.cleanup()
+        await log.aclose()
+    return {"chunks": SERVED_CHUNKS, "chunks_per_s": round(best)}
+
+
+def _rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def bench_finished_runs(runs: int = 1_000) -> dict[str, Any]:
+    global SERVED_CHUNKS
+    saved, SERVED_CHUNKS = SERVED_CHUNKS, 20
+    log = InMemoryEventLog(retention=0.0)
+    runner, base, app = await _serve(log)
+    remote = RemoteAgent(base, "fast")
+    try:
+        before = _rss_kib()
+        for _ in range(runs):
+            await (await remote.stream("go")).text
+        await asyncio.sleep(0.1)  # let the zero-retention expiries run
+        after = _rss_kib()
+        held = app[CONFIG].runs.owned
+    finally:
+        await runner.cleanup()
+        await log.aclose()
+        SERVED_CHUNKS = saved
+    return {
+        "runs": runs,
+        "rss_before_kib": before,
+        "rss_after_kib": after,
+        "rss_growth_kib": after - before,
+        "runs_held_by_server": held,
+        "logs_kept": len(log._runs),
+    }
+
+
 async def run_all(url: str) -> dict[str, Any]:
     return {
+        "served_memory_log": await bench_served(InMemoryEventLog(retention=60.0)),
+        "served_redis_log": await bench_served(RedisEventLog(url, prefix=f"bs-{uuid.uuid4().hex}")),
+        "finished_runs": await bench_finished_runs(),
         "memory_append": await bench_memory(),
         "redis_one_run": await bench_redis_throughput(url, 1, 200_000),
         "redis_100_runs": await bench_redis_throughput(url, 100, 2_000),
@@ -251,6 +344,22 @@ def print_table(outcome: dict[str, Any]) -> None:
             "Redis memory per chunk",
             f"{outcome['redis_memory']['bytes_per_chunk']} B "
             f"(JSON {outcome['redis_memory']['json_bytes_per_chunk']} B)",
+        ),
+    ]
+    finished = outcome["finished_runs"]
+    rows += [
+        (
+            "server → RemoteAgent, in-memory log",
+            f"{outcome['served_memory_log']['chunks_per_s']:,} chunks/s",
+        ),
+        (
+            "server → RemoteAgent, Redis log",
+            f"{outcome['served_redis_log']['chunks_per_s']:,} chunks/s",
+        ),
+        (
+            f"RSS after {finished['runs']:,} finished runs",
+            f"+{finished['rss_growth_kib']:,} KiB ({finished['rss_after_kib']:,} KiB), "
+            f"runs held {finished['runs_held_by_server']}, logs kept {finished['logs_kept']}",
         ),
     ]
     width = max(len(name) for name, _ in rows)

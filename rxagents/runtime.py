@@ -16,6 +16,7 @@ from typing import TypeVar, final
 
 from rxagents.agent import Agent
 from rxagents.errors import ConfigurationError, NotRegisteredError
+from rxagents.eventlog import EventLog, InMemoryEventLog
 from rxagents.storage import InMemoryStorage, Storage
 from rxagents.workflow import Workflow
 
@@ -40,6 +41,7 @@ class Runtime:
         agents: Mapping[str, Agent] | None = None,
         workflows: Mapping[str, Workflow] | None = None,
         storage: Storage | None = None,
+        event_log: EventLog | None = None,
     ) -> None:
         """Register agents and workflows.
 
@@ -50,13 +52,21 @@ class Runtime:
             workflows: Committed workflows by key (or anything with ``create_run()``, e.g. a
                 ``RemoteWorkflow``).
             storage: Shared storage (default: a new :class:`~rxagents.storage.InMemoryStorage`).
+            event_log: The log every run the runtime serves goes through, keyed by run id
+                (default: a new :class:`~rxagents.eventlog.InMemoryEventLog`; a
+                :class:`~rxagents.eventlog.RedisEventLog` lets several processes share runs).
 
         Raises:
             ConfigurationError: A key is not a non-empty string, a value is not an agent
-                (workflow), or a workflow is not committed.
+                (workflow), a workflow is not committed, or ``event_log`` is not an event log.
         """
         self.storage: Storage = storage if storage is not None else InMemoryStorage()
         """The storage shared by everything registered here."""
+        unchecked: object = event_log
+        if unchecked is not None and not isinstance(unchecked, EventLog):
+            raise ConfigurationError(f"event_log must be an EventLog, not {event_log!r}")
+        self.event_log: EventLog = event_log if event_log is not None else InMemoryEventLog()
+        """The event log of every run served from this runtime (re-attach, cancel)."""
         self._agents: dict[str, Agent] = _registry("agent", agents, ("observe", "stream"))
         self._workflows: dict[str, Workflow] = _registry("workflow", workflows, ("create_run",))
         for registered_agent in self._agents.values():

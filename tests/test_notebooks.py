@@ -26,7 +26,12 @@ KEY_LINES = {
         "False | there is no agent 'reporter'; the agents are: research",
         "max-steps | Max iterations reached: 2",
     ],
-    "05_serving": ["success {'item': 'a kayak: bought'}", "stopped"],
+    "05_serving": [
+        "success {'item': 'a kayak: bought'}",
+        "id: 0",
+        "re-attached: It is 21°C in Paris.",
+        "stopped",
+    ],
     "06_human_in_the_loop": [
         "assistant: Sent 50 EUR.",
         "what the model saw: {'type': 'text', 'value': 'Over the daily limit'}",

@@ -2,6 +2,7 @@
 
 from rxagents.agent._agent import Agent as Agent
 from rxagents.agent._agent import AgentResult as AgentResult
+from rxagents.agent._blocks import OpenBlocks as OpenBlocks
 from rxagents.agent._stream import AgentSource as AgentSource
 from rxagents.agent._stream import AgentStep as AgentStep
 from rxagents.agent._stream import AgentStream as AgentStream
@@ -22,6 +23,7 @@ __all__ = (
     "AgentSource",
     "AgentStep",
     "AgentStream",
+    "OpenBlocks",
     "SuspendedRun",
     "SuspendedToolCall",
     "Tool",

@@ -1,4 +1,9 @@
-"""``python -m rxagents serve module:runtime [--host HOST] [--port PORT]``: serve a runtime."""
+"""``python -m rxagents serve module:runtime [--host HOST] [--port PORT]``: serve a runtime.
+
+``--workers N`` runs N server processes on one port (``SO_REUSEPORT``: the kernel spreads the
+connections); each imports the runtime itself, so they share runs only through a shared event
+log (``Runtime(event_log=RedisEventLog(url))``) and a shared storage.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,11 @@ import argparse
 import importlib
 import logging
 import os
+import signal
+import subprocess
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -76,7 +84,22 @@ def serve_main(argv: Sequence[str]) -> int:
     parser.add_argument("--cors", action="append", help="allowed browser origin (repeatable)")
     parser.add_argument("--max-body", type=int, default=DEFAULT_MAX_BODY, help="bytes")
     parser.add_argument("--log-level", default="INFO", help="logging level")
+    parser.add_argument(
+        "--orphan-grace",
+        type=float,
+        default=30.0,
+        help="seconds a run keeps going after its last reader left (0: cancel at once)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes sharing the port (SO_REUSEPORT)"
+    )
+    parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(list(argv))
+    if args.workers < 1:
+        print("rxagents serve: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.workers > 1:
+        return _supervise(list(argv), args.workers)
     try:
         runtime = _load(args.target)
         app = create_app(
@@ -84,6 +107,7 @@ def serve_main(argv: Sequence[str]) -> int:
             max_body=args.max_body,
             token=os.environ.get("RXAGENTS_TOKEN") or None,
             cors=args.cors,
+            orphan_grace=args.orphan_grace,
         )
     except Exception as err:
         print(f"rxagents serve: cannot load {args.target}: {err}", file=sys.stderr)
@@ -94,11 +118,38 @@ def serve_main(argv: Sequence[str]) -> int:
         url = f"http://{args.host}:{args.port}/api"
         print(f"rxagents serving {args.target} on {url} (Ctrl+C stops)", flush=True)
 
+    async def close_log(_: web.Application) -> None:
+        await runtime.event_log.aclose()  # runs still open end now, as lost
+
+    app.on_cleanup.append(close_log)
     web.run_app(
         app,
         host=args.host,
         port=args.port,
         print=announce,
         access_log_class=PathOnlyAccessLogger,
+        reuse_port=args.reuse_port or None,
     )
     return 0
+
+
+def _supervise(argv: list[str], workers: int) -> int:
+    """Run ``workers`` server processes on one port until one stops or a signal comes."""
+    child_argv = [a for a in argv if a != "--reuse-port"]
+    command = [sys.executable, "-m", "rxagents", "serve", *child_argv, "--reuse-port"]
+    command += ["--workers", "1"]
+    children = [subprocess.Popen(command) for _ in range(workers)]
+
+    def forward(signum: int, _: Any) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    status = 0
+    for child in children:
+        code = child.wait()
+        status = status or code
+        forward(signal.SIGTERM, None)  # one worker stopped: stop the others
+    return status

@@ -7,7 +7,7 @@ import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
-from typing import cast, final
+from typing import TypeVar, cast, final
 
 from rxagents.errors import (
     ConfigurationError,
@@ -31,6 +31,7 @@ from rxagents.events import Chunk, ChunkBase
 __all__ = ("InMemoryEventLog", "InMemoryRunLog")
 
 _log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 @final
@@ -155,6 +156,7 @@ class InMemoryEventLog:
         self._retention = retention
         self._runs: dict[str, InMemoryRunLog] = {}
         self._owner = f"{socket.gethostname()}:{os.getpid()}"
+        self._readers: dict[str, dict[str, float]] = {}
         self._closed = False
 
     def open(
@@ -197,13 +199,13 @@ class InMemoryEventLog:
 
     async def read(self, run_id: str, offset: int = 0) -> AsyncIterator[tuple[int, Chunk]]:
         """Yield ``(position, chunk)`` from ``offset``, then live (see :meth:`EventLog.read`)."""
-        async for position, chunk in self._follow(run_id, offset):
-            yield position, cast(Chunk, chunk)
+        async for position, chunk in self._follow(run_id, offset, _as_chunk):
+            yield position, chunk
 
     async def read_json(self, run_id: str, offset: int = 0) -> AsyncIterator[tuple[int, bytes]]:
         """Yield ``(position, wire JSON)`` from ``offset``, then live."""
-        async for position, chunk in self._follow(run_id, offset):
-            yield position, chunk_json(chunk)
+        async for position, data in self._follow(run_id, offset, chunk_json):
+            yield position, data
 
     async def info(self, run_id: str) -> RunInfo:
         """Describe a run (see :meth:`EventLog.info`)."""
@@ -226,6 +228,27 @@ class InMemoryEventLog:
             run._cancel()
         return True
 
+    async def mark_reader(self, run_id: str, reader: str, ttl: float) -> None:
+        """Note that ``reader`` reads the run for ``ttl`` seconds (see :meth:`count_readers`)."""
+        deadline = asyncio.get_running_loop().time() + ttl
+        self._readers.setdefault(run_id, {})[reader] = deadline
+
+    async def unmark_reader(self, run_id: str, reader: str) -> None:
+        """Remove ``reader``'s mark."""
+        readers = self._readers.get(run_id)
+        if readers is not None:
+            readers.pop(reader, None)
+            if not readers:
+                del self._readers[run_id]
+
+    async def count_readers(self, run_id: str) -> int:
+        """How many readers hold an unexpired mark on the run."""
+        now = asyncio.get_running_loop().time()
+        readers = self._readers.get(run_id, {})
+        for reader in [r for r, deadline in readers.items() if deadline <= now]:
+            del readers[reader]
+        return len(readers)
+
     async def aclose(self) -> None:
         """End the runs still open as lost; opening runs afterwards is an error."""
         self._closed = True
@@ -243,7 +266,9 @@ class InMemoryEventLog:
         if self._runs.get(run.run_id) is run:
             del self._runs[run.run_id]
 
-    async def _follow(self, run_id: str, offset: int) -> AsyncIterator[tuple[int, ChunkBase]]:
+    async def _follow(
+        self, run_id: str, offset: int, encode: Callable[[ChunkBase], _T]
+    ) -> AsyncIterator[tuple[int, _T]]:
         if offset < 0:
             raise InvalidInputError(f"offset must be >= 0, got {offset}")
         run = self._get(run_id)
@@ -252,13 +277,17 @@ class InMemoryEventLog:
         loop = asyncio.get_running_loop()
         while True:
             while position < len(chunks):
-                yield position, chunks[position]
+                yield position, encode(chunks[position])
                 position += 1
             if not run.is_open:
                 return
             waiter: asyncio.Future[None] = loop.create_future()
             run._add_waiter(waiter)
             await waiter
+
+
+def _as_chunk(chunk: ChunkBase) -> Chunk:
+    return cast(Chunk, chunk)
 
 
 def _call(callback: Callable[..., None], *args: object) -> None:

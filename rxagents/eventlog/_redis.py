@@ -43,6 +43,7 @@ import functools
 import logging
 import os
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Final, Literal, TypeVar, cast, final
 
@@ -276,6 +277,42 @@ class RedisEventLog:
         if result == 1 and run is not None:
             run._cancel_seen()
         return bool(result == 1)
+
+    async def mark_reader(self, run_id: str, reader: str, ttl: float) -> None:
+        """Note that ``reader`` (any unique id) reads the run, for ``ttl`` seconds.
+
+        Readers on any process mark themselves (and renew the mark) so that the owner can tell
+        a run nobody reads (see :meth:`count_readers`).
+        """
+        key = f"{self._prefix}:{{{run_id}}}:readers"
+        deadline = (time.time() + ttl) * 1000
+
+        async def mark() -> None:
+            async with self._client.pipeline(transaction=False) as pipe:
+                pipe.zadd(key, {reader: deadline})
+                pipe.pexpire(key, max(1, round(ttl * 2000)))
+                await pipe.execute()
+
+        await self._retrying(run_id, "mark a reader", mark)
+
+    async def unmark_reader(self, run_id: str, reader: str) -> None:
+        """Remove ``reader``'s mark."""
+        key = f"{self._prefix}:{{{run_id}}}:readers"
+        await self._retrying(run_id, "unmark a reader", lambda: self._client.zrem(key, reader))
+
+    async def count_readers(self, run_id: str) -> int:
+        """How many readers, on any process, hold an unexpired mark on the run."""
+        key = f"{self._prefix}:{{{run_id}}}:readers"
+        now = time.time() * 1000
+
+        async def count() -> int:
+            async with self._client.pipeline(transaction=False) as pipe:
+                pipe.zremrangebyscore(key, "-inf", now)
+                pipe.zcard(key)
+                _, readers = await pipe.execute()
+            return int(readers)
+
+        return await self._retrying(run_id, "count readers", count)
 
     async def aclose(self) -> None:
         """Flush ended runs, end the runs still open as lost, stop, and close the connections."""

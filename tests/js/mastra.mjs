@@ -17,6 +17,11 @@
 //       afterwards listSuspendedRuns() no longer lists the run.
 //   {"action": "network", "agent": id, "message": text, "maxSteps": n, "thread": id, "resource": id, "allowError": false}
 //       agent.network() read with processDataStream().
+//   {"action": "observe", "agent": id, "message": text, "offset": n}
+//   {"action": "observe", "workflow": id, "inputData": {...}, "offset": n}
+//       run to the end (agent.stream() / createRun() + run.stream()), then re-attach with
+//       agents(id).observe({runId, offset}) / run.observe({offset}): the client must deliver
+//       exactly the run's chunks from offset on (all of them when offset is omitted).
 //
 // Every chunk is exactly {type, runId, from, payload}; the wire framing is checked on a copy of
 // the bytes, and the chunks the client delivered must be the events on the wire, one for one
@@ -384,10 +389,46 @@ async function network(step, context) {
   return { runId, chunkTypes: chunks.map(c => c.type), isComplete, iteration, result: result ?? null, usage: usage ?? null };
 }
 
+// ---------------------------------------------------------------------------------- observe
+
+async function observe(step, context) {
+  const offset = step.offset;
+  const from = offset ?? 0;
+  if (step.workflow !== undefined) {
+    const id = step.workflow;
+    const run = await context.client.getWorkflow(id).createRun();
+    const whole = await readRecords(context, () => run.stream({ inputData: step.inputData ?? {} }), `/workflows/${id}/stream`, run.runId, false, 'workflow stream');
+    const again = await run.observe(offset === undefined ? undefined : { offset });
+    const chunks = [];
+    for await (const chunk of again) chunks.push(chunk);
+    const exchange = await lastExchange(context.log, `/workflows/${id}/observe`);
+    expect(exchange.status === 200, `workflow observe: HTTP ${exchange.status}`);
+    expectSameChunks(chunks, jsonRecords(exchange.body, 'workflow observe'), 'workflow observe');
+    expect(
+      isDeepStrictEqual(chunks.map(c => c.type), whole.chunkTypes.slice(from)),
+      () => `workflow observe from ${from} delivered ${brief(chunks.map(c => c.type))}, the run had ${brief(whole.chunkTypes)}`,
+    );
+    return { runId: run.runId, chunkTypes: chunks.map(c => c.type), offset: from };
+  }
+  const agent = context.client.getAgent(step.agent);
+  const first = await agent.stream(step.message ?? 'Hello', {});
+  const { chunks: whole } = await readSse(context, first, `/agents/${step.agent}/stream`, 'agent stream');
+  const runId = whole[0].runId;
+  const params = offset === undefined ? { runId } : { runId, offset };
+  const response = await agent.observe(params);
+  const { chunks } = await readSse(context, response, `/agents/${step.agent}/observe`, 'agent observe');
+  expectNoClientReports();
+  expect(
+    isDeepStrictEqual(chunks, whole.slice(from)),
+    () => `observe from ${from} delivered ${chunks.length} chunks, the run had ${whole.length}: ${brief(chunks.map(c => c.type))}`,
+  );
+  return { runId, chunkTypes: chunks.map(c => c.type), offset: from };
+}
+
 await runScenario({
   name: 'mastra',
   packages: ['@mastra/client-js'],
-  actions: { list, 'agent-stream': agentStream, workflow, network, approval },
+  actions: { list, 'agent-stream': agentStream, workflow, network, approval, observe },
   setup: scenario => {
     const log = [];
     return { log, client: new MastraClient({ baseUrl: scenario.base, retries: 0, fetch: recordingFetch(log) }) };

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -15,7 +17,7 @@ from rxagents._core.http import RetryPolicy
 from rxagents.adapters.client._endpoint import Endpoint, is_name
 from rxagents.adapters.client._runs import RemoteAgentRun, RemoteNetworkRun
 from rxagents.agent import AgentStream, SuspendedRun, SuspendedToolCall
-from rxagents.errors import ConfigurationError, MalformedStreamError
+from rxagents.errors import ConfigurationError, MalformedStreamError, RxAgentsError
 from rxagents.events import Chunk
 from rxagents.network import NetworkStream
 
@@ -35,6 +37,8 @@ _OPTIONS: Final = frozenset(
     {*_SETTINGS, "max_steps", "run_id", "instructions", "memory", "tool_choice"}
     | {"thread_id", "resource_id", "require_tool_approval"}
 )
+
+_log = logging.getLogger("rxagents.adapters.client")
 
 
 def _wire_messages(messages: object) -> Any:
@@ -156,6 +160,7 @@ class RemoteAgent:
         self.name = name or agent_id
         self.description = description
         self.tools: dict[str, Any] = {}
+        self._cancels: set[asyncio.Task[None]] = set()
 
     def __repr__(self) -> str:
         return f"RemoteAgent({self._endpoint.base!r}, {self.id!r})"
@@ -175,12 +180,73 @@ class RemoteAgent:
     async def stream(self, messages: object, **options: Any) -> AgentStream[Any]:
         """Start a remote run and return its shared, replaying :class:`AgentStream`.
 
+        When the connection breaks mid-run, the stream re-attaches by itself (the observe
+        route, from the next position; a few attempts with backoff), so readers see every
+        chunk exactly once. ``cancel()`` on the stream also asks the server to cancel the run.
+
         Raises:
             TypeError: ``messages`` has an unusable type, or an option is unknown.
         """
         run_id = options.setdefault("run_id", str(uuid.uuid4()))
-        run = RemoteAgentRun(self.observe(messages, **options), run_id)
+        body = self._body(messages, options)
+        url = self._endpoint.url("agents", self.id, "stream")
+        source = self._endpoint.stream(url, body, "sse", resume=self._observe_at(run_id))
+        return self._agent_stream(source, run_id)
+
+    async def observe_run(self, run_id: str, offset: int | None = None) -> AgentStream[Any]:
+        """Re-attach to a run (agent or network) the server runs or ran, from ``offset``.
+
+        Returns the same kind of stream as :meth:`stream`: the run's chunks from ``offset``
+        (default: from its start), then live until its end.
+
+        Raises:
+            ConfigurationError: ``run_id`` is empty or ``offset`` is negative.
+        """
+        if not is_name(run_id):
+            raise ConfigurationError("observe_run() needs a non-empty run_id")
+        if offset is not None and (isinstance(offset, bool) or offset < 0):
+            raise ConfigurationError(f"offset must be a non-negative int, got {offset!r}")
+        start = offset or 0
+        url, body = self._observe_at(run_id)(start)
+        if offset is None:
+            body = {"runId": run_id}
+        source = self._endpoint.stream(
+            url, body, "sse", resume=self._observe_at(run_id), offset=start
+        )
+        return self._agent_stream(source, run_id)
+
+    async def cancel_run(self, run_id: str) -> bool:
+        """Ask the server to cancel a run, wherever it runs; ``False`` if it already ended.
+
+        Raises:
+            RemoteError: The server refused (404: unknown or expired run).
+        """
+        url = self._endpoint.url("agents", self.id, "runs", run_id, "cancel")
+        answer = await self._endpoint.json("POST", url, {})
+        return bool(answer.get("cancelled", True)) if isinstance(answer, dict) else True
+
+    def _observe_at(self, run_id: str) -> Callable[[int], tuple[str, dict[str, Any]]]:
+        url = self._endpoint.url("agents", self.id, "observe")
+
+        def at(position: int) -> tuple[str, dict[str, Any]]:
+            return url, {"runId": run_id, "offset": position}
+
+        return at
+
+    def _agent_stream(self, source: Observable[Chunk], run_id: str) -> AgentStream[Any]:
+        run = RemoteAgentRun(source, run_id, on_cancel=lambda: self._cancel_later(run_id))
         return AgentStream(run)
+
+    def _cancel_later(self, run_id: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._cancel_quietly(run_id))
+        self._cancels.add(task)
+        task.add_done_callback(self._cancels.discard)
+
+    async def _cancel_quietly(self, run_id: str) -> None:
+        try:
+            await self.cancel_run(run_id)
+        except (RxAgentsError, aiohttp.ClientError, OSError) as err:
+            _log.info("could not ask the server to cancel run %s: %s", run_id, err)
 
     def observe_network(self, messages: object, **options: Any) -> Observable[Chunk]:
         """Return a remote network run (``POST /agents/{id}/network``) as a cold Observable.

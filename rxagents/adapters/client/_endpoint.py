@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -63,9 +63,47 @@ class Endpoint:
             url += "?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in query.items())
         return url
 
-    def stream(self, url: str, body: Mapping[str, Any], framing: Framing) -> Observable[Chunk]:
-        call = RemoteCall(url, body, self.headers, framing, self.session, self.retry, self.timeout)
-        return remote_stream(call)
+    def stream(
+        self,
+        url: str,
+        body: Mapping[str, Any],
+        framing: Framing,
+        *,
+        resume: Callable[[int], tuple[str, Mapping[str, Any]]] | None = None,
+        offset: int = 0,
+    ) -> Observable[Chunk]:
+        """Stream a route; with ``resume``, re-attach when the connection breaks mid-stream.
+
+        ``resume`` maps a position to the observe route's URL and body.
+        """
+        return remote_stream(self._call(url, body, framing, resume, offset))
+
+    def _call(
+        self,
+        url: str,
+        body: Mapping[str, Any],
+        framing: Framing,
+        resume: Callable[[int], tuple[str, Mapping[str, Any]]] | None,
+        offset: int,
+    ) -> RemoteCall:
+        again: Callable[[int], RemoteCall] | None = None
+        if resume is not None:
+
+            def again(position: int) -> RemoteCall:
+                url, body = resume(position)
+                return self._call(url, body, framing, None, position)
+
+        return RemoteCall(
+            url,
+            body,
+            self.headers,
+            framing,
+            self.session,
+            self.retry,
+            self.timeout,
+            resume=again,
+            offset=offset,
+        )
 
     async def json(self, method: str, url: str, body: Mapping[str, Any] | None = None) -> Any:
         return await request_json(

@@ -81,6 +81,22 @@ class RemoteCall:
     """Seconds allowed to connect and get the status line, and between two reads."""
     method: str = "POST"
     """The HTTP method (``GET`` sends no body)."""
+    resume: Callable[[int], RemoteCall] | None = None
+    """The call that re-attaches to the run from a position (an observe route), or ``None``:
+    when set, a connection that breaks mid-stream is followed by that call, from the first
+    chunk not yet delivered (at most :data:`RECONNECTS` times in a row, with backoff)."""
+    offset: int = 0
+    """The position of the first chunk this call's answer holds."""
+
+
+RECONNECTS: Final = 5
+"""How many re-attaches in a row a broken stream tries before it fails."""
+
+_RECONNECT_BACKOFF: Final = RetryPolicy(initial_backoff=0.05, max_backoff=2.0)
+
+
+class _Broken(MalformedStreamError):
+    """The connection broke before the stream's end (a re-attach may continue it)."""
 
 
 class _SSEChunks:
@@ -168,28 +184,52 @@ def remote_stream(call: RemoteCall) -> Observable[Chunk]:
 
 
 async def _run(call: RemoteCall, observer: abc.ObserverBase[Chunk], state: TaskState) -> None:
-    try:
-        response = await _open(call, state)
-    except asyncio.CancelledError:
-        raise
-    except Exception as err:
-        if not state.disposed:
-            observer.on_error(err)
-        return
-    finished = False
-    try:
-        await _read(call, response, observer, state)
-        finished = True
-    except asyncio.CancelledError:
-        raise
-    except Exception as err:
-        if not state.disposed:
-            observer.on_error(err)
-    finally:
-        if finished:
-            response.release()
-        else:
-            response.close()  # drops the connection: the server sees the client leave
+    current = call
+    delivered = [0]  # payloads passed on, across re-attaches: the next position is offset + this
+    failures = 0
+    while True:
+        try:
+            response = await _open(current, state)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            if not state.disposed:
+                observer.on_error(err)
+            return
+        finished = False
+        before = delivered[0]
+        try:
+            await _read(current, response, observer, state, delivered)
+            finished = True
+            return
+        except asyncio.CancelledError:
+            raise
+        except _Broken as err:
+            if delivered[0] > before:
+                failures = 0
+            failures += 1
+            if call.resume is None or state.disposed or failures > RECONNECTS:
+                if not state.disposed:
+                    observer.on_error(err)
+                return
+            _log.info("%s; re-attaching at position %d", err, call.offset + delivered[0])
+        except Exception as err:
+            if not state.disposed:
+                observer.on_error(err)
+            return
+        finally:
+            if finished:
+                response.release()
+            else:
+                response.close()  # drops the connection: the server sees the client leave
+        await asyncio.sleep(_RECONNECT_BACKOFF.backoff(failures))
+        if _disposed(state):  # the reader left during the backoff
+            return
+        current = call.resume(call.offset + delivered[0])
+
+
+def _disposed(state: TaskState) -> bool:
+    return state.disposed
 
 
 async def _open(call: RemoteCall, state: TaskState) -> aiohttp.ClientResponse:
@@ -245,6 +285,7 @@ async def _read(
     response: aiohttp.ClientResponse,
     observer: abc.ObserverBase[Chunk],
     state: TaskState,
+    delivered: list[int],
 ) -> None:
     decoder: _SSEChunks | _Records = _SSEChunks() if call.framing == "sse" else _Records()
     content = response.content
@@ -262,12 +303,13 @@ async def _read(
                 f"no data from {call.url} for {timeout:g} s; the stream was abandoned"
             ) from err
         except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as err:
-            raise MalformedStreamError(
+            raise _Broken(
                 f"the connection to {call.url} broke before the stream ended: {err}"
             ) from None
         if not data:
             break
         for payload in decoder.feed(data):
+            delivered[0] += 1
             chunk = _parse(payload)
             if chunk is not None:
                 on_next(chunk)
@@ -276,12 +318,12 @@ async def _read(
         if decoder.is_done:
             break
     if decoder.has_partial():
-        raise MalformedStreamError(
+        raise _Broken(
             f"the stream from {call.url} ended in the middle of "
             f"{'an event' if call.framing == 'sse' else 'a record'} (the connection was cut)"
         )
     if call.framing == "sse" and not decoder.is_done:
-        raise MalformedStreamError(
+        raise _Broken(
             f"the SSE stream from {call.url} ended without 'data: [DONE]' "
             "(the server stopped early or the connection was cut)"
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -36,8 +36,15 @@ class RemoteAgentRun:
     object: Any = None
     object_error: Exception | None = None
 
-    def __init__(self, source: Observable[Chunk], run_id: str) -> None:
+    def __init__(
+        self,
+        source: Observable[Chunk],
+        run_id: str,
+        *,
+        on_cancel: Callable[[], None] | None = None,
+    ) -> None:
         self.run_id = run_id
+        self._on_cancel = on_cancel
         self._source = source
         self._chunks: list[Chunk] = []
         self._open: dict[str, str] = {}
@@ -81,9 +88,15 @@ class RemoteAgentRun:
         return self._source.subscribe(on_next, on_error, on_completed)
 
     def closing_chunks(self) -> list[AgentChunk]:
-        """Chunks that close what is open, then ``abort`` (when the stream is cancelled)."""
+        """Chunks that close what is open, then ``abort`` (when the stream is cancelled).
+
+        Also asks the server to cancel the run (``on_cancel``), as the run goes on there
+        otherwise for the server's orphan grace.
+        """
         if self._ended:
             return []
+        if self._on_cancel is not None:
+            self._on_cancel()
         run_id = self.run_id
         closing: list[AgentChunk] = []
         for block, kind in self._open.items():

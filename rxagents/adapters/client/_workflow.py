@@ -6,15 +6,18 @@ A remote run's stream is the same :class:`~rxagents.workflow.WorkflowStream` a l
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from pydantic import MISSING
 from reactivex import Observable, abc
 
 from rxagents._core.http import RetryPolicy
 from rxagents.adapters.client._endpoint import Endpoint, is_name
-from rxagents.errors import ConfigurationError, MalformedStreamError
+from rxagents.errors import ConfigurationError, MalformedStreamError, RxAgentsError
 from rxagents.events import (
     Chunk,
     ErrorInfo,
@@ -40,13 +43,22 @@ _ENDINGS = ("workflow-step-result", "workflow-step-suspended")
 _STEP_KINDS = (*_OPENINGS, *_ENDINGS)
 
 
+_log = logging.getLogger("rxagents.adapters.client")
+
+
 class _RemoteExecution:
     """What :class:`WorkflowStream` reads of an execution, for a remote stream."""
 
     def __init__(
-        self, source: Observable[Chunk], run_id: str, workflow_id: str, input_data: Any
+        self,
+        source: Observable[Chunk],
+        run_id: str,
+        workflow_id: str,
+        input_data: Any,
+        on_cancel: Callable[[], None] | None = None,
     ) -> None:
         self.run_id = run_id
+        self._on_cancel = on_cancel
         self.workflow_id = workflow_id
         self.input = input_data
         self.usage = Usage.zero
@@ -100,9 +112,14 @@ class _RemoteExecution:
             self.usage = payload.output.usage
 
     def closing_chunks(self) -> list[WorkflowChunk]:
-        """``workflow-finish`` with status ``canceled`` (after ``workflow-start`` if needed)."""
+        """``workflow-finish`` with status ``canceled`` (after ``workflow-start`` if needed).
+
+        Also asks the server to cancel the run (``on_cancel``).
+        """
         if self._status is not None:
             return []
+        if self._on_cancel is not None:
+            self._on_cancel()
         self._status = "canceled"
         chunks: list[WorkflowChunk] = []
         if not self._started:
@@ -173,6 +190,7 @@ class RemoteWorkflowRun:
         self._endpoint = endpoint
         self.workflow_id = workflow_id
         self.run_id = run_id
+        self._cancels: set[asyncio.Task[None]] = set()
 
     def __repr__(self) -> str:
         return f"RemoteWorkflowRun({self.workflow_id!r}, run_id={self.run_id!r})"
@@ -187,7 +205,39 @@ class RemoteWorkflowRun:
         body: dict[str, Any] = {"inputData": input_data}
         if initial_state is not None:
             body["initialState"] = dict(initial_state)
-        return _ends_with_finish(self._endpoint.stream(self._url("stream"), body, "records"))
+        source = self._endpoint.stream(self._url("stream"), body, "records", resume=self._at)
+        return _ends_with_finish(source)
+
+    def _at(self, position: int) -> tuple[str, dict[str, Any]]:
+        url = self._endpoint.url(
+            "workflows", self.workflow_id, "observe", runId=self.run_id, offset=str(position)
+        )
+        return url, {}
+
+    async def observe_run(self, offset: int | None = None) -> WorkflowStream:
+        """Re-attach to the run (Mastra's observe route): its chunks from ``offset``, then live.
+
+        Positions count every chunk of the run, its resumptions included (default: from the
+        start). Returns the same kind of stream as :meth:`stream`.
+
+        Raises:
+            ConfigurationError: ``offset`` is negative.
+        """
+        if offset is not None and (isinstance(offset, bool) or offset < 0):
+            raise ConfigurationError(f"offset must be a non-negative int, got {offset!r}")
+        start = offset or 0
+        url, body = self._at(start)
+        source = self._endpoint.stream(url, body, "records", resume=self._at, offset=start)
+        return self._stream(_ends_with_finish(source), None)
+
+    async def cancel(self) -> None:
+        """Ask the server to cancel the run, wherever it runs (Mastra's cancel route).
+
+        Raises:
+            RemoteError: The server refused (404: unknown run).
+        """
+        url = self._endpoint.url("workflows", self.workflow_id, "runs", self.run_id, "cancel")
+        await self._endpoint.json("POST", url, {})
 
     def observe_resume(
         self, step: str | Sequence[str] | None = None, resume_data: Any = None
@@ -222,8 +272,21 @@ class RemoteWorkflowRun:
         return await (await self.resume_stream(step, resume_data)).result
 
     def _stream(self, source: Observable[Chunk], input_data: Any) -> WorkflowStream:
-        execution = _RemoteExecution(source, self.run_id, self.workflow_id, input_data)
+        execution = _RemoteExecution(
+            source, self.run_id, self.workflow_id, input_data, on_cancel=self._cancel_later
+        )
         return WorkflowStream(execution)
+
+    def _cancel_later(self) -> None:
+        task = asyncio.get_running_loop().create_task(self._cancel_quietly())
+        self._cancels.add(task)
+        task.add_done_callback(self._cancels.discard)
+
+    async def _cancel_quietly(self) -> None:
+        try:
+            await self.cancel()
+        except (RxAgentsError, aiohttp.ClientError, OSError) as err:
+            _log.info("could not ask the server to cancel run %s: %s", self.run_id, err)
 
 
 class RemoteWorkflow:

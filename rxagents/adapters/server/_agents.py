@@ -1,10 +1,20 @@
-"""Agent routes: list, describe, ``/stream`` and ``/network`` (SSE), ``/chat`` (AI SDK v5)."""
+"""Agent routes: list, describe, stream (SSE), chat (AI SDK v5), observe, cancel.
+
+``/stream`` and ``/network`` stream SSE, ``/chat`` the AI SDK v5 UI stream, ``/observe``
+re-attaches to a run and ``/runs/{runId}/cancel`` stops one.
+
+``/stream`` and ``/network`` runs go through the runtime's event log (see ``_runs``): the
+response reads the log, so any process sharing it can serve a re-attach. SSE frames carry
+``id: <position>`` only for clients that ask (a ``Last-Event-ID`` header, ``X-Event-Ids: 1``
+or ``?eventIds=1``): Mastra's client drops any block that is not one ``data:`` line.
+"""
 
 from __future__ import annotations
 
 import inspect
 import json
 import logging
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -25,10 +35,25 @@ from rxagents.adapters.server._requests import (
     prompt_messages,
     ui_prompt_messages,
 )
-from rxagents.adapters.server._stream import SSE_CHUNKS, SSE_UI, stream_observable
-from rxagents.errors import ConfigurationError, InvalidInputError
+from rxagents.adapters.server._runs import ServedRuns, SharedRun
+from rxagents.adapters.server._stream import (
+    SSE_CHUNKS,
+    SSE_UI,
+    sse_log_frames,
+    stream_frames,
+    stream_observable,
+)
+from rxagents.agent import OpenBlocks
+from rxagents.errors import (
+    ConfigurationError,
+    InvalidInputError,
+    RunExistsError,
+    RunLostError,
+    RunNotFoundError,
+)
+from rxagents.events import Abort
 
-__all__ = ("add_agent_routes", "describe_agent", "has_memory")
+__all__ = ("add_agent_routes", "describe_agent", "has_memory", "observe_offset", "wants_ids")
 
 _log = logging.getLogger("rxagents.adapters.server")
 
@@ -41,6 +66,8 @@ def add_agent_routes(app: web.Application) -> None:
     app.router.add_post("/api/agents/{agent_id}/network", stream_network)
     app.router.add_post("/api/agents/{agent_id}/chat", chat_agent)
     app.router.add_post("/api/agents/{agent_id}/network/chat", chat_network)
+    app.router.add_post("/api/agents/{agent_id}/observe", observe_agent_run)
+    app.router.add_post("/api/agents/{agent_id}/runs/{run_id}/cancel", cancel_agent_run)
     add_approval_routes(app)
 
 
@@ -147,6 +174,68 @@ async def _read(request: web.Request, model: type[AgentBody]) -> tuple[Any, Agen
     return agent, body, raw
 
 
+def wants_ids(request: web.Request) -> bool:
+    """Whether the client asked for ``id:`` lines.
+
+    It did with a ``Last-Event-ID`` header, ``X-Event-Ids: 1`` or ``?eventIds=1``.
+    """
+    return (
+        "Last-Event-ID" in request.headers
+        or request.headers.get("X-Event-Ids", "") in ("1", "true")
+        or request.query.get("eventIds", "") in ("1", "true")
+    )
+
+
+def observe_offset(request: web.Request, offset: object) -> int:
+    """Return the first position wanted: ``offset``, else ``Last-Event-ID + 1``, else 0."""
+    if offset is None:
+        last = request.headers.get("Last-Event-ID")
+        if last is None or not last.strip():
+            return 0
+        try:
+            return int(last) + 1
+        except ValueError:
+            raise ApiError(400, f"Last-Event-ID must be a position, got {last!r}") from None
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise ApiError(400, f"offset must be a non-negative integer, got {offset!r}")
+    return offset
+
+
+def _runs(request: web.Request) -> ServedRuns:
+    return request.app[CONFIG].runs
+
+
+async def serve_run(
+    request: web.Request, runs: ServedRuns, key: str, offset: int, source: str
+) -> web.StreamResponse:
+    """Stream run ``key`` of the log from ``offset`` as SSE; 404 JSON if it is not there."""
+    try:
+        await runs.log.info(key)
+    except RunNotFoundError:
+        raise ApiError(404, f"run {key!r} not found (unknown, or expired)") from None
+    except RunLostError as err:
+        raise ApiError(503, str(err)) from None
+    async with runs.reading(key):
+        return await stream_frames(
+            request,
+            runs.read_json(key, offset),
+            SSE_CHUNKS,
+            request.app[CONFIG].stream,
+            encode=sse_log_frames(wants_ids(request)),
+            run_id=key,
+            source=source,
+        )
+
+
+async def _own(runs: ServedRuns, run_id: str, kind: Any, stream: SharedRun) -> None:
+    try:
+        await runs.start(run_id, run_id, kind, stream)
+    except RunExistsError:
+        raise ApiError(409, f"run {run_id!r} exists; use a new runId, or observe it") from None
+    except RunLostError as err:
+        raise ApiError(503, str(err)) from None
+
+
 async def stream_agent(request: web.Request) -> web.StreamResponse:
     """``POST /api/agents/{id}/stream``: the agent's chunks as SSE, then ``[DONE]``."""
     agent, body, raw = await _read(request, AgentBody)
@@ -154,33 +243,128 @@ async def stream_agent(request: web.Request) -> web.StreamResponse:
     options = agent_options(body, agent, with_memory=has_memory(agent))
     await open_memory_thread(request, _extra(agent, "memory"), options)
     key = request.match_info["agent_id"]
-    source = _start(key, lambda: agent.observe(messages, **options))
-    return await stream_observable(
-        request, source, SSE_CHUNKS, request.app[CONFIG].stream, run_id=options.get("run_id", "")
-    )
+    run_id = options.setdefault("run_id", str(uuid.uuid4()))
+    stream = _ServedAgentRun(_start(key, lambda: agent.observe(messages, **options)), run_id)
+    runs = _runs(request)
+    await _own(runs, run_id, "agent", stream)
+    return await serve_run(request, runs, run_id, 0, "AGENT")
 
 
-async def _network_source(
-    request: web.Request, agent: Any, key: str, messages: Any, body: AgentBody
-) -> tuple[Observable[Any], Callable[[], None] | None]:
+class _ServedAgentRun:
+    """An agent run from ``observe()``, subscribed once by the server's copy into the log.
+
+    No replay buffer of its own (the log is the one copy). Cancelling disposes the run, then
+    closes what it left open and ends it with ``abort``, as a local stream does.
+    """
+
+    def __init__(self, source: Observable[Any], run_id: str) -> None:
+        self._source = source
+        self._run_id = run_id
+        self._blocks = OpenBlocks()
+        self._observer: Any = None
+        self._subscription: Any = None
+        self._ended = False
+        self._seen = False
+
+    @property
+    def observable(self) -> Observable[Any]:
+        def subscribe(observer: Any, scheduler: Any = None) -> Any:
+            self._observer = observer
+            blocks = self._blocks
+            forward = observer.on_next
+
+            def on_next(chunk: Any) -> None:
+                kind = getattr(chunk, "type", None)  # not a chunk: the log's reader reports it
+                if kind is not None:
+                    blocks.track(chunk)
+                if kind in ("finish", "abort"):
+                    self._ended = True
+                if not self._seen:  # closing chunks carry the run id the chunks carry
+                    self._seen = True
+                    self._run_id = getattr(chunk, "run_id", None) or self._run_id
+                forward(chunk)
+
+            def on_error(error: Exception) -> None:
+                self._ended = True
+                observer.on_error(error)
+
+            def on_completed() -> None:
+                self._ended = True
+                observer.on_completed()
+
+            self._subscription = self._source.subscribe(on_next, on_error, on_completed)
+            return self._subscription
+
+        return Observable(subscribe)
+
+    def has_ended(self) -> bool:
+        """Whether the run ended (finish, abort, an error, or its completion)."""
+        return self._ended
+
+    def cancel(self) -> None:
+        subscription, self._subscription = self._subscription, None
+        if subscription is None or self._ended:
+            return
+        subscription.dispose()
+        if self.has_ended():  # disposing may have ended it
+            return
+        self._ended = True
+        observer = self._observer
+        for chunk in self._blocks.closing_chunks(self._run_id):
+            observer.on_next(chunk)
+        observer.on_next(Abort(run_id=self._run_id))
+        observer.on_completed()
+
+
+class _PlainRun:
+    """A cold Observable as a started run: subscribed once; cancel disposes it and ends it."""
+
+    def __init__(self, source: Observable[Any]) -> None:
+        self._source = source
+        self._observer: Any = None
+        self._subscription: Any = None
+
+    @property
+    def observable(self) -> Observable[Any]:
+        def subscribe(observer: Any, scheduler: Any = None) -> Any:
+            self._observer = observer
+            self._subscription = self._source.subscribe(
+                observer.on_next, observer.on_error, observer.on_completed
+            )
+            return self._subscription
+
+        return Observable(subscribe)
+
+    def cancel(self) -> None:
+        subscription, self._subscription = self._subscription, None
+        if subscription is not None:
+            subscription.dispose()
+            self._observer.on_completed()
+
+
+async def _network_run(
+    request: web.Request, agent: Any, key: str, messages: Any, body: AgentBody, run_id: str | None
+) -> SharedRun:
     """Start a network run; refuse what the agent refuses before streaming (400).
 
     The memory thread is opened first: a thread that belongs to another resource is refused
     here (403), not in the stream.
     """
     options = agent_options(body, agent, with_memory=True)
+    if run_id is not None:
+        options["run_id"] = run_id
     await open_memory_thread(request, _extra(agent, "memory"), options)
     network = getattr(agent, "network", None)
     if callable(network) and inspect.iscoroutinefunction(network):
         try:
-            stream = await network(messages, **options)
+            stream: SharedRun = await network(messages, **options)
         except (TypeError, InvalidInputError, ConfigurationError) as err:
             raise ApiError(400, f"agent {key!r} cannot run this network: {err}") from None
-        return stream.observable, stream.cancel
+        return stream
     observe_network = getattr(agent, "observe_network", None)
     if not callable(observe_network):
         raise ApiError(400, f"agent {key!r} cannot run a network (it has no network())")
-    return _start(key, lambda: observe_network(messages, **options)), None
+    return _PlainRun(_start(key, lambda: observe_network(messages, **options)))
 
 
 async def stream_network(request: web.Request) -> web.StreamResponse:
@@ -188,15 +372,42 @@ async def stream_network(request: web.Request) -> web.StreamResponse:
     agent, body, raw = await _read(request, AgentBody)
     key = request.match_info["agent_id"]
     messages = prompt_messages(raw.get("messages"))
-    source, cancel = await _network_source(request, agent, key, messages, body)
-    return await stream_observable(
-        request,
-        source,
-        SSE_CHUNKS,
-        request.app[CONFIG].stream,
-        run_id=body.run_id or "",
-        on_abandon=cancel,
-    )
+    run_id = body.run_id or str(uuid.uuid4())
+    run = await _network_run(request, agent, key, messages, body, run_id)
+    runs = _runs(request)
+    await _own(runs, run_id, "network", run)
+    return await serve_run(request, runs, run_id, 0, "NETWORK")
+
+
+async def observe_agent_run(request: web.Request) -> web.StreamResponse:
+    """``POST /api/agents/{id}/observe`` ``{runId, offset?}``: a run from ``offset``, then live.
+
+    Serves agent and network runs of any process sharing the event log; 404 JSON when the run
+    is unknown or expired; ``Last-Event-ID: k`` (without ``offset``) means offset ``k + 1``.
+    """
+    config: ServerConfig = request.app[CONFIG]
+    find_agent(config, request.match_info["agent_id"])
+    raw = await read_json(request, config.max_body)
+    run_id = raw.get("runId") if isinstance(raw, dict) else None
+    if not isinstance(run_id, str) or not run_id or len(run_id) > 200:
+        raise ApiError(400, "runId is required (a string of at most 200 characters)")
+    offset = observe_offset(request, raw.get("offset"))
+    return await serve_run(request, _runs(request), run_id, offset, "AGENT")
+
+
+async def cancel_agent_run(request: web.Request) -> web.StreamResponse:
+    """``POST /api/agents/{id}/runs/{runId}/cancel``: stop a run wherever it runs.
+
+    Answers ``{"message": "Agent run cancelled", "cancelled": bool}`` (``false``: it had
+    already ended); 404 JSON for an unknown or expired run.
+    """
+    find_agent(request.app[CONFIG], request.match_info["agent_id"])
+    run_id = request.match_info["run_id"]
+    try:
+        cancelled = await _runs(request).cancel(run_id)
+    except RunNotFoundError:
+        raise ApiError(404, f"run {run_id!r} not found (unknown, or expired)") from None
+    return web.json_response({"message": "Agent run cancelled", "cancelled": cancelled})
 
 
 async def _chat(request: web.Request, kind: AiSdkSource) -> web.StreamResponse:
@@ -211,7 +422,8 @@ async def _chat(request: web.Request, kind: AiSdkSource) -> web.StreamResponse:
     messages = ui_prompt_messages(raw.get("messages"))
     cancel: Callable[[], None] | None = None
     if kind == "network":
-        source, cancel = await _network_source(request, agent, key, messages, body)
+        run = await _network_run(request, agent, key, messages, body, None)
+        source, cancel = run.observable, run.cancel
     else:
         options = agent_options(body, agent, with_memory=has_memory(agent))
         await open_memory_thread(request, _extra(agent, "memory"), options)

@@ -18,10 +18,12 @@ from rxagents.adapters.server._http import (
     auth_middleware,
     error_middleware,
 )
+from rxagents.adapters.server._runs import ServedRuns
 from rxagents.adapters.server._stream import StreamSettings
 from rxagents.adapters.server._workflows import add_workflow_routes
 from rxagents.agent import AgentLike
 from rxagents.errors import ConfigurationError
+from rxagents.eventlog import EventLog, InMemoryEventLog
 
 __all__ = ("DEFAULT_MAX_BODY", "create_app")
 
@@ -41,6 +43,7 @@ def create_app(
     disconnect_check: float = 0.25,
     headers: Mapping[str, str] | None = None,
     resource_of: ResourceOf | None = None,
+    orphan_grace: float = 30.0,
 ) -> web.Application:
     """Build the aiohttp application serving ``runtime``'s agents and workflows.
 
@@ -59,6 +62,9 @@ def create_app(
             async (e.g. from a header your proxy verified); it replaces the body's
             ``resource``, and a body naming another resource is refused with 403. Without
             it, the server trusts the resource the (authenticated) caller sends.
+        orphan_grace: Seconds a run keeps going after its last reader left (a client that
+            re-attaches within it finds the run still running); ``0`` cancels a run as soon as
+            its last reader leaves.
 
     Raises:
         ConfigurationError: ``runtime`` is not a runtime (an agent, say: wrap it as
@@ -70,6 +76,10 @@ def create_app(
         raise ConfigurationError(f"max_body must be a positive int, got {max_body!r}")
     if token is not None and not _is_text(token):
         raise ConfigurationError("token must be a non-empty string (or None for no auth)")
+    if isinstance(orphan_grace, bool) or not isinstance(orphan_grace, int | float):
+        raise ConfigurationError(f"orphan_grace must be a number of seconds, got {orphan_grace!r}")
+    if orphan_grace < 0:
+        raise ConfigurationError(f"orphan_grace must be >= 0 seconds, got {orphan_grace!r}")
     for name, value in (("ping_interval", ping_interval), ("disconnect_check", disconnect_check)):
         if not _is_positive(value, int | float):
             raise ConfigurationError(f"{name} must be a positive number of seconds")
@@ -77,6 +87,11 @@ def create_app(
         raise ConfigurationError(
             "create_app() needs a runtime with agents and workflows (rxagents.Runtime)"
         )
+    event_log: object = getattr(runtime, "event_log", None)
+    if event_log is None:
+        event_log = InMemoryEventLog()
+    if not isinstance(event_log, EventLog):
+        raise ConfigurationError(f"the runtime's event_log is not an EventLog: {event_log!r}")
     middlewares: list[Middleware] = [error_middleware]
     if token is not None:
         middlewares.append(auth_middleware(token))
@@ -93,6 +108,7 @@ def create_app(
             disconnect_check=float(disconnect_check),
             extra_headers=dict(headers or {}),
         ),
+        runs=ServedRuns(event_log, orphan_grace=float(orphan_grace)),
         resource_of=resource_of,
     )
     add_agent_routes(app)

@@ -9,6 +9,7 @@ from typing import Any, Protocol, TypeAlias, runtime_checkable
 from aiohttp import web
 
 from rxagents.adapters.server._http import ApiError
+from rxagents.adapters.server._runs import ServedRuns
 from rxagents.adapters.server._stream import StreamSettings
 
 __all__ = (
@@ -28,7 +29,8 @@ ResourceOf: TypeAlias = Callable[[web.Request], "str | Awaitable[str | None] | N
 class ServedRuntime(Protocol):
     """What the server uses of a runtime: agents and workflows by key, and its storage.
 
-    ``rxagents.Runtime`` fits; so does any object with these members. Agents need
+    ``rxagents.Runtime`` fits; so does any object with these members (an ``event_log``
+    attribute, when present, is the log every served run goes through). Agents need
     ``observe(messages, **options)``; network agents ``observe_network(messages, **options)``.
     """
 
@@ -63,6 +65,7 @@ class ServerConfig:
     runtime: ServedRuntime
     max_body: int
     stream: StreamSettings
+    runs: ServedRuns
     resource_of: ResourceOf | None = None
 
 

@@ -17,8 +17,9 @@ in memory.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -34,6 +35,9 @@ __all__ = (
     "SSE_UI",
     "Framing",
     "StreamSettings",
+    "record_log_frames",
+    "sse_log_frames",
+    "stream_frames",
     "stream_observable",
 )
 
@@ -354,3 +358,93 @@ async def _write_until_done(
         finally:
             handle.cancel()
             pump.waiter = None
+
+
+def sse_log_frames(ids: bool) -> Callable[[list[Any]], bytes]:
+    """Encode ``(position, wire JSON)`` pairs as SSE, with ``id: <position>`` lines if asked."""
+    if not ids:
+
+        def plain(frames: list[Any]) -> bytes:
+            return b"".join([b"data: " + data + b"\n\n" for _, data in frames])
+
+        return plain
+
+    def with_ids(frames: list[Any]) -> bytes:
+        return b"".join([b"id: %d\ndata: %s\n\n" % (pos, data) for pos, data in frames])
+
+    return with_ids
+
+
+def record_log_frames(frames: list[Any]) -> bytes:
+    r"""Encode ``(position, wire JSON)`` pairs as records (``JSON + \x1e``)."""
+    return b"".join([data + b"\x1e" for _, data in frames])
+
+
+async def stream_frames(
+    request: web.Request,
+    frames: AsyncIterator[tuple[int, bytes]],
+    framing: Framing,
+    settings: StreamSettings,
+    *,
+    encode: Callable[[list[Any]], bytes],
+    run_id: str,
+    source: str,
+) -> web.StreamResponse:
+    """Start the response and write ``(position, wire JSON)`` frames read from a run's log.
+
+    A reader task pulls the frames; the handler writes what it collected, once per wake
+    (coalescing), pings silent SSE streams and watches the connection. A read error (a lost
+    run) becomes the framing's in-band error, then its normal end.
+
+    Returns when the log's end was written or the client left; never raises except on
+    cancellation.
+    """
+    response = web.StreamResponse(status=200, headers={**framing.headers, **settings.extra_headers})
+    pump = _Pump()
+    encoder = _Encoder(encode, run_id)
+    encoder.source = source
+
+    async def pull() -> None:
+        first = True
+        try:
+            async for frame in frames:
+                if first:  # an in-band error names the run as its chunks do
+                    first = False
+                    with contextlib.suppress(ValueError):
+                        encoder.run_id = str(pydantic_core.from_json(frame[1]).get("runId", run_id))
+                pump.on_next(frame)
+        except Exception as err:
+            _log.warning("reading run %s failed: %s", run_id, err)
+            pump.on_error(err)
+        else:
+            pump.on_completed()
+
+    reader: asyncio.Task[None] | None = None
+    try:
+        await response.prepare(request)
+        reader = asyncio.get_running_loop().create_task(pull())
+        if await _write_until_done(request, response, pump, encoder, framing, settings):
+            tail = framing.tail
+            if pump.error is not None:
+                tail = framing.error_tail(pump.error, encoder.run_id, encoder.source) + tail
+            if tail:
+                await response.write(tail)
+            await response.write_eof()
+        else:
+            _log.info("client left %s", request.path)
+    except ConnectionError:
+        _log.info("client left %s", request.path)
+    except Exception:
+        _log.exception("streaming %s failed", request.path)
+    finally:
+        if reader is not None and not reader.done():
+            # not awaited: a log's reader may take a while to let go (a blocking read in
+            # flight), and the response is over now (its run's grace starts at once)
+            reader.cancel()
+            _LEAVING.add(reader)
+            reader.add_done_callback(_LEAVING.discard)
+    return response
+
+
+_LEAVING: set[asyncio.Task[None]] = set()
+"""Cancelled log readers still winding down (kept referenced until they are done)."""

@@ -1,13 +1,21 @@
-"""Workflow routes: list, describe, create runs, stream and resume them (records), results.
+"""Workflow routes: list, describe, create, stream, resume, observe, cancel, results.
 
-Runs created with ``create-run`` are remembered by the application (the most recent
-:data:`MAX_PENDING_RUNS`), so ``stream?runId=`` can tell an unknown run (404) from one that
-already started (409). A run that streamed keeps its snapshot in the runtime's storage, which
-is where ``resume-stream`` finds it, also after a restart when the storage is SQLite.
+Streams use Mastra's record framing.
+
+Runs created with ``create-run`` and not started yet are remembered by the application (at most
+:data:`MAX_PENDING_RUNS` per workflow, each for :data:`PENDING_RUN_TTL` seconds; when a
+workflow's quota is full, ``create-run`` is refused with 503 instead of forgetting another
+client's run), so ``stream?runId=`` can tell an unknown run (404) from one that already started
+(409, from storage). A started run is no longer remembered here: its chunks go through the
+runtime's event log (one stream segment per ``stream`` or ``resume-stream``: the run id, then
+``<runId>~1``, ``<runId>~2``…), and its snapshot is in the runtime's storage, which is where
+``resume-stream`` finds it, also after a restart when the storage is SQLite, and from another
+process when the storage is shared.
 """
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Annotated, Any, Final
@@ -16,39 +24,95 @@ from aiohttp import web
 from pydantic import Field, ValidationError
 
 from rxagents.adapters.ai_sdk import to_ai_sdk_v5_stream
+from rxagents.adapters.server._agents import observe_offset
 from rxagents.adapters.server._config import CONFIG, ServerConfig, find_workflow
 from rxagents.adapters.server._http import ApiError, read_json, validation_issues
 from rxagents.adapters.server._requests import Body, parse_body
-from rxagents.adapters.server._stream import RECORDS, SSE_UI, stream_observable
-from rxagents.errors import InvalidInputError, UserError
+from rxagents.adapters.server._runs import ServedRuns
+from rxagents.adapters.server._stream import (
+    RECORDS,
+    SSE_UI,
+    record_log_frames,
+    stream_frames,
+    stream_observable,
+)
+from rxagents.errors import (
+    InvalidInputError,
+    RunExistsError,
+    RunLostError,
+    RunNotFoundError,
+    UserError,
+)
 from rxagents.workflow import RunStateError
 
-__all__ = ("MAX_PENDING_RUNS", "RUNS", "RunRegistry", "add_workflow_routes", "describe_workflow")
+__all__ = (
+    "MAX_PENDING_RUNS",
+    "PENDING_RUN_TTL",
+    "RUNS",
+    "RunRegistry",
+    "add_workflow_routes",
+    "describe_workflow",
+)
 
 MAX_PENDING_RUNS: Final = 10_000
-"""How many created runs the server remembers (the oldest are forgotten first)."""
+"""How many created, not yet started runs the server remembers per workflow."""
+
+PENDING_RUN_TTL: Final = 3600.0
+"""Seconds a created run that never started is remembered."""
 
 _RUN_ID = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class RunRegistry:
-    """The runs this server created, by workflow key and run id (bounded, oldest dropped)."""
+    """Created runs not started yet, by workflow key and run id (bounded per workflow, TTL)."""
 
-    def __init__(self, limit: int = MAX_PENDING_RUNS) -> None:
-        self._runs: OrderedDict[tuple[str, str], Any] = OrderedDict()
+    def __init__(self, limit: int = MAX_PENDING_RUNS, ttl: float = PENDING_RUN_TTL) -> None:
+        self._runs: dict[str, OrderedDict[str, tuple[float, Any]]] = {}
         self._limit = limit
+        self._ttl = ttl
 
     def get(self, workflow_key: str, run_id: str) -> Any:
         """Return the remembered run, or ``None``."""
-        return self._runs.get((workflow_key, run_id))
+        runs = self._runs.get(workflow_key)
+        if runs is None:
+            return None
+        self._expire(runs)
+        entry = runs.get(run_id)
+        return None if entry is None else entry[1]
 
     def add(self, workflow_key: str, run: Any) -> None:
-        """Remember a run."""
-        key = (workflow_key, run.run_id)
-        self._runs[key] = run
-        self._runs.move_to_end(key)
-        while len(self._runs) > self._limit:
-            self._runs.popitem(last=False)
+        """Remember a run.
+
+        Raises:
+            ApiError: 503 when the workflow already has its quota of pending runs.
+        """
+        runs = self._runs.setdefault(workflow_key, OrderedDict())
+        self._expire(runs)
+        if run.run_id not in runs and len(runs) >= self._limit:
+            raise ApiError(
+                503, f"workflow {workflow_key!r} has too many runs waiting to start; retry later"
+            )
+        runs[run.run_id] = (time.monotonic() + self._ttl, run)
+        runs.move_to_end(run.run_id)
+
+    def remove(self, workflow_key: str, run_id: str) -> None:
+        """Forget a run (it started, or was cancelled)."""
+        runs = self._runs.get(workflow_key)
+        if runs is not None:
+            runs.pop(run_id, None)
+            if not runs:
+                del self._runs[workflow_key]
+
+    def __len__(self) -> int:
+        return sum(len(runs) for runs in self._runs.values())
+
+    def _expire(self, runs: OrderedDict[str, tuple[float, Any]]) -> None:
+        now = time.monotonic()
+        while runs:
+            run_id, (deadline, _) = next(iter(runs.items()))
+            if deadline > now:
+                return
+            del runs[run_id]
 
 
 RUNS: web.AppKey[RunRegistry] = web.AppKey("rxagents_server_runs", RunRegistry)
@@ -87,6 +151,8 @@ def add_workflow_routes(app: web.Application) -> None:
     app.router.add_post("/api/workflows/{workflow_id}/resume-stream", resume_run)
     app.router.add_post("/api/workflows/{workflow_id}/chat", chat_run)
     app.router.add_get("/api/workflows/{workflow_id}/runs/{run_id}", run_result)
+    app.router.add_post("/api/workflows/{workflow_id}/observe", observe_run)
+    app.router.add_post("/api/workflows/{workflow_id}/runs/{run_id}/cancel", cancel_run)
 
 
 # --- descriptions ---------------------------------------------------------------------------
@@ -157,7 +223,6 @@ async def _find_run(request: web.Request, key: str, workflow: Any, run_id: str) 
     run = await workflow.create_run(run_id)  # reads the run's snapshot, if it has one
     if run.status == "pending":
         raise ApiError(404, f"run {run_id!r} of workflow {key!r} not found; call create-run")
-    request.app[RUNS].add(key, run)
     return run
 
 
@@ -211,14 +276,8 @@ async def stream_run(request: web.Request) -> web.StreamResponse:
         stream = await run.stream(body.input_data, initial_state=body.initial_state)
     except UserError as err:
         raise _refusal(err, field="inputData") from None
-    return await stream_observable(
-        request,
-        stream.observable,
-        RECORDS,
-        request.app[CONFIG].stream,
-        run_id=run_id,
-        on_abandon=stream.cancel,
-    )
+    request.app[RUNS].remove(key, run_id)
+    return await _serve_new_segment(request, run_id, stream)
 
 
 async def resume_run(request: web.Request) -> web.StreamResponse:
@@ -232,14 +291,88 @@ async def resume_run(request: web.Request) -> web.StreamResponse:
         stream = await run.resume_stream(body.step, body.resume_data)
     except UserError as err:
         raise _refusal(err, field="resumeData") from None
-    return await stream_observable(
-        request,
-        stream.observable,
-        RECORDS,
-        request.app[CONFIG].stream,
-        run_id=run_id,
-        on_abandon=stream.cancel,
-    )
+    request.app[RUNS].remove(key, run_id)
+    return await _serve_new_segment(request, run_id, stream)
+
+
+async def _serve_new_segment(request: web.Request, run_id: str, stream: Any) -> web.StreamResponse:
+    """Put a started stream into the log (a new segment of the run) and serve it as records."""
+    runs: ServedRuns = request.app[CONFIG].runs
+    try:
+        segment = await runs.new_segment(run_id)
+        await runs.start(segment, run_id, "workflow", stream)
+    except RunExistsError:
+        raise ApiError(409, f"run {run_id!r} is streaming elsewhere; observe it") from None
+    except RunLostError as err:
+        raise ApiError(503, str(err)) from None
+    return await _serve(request, runs, segment, 0, segments=False)
+
+
+async def _serve(
+    request: web.Request, runs: ServedRuns, run_id: str, offset: int, *, segments: bool
+) -> web.StreamResponse:
+    try:
+        await runs.log.info(run_id)
+    except RunNotFoundError:
+        raise ApiError(404, "Workflow run not found") from None
+    except RunLostError as err:
+        raise ApiError(503, str(err)) from None
+    frames = runs.read_json(run_id, offset, segments=segments)
+    async with runs.reading(run_id):
+        return await stream_frames(
+            request,
+            frames,
+            RECORDS,
+            request.app[CONFIG].stream,
+            encode=record_log_frames,
+            run_id=run_id,
+            source="WORKFLOW",
+        )
+
+
+async def observe_run(request: web.Request) -> web.StreamResponse:
+    """``POST /api/workflows/{id}/observe?runId=&offset=``: a run's records from ``offset``.
+
+    Mastra's route: the run (every segment: the first stream and each resumption) from
+    ``offset`` (a 0-based chunk index; default 0), then live, from any process sharing the
+    event log; 404 JSON when the run is unknown or expired.
+    """
+    config: ServerConfig = request.app[CONFIG]
+    find_workflow(config, request.match_info["workflow_id"])
+    run_id = _run_id(request, required=True)
+    assert run_id is not None
+    raw_offset = request.query.get("offset")
+    offset: object = None
+    if raw_offset is not None and raw_offset != "":
+        try:
+            offset = int(raw_offset)
+        except ValueError:
+            raise ApiError(
+                400, f"offset must be a non-negative integer, got {raw_offset!r}"
+            ) from None
+    first = observe_offset(request, offset)
+    return await _serve(request, config.runs, run_id, first, segments=True)
+
+
+async def cancel_run(request: web.Request) -> web.StreamResponse:
+    """``POST /api/workflows/{id}/runs/{runId}/cancel``: stop a run wherever it runs.
+
+    Answers Mastra's ``{"message": "Workflow run cancelled"}``; a created run that never
+    started is cancelled here; 404 JSON for an unknown run.
+    """
+    config: ServerConfig = request.app[CONFIG]
+    key = request.match_info["workflow_id"]
+    find_workflow(config, key)
+    run_id = request.match_info["run_id"]
+    try:
+        await config.runs.cancel(run_id)
+    except RunNotFoundError:
+        pending = request.app[RUNS].get(key, run_id)
+        if pending is None:
+            raise ApiError(404, "Workflow run not found") from None
+        pending.cancel()
+        request.app[RUNS].remove(key, run_id)
+    return web.json_response({"message": "Workflow run cancelled"})
 
 
 async def chat_run(request: web.Request) -> web.StreamResponse:
@@ -257,7 +390,6 @@ async def chat_run(request: web.Request) -> web.StreamResponse:
             stream = await run.resume_stream(body.step, body.resume_data)
         else:
             run = await workflow.create_run(body.run_id)
-            request.app[RUNS].add(key, run)
             stream = await run.stream(body.input_data, initial_state=body.initial_state)
     except UserError as err:
         field = "resumeData" if body.resume_data is not None else "inputData"

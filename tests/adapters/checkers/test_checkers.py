@@ -57,6 +57,26 @@ async def test_mastra_client_streams_an_agent_with_a_tool(base: str, mastra: Mas
     assert agent["usage"]["inputTokens"] == 45
 
 
+async def test_mastra_client_observes_agent_and_workflow_runs(base: str, mastra: Mastra) -> None:
+    whole, tail, workflow_whole, workflow_tail = await mastra(
+        base,
+        {"action": "observe", "agent": "tool-agent", "message": "Weather in Paris?"},
+        {"action": "observe", "agent": "tool-agent", "message": "Weather in Paris?", "offset": 5},
+        {"action": "observe", "workflow": "approval-workflow", "inputData": {"value": "x"}},
+        {
+            "action": "observe",
+            "workflow": "approval-workflow",
+            "inputData": {"value": "x"},
+            "offset": 2,
+        },
+    )
+    assert whole["chunkTypes"][0] == "start"
+    assert whole["chunkTypes"][-1] == "finish"
+    assert tail["chunkTypes"] == whole["chunkTypes"][5:]
+    assert workflow_whole["chunkTypes"][-1] == "workflow-finish"
+    assert workflow_tail["chunkTypes"] == workflow_whole["chunkTypes"][2:]
+
+
 async def test_mastra_client_streams_an_agent_whose_tool_fails(base: str, mastra: Mastra) -> None:
     [agent] = await mastra(
         base, {"action": "agent-stream", "agent": "failing-tool-agent", "allowError": True}
@@ -424,7 +444,7 @@ async def test_the_mastra_harness_refuses_a_broken_stream(
 
 
 async def test_the_harness_refuses_an_unknown_action(js_clients: JsClients) -> None:
-    scenario = {"base": "http://127.0.0.1:9", "steps": [{"action": "observe"}]}
+    scenario = {"base": "http://127.0.0.1:9", "steps": [{"action": "teleport"}]}
     run = await js_clients.run("mastra", scenario)
     assert run.code == 2
-    assert 'unknown action "observe"' in run.stderr
+    assert 'unknown action "teleport"' in run.stderr

@@ -256,7 +256,9 @@ async def test_disposing_observe_closes_the_connection_and_the_server_cancels_th
 ) -> None:
     model = Hanging()
     url = await serve(
-        create_app(Runtime(agents={"slow": Agent("slow", model=FunctionModel(model))}))
+        create_app(
+            Runtime(agents={"slow": Agent("slow", model=FunctionModel(model))}), orphan_grace=0
+        )
     )
     got_delta = asyncio.Event()
 

@@ -704,7 +704,7 @@ async def test_a_client_that_leaves_a_silent_run_cancels_it_within_a_second(
 ) -> None:
     model = Hanging()
     runtime = Runtime(agents={"slow": Agent("slow", model=FunctionModel(model))})
-    base = await serve(create_app(runtime))
+    base = await serve(create_app(runtime, orphan_grace=0))
     body = CHAT_BODY if route == "chat" else {"messages": "hi"}
     async with aiohttp.ClientSession() as session:
         response = await session.post(f"{base}/api/agents/slow/{route}", json=body)
@@ -730,7 +730,7 @@ async def test_a_client_that_leaves_a_busy_run_cancels_it(
             raise
 
     runtime = Runtime(agents={"chatty": Agent("chatty", model=FunctionModel(chatty))})
-    base = await serve(create_app(runtime))
+    base = await serve(create_app(runtime, orphan_grace=0))
     async with aiohttp.ClientSession() as session:
         response = await session.post(f"{base}/api/agents/chatty/stream", json={"messages": "hi"})
         await read_until(response, b"word")
@@ -770,7 +770,7 @@ async def test_leaving_closes_the_models_own_http_request(
         "m", base_url=str(provider_server.make_url("/v1")), api_key="sk-test-key"
     )
     runtime = Runtime(agents={"remote-model": Agent("remote-model", model=model)})
-    base = await serve(create_app(runtime))
+    base = await serve(create_app(runtime, orphan_grace=0))
     async with aiohttp.ClientSession() as session:
         response = await session.post(
             f"{base}/api/agents/remote-model/stream", json={"messages": "hi"}
@@ -955,7 +955,7 @@ async def test_a_client_leaving_a_workflow_stream_cancels_the_run(serve: Serve) 
             raise
 
     workflow = Workflow("slow").then(Step("wait", None, None, wait)).commit()
-    base = await serve(create_app(RxRuntime(workflows={"slow": workflow})))
+    base = await serve(create_app(RxRuntime(workflows={"slow": workflow}), orphan_grace=0))
     async with aiohttp.ClientSession() as session:
         created = await session.post(f"{base}/api/workflows/slow/create-run", json={})
         run_id = (await created.json())["runId"]
@@ -1086,7 +1086,7 @@ async def test_network_chat_is_a_ui_stream_with_data_network(aiohttp_client: Aio
 
 async def test_a_client_leaving_a_network_cancels_it(serve: Serve) -> None:
     model = Hanging(first=False)
-    base = await serve(create_app(network_runtime(FunctionModel(model))))
+    base = await serve(create_app(network_runtime(FunctionModel(model)), orphan_grace=0))
     async with aiohttp.ClientSession() as session:
         response = await session.post(
             f"{base}/api/agents/network-agent/network", json={"messages": "x"}

@@ -1,0 +1,343 @@
+"""Served runs: every run the server starts goes through the runtime's event log.
+
+The server owns the run (it holds the run's stream object) and copies its chunks, in order,
+into the log; every HTTP reader — the request that started the run, and any re-attach through
+an observe route, on this process or another sharing the log — reads the log from a position.
+
+A reader leaving does not cancel at once: when the last reader of a run owned here leaves, the
+run is cancelled after the orphan grace unless a reader came back (``orphan_grace=0`` cancels
+at once, as a plain streaming server does). A reader on another process keeps the run alive
+too: it marks itself in the log (``mark_reader``, renewed while it reads), and the owner,
+when the grace ends, looks at the marks (``count_readers``) and waits one more grace if
+someone reads. An explicit cancel (:meth:`ServedRuns.cancel`) reaches the owner wherever it
+is, through the log's cancel signal.
+
+Finished runs are not kept here: the owner drops a run when its log ended; re-attaching is then
+served by the log alone, for its retention.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from reactivex import Observable, abc
+
+from rxagents.errors import RunExistsError, RunNotFoundError, RxAgentsError
+from rxagents.eventlog import EventLog, RunKind, RunLog
+from rxagents.events import Chunk, ErrorInfo, parse_chunk
+
+__all__ = ("ServedRuns", "SharedRun", "error_chunks", "segment_id")
+
+_log = logging.getLogger("rxagents.adapters.server")
+
+_MAX_SEGMENTS = 1000
+
+
+class SharedRun(Protocol):
+    """A started run's stream object: a replaying Observable and a cancel."""
+
+    @property
+    def observable(self) -> Observable[Any]:
+        """The run's chunks, replayed then live."""
+        ...
+
+    def cancel(self) -> None:
+        """Stop the run; its closing chunks and ``abort`` follow."""
+        ...
+
+
+def segment_id(run_id: str, segment: int) -> str:
+    """Return the log key of one stream segment of a run (a resumed workflow adds segments)."""
+    return run_id if segment == 0 else f"{run_id}~{segment}"
+
+
+def error_chunks(error: BaseException, run_id: str, kind: RunKind) -> list[Chunk]:
+    """Return the chunks that end a failed run of ``kind``, as the wire reports a failure."""
+    info = ErrorInfo.from_exception(error).model_dump(by_alias=True)
+    zero = {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0}
+    source = {"agent": "AGENT", "workflow": "WORKFLOW", "network": "NETWORK"}[kind]
+    wire: list[dict[str, Any]] = [
+        {"type": "error", "runId": run_id, "from": source, "payload": {"error": info}}
+    ]
+    if kind == "agent":
+        wire.append(
+            {
+                "type": "finish",
+                "runId": run_id,
+                "from": "AGENT",
+                "payload": {
+                    "stepResult": {"reason": "error", "isContinued": False},
+                    "output": {"text": "", "usage": zero},
+                },
+            }
+        )
+    elif kind == "workflow":
+        wire.append(
+            {
+                "type": "workflow-finish",
+                "runId": run_id,
+                "from": "WORKFLOW",
+                "payload": {
+                    "workflowStatus": "failed",
+                    "output": {"usage": zero},
+                    "metadata": {"error": info, "errorMessage": info["message"]},
+                },
+            }
+        )
+    return [parse_chunk(chunk) for chunk in wire]
+
+
+def _loop() -> asyncio.AbstractEventLoop:
+    return asyncio.get_running_loop()
+
+
+@dataclass
+class _Owned:
+    """A run this process runs: its stream, its log, its local readers."""
+
+    key: str
+    kind: RunKind
+    stream: SharedRun
+    run_log: RunLog | None = None
+    subscription: abc.DisposableBase | None = None
+    readers: int = 0
+    orphaned: asyncio.TimerHandle | None = None
+    ended: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class ServedRuns:
+    """The runs this server process owns, and their readers (see the module docstring).
+
+    Args:
+        log: The runtime's event log.
+        orphan_grace: Seconds a run with no reader keeps running; ``0`` cancels at once.
+    """
+
+    def __init__(self, log: EventLog, *, orphan_grace: float) -> None:
+        self.log = log
+        self.orphan_grace = orphan_grace
+        self._owned: dict[str, _Owned] = {}
+        self._checks: set[asyncio.Task[None]] = set()
+
+    @property
+    def owned(self) -> int:
+        """How many runs this process runs now (finished runs are not kept)."""
+        return len(self._owned)
+
+    async def start(self, key: str, run_id: str, kind: RunKind, stream: SharedRun) -> None:
+        """Own a started run: copy its chunks into a new log under ``key``.
+
+        Raises:
+            RunExistsError: The log already holds ``key`` (the run is cancelled).
+            RunLostError: The log's store cannot be reached (the run is cancelled).
+        """
+        owned = _Owned(key=key, kind=kind, stream=stream)
+
+        def on_cancel() -> None:
+            _log.info("run %s: cancel requested", key)
+            stream.cancel()
+
+        def on_lost(error: RxAgentsError) -> None:
+            _log.warning("run %s lost its log: %s", key, error)
+            stream.cancel()
+
+        try:
+            run_log = await self.log.create(key, kind=kind, on_cancel=on_cancel, on_lost=on_lost)
+        except BaseException:
+            stream.cancel()
+            raise
+        owned.run_log = run_log
+        self._owned[key] = owned
+
+        chunk_run_id = [run_id]  # the run id the chunks carry (a source may set its own)
+
+        def on_next(chunk: Any) -> None:
+            if run_log.is_open:
+                if run_log.length == 0:
+                    chunk_run_id[0] = str(getattr(chunk, "run_id", None) or run_id)
+                run_log.append(chunk)
+
+        def on_error(error: Exception) -> None:
+            if run_log.is_open:
+                for chunk in error_chunks(error, chunk_run_id[0], kind):
+                    run_log.append(chunk)
+            finish()
+
+        def finish() -> None:
+            if run_log.is_open:
+                run_log.end()
+            self._release(owned)
+
+        owned.subscription = stream.observable.subscribe(on_next, on_error, finish)
+
+    def _release(self, owned: _Owned) -> None:
+        if self._owned.get(owned.key) is owned:
+            del self._owned[owned.key]
+        if owned.orphaned is not None:
+            owned.orphaned.cancel()
+            owned.orphaned = None
+        owned.subscription = None
+        if not owned.ended.done():
+            owned.ended.set_result(None)
+
+    def reader_joined(self, key: str) -> None:
+        """Count a reader of a run owned here (it stops a pending orphan cancel)."""
+        owned = self._owned.get(key)
+        if owned is None:
+            return
+        owned.readers += 1
+        if owned.orphaned is not None:
+            owned.orphaned.cancel()
+            owned.orphaned = None
+
+    def reader_left(self, key: str) -> None:
+        """Uncount a reader; the last one leaving starts the orphan grace."""
+        owned = self._owned.get(key)
+        if owned is None:
+            return
+        owned.readers -= 1
+        if owned.readers > 0 or owned.ended.done():
+            return
+        if self.orphan_grace <= 0:
+            _log.info("the last reader of run %s left; cancelling it", key)
+            owned.stream.cancel()
+            return
+        loop = asyncio.get_running_loop()
+        owned.orphaned = loop.call_later(self.orphan_grace, self._orphan, owned)
+
+    def _orphan(self, owned: _Owned) -> None:
+        owned.orphaned = None
+        if owned.readers == 0 and not owned.ended.done():
+            task = asyncio.get_running_loop().create_task(self._orphan_check(owned))
+            self._checks.add(task)
+            task.add_done_callback(self._checks.discard)
+
+    async def _orphan_check(self, owned: _Owned) -> None:
+        count = getattr(self.log, "count_readers", None)
+        if count is not None:
+            try:
+                remote = int(await count(owned.key))
+            except RxAgentsError as err:
+                _log.warning("cannot count the readers of run %s: %s", owned.key, err)
+                remote = 0
+            if remote > 0 and owned.readers == 0 and not owned.ended.done():
+                loop = asyncio.get_running_loop()
+                owned.orphaned = loop.call_later(self.orphan_grace, self._orphan, owned)
+                return
+        if owned.readers == 0 and not owned.ended.done():
+            grace = self.orphan_grace
+            _log.info("run %s had no reader for %.1f s; cancelling it", owned.key, grace)
+            owned.stream.cancel()
+
+    async def cancel(self, run_id: str) -> bool:
+        """Ask the owner (any process) to cancel the run's latest segment.
+
+        Raises:
+            RunNotFoundError: The log holds no such run.
+        """
+        key = await self.latest_segment(run_id)
+        return await self.log.request_cancel(key)
+
+    async def latest_segment(self, run_id: str) -> str:
+        """Return the key of the run's last stream segment.
+
+        Raises:
+            RunNotFoundError: The log holds no such run.
+        """
+        await self.log.info(run_id)
+        key = run_id
+        for segment in range(1, _MAX_SEGMENTS):
+            candidate = segment_id(run_id, segment)
+            try:
+                await self.log.info(candidate)
+            except RunNotFoundError:
+                return key
+            key = candidate
+        return key
+
+    async def new_segment(self, run_id: str) -> str:
+        """Return the first free segment key of ``run_id`` (``run_id`` itself when unused)."""
+        for segment in range(_MAX_SEGMENTS):
+            candidate = segment_id(run_id, segment)
+            try:
+                await self.log.info(candidate)
+            except RunNotFoundError:
+                return candidate
+        raise RunExistsError(run_id)
+
+    def read_json(
+        self, run_id: str, offset: int, *, segments: bool = False
+    ) -> AsyncIterator[tuple[int, bytes]]:
+        """Yield ``(position, wire JSON)`` from ``offset``; with ``segments``, across segments.
+
+        Positions run on across a workflow's segments (the first chunk of a resumed segment
+        follows the last of the one before).
+        """
+        if not segments:
+            return self.log.read_json(run_id, offset)
+        return self._read_segments(run_id, offset)
+
+    async def _read_segments(self, run_id: str, offset: int) -> AsyncIterator[tuple[int, bytes]]:
+        base = 0
+        segment = 0
+        key = run_id
+        while True:
+            info = await self.log.info(key)
+            if offset < base + info.length or info.status == "running":
+                start = max(offset - base, 0)
+                async for position, data in self.log.read_json(key, start):
+                    yield base + position, data
+                info = await self.log.info(key)
+            base += info.length
+            segment += 1
+            key = segment_id(run_id, segment)
+            try:
+                await self.log.info(key)
+            except RunNotFoundError:
+                return
+
+    @contextlib.asynccontextmanager
+    async def reading(self, key: str) -> AsyncIterator[None]:
+        """Count a reader of ``key`` while inside the block.
+
+        For a run owned elsewhere, the reader marks itself in the log (renewed while it
+        reads) so that the owner does not cancel the run as orphaned.
+        """
+        owned = key in self._owned
+        mark = getattr(self.log, "mark_reader", None)
+        presence: asyncio.Task[None] | None = None
+        reader = uuid.uuid4().hex
+        if owned:
+            self.reader_joined(key)
+        elif mark is not None and self.orphan_grace > 0:
+            presence = asyncio.get_running_loop().create_task(self._present(mark, key, reader))
+        try:
+            yield
+        finally:
+            if owned:
+                self.reader_left(key)
+            if presence is not None:
+                presence.cancel()
+                with contextlib.suppress(asyncio.CancelledError, RxAgentsError):
+                    await presence
+                unmark = getattr(self.log, "unmark_reader", None)
+                if unmark is not None:
+                    with contextlib.suppress(RxAgentsError):
+                        await unmark(key, reader)
+
+    async def _present(self, mark: Any, key: str, reader: str) -> None:
+        every = min(max(self.orphan_grace / 3, 0.05), 5.0)
+        while True:
+            try:
+                await mark(key, reader, every * 3)
+            except RxAgentsError as err:
+                _log.warning("cannot mark a reader of run %s: %s", key, err)
+            await asyncio.sleep(every)

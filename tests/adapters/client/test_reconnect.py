@@ -1,0 +1,190 @@
+"""The client follows a run across a dropped connection, re-attaches later, and cancels it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+from pydantic import BaseModel
+
+from rxagents import Runtime
+from rxagents.adapters.client import RemoteAgent, RemoteWorkflow
+from rxagents.adapters.server import create_app
+from rxagents.agent import Agent
+from rxagents.errors import ConfigurationError, RemoteError
+from rxagents.models import FunctionModel, ModelCall
+from rxagents.testing import assert_well_formed
+from rxagents.workflow import Step, StepContext, Workflow
+
+USAGE = {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2}
+TEXT = "".join(f"w{i} " for i in range(10))
+
+
+class Gated:
+    """Streams ten deltas, waiting for ``release`` after the fourth."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.cancelled = asyncio.Event()
+
+    async def __call__(self, call: ModelCall) -> AsyncIterator[dict[str, Any]]:
+        try:
+            yield {"type": "text-start", "id": "t1"}
+            for i in range(10):
+                yield {"type": "text-delta", "id": "t1", "delta": f"w{i} "}
+                if i == 3:
+                    await self.release.wait()
+            yield {"type": "text-end", "id": "t1"}
+            yield {"type": "finish", "finishReason": "stop", "usage": USAGE}
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+
+
+class CuttingProxy:
+    """A TCP proxy in front of a server: it cuts the first ``/stream`` answer after ``w3``."""
+
+    def __init__(self, upstream_port: int, on_cut: Callable[[], None]) -> None:
+        self.upstream_port = upstream_port
+        self.on_cut = on_cut
+        self.cut = False
+        self.server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        request = await reader.read(65536)
+        cut_this = not self.cut and b"/stream" in request
+        up_writer.write(request)
+
+        async def upstream() -> None:
+            while data := await reader.read(65536):
+                up_writer.write(data)
+
+        forward = asyncio.get_running_loop().create_task(upstream())
+        seen = b""
+        try:
+            while data := await up_reader.read(65536):
+                writer.write(data)
+                seen += data
+                if cut_this and b"w3" in seen:
+                    self.cut = True
+                    await writer.drain()
+                    break
+        finally:
+            forward.cancel()
+            writer.close()
+            up_writer.close()
+        if self.cut and cut_this:
+            self.on_cut()
+
+    async def aclose(self) -> None:
+        assert self.server is not None
+        self.server.close()
+
+
+Serve = Callable[[web.Application], Awaitable[str]]
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Serve]:
+    runners: list[web.AppRunner] = []
+
+    async def start(app: web.Application) -> str:
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        runners.append(runner)
+        host, port = runner.addresses[0][:2]
+        return f"http://{host}:{port}"
+
+    yield start
+    for runner in runners:
+        await runner.cleanup()
+
+
+async def test_a_stream_whose_connection_drops_re_attaches_every_chunk_once(serve: Serve) -> None:
+    model = Gated()
+    url = await serve(create_app(Runtime(agents={"a": Agent("a", model=FunctionModel(model))})))
+    proxy = CuttingProxy(int(url.rsplit(":", 1)[1]), model.release.set)
+    await proxy.start()
+    remote = RemoteAgent(f"http://127.0.0.1:{proxy.port}", "a")
+    stream = await remote.stream("hi", run_id="dropped")
+    chunks = [chunk async for chunk in stream]
+    assert proxy.cut
+    assert await stream.text == TEXT
+    assert_well_formed(chunks)
+    again = await RemoteAgent(url, "a").observe_run("dropped")
+    assert [c async for c in again] == chunks  # the server's log: the same chunks, once each
+    later = await RemoteAgent(url, "a").observe_run("dropped", offset=3)
+    assert [c async for c in later] == chunks[3:]
+    await proxy.aclose()
+
+
+async def test_cancelling_a_remote_stream_cancels_the_run_on_the_server(serve: Serve) -> None:
+    model = Gated()
+    app = create_app(Runtime(agents={"a": Agent("a", model=FunctionModel(model))}))
+    url = await serve(app)
+    remote = RemoteAgent(url, "a")
+    stream = await remote.stream("hi", run_id="to-cancel")
+    async for chunk in stream:
+        if chunk.type == "text-delta" and chunk.payload.text == "w3 ":
+            break  # the last reader leaving cancels the stream: the server is told
+    await asyncio.wait_for(model.cancelled.wait(), 10.0)  # despite the 30 s orphan grace
+    seen = await remote.observe_run("to-cancel")
+    assert [c.type async for c in seen][-1] == "abort"
+    assert await remote.cancel_run("to-cancel") is False
+
+
+async def test_observe_run_refuses_unknown_runs_and_bad_offsets(serve: Serve) -> None:
+    url = await serve(create_app(Runtime(agents={"a": Agent("a", model=FunctionModel(Gated()))})))
+    remote = RemoteAgent(url, "a")
+    stream = await remote.observe_run("nope")
+    with pytest.raises(RemoteError) as refused:
+        await stream.text
+    assert refused.value.status == 404
+    with pytest.raises(ConfigurationError):
+        await remote.observe_run("x", offset=-1)
+    with pytest.raises(RemoteError):
+        await remote.cancel_run("nope")
+
+
+class Value(BaseModel):
+    value: str
+
+
+async def _ask(ctx: StepContext[Value]) -> Value | None:
+    if ctx.resume_data is None:
+        await ctx.suspend({"question": "ok?"})
+        return None
+    return Value(value=ctx.input_data.value + ctx.resume_data.value)
+
+
+async def test_a_remote_workflow_run_is_observed_across_resumption_and_cancelled(
+    serve: Serve,
+) -> None:
+    workflow = (
+        Workflow("w", Value, Value).then(Step("ask", Value, Value, _ask, resume_schema=Value))
+    ).commit()
+    url = await serve(create_app(Runtime(workflows={"w": workflow})))
+    remote = RemoteWorkflow(url, "w")
+    run = await remote.create_run("wr")
+    first = [c async for c in await run.stream({"value": "a"})]
+    resumed = await run.resume_stream("ask", {"value": "b"})
+    second = [c async for c in resumed]
+    assert (await resumed.result).result == {"value": "ab"}
+    whole = await run.observe_run()
+    assert [c async for c in whole] == first + second
+    tail = await run.observe_run(offset=len(first))
+    assert [c async for c in tail] == second
+    pending = await remote.create_run("never")
+    await pending.cancel()
+    with pytest.raises(RemoteError):
+        await (await pending.stream({"value": "x"})).result  # cancelled unstarted: forgotten
