@@ -35,13 +35,22 @@ BREAKABLE_RULES: frozenset[Rule] = frozenset(
 """Every rule :func:`violations` can break."""
 
 
+_TRIES = 8
+"""Streams drawn for one breakage before the example is rejected."""
+
+
 @st.composite
 def _broken(
     draw: DrawFn, streams: SearchStrategy[Stream], mutations: tuple[Mutation, ...]
 ) -> Breakage:
-    stream = draw(streams)
-    applicable = [(m, places) for m in mutations if (places := m.where(stream))]
-    assume(applicable)  # e.g. no text block to break in this stream
+    # A stream may offer nothing to break (no text block, no pause): draw another a few times
+    # before rejecting, so that rare shapes do not make hypothesis filter too much.
+    for _ in range(_TRIES):
+        stream = draw(streams)
+        applicable = [(m, places) for m in mutations if (places := m.where(stream))]
+        if applicable:
+            break
+    assume(applicable)
     mutation, places = draw(st.sampled_from(applicable))
     return mutation.apply(stream, draw(st.sampled_from(places)))
 
