@@ -51,6 +51,7 @@ from rxagents.eventlog._protocol import RunKind as RunKind
 from rxagents.eventlog._protocol import RunLog as RunLog
 from rxagents.eventlog._protocol import RunStatus as RunStatus
 from rxagents.eventlog._protocol import chunk_json as chunk_json
+from rxagents.eventlog._protocol import failure_chunks as failure_chunks
 from rxagents.eventlog._protocol import lost_chunks as lost_chunks
 from rxagents.eventlog._redis import RedisEventLog as RedisEventLog
 from rxagents.eventlog._redis_run import RedisRunLog as RedisRunLog
@@ -67,5 +68,6 @@ __all__ = (
     "RunLog",
     "RunStatus",
     "chunk_json",
+    "failure_chunks",
     "lost_chunks",
 )

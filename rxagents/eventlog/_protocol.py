@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol, TypeAlias, runtime_checkable
+from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
 
 from rxagents.errors import RxAgentsError
 from rxagents.events import Chunk, ChunkBase, parse_chunk
@@ -17,6 +17,7 @@ __all__ = (
     "RunLog",
     "RunStatus",
     "chunk_json",
+    "failure_chunks",
     "lost_chunks",
     "lost_message",
 )
@@ -229,15 +230,21 @@ def lost_message(run_id: str) -> str:
 def lost_chunks(run_id: str, kind: RunKind) -> list[Chunk]:
     """Return the chunks that end a lost run, as the server ends a failed run of that kind.
 
-    Agents: ``error`` then ``finish`` with reason ``error``; networks: ``error``; workflows:
-    ``error`` then ``workflow-finish`` with status ``failed``. The error is named
-    ``RunLostError`` and names the run.
+    See :func:`failure_chunks`; the error is named ``RunLostError`` and names the run.
     """
-    error = {"name": "RunLostError", "message": lost_message(run_id)}
+    return failure_chunks({"name": "RunLostError", "message": lost_message(run_id)}, run_id, kind)
+
+
+def failure_chunks(error: Mapping[str, Any], run_id: str, kind: RunKind) -> list[Chunk]:
+    """Return the chunks that end a failed run of ``kind`` with ``error`` (``{name, message}``).
+
+    Agents: ``error`` then ``finish`` with reason ``error``; networks: ``error``; workflows:
+    ``error`` then ``workflow-finish`` with status ``failed``.
+    """
     zero = {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0}
     source = {"agent": "AGENT", "workflow": "WORKFLOW", "network": "NETWORK"}[kind]
-    wire: list[dict[str, object]] = [
-        {"type": "error", "runId": run_id, "from": source, "payload": {"error": error}}
+    wire: list[dict[str, Any]] = [
+        {"type": "error", "runId": run_id, "from": source, "payload": {"error": dict(error)}}
     ]
     if kind == "agent":
         wire.append(
@@ -260,7 +267,7 @@ def lost_chunks(run_id: str, kind: RunKind) -> list[Chunk]:
                 "payload": {
                     "workflowStatus": "failed",
                     "output": {"usage": zero},
-                    "metadata": {"error": error, "errorMessage": error["message"]},
+                    "metadata": {"error": dict(error), "errorMessage": error["message"]},
                 },
             }
         )

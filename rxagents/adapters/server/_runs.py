@@ -29,8 +29,8 @@ from typing import Any, Protocol
 from reactivex import Observable, abc
 
 from rxagents.errors import RunExistsError, RunNotFoundError, RxAgentsError
-from rxagents.eventlog import EventLog, RunKind, RunLog
-from rxagents.events import Chunk, ErrorInfo, parse_chunk
+from rxagents.eventlog import EventLog, RunKind, RunLog, failure_chunks
+from rxagents.events import Chunk, ErrorInfo
 
 __all__ = ("ServedRuns", "SharedRun", "error_chunks", "segment_id")
 
@@ -59,38 +59,7 @@ def segment_id(run_id: str, segment: int) -> str:
 
 def error_chunks(error: BaseException, run_id: str, kind: RunKind) -> list[Chunk]:
     """Return the chunks that end a failed run of ``kind``, as the wire reports a failure."""
-    info = ErrorInfo.from_exception(error).model_dump(by_alias=True)
-    zero = {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0}
-    source = {"agent": "AGENT", "workflow": "WORKFLOW", "network": "NETWORK"}[kind]
-    wire: list[dict[str, Any]] = [
-        {"type": "error", "runId": run_id, "from": source, "payload": {"error": info}}
-    ]
-    if kind == "agent":
-        wire.append(
-            {
-                "type": "finish",
-                "runId": run_id,
-                "from": "AGENT",
-                "payload": {
-                    "stepResult": {"reason": "error", "isContinued": False},
-                    "output": {"text": "", "usage": zero},
-                },
-            }
-        )
-    elif kind == "workflow":
-        wire.append(
-            {
-                "type": "workflow-finish",
-                "runId": run_id,
-                "from": "WORKFLOW",
-                "payload": {
-                    "workflowStatus": "failed",
-                    "output": {"usage": zero},
-                    "metadata": {"error": info, "errorMessage": info["message"]},
-                },
-            }
-        )
-    return [parse_chunk(chunk) for chunk in wire]
+    return failure_chunks(ErrorInfo.from_exception(error).model_dump(by_alias=True), run_id, kind)
 
 
 def _loop() -> asyncio.AbstractEventLoop:
