@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 from reactivex import Observable
 
+from rxagents._core.rx import lean, subscribe_direct
 from rxagents.adapters.ai_sdk import to_ai_sdk_v5_stream
 from rxagents.adapters.ai_sdk._stream import AiSdkSource
 from rxagents.adapters.server._approvals import add_approval_routes, resume_source
@@ -292,10 +293,11 @@ class _ServedAgentRun:
                 self._ended = True
                 observer.on_completed()
 
-            self._subscription = self._source.subscribe(on_next, on_error, on_completed)
+            # lean both ways: no Rx observer wrapper per chunk between the run and the log
+            self._subscription = subscribe_direct(self._source, on_next, on_error, on_completed)
             return self._subscription
 
-        return Observable(subscribe)
+        return lean(subscribe)
 
     def has_ended(self) -> bool:
         """Whether the run ended (finish, abort, an error, or its completion)."""

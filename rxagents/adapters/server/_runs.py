@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from reactivex import Observable, abc
 
+from rxagents._core.rx import subscribe_direct
 from rxagents.errors import RunExistsError, RunNotFoundError, RxAgentsError
 from rxagents.eventlog import EventLog, RunKind, RunLog, failure_chunks
 from rxagents.events import Chunk, ErrorInfo
@@ -127,10 +128,12 @@ class ServedRuns:
         self._owned[key] = owned
 
         chunk_run_id = [run_id]  # the run id the chunks carry (a source may set its own)
+        first = [True]
 
         def on_next(chunk: Any) -> None:
             if run_log.is_open:
-                if run_log.length == 0:
+                if first[0]:
+                    first[0] = False
                     chunk_run_id[0] = str(getattr(chunk, "run_id", None) or run_id)
                 run_log.append(chunk)
 
@@ -145,7 +148,7 @@ class ServedRuns:
                 run_log.end()
             self._release(owned)
 
-        owned.subscription = stream.observable.subscribe(on_next, on_error, finish)
+        owned.subscription = subscribe_direct(stream.observable, on_next, on_error, finish)
 
     def _release(self, owned: _Owned) -> None:
         if self._owned.get(owned.key) is owned:
