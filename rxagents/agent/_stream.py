@@ -252,11 +252,13 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
         steps = _steps_of(items)
         last = chunks[-1] if chunks else None
         usage = Usage.zero
-        pending = [c.payload for c in chunks if isinstance(c, ToolCallApproval | ToolCallSuspended)]
+        paused = isinstance(last, ToolCallApproval | ToolCallSuspended)
         self._pending.set_result(
-            pending if isinstance(last, ToolCallApproval | ToolCallSuspended) else []
+            [c.payload for c in items if isinstance(c, ToolCallApproval | ToolCallSuspended)]
+            if paused
+            else []
         )
-        if isinstance(last, ToolCallApproval | ToolCallSuspended):
+        if paused:
             # paused: as in Mastra, no text; unlike Mastra, the usage so far
             self._text.set_result("")
             self._finish_reason.set_result("suspended")
