@@ -17,13 +17,15 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 from hypothesis import settings
+
+from rxagents.storage import InMemoryStorage, PostgresStorage, SqliteStorage, Storage
 
 settings.register_profile("dev", max_examples=60, deadline=None)
 settings.register_profile("ci", max_examples=200, deadline=None)
@@ -153,3 +155,33 @@ def postgres_dsn(postgres_server: Any) -> str:
     """The DSN of a fresh, empty database on the session's PostgreSQL server."""
     dsn: str = postgres_server.new_database()
     return dsn
+
+
+# --- storages of every backend sharing one backend's data (another connection per open) ----
+
+STORAGE_BACKENDS = ("memory", "sqlite", "postgres")
+
+
+@pytest.fixture(params=STORAGE_BACKENDS)
+async def open_storage(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Callable[[], Storage]]:
+    """A function opening storages that share one backend's data; all closed at the end."""
+    opened: list[Storage] = []
+    memory = InMemoryStorage()
+    dsn = request.getfixturevalue("postgres_dsn") if request.param == "postgres" else ""
+
+    def open_one() -> Storage:
+        storage: Storage
+        if request.param == "memory":
+            storage = memory
+        elif request.param == "sqlite":
+            storage = SqliteStorage(tmp_path / "storage.db")
+        else:
+            storage = PostgresStorage(dsn)
+        opened.append(storage)
+        return storage
+
+    yield open_one
+    for storage in opened:
+        await storage.close()

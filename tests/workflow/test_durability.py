@@ -8,42 +8,19 @@ is visible as ``running`` with its steps done; every backend behaves alike.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from rxagents.storage import InMemoryStorage, PostgresStorage, SqliteStorage, Storage
+from rxagents.storage import InMemoryStorage, SqliteStorage, Storage
 from rxagents.testing import assert_well_formed
 from rxagents.workflow import SNAPSHOT_NAMESPACE, RunStateError, Step, StepContext, Workflow
 
 from .conftest import N, ask, collect, dbl, inc
 
 Opener = Callable[[], Storage]
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-async def open_storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Opener]:
-    """Opens storages sharing one backend's data (as separate processes would)."""
-    opened: list[Storage] = []
-    memory = InMemoryStorage()
-    dsn = request.getfixturevalue("postgres_dsn") if request.param == "postgres" else ""
-
-    def open_one() -> Storage:
-        storage: Storage
-        if request.param == "memory":
-            storage = memory
-        elif request.param == "sqlite":
-            storage = SqliteStorage(tmp_path / "runs.db")
-        else:
-            storage = PostgresStorage(dsn)
-        opened.append(storage)
-        return storage
-
-    yield open_one
-    for storage in opened:
-        await storage.close()
 
 
 def counted_approval(storage: Storage, ran: list[Any]) -> Workflow:
