@@ -223,7 +223,7 @@ class SqliteStorage(Listing):
         )
         try:
             if self.path != ":memory:":
-                db.execute("PRAGMA journal_mode=WAL")
+                _enable_wal(db, self._busy_timeout)
             db.execute(f"PRAGMA synchronous={self._synchronous}")
             _migrate(db)
         except BaseException:
@@ -236,6 +236,25 @@ class SqliteStorage(Listing):
             db, self._connection = self._connection, None
             if db is not None:
                 db.close()
+
+
+def _enable_wal(db: sqlite3.Connection, timeout: float) -> None:
+    """Switch the file to WAL, retrying while other connections hold it.
+
+    Changing the journal mode needs the file to itself, and SQLite answers "database is locked" at
+    once (without its busy handler) when another connection opens the same new file at that moment.
+    """
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def _migrate(db: sqlite3.Connection) -> None:
