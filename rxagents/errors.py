@@ -14,6 +14,7 @@ Every error the library raises on purpose derives from :class:`RxAgentsError`::
     │   ├── RunNotFoundError       no run with that id in the event log (also a KeyError)
     │   ├── RunExistsError         the event log already holds a run with that id
     │   ├── RunStateError          the run's state forbids it (resuming a run not suspended)
+    │   │   └── WriterClosedError  a tool wrote after its call ended (also a RuntimeError)
     │   └── StorageClosedError     the storage was closed (also a RuntimeError)
     ├── StorageError               a storage backend failed
     │   └── StorageUnavailableError  the database cannot be reached (also a ConnectionError)
@@ -68,6 +69,7 @@ __all__ = (
     "ToolExecutionError",
     "UnknownChunkTypeError",
     "UserError",
+    "WriterClosedError",
 )
 
 
@@ -191,6 +193,10 @@ class ThreadOwnershipError(InvalidInputError):
 
 class RunStateError(UserError):
     """The run is not in a state that allows this (not suspended, still running, …)."""
+
+
+class WriterClosedError(RunStateError, RuntimeError):
+    """A tool wrote to its writer after its call ended (returned, failed or was cancelled)."""
 
 
 class StorageClosedError(UserError, RuntimeError):

@@ -14,6 +14,7 @@ from rxagents.agent.tools import Tool as Tool
 from rxagents.agent.tools import ToolContext as ToolContext
 from rxagents.agent.tools import ToolDefinitionWarning as ToolDefinitionWarning
 from rxagents.agent.tools import ToolSuspended as ToolSuspended
+from rxagents.agent.tools import ToolWriter as ToolWriter
 from rxagents.agent.tools import tool as tool
 
 __all__ = (
@@ -30,6 +31,7 @@ __all__ = (
     "ToolContext",
     "ToolDefinitionWarning",
     "ToolSuspended",
+    "ToolWriter",
     "WorkflowLike",
     "tool",
 )

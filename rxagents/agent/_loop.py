@@ -34,12 +34,14 @@ from rxagents.agent._pause import PauseHandling, Resume, RunApprovalPolicy
 from rxagents.agent._step_state import PendingCall, StepState, result_chunk
 from rxagents.agent._suspend import Pending
 from rxagents.agent._tool_calls import execute_call
+from rxagents.agent._writer import ToolWriter
 from rxagents.agent.tools import Tool, ToolSuspended
 from rxagents.events import (
     Abort,
     AgentChunk,
     AgentError,
     AgentErrorPayload,
+    ChunkBase,
     ErrorInfo,
     Finish,
     ObjectChunk,
@@ -56,6 +58,7 @@ from rxagents.events import (
     text_delta_shape,
 )
 from rxagents.models import LanguageModel, Message, ModelCall, ModelPart
+from rxagents.operators import usage_of
 from rxagents.storage import Storage
 from rxagents.usage import Usage
 
@@ -127,6 +130,9 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers, PauseHandling):
         self._claim_version: int | None = None if config.resume is None else config.resume.version
         """The version of the claimed snapshot while a resumed run holds it."""
         self._resumed_step = False
+        self._nested = False
+        """Whether tools reported nested usage (the ``finish`` total then differs from the
+        last step's)."""
 
     @property
     def output(self) -> type[BaseModel] | None:
@@ -292,9 +298,10 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers, PauseHandling):
         model_id = self.config.model.model_id
         tools = self.config.tools
         waiting = {c.tool_call_id for c in calls if self._needs_approval(c)}
+        writers = {c.tool_call_id: self._writer(c) for c in calls if c.tool_call_id not in waiting}
         tasks = {
             call.tool_call_id: asyncio.ensure_future(
-                execute_call(tools, call, model_id, self.run_id)
+                execute_call(tools, call, model_id, self.run_id, writer=writers[call.tool_call_id])
             )
             for call in calls
             if call.tool_call_id not in waiting
@@ -312,16 +319,44 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers, PauseHandling):
                 if isinstance(result, ToolSuspended):
                     pending.append(self._suspension(call, result.payload))
                     continue
-                self._step.results.append((call, result, error))
-                self._emit(result_chunk(self.run_id, call, result, error))
+                self._emit_result(call, result, error, writers[call.tool_call_id])
         finally:
             for task in tasks.values():
                 task.cancel()
+            for writer in writers.values():
+                writer.close()
         self._tool_task = None
         if pending:
             await self._pause(pending)
             return
         self._guard(self._end_step)
+
+    def _writer(self, call: PendingCall) -> ToolWriter:
+        """The call's ``ctx.writer``: its chunks go straight into this run's stream."""
+        return ToolWriter(self.run_id, call.tool_call_id, call.tool_name, self._emit_written)
+
+    def _emit_written(self, chunk: ChunkBase) -> None:
+        """Emit what a tool wrote; nested model calls in it count in the run's usage."""
+        if self._disposed:
+            return
+        usage = usage_of(chunk)
+        if usage is not None:
+            self._total = self._total + usage
+            self._nested = True
+        self._emit(chunk)  # type: ignore[arg-type]  # a tool-output or a data chunk
+
+    def _emit_result(
+        self, call: PendingCall, result: Any, error: ErrorInfo | None, writer: ToolWriter
+    ) -> None:
+        """Record the call's outcome and emit its ``tool-result`` / ``tool-error``."""
+        self._step.results.append((call, result, error))
+        hidden = writer.hidden_usage
+        usage = None
+        if hidden.total_tokens or hidden.input_tokens or hidden.output_tokens:
+            usage = hidden
+            self._total = self._total + hidden
+            self._nested = True
+        self._emit(result_chunk(self.run_id, call, result, error, usage))
 
     def _end_step(self) -> None:
         step = self._step
@@ -366,7 +401,7 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers, PauseHandling):
         """
         self._ended = True
         payload = last
-        if self._step_count > 1:
+        if self._step_count > 1 or self._nested:
             output = last.output.model_copy(update={"usage": self._with_raw(self._total)})
             payload = last.model_copy(update={"output": output})
         if self._claim_version is not None:  # a resumed run: its snapshot goes first

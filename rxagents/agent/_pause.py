@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from pydantic import ValidationError
 
 from rxagents._core.clock import now_ms
-from rxagents.agent._step_state import PendingCall, StepState, result_chunk
+from rxagents.agent._step_state import PendingCall, StepState
 from rxagents.agent._suspend import (
     APPROVAL_RESUME_SCHEMA,
     DEFAULT_DECLINE_REASON,
@@ -33,10 +33,12 @@ from rxagents.agent._suspend import (
     step_snapshot,
 )
 from rxagents.agent._tool_calls import execute_call
+from rxagents.agent._writer import ToolWriter
 from rxagents.agent.tools import ToolSuspended, resume_schema_text, to_json_value
 from rxagents.errors import ConfigurationError
 from rxagents.events import (
     AgentChunk,
+    ErrorInfo,
     ToolApproval,
     ToolCallApproval,
     ToolCallApprovalPayload,
@@ -96,6 +98,14 @@ class PauseHandling(ABC):
 
     @abstractmethod
     def _end_step(self) -> None: ...
+
+    @abstractmethod
+    def _writer(self, call: PendingCall) -> ToolWriter: ...
+
+    @abstractmethod
+    def _emit_result(
+        self, call: PendingCall, result: Any, error: ErrorInfo | None, writer: ToolWriter
+    ) -> None: ...
 
     @abstractmethod
     def _guard(self, action: Callable[[], None]) -> None: ...
@@ -252,9 +262,8 @@ class PauseHandling(ABC):
             if isinstance(outcome, Pending):
                 pending.insert(0, outcome)
             else:
-                result, error = outcome
-                self._step.results.append((call, result, error))
-                self._emit(result_chunk(self.run_id, call, result, error))
+                result, error, writer = outcome
+                self._emit_result(call, result, error, writer)
         self._tool_task = None
         if pending:
             await self._pause(pending)
@@ -272,18 +281,21 @@ class PauseHandling(ABC):
                 try:
                     resume_data = tool.resume_schema.model_validate(resume_data)
                 except ValidationError as err:
-                    return _invalid_resume_data(call.tool_name, decision.resume_data, err), None
+                    invalid = _invalid_resume_data(call.tool_name, decision.resume_data, err)
+                    return invalid, None, self._writer(call)
+        writer = self._writer(call)
         result, error = await execute_call(
             self.config.tools,
             call,
             self.config.model.model_id,
             self.run_id,
+            writer=writer,
             resume_data=resume_data,
             suspend_payload=item.suspend_payload,
         )
         if isinstance(result, ToolSuspended):
             return self._suspension(call, result.payload)
-        return result, error
+        return result, error, writer
 
     def _give_back_claim(self) -> None:
         """Put the resumed run's snapshot back to suspended: the run stopped before its end."""

@@ -224,10 +224,19 @@ def call_summary(call: PendingCall) -> ToolCallSummary:
 
 
 def result_chunk(
-    run_id: str, call: PendingCall, result: Any, error: ErrorInfo | None
+    run_id: str,
+    call: PendingCall,
+    result: Any,
+    error: ErrorInfo | None,
+    usage: Usage | None = None,
 ) -> AgentChunk:
-    """The ``tool-result`` (or, with ``error``, ``tool-error``) answering ``call``."""
+    """The ``tool-result`` (or, with ``error``, ``tool-error``) answering ``call``.
+
+    ``usage`` is the usage of nested model calls the stream shows nowhere else.
+    """
     fields = _call_fields(call)
+    if usage is not None:
+        fields["usage"] = usage
     if error is None:
         return ToolResult(run_id=run_id, payload=ToolResultPayload(result=result, **fields))
     return ToolError(run_id=run_id, payload=ToolErrorPayload(error=error, **fields))

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rxagents.agent._step_state import PendingCall
+from rxagents.agent._writer import ToolWriter
 from rxagents.agent.tools import Tool, ToolContext, ToolSuspended
 from rxagents.errors import ToolExecutionError
 from rxagents.events import ErrorInfo
@@ -22,6 +23,7 @@ async def execute_call(
     model_id: str,
     run_id: str,
     *,
+    writer: ToolWriter | None = None,
     resume_data: Any = None,
     suspend_payload: Any = None,
 ) -> tuple[Any, ErrorInfo | None]:
@@ -29,8 +31,24 @@ async def execute_call(
 
     A tool that suspends itself gives ``(ToolSuspended, None)``. Cancellation propagates (the
     run was cancelled); every other failure is the call's error, which the model sees as the
-    tool's result.
+    tool's result. ``writer`` (the call's ``ctx.writer``) is closed when the call ends.
     """
+    try:
+        return await _execute(tools, call, model_id, run_id, writer, resume_data, suspend_payload)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+async def _execute(
+    tools: Mapping[str, Tool],
+    call: PendingCall,
+    model_id: str,
+    run_id: str,
+    writer: ToolWriter | None,
+    resume_data: Any,
+    suspend_payload: Any,
+) -> tuple[Any, ErrorInfo | None]:
     if call.parse_error is not None:
         return None, ErrorInfo(name="ToolExecutionError", message=call.parse_error)
     tool = tools.get(call.tool_name)
@@ -48,6 +66,7 @@ async def execute_call(
             resume_data=resume_data,
             suspend_payload=suspend_payload,
             suspend_schema=tool.suspend_schema,
+            writer=writer,
         )
         return await tool.run(call.args, context), None
     except ToolSuspended as suspended:

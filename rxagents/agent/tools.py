@@ -1,7 +1,8 @@
 """Tools: typed functions the model can call, with validated arguments.
 
 A tool may take a :class:`ToolContext` (a parameter annotated with it, injected by the agent
-loop, never part of the input schema): the run and call it serves, and whether it was cancelled.
+loop, never part of the input schema): the run and call it serves, whether it was cancelled, and
+``ctx.writer`` to stream progress (``tool-output`` and data chunks) while it runs.
 A tool may pause its run with ``await ctx.suspend(payload)``; when the run is resumed, the tool
 runs again from the top with ``ctx.resume_data`` (and ``ctx.suspend_payload``) set. A tool built
 with ``require_approval=`` does not run until a human approves the call.
@@ -24,6 +25,7 @@ from typing import Any, NoReturn, TypeAlias, TypeVar, final, get_type_hints, ove
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
+from rxagents.agent._writer import ToolWriter
 from rxagents.errors import ConfigurationError, ToolExecutionError
 from rxagents.models import ToolSpec
 
@@ -33,6 +35,7 @@ __all__ = (
     "ToolContext",
     "ToolDefinitionWarning",
     "ToolSuspended",
+    "ToolWriter",
     "resume_schema_text",
     "tool",
 )
@@ -83,6 +86,7 @@ class ToolContext:
         "suspend_payload",
         "tool_call_id",
         "tool_name",
+        "writer",
     )
 
     def __init__(
@@ -94,7 +98,12 @@ class ToolContext:
         resume_data: Any = None,
         suspend_payload: Any = None,
         suspend_schema: type[BaseModel] | None = None,
+        writer: ToolWriter | None = None,
     ) -> None:
+        self.writer = writer or ToolWriter(run_id, tool_call_id, tool_name)
+        """Sends progress to the stream while the tool runs: ``await ctx.writer.write(value)``
+        (a ``tool-output`` chunk), ``await ctx.writer.custom({"type": "data-…", …})`` (a data
+        chunk), ``await ctx.writer.pipe(nested_stream)`` (see :class:`ToolWriter`)."""
         self.resume_data = resume_data
         """The resume data when the run was resumed on this call (validated against the
         tool's ``resume_schema``, as an instance of it when it has one), else ``None``."""

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from rxagents.agent import Agent, tool
 from rxagents.errors import ConfigurationError, MissingApiKeyError
+from rxagents.events import AgentError, TextDelta, TextEnd, ToolCall, ToolError, ToolResult
 from rxagents.memory import Memory
 from rxagents.models import FunctionModel, LanguageModel, ModelCall, ScriptedModel, resolve_model
 from rxagents.network import NetworkStream
@@ -126,17 +127,17 @@ async def run_agent(agent: Agent, prompt: str) -> None:
     print(f"{BOLD}agent{RESET} {agent.id} ← {prompt!r}")
     stream = await agent.stream(prompt)
     async for chunk in stream:
-        if chunk.type == "text-delta":
+        if isinstance(chunk, TextDelta):
             print(chunk.payload.text, end="", flush=True)
-        elif chunk.type == "text-end":
+        elif isinstance(chunk, TextEnd):
             print()
-        elif chunk.type == "tool-call":
+        elif isinstance(chunk, ToolCall):
             print(f"{DIM}  → {chunk.payload.tool_name}({json.dumps(chunk.payload.args)}){RESET}")
-        elif chunk.type == "tool-result":
+        elif isinstance(chunk, ToolResult):
             print(f"{DIM}  ← {json.dumps(chunk.payload.result)}{RESET}")
-        elif chunk.type == "tool-error":
+        elif isinstance(chunk, ToolError):
             print(f"{DIM}  ✗ {chunk.payload.error.message}{RESET}")
-        elif chunk.type == "error":
+        elif isinstance(chunk, AgentError):
             print(f"\n  error: {chunk.payload.error.message}")
     usage = await stream.usage
     print(

@@ -34,7 +34,7 @@ from rxagents.events._compact import (
     text_delta_shape,
 )
 from rxagents.events.agent import *  # noqa: F403
-from rxagents.events.agent import AgentChunk
+from rxagents.events.agent import AgentChunk, DataChunk, ToolOutputPayload
 from rxagents.events.network import *  # noqa: F403
 from rxagents.events.network import NetworkChunk, WrappedChunk
 from rxagents.events.workflow import *  # noqa: F403
@@ -46,29 +46,38 @@ _CLASSES: tuple[type[ChunkBase], ...] = (
     *get_args(NetworkChunk),
 )
 CHUNK_CLASSES: dict[str, type[ChunkBase]] = {
-    cls.model_fields["type"].default: cls for cls in _CLASSES
+    cls.model_fields["type"].default: cls
+    for cls in _CLASSES
+    if isinstance(cls.model_fields["type"].default, str)
 }
-"""Every fixed chunk type, mapped to its class (wrapped chunks excluded)."""
+"""Every fixed chunk type, mapped to its class (wrapped and custom data chunks excluded)."""
 
 _WRAPPED = "*wrapped*"
+_CUSTOM = "*custom*"
 
 
 def chunk_tag(value: Any) -> str | None:
     """Return the union tag of raw or parsed chunk data: its type, or the wrapped marker.
 
     A chunk whose payload is itself a chunk, and whose type ends with the inner chunk's type, is
-    a wrapped chunk (``agent-execution-event-text-delta`` around a ``text-delta``).
+    a wrapped chunk (``agent-execution-event-text-delta`` around a ``text-delta``). A chunk of
+    another type without an envelope (no ``runId``, no ``payload``) is a custom
+    :class:`DataChunk` (what ``ctx.writer.custom`` emits).
     """
     if isinstance(value, dict):
         kind = value.get("type")
         if kind in CHUNK_CLASSES:
             return cast(str, kind)
+        if isinstance(kind, str) and "payload" not in value and "runId" not in value:
+            return _CUSTOM
         payload = value.get("payload")
         inner = payload.get("type") if isinstance(payload, dict) else getattr(payload, "type", None)
     else:
         kind = getattr(value, "type", None)
         if kind in CHUNK_CLASSES:
             return cast(str, kind)
+        if isinstance(value, DataChunk):
+            return _CUSTOM
         inner = getattr(getattr(value, "payload", None), "type", None)
     if (
         isinstance(kind, str)
@@ -81,13 +90,14 @@ def chunk_tag(value: Any) -> str | None:
 
 
 if TYPE_CHECKING:
-    Chunk = AgentChunk | WorkflowChunk | NetworkChunk | WrappedChunk
+    Chunk = AgentChunk | WorkflowChunk | NetworkChunk | WrappedChunk | DataChunk
 else:
     Chunk = Annotated[
         Union[
             (
                 *(Annotated[cls, Tag(tag)] for tag, cls in CHUNK_CLASSES.items()),
                 Annotated[WrappedChunk, Tag(_WRAPPED)],
+                Annotated[DataChunk, Tag(_CUSTOM)],
             )
         ],
         Discriminator(
@@ -148,8 +158,12 @@ def _type_at(value: object) -> object:
 
 
 def _parse_step_output(value: Any) -> Any:
-    """Parse a ``workflow-step-output`` value as a chunk when it is one; keep it otherwise."""
-    if isinstance(value, dict) and "type" in value and chunk_tag(value):
+    """Parse a nested output value as a chunk when it is an enveloped one; keep it otherwise.
+
+    Used for ``workflow-step-output`` and ``tool-output``. A value without an envelope (say
+    ``{"type": "data-x", "data": 1}`` passed to ``writer.write``) stays the value written.
+    """
+    if isinstance(value, dict) and "type" in value and chunk_tag(value) not in (None, _CUSTOM):
         try:
             return CHUNK_ADAPTER.validate_python(value)
         except ValidationError:
@@ -158,6 +172,7 @@ def _parse_step_output(value: Any) -> Any:
 
 
 WorkflowStepOutputPayload.parse_output = staticmethod(_parse_step_output)
+ToolOutputPayload.parse_output = staticmethod(_parse_step_output)
 
 __all__ = (
     "CHUNK_ADAPTER",

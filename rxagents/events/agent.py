@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, ClassVar, Literal
 
-from pydantic import MISSING
+from pydantic import MISSING, SerializerFunctionWrapHandler, field_validator, model_serializer
 
 from rxagents.events._base import ChunkBase, ErrorInfo, Payload, Source
 from rxagents.usage import Usage
@@ -15,6 +16,7 @@ __all__ = (
     "AgentChunk",
     "AgentError",
     "AgentErrorPayload",
+    "DataChunk",
     "FileChunk",
     "Finish",
     "ObjectChunk",
@@ -62,6 +64,7 @@ __all__ = (
     "ToolOutput",
     "ToolOutputDenied",
     "ToolOutputDeniedPayload",
+    "ToolOutputPayload",
     "ToolResult",
     "ToolResultPayload",
     "Tripwire",
@@ -180,6 +183,9 @@ class ToolResultPayload(Payload):
     """What the tool returned."""
     provider_metadata: dict[str, Any] | MISSING = MISSING
     """Provider-specific data, passed through untouched."""
+    usage: Usage | MISSING = MISSING
+    """The usage of model calls made inside the tool that the stream shows nowhere else (a
+    nested agent piped as text only); absent otherwise. Not in Mastra, which drops it."""
 
 
 class ToolErrorPayload(Payload):
@@ -195,6 +201,8 @@ class ToolErrorPayload(Payload):
     """Why the tool failed; the model sees this as the tool's result."""
     provider_metadata: dict[str, Any] | MISSING = MISSING
     """Provider-specific data, passed through untouched."""
+    usage: Usage | MISSING = MISSING
+    """As on ``tool-result``: nested usage the stream shows nowhere else (not in Mastra)."""
 
 
 class ToolCallApprovalPayload(Payload):
@@ -547,12 +555,73 @@ class Tripwire(_AgentChunkBase):
     payload: OpenPayload
 
 
+class ToolOutputPayload(Payload):
+    """Payload of ``tool-output``: one value a running tool wrote (``ctx.writer.write``)."""
+
+    output: Any = None
+    """What the tool wrote: a chunk of a nested run (parsed, with its own envelope) or any JSON
+    value (kept as is)."""
+    tool_call_id: str
+    """The call that wrote it."""
+    tool_name: str
+    """The tool's name."""
+
+    parse_output: ClassVar[Callable[[Any], Any]] = staticmethod(lambda value: value)
+
+    @field_validator("output", mode="before")
+    @classmethod
+    def _output_as_chunk(cls, value: Any) -> Any:
+        return cls.parse_output(value)
+
+
 class ToolOutput(_AgentChunkBase):
-    """``tool-output``: something a tool wrote while running (``from: USER``)."""
+    """``tool-output``: something a tool wrote while running (``from: USER``).
+
+    It sits between its call's ``tool-call`` and ``tool-result``. A nested agent's chunks (a
+    sub-agent's whole run, or a stream a tool piped through its writer) arrive as ``tool-output``
+    chunks whose ``output`` is the nested chunk; :func:`rxagents.operators.unwrap_tool_output`
+    gives them back.
+    """
 
     type: Literal["tool-output"] = "tool-output"
     from_: Source = "USER"
-    payload: OpenPayload
+    payload: ToolOutputPayload
+
+
+class DataChunk(ChunkBase):
+    """A chunk a tool wrote verbatim with ``ctx.writer.custom``: ``{"type": "data-…", "data": …}``.
+
+    The one chunk kind without the four-key envelope: it is dumped exactly as written (``type``,
+    ``data``, ``id``, ``transient`` and any other key), without ``runId``, ``from`` or ``payload``.
+    In process, :attr:`run_id` names the run that emitted it (``""`` when it was read from the
+    wire, which does not carry it). Its type is usually ``data-<name>``; any type outside the
+    vocabulary is accepted, as in Mastra.
+    """
+
+    type: str
+    """The chunk's type, e.g. ``"data-progress"``."""
+    run_id: str = ""
+    """The run that emitted it, in process only (never on the wire)."""
+    from_: Source = "USER"
+    """Always ``"USER"``, in process only (never on the wire)."""
+    payload: None = None
+    """Always ``None``: the data is in :attr:`data` and the extra keys."""
+    data: Any = MISSING
+    """The chunk's data (the AI SDK needs it on ``data-*`` parts)."""
+    id: str | MISSING = MISSING
+    """An id: a UI replaces an earlier data part that had the same type and id."""
+    transient: bool | MISSING = MISSING
+    """A part the UI shows while it streams but does not keep in the message."""
+
+    @model_serializer(mode="wrap")
+    def _dump_verbatim(self, handler: SerializerFunctionWrapHandler) -> Any:
+        dumped = handler(self)
+        for key in _ENVELOPE_KEYS:
+            dumped.pop(key, None)
+        return dumped
+
+
+_ENVELOPE_KEYS = ("runId", "run_id", "from", "from_", "payload")
 
 
 class ResponseMetadata(_AgentChunkBase):
@@ -592,5 +661,6 @@ AgentChunk = (
     | RawChunk
     | Tripwire
     | ToolOutput
+    | DataChunk
 )
-"""Every agent chunk class."""
+"""Every agent chunk class (:class:`DataChunk` has no fixed type)."""

@@ -14,6 +14,9 @@ from rxagents.events import (
     NetworkValidationEnd,
     RoutingAgentEnd,
     StepFinish,
+    ToolError,
+    ToolOutput,
+    ToolResult,
     WorkflowStepOutput,
     WrappedChunk,
 )
@@ -37,9 +40,14 @@ def _wrapped(chunk: WrappedChunk) -> Usage | None:
     return usage_of(chunk.payload)
 
 
-def _step_output(chunk: WorkflowStepOutput) -> Usage | None:
+def _step_output(chunk: WorkflowStepOutput | ToolOutput) -> Usage | None:
     output = chunk.payload.output
     return usage_of(output) if isinstance(output, ChunkBase) else None
+
+
+def _tool_end(chunk: ToolResult | ToolError) -> Usage | None:
+    usage = chunk.payload.usage
+    return None if usage is MISSING else usage
 
 
 _PER_CALL: tuple[tuple[type[ChunkBase], _Extract], ...] = (
@@ -48,6 +56,9 @@ _PER_CALL: tuple[tuple[type[ChunkBase], _Extract], ...] = (
     (NetworkValidationEnd, _optional),
     (WrappedChunk, _wrapped),
     (WorkflowStepOutput, _step_output),
+    (ToolOutput, _step_output),
+    (ToolResult, _tool_end),
+    (ToolError, _tool_end),
 )
 
 # Keyed by exact class: one dict lookup per chunk. Other classes (subclasses, non-chunks) are
@@ -68,7 +79,10 @@ def usage_of(chunk: ChunkBase) -> Usage | None:
     Usage is reported where a model call ends: ``step-finish`` (``payload.output.usage``),
     ``routing-agent-end`` and ``network-validation-end`` (``payload.usage``, when present). The
     same chunks are found inside wrapped chunks (``agent-execution-event-step-finish``, at any
-    depth) and inside ``workflow-step-output`` (whose ``output`` may itself be wrapped). Aggregate
+    depth), inside ``workflow-step-output`` (whose ``output`` may itself be wrapped) and inside
+    ``tool-output`` (a nested agent's or a sub-agent's chunks, at any depth). A ``tool-result``
+    or ``tool-error`` carries ``payload.usage`` only for nested calls the stream shows nowhere
+    else (a nested agent piped as text), and that counts too. Aggregate
     totals (``finish``, ``workflow-finish``, ``agent-execution-end``, ``workflow-execution-end``,
     ``network-execution-event-finish``) give ``None``, so summing ``usage_of`` over a stream
     counts every model call exactly once. Anything that is not a chunk gives ``None``.
