@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from reactivex import Observable, abc
 
 from rxagents._core.rx import lean
+from rxagents.agent._delegation import agent_tool, check_tool_name, workflow_tool
 from rxagents.agent._legacy import LegacyRun, LegacyStream
 from rxagents.agent._loop import AgentRun, RunConfig
 from rxagents.agent._memory_run import MemoryAgentRun, observe_with_memory, with_history
@@ -121,8 +122,10 @@ class AgentResult(Generic[_O]):
 class Agent:
     """A language model with instructions and tools.
 
-    With ``memory=`` a run can continue a conversation thread; with ``agents=``,
-    ``workflows=`` (or tools) and memory, the agent can run a network over them.
+    With ``memory=`` a run can continue a conversation thread. With ``agents=`` it is a
+    supervisor: its model delegates to each sub-agent through an ``agent-<key>`` tool, whose
+    run streams inside the supervisor's (``workflows=`` give ``workflow-<key>`` tools). With
+    sub-agents, workflows (or tools) and memory, the agent can also run a network over them.
 
     Example:
         >>> agent = Agent("helper", instructions="Be brief.", model=ScriptedModel([...]))
@@ -160,8 +163,11 @@ class Agent:
             tools: Tools as a list (named by their id) or a dict keyed by the name the model
                 sees, as in Mastra. In a network they are also primitives the router can run.
             max_steps: The most model calls per run (the tool loop stops there).
-            agents: Sub-agents a network can route to, by the key the router uses.
-            workflows: Committed workflows a network can route to, by key.
+            agents: Sub-agents, by key: in ``stream()`` and ``generate()`` the model can
+                delegate to each through a tool named ``agent-<key>`` (the sub-agent's whole
+                run streams as ``tool-output`` chunks); a network routes to them by key.
+            workflows: Committed workflows, by key: tools named ``workflow-<key>`` in
+                ``stream()`` and ``generate()``, primitives a network routes to.
             memory: Where conversation threads are kept: runs given
                 ``memory={"thread": ..., "resource": ...}`` load the thread's recent messages
                 first and save their new messages after; networks require it.
@@ -171,7 +177,8 @@ class Agent:
                 definition can resume them.
 
         Raises:
-            ConfigurationError: Bad settings.
+            ConfigurationError: Bad settings, a sub-agent or workflow key that does not make
+                a valid tool name, or a tool named like a delegation tool.
         """
         if not _is_name(id):
             raise ConfigurationError("an agent needs a non-empty string id")
@@ -193,6 +200,10 @@ class Agent:
         """Sub-agents a network can route to, by key."""
         self.workflows: dict[str, WorkflowLike] = _keyed(id, "workflow", workflows, WorkflowLike)  # type: ignore[type-abstract]  # a runtime-checkable protocol
         """Workflows a network can route to, by key."""
+        self._delegations: dict[str, Tool] = _delegations(
+            id, self.tools, self.agents, self.workflows
+        )
+        """The ``agent-<key>`` and ``workflow-<key>`` tools of the sub-agents and workflows."""
         self.memory: Memory | None = _check_memory(id, memory)
         """Where conversation threads are kept (``None``: runs remember nothing)."""
         self.storage: Storage = storage if storage is not None else InMemoryStorage()
@@ -412,7 +423,7 @@ class Agent:
             agent_id=self.id,
             model=self.model,  # type: ignore[arg-type]  # a paused run ran a v2 model
             prompt=[],
-            tools=self.tools,
+            tools=self._run_tools(),
             max_steps=snapshot["maxSteps"],
             settings=snapshot["settings"],
             run_id=run_id,
@@ -511,6 +522,12 @@ class Agent:
 
     # --- helpers --------------------------------------------------------------------------
 
+    def _run_tools(self) -> dict[str, Tool]:
+        """The tools a run offers: the agent's own, then one per sub-agent and workflow."""
+        if not self._delegations:
+            return self.tools
+        return {**self.tools, **self._delegations}
+
     def _memory_for(self, options: Mapping[str, Any]) -> tuple[Memory, MemoryRef] | None:
         value = options.get("memory")
         if value is None:
@@ -557,7 +574,7 @@ class Agent:
             agent_id=self.id,
             model=self.model,  # type: ignore[arg-type]  # v1 models only reach the legacy loop
             prompt=prompt,
-            tools=self.tools,
+            tools=self._run_tools(),
             max_steps=max_steps,
             settings=settings,
             output=output,
@@ -641,6 +658,25 @@ def _keyed(
                 f"agent {agent_id!r}: {kind} {key!r} is not committed; call commit() first"
             )
         result[key] = value
+    return result
+
+
+def _delegations(
+    agent_id: str,
+    tools: Mapping[str, Tool],
+    agents: Mapping[str, AgentLike],
+    workflows: Mapping[str, WorkflowLike],
+) -> dict[str, Tool]:
+    """One ``agent-<key>`` tool per sub-agent and one ``workflow-<key>`` tool per workflow."""
+    result: dict[str, Tool] = {}
+    for key, agent in agents.items():
+        name = f"agent-{key}"
+        check_tool_name(agent_id, name, list(tools))
+        result[name] = agent_tool(key, agent)
+    for key, workflow in workflows.items():
+        name = f"workflow-{key}"
+        check_tool_name(agent_id, name, [*tools, *result])
+        result[name] = workflow_tool(key, workflow)
     return result
 
 

@@ -301,7 +301,14 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers, PauseHandling):
         writers = {c.tool_call_id: self._writer(c) for c in calls if c.tool_call_id not in waiting}
         tasks = {
             call.tool_call_id: asyncio.ensure_future(
-                execute_call(tools, call, model_id, self.run_id, writer=writers[call.tool_call_id])
+                execute_call(
+                    tools,
+                    call,
+                    model_id,
+                    self.run_id,
+                    writer=writers[call.tool_call_id],
+                    messages=self._prompt,
+                )
             )
             for call in calls
             if call.tool_call_id not in waiting
@@ -317,7 +324,7 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers, PauseHandling):
                 if self._disposed:
                     return
                 if isinstance(result, ToolSuspended):
-                    pending.append(self._suspension(call, result.payload))
+                    pending.append(self._suspension(call, result))
                     continue
                 self._emit_result(call, result, error, writers[call.tool_call_id])
         finally:
@@ -348,7 +355,20 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers, PauseHandling):
     def _emit_result(
         self, call: PendingCall, result: Any, error: ErrorInfo | None, writer: ToolWriter
     ) -> None:
-        """Record the call's outcome and emit its ``tool-result`` / ``tool-error``."""
+        """Record the call's outcome and emit its ``tool-result`` / ``tool-error``.
+
+        A tool with ``to_model_output`` gives the model that instead of the result.
+        """
+        model_output: Any = MISSING
+        tool = self.config.tools.get(call.tool_name)
+        if error is None and tool is not None and tool.to_model_output is not None:
+            try:
+                model_output = tool.to_model_output(result)
+            except Exception as err:
+                _log.debug("tool %r: to_model_output raised", call.tool_name, exc_info=True)
+                result, error = None, ErrorInfo.from_exception(err)
+            else:
+                self._step.model_outputs[call.tool_call_id] = model_output
         self._step.results.append((call, result, error))
         hidden = writer.hidden_usage
         usage = None
@@ -356,7 +376,7 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers, PauseHandling):
             usage = hidden
             self._total = self._total + hidden
             self._nested = True
-        self._emit(result_chunk(self.run_id, call, result, error, usage))
+        self._emit(result_chunk(self.run_id, call, result, error, usage, model_output))
 
     def _end_step(self) -> None:
         step = self._step

@@ -138,10 +138,14 @@ class PauseHandling(ABC):
     def _approval(self, call: PendingCall) -> Pending:
         return Pending(call, "approval", APPROVAL_RESUME_SCHEMA)
 
-    def _suspension(self, call: PendingCall, payload: Any) -> Pending:
+    def _suspension(self, call: PendingCall, suspended: ToolSuspended) -> Pending:
+        approval = suspended.approval
+        if approval is not None:  # the tool waits on the approval of a nested call
+            nested = {"toolName": approval.tool_name, "args": to_json_value(approval.args)}
+            return Pending(call, "approval", APPROVAL_RESUME_SCHEMA, suspended.payload, nested)
         tool = self.config.tools[call.tool_name]
         schema = None if tool.resume_schema is None else resume_schema_text(tool.resume_schema)
-        return Pending(call, "suspension", schema, payload)
+        return Pending(call, "suspension", schema, suspended.payload)
 
     # --- pausing --------------------------------------------------------------------------
 
@@ -197,8 +201,8 @@ class PauseHandling(ABC):
                 run_id=self.run_id,
                 payload=ToolCallApprovalPayload(
                     tool_call_id=call.tool_call_id,
-                    tool_name=call.tool_name,
-                    args=call.args,
+                    tool_name=item.shown_name,
+                    args=item.shown_args,
                     resume_schema=item.resume_schema or APPROVAL_RESUME_SCHEMA,
                 ),
             )
@@ -241,7 +245,7 @@ class PauseHandling(ABC):
         item, decision = resume.pending, resume.decision
         call = item.call
         pending = list(others)
-        if item.kind == "approval" and not decision.approved:
+        if item.kind == "approval" and not decision.approved and item.nested is None:
             reason = decision.reason or DEFAULT_DECLINE_REASON
             self._step.denied[call.tool_call_id] = reason
             self._emit(
@@ -275,7 +279,11 @@ class PauseHandling(ABC):
         call = item.call
         tool = self.config.tools.get(call.tool_name)
         resume_data: Any = None
-        if item.kind == "suspension":
+        if item.nested is not None:  # the tool answers its nested call itself
+            resume_data = {"approved": decision.approved}
+            if decision.reason is not None:
+                resume_data["reason"] = decision.reason
+        elif item.kind == "suspension":
             resume_data = decision.resume_data
             if tool is not None and tool.resume_schema is not None:
                 try:
@@ -292,9 +300,10 @@ class PauseHandling(ABC):
             writer=writer,
             resume_data=resume_data,
             suspend_payload=item.suspend_payload,
+            messages=self._prompt,
         )
         if isinstance(result, ToolSuspended):
-            return self._suspension(call, result.payload)
+            return self._suspension(call, result)
         return result, error, writer
 
     def _give_back_claim(self) -> None:

@@ -8,7 +8,7 @@ agents) rebuild their messages with it too.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +70,8 @@ class StepState:
     input_metadata: dict[str, Any] = field(default_factory=dict)
     denied: dict[str, str] = field(default_factory=dict)
     """Declined calls (not run): the reason the model receives instead, by tool call id."""
+    model_outputs: dict[str, Any] = field(default_factory=dict)
+    """What the model receives instead of a result (a tool's ``to_model_output``), by call id."""
 
     def finish_payload(
         self,
@@ -149,7 +151,12 @@ class StepState:
             )
             results.sort(key=lambda r: order.get(r[0], len(order)))
         return transcript(
-            reasoning, "".join(self.text), calls, results, denied=frozenset(self.denied)
+            reasoning,
+            "".join(self.text),
+            calls,
+            results,
+            denied=frozenset(self.denied),
+            model_outputs=self.model_outputs,
         )
 
 
@@ -160,6 +167,7 @@ def transcript(
     results: Sequence[tuple[str, str, Any, str | None]],
     *,
     denied: Collection[str] = frozenset(),
+    model_outputs: Mapping[str, Any] | None = None,
 ) -> list[Message]:
     """Return a step's messages: the assistant's reasoning, text and tool calls, then results.
 
@@ -169,7 +177,10 @@ def transcript(
         calls: ``(tool call id, tool name, input)`` per call.
         results: ``(tool call id, tool name, result, error message or None)`` per result.
         denied: Ids of declined calls, whose result is the reason given to the model as text.
+        model_outputs: What the model receives instead of the result, by call id
+            (``{"type": "text", "value": ...}``).
     """
+    outputs = model_outputs or {}
     content: list[dict[str, Any]] = []
     for block_text, options in reasoning:
         part: dict[str, Any] = {"type": "reasoning", "text": block_text}
@@ -194,19 +205,30 @@ def transcript(
                         "type": "tool-result",
                         "toolCallId": call_id,
                         "toolName": name,
-                        "output": (
-                            {"type": "error-text", "value": error}
-                            if error is not None
-                            else {"type": "text", "value": result}
-                            if call_id in denied
-                            else {"type": "json", "value": result}
-                        ),
+                        "output": _output(call_id, result, error, denied, outputs),
                     }
                     for call_id, name, result, error in results
                 ],
             }
         )
     return messages
+
+
+def _output(
+    call_id: str,
+    result: Any,
+    error: str | None,
+    denied: Collection[str],
+    outputs: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The ``output`` of a tool-result part: what the model receives."""
+    if error is not None:
+        return {"type": "error-text", "value": error}
+    if call_id in outputs:
+        return dict(outputs[call_id])
+    if call_id in denied:
+        return {"type": "text", "value": result}
+    return {"type": "json", "value": result}
 
 
 def _call_fields(call: PendingCall) -> dict[str, Any]:
@@ -229,14 +251,21 @@ def result_chunk(
     result: Any,
     error: ErrorInfo | None,
     usage: Usage | None = None,
+    model_output: Any = MISSING,
 ) -> AgentChunk:
     """The ``tool-result`` (or, with ``error``, ``tool-error``) answering ``call``.
 
-    ``usage`` is the usage of nested model calls the stream shows nowhere else.
+    ``usage`` is the usage of nested model calls the stream shows nowhere else;
+    ``model_output`` what the model receives instead of the result (as Mastra, in
+    ``providerMetadata.mastra.modelOutput``).
     """
     fields = _call_fields(call)
     if usage is not None:
         fields["usage"] = usage
+    if model_output is not MISSING:
+        metadata = dict(fields.get("provider_metadata") or {})
+        metadata["mastra"] = {**metadata.get("mastra", {}), "modelOutput": model_output}
+        fields["provider_metadata"] = metadata
     if error is None:
         return ToolResult(run_id=run_id, payload=ToolResultPayload(result=result, **fields))
     return ToolError(run_id=run_id, payload=ToolErrorPayload(error=error, **fields))

@@ -104,10 +104,24 @@ class Pending:
     kind: Literal["approval", "suspension"]
     resume_schema: str | None = None
     suspend_payload: Any = None
+    nested: dict[str, Any] | None = None
+    """For an approval a tool asked for on behalf of a nested call (a sub-agent's tool):
+    ``{"toolName", "args"}`` of that call, shown instead of this call's; answering it runs
+    this call's tool again with the decision as resume data."""
+
+    @property
+    def shown_name(self) -> str:
+        """The tool name the pause chunk and listings show."""
+        return self.call.tool_name if self.nested is None else str(self.nested["toolName"])
+
+    @property
+    def shown_args(self) -> Any:
+        """The arguments the pause chunk and listings show."""
+        return self.call.args if self.nested is None else self.nested["args"]
 
     def to_json(self) -> dict[str, Any]:
         """The call as the snapshot stores it."""
-        return {
+        value = {
             "toolCallId": self.call.tool_call_id,
             "toolName": self.call.tool_name,
             "args": None if self.call.args is MISSING else self.call.args,
@@ -115,12 +129,21 @@ class Pending:
             "resumeSchema": self.resume_schema,
             "suspendPayload": self.suspend_payload,
         }
+        if self.nested is not None:
+            value["nested"] = self.nested
+        return value
 
     @classmethod
     def from_json(cls, value: dict[str, Any]) -> Pending:
         """Read a pending call back."""
         call = PendingCall(value["toolCallId"], value["toolName"], value["args"])
-        return cls(call, value["kind"], value.get("resumeSchema"), value.get("suspendPayload"))
+        return cls(
+            call,
+            value["kind"],
+            value.get("resumeSchema"),
+            value.get("suspendPayload"),
+            value.get("nested"),
+        )
 
 
 @dataclass(frozen=True)
@@ -156,6 +179,7 @@ def step_snapshot(step: StepState) -> dict[str, Any]:
             for call, result, error in step.results
         ],
         "denied": dict(step.denied),
+        "modelOutputs": dict(step.model_outputs),
         "reason": step.reason,
         "usage": step.usage.model_dump(mode="json", by_alias=True, exclude_none=True),
         "response": step.response,
@@ -180,6 +204,7 @@ def restore_step(value: dict[str, Any]) -> StepState:
         error = None if r["error"] is None else ErrorInfo.model_validate(r["error"])
         step.results.append((by_id[r["toolCallId"]], r["result"], error))
     step.denied.update(value["denied"])
+    step.model_outputs.update(value.get("modelOutputs", {}))
     step.reason = value["reason"]
     step.usage = Usage.model_validate(value["usage"])
     step.response = value["response"]
@@ -339,11 +364,11 @@ def _summary(entry: Entry) -> SuspendedRun:
         item = Pending.from_json(value)
         call: SuspendedToolCall = {
             "tool_call_id": item.call.tool_call_id,
-            "tool_name": item.call.tool_name,
+            "tool_name": item.shown_name,
             "requires_approval": item.kind == "approval",
         }
         if item.kind == "approval":  # as in Mastra: a suspension's entry has no args
-            call["args"] = item.call.args
+            call["args"] = item.shown_args
         else:
             call["suspend_payload"] = item.suspend_payload
         calls.append(call)

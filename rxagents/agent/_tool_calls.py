@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rxagents.agent._step_state import PendingCall
@@ -11,6 +11,7 @@ from rxagents.agent._writer import ToolWriter
 from rxagents.agent.tools import Tool, ToolContext, ToolSuspended
 from rxagents.errors import ToolExecutionError
 from rxagents.events import ErrorInfo
+from rxagents.models import Message
 
 __all__ = ("execute_call",)
 
@@ -26,15 +27,19 @@ async def execute_call(
     writer: ToolWriter | None = None,
     resume_data: Any = None,
     suspend_payload: Any = None,
+    messages: Sequence[Message] = (),
 ) -> tuple[Any, ErrorInfo | None]:
     """Run ``call`` and return ``(result, None)`` or ``(None, error)``; never raises.
 
     A tool that suspends itself gives ``(ToolSuspended, None)``. Cancellation propagates (the
     run was cancelled); every other failure is the call's error, which the model sees as the
-    tool's result. ``writer`` (the call's ``ctx.writer``) is closed when the call ends.
+    tool's result. ``writer`` (the call's ``ctx.writer``) is closed when the call ends;
+    ``messages`` (the run's conversation so far) is the context's ``messages``.
     """
     try:
-        return await _execute(tools, call, model_id, run_id, writer, resume_data, suspend_payload)
+        return await _execute(
+            tools, call, model_id, run_id, writer, resume_data, suspend_payload, messages
+        )
     finally:
         if writer is not None:
             writer.close()
@@ -48,6 +53,7 @@ async def _execute(
     writer: ToolWriter | None,
     resume_data: Any,
     suspend_payload: Any,
+    messages: Sequence[Message],
 ) -> tuple[Any, ErrorInfo | None]:
     if call.parse_error is not None:
         return None, ErrorInfo(name="ToolExecutionError", message=call.parse_error)
@@ -67,6 +73,7 @@ async def _execute(
             suspend_payload=suspend_payload,
             suspend_schema=tool.suspend_schema,
             writer=writer,
+            messages=messages,
         )
         return await tool.run(call.args, context), None
     except ToolSuspended as suspended:

@@ -39,7 +39,7 @@ class AgentLike(Protocol):
 
 @runtime_checkable
 class WorkflowLike(Protocol):
-    """A committed workflow a network can route to (:class:`~rxagents.workflow.Workflow`)."""
+    """A committed workflow (:class:`~rxagents.workflow.Workflow`) for networks and supervisors."""
 
     id: str
     """The workflow's id."""
@@ -55,4 +55,8 @@ class WorkflowLike(Protocol):
 
     def validate_input(self, value: Any) -> Any:
         """Validate a run's input against the input schema."""
+        ...
+
+    def observe(self, input_data: Any = None, *, run_id: str | None = None) -> Observable[Chunk]:
+        """Return one run as a cold Observable of workflow chunks (a supervisor's tool)."""
         ...

@@ -20,17 +20,19 @@ import inspect
 import json
 import threading
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, NoReturn, TypeAlias, TypeVar, final, get_type_hints, overload
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from rxagents.agent._writer import ToolWriter
 from rxagents.errors import ConfigurationError, ToolExecutionError
-from rxagents.models import ToolSpec
+from rxagents.models import Message, ToolSpec
 
 __all__ = (
     "ApprovalPolicy",
+    "ModelOutput",
     "Tool",
     "ToolContext",
     "ToolDefinitionWarning",
@@ -50,13 +52,36 @@ ApprovalPolicy: TypeAlias = "bool | Callable[[Any], bool]"
 """Whether a call needs approval: a flag, or a function of the call's arguments."""
 
 
+ModelOutput: TypeAlias = "dict[str, Any]"
+"""What the model receives as a tool's result: ``{"type": "text", "value": str}`` or
+``{"type": "json", "value": ...}`` (the AI SDK's tool-result output)."""
+
+
+@dataclass(frozen=True)
+class NestedApproval:
+    """A call of a nested run (a sub-agent's tool) that waits for approval.
+
+    A tool raising :class:`ToolSuspended` with it pauses its own run on an approval: the
+    ``tool-call-approval`` chunk carries this call's id with the nested call's name and
+    arguments, and approving or declining it runs the tool again with ``ctx.resume_data``
+    ``{"approved": bool, "reason"?: str}`` (and ``ctx.suspend_payload``).
+    """
+
+    tool_name: str
+    """The nested call's tool."""
+    args: Any
+    """The nested call's arguments."""
+
+
 class ToolSuspended(Exception):
     """Raised by :meth:`ToolContext.suspend`: the agent loop pauses the run on this call."""
 
-    def __init__(self, payload: Any) -> None:
+    def __init__(self, payload: Any, *, approval: NestedApproval | None = None) -> None:
         super().__init__("the tool suspended its run")
         self.payload = payload
         """What the tool passed to ``suspend()`` (JSON-compatible)."""
+        self.approval = approval
+        """A nested call the run waits to have approved, instead of resume data."""
 
 
 class ToolDefinitionWarning(UserWarning):
@@ -81,6 +106,7 @@ class ToolContext:
     __slots__ = (
         "_cancelled",
         "_suspend_schema",
+        "messages",
         "resume_data",
         "run_id",
         "suspend_payload",
@@ -99,6 +125,7 @@ class ToolContext:
         suspend_payload: Any = None,
         suspend_schema: type[BaseModel] | None = None,
         writer: ToolWriter | None = None,
+        messages: Sequence[Message] = (),
     ) -> None:
         self.writer = writer or ToolWriter(run_id, tool_call_id, tool_name)
         """Sends progress to the stream while the tool runs: ``await ctx.writer.write(value)``
@@ -116,6 +143,9 @@ class ToolContext:
         """The call's id (``toolCallId`` on the wire)."""
         self.tool_name = tool_name
         """The name the model called the tool by."""
+        self.messages: tuple[Message, ...] = tuple(messages)
+        """The conversation the run had sent to the model before the step that made this call
+        (system message first; empty outside an agent run). Do not modify the messages."""
         self._cancelled = threading.Event()
 
     @property
@@ -165,7 +195,10 @@ class Tool:
     With ``takes_context=True`` it is called as ``execute(input, ctx)`` with a
     :class:`ToolContext`. ``require_approval`` (``True`` or a function of the validated input)
     makes each call wait for a human's approval; ``suspend_schema`` and ``resume_schema`` type
-    what the tool suspends with and what resuming it must send.
+    what the tool suspends with and what resuming it must send. ``input_json_schema`` is sent
+    to the model as the input schema instead of the one derived from ``input_schema`` (which
+    still validates); ``to_model_output`` maps a result to what the model receives
+    (``{"type": "text", "value": ...}``), as Mastra's ``toModelOutput``.
 
     Example:
         >>> class WeatherIn(BaseModel):
@@ -179,13 +212,15 @@ class Tool:
         id: str,
         description: str = "",
         input_schema: type[BaseModel] | None = None,
-        execute: Callable[[Any], Any] | None = None,
+        execute: Callable[..., Any] | None = None,
         *,
         output_schema: type[BaseModel] | None = None,
         takes_context: bool = False,
         require_approval: ApprovalPolicy = False,
         suspend_schema: type[BaseModel] | None = None,
         resume_schema: type[BaseModel] | None = None,
+        input_json_schema: dict[str, Any] | None = None,
+        to_model_output: Callable[[Any], ModelOutput] | None = None,
     ) -> None:
         unchecked: dict[str, object] = {"id": id, "execute": execute, "schema": input_schema}
         if not isinstance(unchecked["id"], str) or not id:
@@ -207,6 +242,12 @@ class Tool:
         """What the tool passes to ``ctx.suspend()`` (validated when given)."""
         self.resume_schema = resume_schema
         """What resuming a suspended call must send (validated before the tool runs again)."""
+        self.input_json_schema = input_json_schema
+        """The input schema sent to the model as given (else derived from ``input_schema``)."""
+        self.to_model_output = to_model_output
+        """Turns a result into what the model receives instead of the result itself (the
+        ``tool-result`` chunk keeps the result, with this in
+        ``providerMetadata.mastra.modelOutput``)."""
         self._specs: dict[str, ToolSpec] = {}
         """Whether ``execute`` is given a :class:`ToolContext` as its second argument."""
         self._is_async = inspect.iscoroutinefunction(execute) or inspect.iscoroutinefunction(
@@ -225,7 +266,9 @@ class Tool:
         spec = self._specs.get(key)
         if spec is None:
             schema: dict[str, Any] = (
-                self.input_schema.model_json_schema()
+                self.input_json_schema
+                if self.input_json_schema is not None
+                else self.input_schema.model_json_schema()
                 if self.input_schema is not None
                 else {"type": "object", "additionalProperties": True}
             )

@@ -1,0 +1,424 @@
+"""Supervisor delegation: an agent's sub-agents and workflows as tools of its own runs.
+
+An agent built with ``agents={key: agent}`` offers its model one tool per sub-agent, named
+``agent-<key>``, in ``stream()`` and ``generate()`` (as Mastra 1.71 does); ``workflows={key:
+workflow}`` give ``workflow-<key>`` tools. A delegation runs the sub-agent on the supervisor's
+conversation (its tool calls and results left out) followed by the delegation's prompt, streams
+the sub-agent's whole run into the supervisor's stream as ``tool-output`` chunks, and answers
+with ``{text, subAgentThreadId, subAgentResourceId, subAgentToolResults}``; the supervisor's
+model receives only the text. A sub-agent call waiting for approval pauses the supervisor on
+its own delegation call; approving or declining that call answers the sub-agent's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from collections.abc import Sequence
+from typing import Any, cast
+
+from pydantic import MISSING, BaseModel, ConfigDict, Field
+from reactivex import Observable, abc
+
+from rxagents.agent._stream import AgentStream
+from rxagents.agent.protocol import AgentLike, WorkflowLike
+from rxagents.agent.tools import (
+    ModelOutput,
+    NestedApproval,
+    Tool,
+    ToolContext,
+    ToolSuspended,
+    resume_schema_text,
+)
+from rxagents.errors import ConfigurationError, ToolExecutionError
+from rxagents.events import (
+    AgentChunk,
+    Chunk,
+    ToolCallApprovalPayload,
+    ToolResultPayload,
+    WorkflowFinish,
+    WorkflowStepResult,
+)
+from rxagents.models import Message
+
+__all__ = ("agent_tool", "check_tool_name", "strip_tool_parts", "workflow_tool")
+
+_TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""What model providers accept as a tool name (OpenAI's and Anthropic's rule)."""
+
+_DRAFT_07 = "http://json-schema.org/draft-07/schema#"
+_RESUME_DATA = {
+    "description": "The resumeData object created from the resumeSchema of suspended tool",
+    "type": ["string", "number", "integer", "boolean", "object", "null"],
+}
+
+AGENT_INPUT_SCHEMA: dict[str, Any] = {
+    "$schema": _DRAFT_07,
+    "type": "object",
+    "properties": {
+        "prompt": {"description": "The prompt to send to the agent", "type": "string"},
+        "threadId": {
+            "description": "Thread ID for conversation continuity for memory messages",
+            "anyOf": [{"type": "string"}, {"type": "null"}],
+        },
+        "resourceId": {
+            "description": "Resource/user identifier for memory messages",
+            "anyOf": [{"type": "string"}, {"type": "null"}],
+        },
+        "instructions": {
+            "description": (
+                "Additional instructions to append to the agent instructions. Only provide if "
+                "you have specific guidance beyond what the agent already knows. Leave empty in "
+                "most cases."
+            ),
+            "anyOf": [{"type": "string"}, {"type": "null"}],
+        },
+        "maxSteps": {
+            "description": (
+                "Maximum number of execution steps for the sub-agent (integer, minimum 3)"
+            ),
+            "anyOf": [
+                {"type": "integer", "minimum": 3, "maximum": 9007199254740991},
+                {"type": "null"},
+            ],
+        },
+        "suspendedToolCallId": {
+            "anyOf": [
+                {"description": "The toolCallId of the suspended tool to resume", "type": "string"},
+                {"type": "null"},
+            ]
+        },
+        "suspendedToolRunId": {
+            "anyOf": [
+                {"description": "The runId of the suspended tool", "type": "string"},
+                {"type": "null"},
+            ]
+        },
+        "resumeData": _RESUME_DATA,
+    },
+    "required": ["prompt"],
+    "additionalProperties": False,
+}
+"""The input schema of an ``agent-<key>`` tool, as Mastra 1.71 sends it to the model."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class AgentToolInput(_Strict):
+    """The arguments of an ``agent-<key>`` tool."""
+
+    prompt: str
+    """What the sub-agent is asked (its last user message)."""
+    thread_id: str | None = Field(None, alias="threadId")
+    """The sub-agent's memory thread (default: a new one)."""
+    resource_id: str | None = Field(None, alias="resourceId")
+    """The owner of that thread (default: a new id)."""
+    instructions: str | None = None
+    """Appended to the sub-agent's instructions."""
+    max_steps: int | None = Field(None, alias="maxSteps", ge=3, le=9007199254740991)
+    """The sub-agent's ``max_steps`` for this run (default: its own)."""
+    suspended_tool_call_id: str | None = Field(None, alias="suspendedToolCallId")
+    """Accepted as in Mastra; unused (a paused sub-agent is resumed through the supervisor)."""
+    suspended_tool_run_id: str | None = Field(None, alias="suspendedToolRunId")
+    """Accepted as in Mastra; unused."""
+    resume_data: Any = Field(None, alias="resumeData")
+    """Accepted as in Mastra; unused."""
+
+
+class WorkflowToolInput(BaseModel):
+    """The arguments of a ``workflow-<key>`` tool."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
+
+    input_data: Any = Field(alias="inputData")
+    """The workflow's input."""
+    suspended_tool_call_id: str | None = Field(None, alias="suspendedToolCallId")
+    """Accepted as in Mastra; unused."""
+    suspended_tool_run_id: str | None = Field(None, alias="suspendedToolRunId")
+    """Accepted as in Mastra; unused."""
+    resume_data: Any = Field(None, alias="resumeData")
+    """Accepted as in Mastra; unused."""
+
+
+def check_tool_name(agent_id: str, name: str, taken: Sequence[str]) -> None:
+    """Refuse a delegation tool name providers reject, or one a tool already has.
+
+    Raises:
+        ConfigurationError: ``name`` is not a valid tool name or is taken.
+    """
+    if not _TOOL_NAME.fullmatch(name):
+        raise ConfigurationError(
+            f"agent {agent_id!r}: the tool {name!r} would not be a valid tool name (letters, "
+            "digits, '_' and '-', at most 64 characters): choose another key"
+        )
+    if name in taken:
+        raise ConfigurationError(
+            f"agent {agent_id!r}: a tool is named {name!r}, like the delegation tool of a "
+            "sub-agent or workflow: rename one of them"
+        )
+
+
+def strip_tool_parts(messages: Sequence[Message]) -> list[Message]:
+    """The conversation without tool calls and results (what a sub-agent receives).
+
+    Tool messages are dropped, tool-call parts removed from assistant messages (an assistant
+    message left empty is dropped); system, user and assistant text stay.
+    """
+    kept: list[Message] = []
+    for message in messages:
+        role = message.get("role")
+        if role == "tool":
+            continue
+        content = message.get("content")
+        if role == "assistant" and isinstance(content, list):
+            parts = [p for p in content if p.get("type") not in ("tool-call", "tool-result")]
+            if not parts:
+                continue
+            message = {**message, "content": parts}
+        kept.append(message)
+    return kept
+
+
+def _text_output(result: Any) -> ModelOutput:
+    """The model receives a delegation's text only."""
+    text = result.get("text", "") if isinstance(result, dict) else ""
+    return {"type": "text", "value": str(text)}
+
+
+def agent_tool(key: str, agent: AgentLike) -> Tool:
+    """The ``agent-<key>`` tool delegating to ``agent`` (see the module docstring)."""
+    name = f"agent-{key}"
+    description = agent.description or f"Agent: {agent.name}"
+
+    async def execute(args: AgentToolInput, ctx: ToolContext) -> dict[str, Any]:
+        if ctx.resume_data is not None and isinstance(ctx.suspend_payload, dict):
+            return await _answer_nested(agent, ctx.suspend_payload, ctx)
+        has_memory = getattr(agent, "memory", None) is not None
+        thread = args.thread_id or str(uuid.uuid4())
+        resource = args.resource_id or str(uuid.uuid4())
+        messages: list[Message] = [
+            *strip_tool_parts(ctx.messages),
+            {"role": "user", "content": [{"type": "text", "text": args.prompt}]},
+        ]
+        options: dict[str, Any] = {}
+        if args.max_steps is not None:
+            options["max_steps"] = args.max_steps
+        if args.instructions:
+            own = getattr(agent, "instructions", "")
+            options["instructions"] = f"{own}\n\n{args.instructions}" if own else args.instructions
+        if has_memory:
+            options["memory"] = {"thread": thread, "resource": resource}
+        stream = await _start(agent, messages, options)
+        state = {"threadId": thread, "resourceId": resource, "toolResults": []}
+        return await _follow(stream, state, ctx)
+
+    return Tool(
+        name,
+        description,
+        AgentToolInput,
+        execute,
+        takes_context=True,
+        input_json_schema=AGENT_INPUT_SCHEMA,
+        to_model_output=_text_output,
+    )
+
+
+async def _start(agent: AgentLike, messages: list[Message], options: dict[str, Any]) -> Any:
+    """Start the sub-agent's run: its ``stream()``, or a stream over its ``observe()``."""
+    stream = getattr(agent, "stream", None)
+    if callable(stream):
+        return await stream(messages, **options)
+    return AgentStream(_ObservedSource(agent.observe(messages, **options)))
+
+
+async def _follow(stream: Any, state: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
+    """Pipe the sub-agent's run into the writer; its result, or a pause on its approval."""
+    await ctx.writer.pipe(stream)
+    await stream.raise_for_error()
+    results = list(state["toolResults"])
+    for payload in await stream.tool_results:
+        if isinstance(payload, ToolResultPayload):
+            wire = payload.model_dump(mode="json", by_alias=True)
+            results.append(
+                {
+                    "toolName": wire["toolName"],
+                    "toolCallId": wire["toolCallId"],
+                    "result": wire.get("result"),
+                    "args": wire.get("args"),
+                }
+            )
+    pending = await stream.pending_tool_calls
+    if pending:
+        first = pending[0]
+        if not isinstance(first, ToolCallApprovalPayload):
+            raise ToolExecutionError(
+                f"the sub-agent's tool {first.tool_name!r} suspended its run: a supervisor "
+                "resumes only sub-agent calls waiting for approval",
+                tool_name=ctx.tool_name,
+            )
+        wire = first.model_dump(mode="json", by_alias=True)
+        saved = {
+            **state,
+            "toolResults": results,
+            "runId": stream.run_id,
+            "toolCallId": first.tool_call_id,
+        }
+        raise ToolSuspended(saved, approval=NestedApproval(first.tool_name, wire.get("args")))
+    return {
+        "text": await stream.text,
+        "subAgentThreadId": state["threadId"],
+        "subAgentResourceId": state["resourceId"],
+        "subAgentToolResults": results,
+    }
+
+
+async def _answer_nested(
+    agent: AgentLike, saved: dict[str, Any], ctx: ToolContext
+) -> dict[str, Any]:
+    """Approve or decline the sub-agent's call the supervisor paused on, and follow its run."""
+    decision = ctx.resume_data
+    approved = isinstance(decision, dict) and decision.get("approved") is True
+    method = getattr(agent, "approve_tool_call" if approved else "decline_tool_call", None)
+    if not callable(method):
+        raise ToolExecutionError(
+            f"sub-agent {agent.id!r} cannot be resumed (it has no approve_tool_call)",
+            tool_name=ctx.tool_name,
+        )
+    if approved:
+        stream = await method(saved["runId"], saved["toolCallId"])
+    else:
+        reason = decision.get("reason") if isinstance(decision, dict) else None
+        stream = await method(saved["runId"], saved["toolCallId"], reason)
+    return await _follow(stream, saved, ctx)
+
+
+class _ObservedSource:
+    """An :class:`AgentStream` source over the ``observe()`` of an agent without ``stream()``."""
+
+    output: type[BaseModel] | None = None
+    object: Any = None
+    object_error: Exception | None = None
+
+    def __init__(self, source: Observable[Chunk]) -> None:
+        self.run_id = ""
+        self.response_messages: list[Message] = []
+        self._source = source
+
+    def subscribe(self, observer: abc.ObserverBase[AgentChunk], /) -> abc.DisposableBase:
+        def on_next(chunk: Any) -> None:
+            if not self.run_id:
+                self.run_id = chunk.run_id
+            observer.on_next(chunk)
+
+        return self._source.subscribe(on_next, observer.on_error, observer.on_completed)
+
+    def closing_chunks(self) -> list[AgentChunk]:
+        return []
+
+
+def workflow_input_schema(workflow: WorkflowLike) -> dict[str, Any]:
+    """The input schema of a ``workflow-<key>`` tool, as Mastra 1.71 sends it to the model."""
+    model = workflow.input_schema
+    input_data: dict[str, Any] = {} if model is None else _json(resume_schema_text(model))
+    return {
+        "type": "object",
+        "properties": {
+            "inputData": input_data,
+            "suspendedToolCallId": {
+                "type": ["string", "null"],
+                "description": "The toolCallId of the suspended tool to resume",
+            },
+            "suspendedToolRunId": {
+                "type": ["string", "null"],
+                "description": "The runId of the suspended tool",
+            },
+            "resumeData": _RESUME_DATA,
+        },
+        "required": ["inputData"],
+        "additionalProperties": True,
+        "$schema": _DRAFT_07,
+    }
+
+
+def _json(text: str) -> dict[str, Any]:
+    return cast(dict[str, Any], json.loads(text))
+
+
+def workflow_tool(key: str, workflow: WorkflowLike) -> Tool:
+    """The ``workflow-<key>`` tool: runs the workflow, its chunks as ``tool-output``.
+
+    The result is ``{result, runId}``; a failed (or suspended) workflow is the call's error.
+    """
+    name = f"workflow-{key}"
+    description = workflow.description or f"Workflow: {getattr(workflow, 'name', workflow.id)}"
+
+    async def execute(args: WorkflowToolInput, ctx: ToolContext) -> dict[str, Any]:
+        run_id = str(uuid.uuid4())
+        source = workflow.observe(args.input_data, run_id=run_id)
+        failures: list[str] = []
+        finish = await _drain(source, ctx, failures)
+        if finish is None:
+            raise ToolExecutionError(
+                f"workflow {workflow.id!r} ended without workflow-finish", tool_name=name
+            )
+        payload = finish.payload
+        if payload.workflow_status != "success":
+            detail = f": {failures[-1]}" if failures else ""
+            raise ToolExecutionError(
+                f"workflow {workflow.id!r} ended {payload.workflow_status}{detail}",
+                tool_name=name,
+            )
+        result = payload.final_workflow_result
+        return {"result": None if result is MISSING else result, "runId": run_id}
+
+    return Tool(
+        name,
+        description,
+        WorkflowToolInput,
+        execute,
+        takes_context=True,
+        input_json_schema=workflow_input_schema(workflow),
+    )
+
+
+async def _drain(
+    source: Observable[Chunk], ctx: ToolContext, failures: list[str]
+) -> WorkflowFinish | None:
+    """Write every chunk of ``source`` to the call's writer; the ``workflow-finish`` chunk.
+
+    The errors of failed steps are added to ``failures``.
+
+    Cancelling the call disposes the subscription (the workflow run is cancelled).
+    """
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    last: list[WorkflowFinish] = []
+
+    def on_next(chunk: Any) -> None:
+        if isinstance(chunk, WorkflowFinish):
+            last.append(chunk)
+        elif isinstance(chunk, WorkflowStepResult) and chunk.payload.error is not MISSING:
+            failures.append(str(chunk.payload.error))
+        try:
+            ctx.writer.on_next(chunk)
+        except Exception as err:
+            if not done.done():
+                done.set_exception(err)
+
+    def on_error(error: Exception) -> None:
+        if not done.done():
+            done.set_exception(error)
+
+    def on_completed() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    subscription = source.subscribe(on_next, on_error, on_completed)
+    try:
+        await done
+    finally:
+        subscription.dispose()
+    return last[-1] if last else None
