@@ -324,6 +324,8 @@ def workflow_input_schema(workflow: WorkflowLike) -> dict[str, Any]:
     """The input schema of a ``workflow-<key>`` tool, as Mastra 1.71 sends it to the model."""
     model = workflow.input_schema
     input_data: dict[str, Any] = {} if model is None else _json(resume_schema_text(model))
+    if "type" in input_data:  # as zod's JSON schemas: the type first
+        input_data = {"type": input_data["type"], **input_data}
     return {
         "type": "object",
         "properties": {
