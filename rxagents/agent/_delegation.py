@@ -6,8 +6,9 @@ workflow}`` give ``workflow-<key>`` tools. A delegation runs the sub-agent on th
 conversation (its tool calls and results left out) followed by the delegation's prompt, streams
 the sub-agent's whole run into the supervisor's stream as ``tool-output`` chunks, and answers
 with ``{text, subAgentThreadId, subAgentResourceId, subAgentToolResults}``; the supervisor's
-model receives only the text. A sub-agent call waiting for approval pauses the supervisor on
-its own delegation call; approving or declining that call answers the sub-agent's.
+model receives only the text. A sub-agent call waiting for approval (or a suspended sub-agent
+tool) pauses the supervisor on its own delegation call, showing the sub-agent's call; approving,
+declining or resuming that call answers the sub-agent's.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from rxagents.agent._stream import AgentStream
 from rxagents.agent.protocol import AgentLike, WorkflowLike
 from rxagents.agent.tools import (
     ModelOutput,
-    NestedApproval,
+    NestedPause,
     Tool,
     ToolContext,
     ToolSuspended,
@@ -195,7 +196,7 @@ def agent_tool(key: str, agent: AgentLike) -> Tool:
     description = agent.description or f"Agent: {agent.name}"
 
     async def execute(args: AgentToolInput, ctx: ToolContext) -> dict[str, Any]:
-        if ctx.resume_data is not None and isinstance(ctx.suspend_payload, dict):
+        if isinstance(ctx.suspend_payload, dict):  # resumed: answer the sub-agent's call
             return await _answer_nested(agent, ctx.suspend_payload, ctx)
         has_memory = getattr(agent, "memory", None) is not None
         thread = args.thread_id or str(uuid.uuid4())
@@ -252,22 +253,25 @@ async def _follow(stream: Any, state: dict[str, Any], ctx: ToolContext) -> dict[
                 }
             )
     pending = await stream.pending_tool_calls
-    if pending:
+    if pending:  # the sub-agent paused: the supervisor pauses on this call, showing its call
         first = pending[0]
-        if not isinstance(first, ToolCallApprovalPayload):
-            raise ToolExecutionError(
-                f"the sub-agent's tool {first.tool_name!r} suspended its run: a supervisor "
-                "resumes only sub-agent calls waiting for approval",
-                tool_name=ctx.tool_name,
-            )
         wire = first.model_dump(mode="json", by_alias=True)
+        is_approval = isinstance(first, ToolCallApprovalPayload)
         saved = {
             **state,
             "toolResults": results,
             "runId": stream.run_id,
             "toolCallId": first.tool_call_id,
+            "kind": "approval" if is_approval else "suspension",
         }
-        raise ToolSuspended(saved, approval=NestedApproval(first.tool_name, wire.get("args")))
+        nested = NestedPause(
+            "approval" if is_approval else "suspension",
+            first.tool_name,
+            wire.get("args"),
+            suspend_payload=wire.get("suspendPayload"),
+            resume_schema=wire.get("resumeSchema") if not is_approval else None,
+        )
+        raise ToolSuspended(saved, nested=nested)
     return {
         "text": await stream.text,
         "subAgentThreadId": state["threadId"],
@@ -279,21 +283,38 @@ async def _follow(stream: Any, state: dict[str, Any], ctx: ToolContext) -> dict[
 async def _answer_nested(
     agent: AgentLike, saved: dict[str, Any], ctx: ToolContext
 ) -> dict[str, Any]:
-    """Approve or decline the sub-agent's call the supervisor paused on, and follow its run."""
-    decision = ctx.resume_data
-    approved = isinstance(decision, dict) and decision.get("approved") is True
-    method = getattr(agent, "approve_tool_call" if approved else "decline_tool_call", None)
-    if not callable(method):
+    """Answer the sub-agent's call the supervisor paused on, and follow the sub-agent's run.
+
+    An approval is approved or declined (``ctx.resume_data`` is ``{"approved", "reason"?}``);
+    a suspended call is resumed with ``ctx.resume_data``.
+    """
+    answer = ctx.resume_data
+    run_id, call_id = saved["runId"], saved["toolCallId"]
+    if saved.get("kind") == "suspension":
+        stream = await _continue(agent, "resume_stream", ctx)(
+            answer, run_id=run_id, tool_call_id=call_id
+        )
+    elif isinstance(answer, dict) and answer.get("approved") is True:
+        stream = await _continue(agent, "approve_tool_call", ctx)(run_id, call_id)
+    else:
+        reason = answer.get("reason") if isinstance(answer, dict) else None
+        stream = await _continue(agent, "decline_tool_call", ctx)(run_id, call_id, reason)
+    return await _follow(stream, saved, ctx)
+
+
+def _continue(agent: AgentLike, method: str, ctx: ToolContext) -> Any:
+    """The sub-agent's method that continues its paused run.
+
+    Raises:
+        ToolExecutionError: The sub-agent has no such method (it runs only through observe()).
+    """
+    found = getattr(agent, method, None)
+    if not callable(found):
         raise ToolExecutionError(
-            f"sub-agent {agent.id!r} cannot be resumed (it has no approve_tool_call)",
+            f"sub-agent {agent.id!r} cannot continue a paused run (it has no {method}())",
             tool_name=ctx.tool_name,
         )
-    if approved:
-        stream = await method(saved["runId"], saved["toolCallId"])
-    else:
-        reason = decision.get("reason") if isinstance(decision, dict) else None
-        stream = await method(saved["runId"], saved["toolCallId"], reason)
-    return await _follow(stream, saved, ctx)
+    return found
 
 
 class _ObservedSource:

@@ -139,10 +139,15 @@ class PauseHandling(ABC):
         return Pending(call, "approval", APPROVAL_RESUME_SCHEMA)
 
     def _suspension(self, call: PendingCall, suspended: ToolSuspended) -> Pending:
-        approval = suspended.approval
-        if approval is not None:  # the tool waits on the approval of a nested call
-            nested = {"toolName": approval.tool_name, "args": to_json_value(approval.args)}
-            return Pending(call, "approval", APPROVAL_RESUME_SCHEMA, suspended.payload, nested)
+        inner = suspended.nested
+        if inner is not None:  # the tool waits on a nested call
+            nested = {
+                "toolName": inner.tool_name,
+                "args": to_json_value(inner.args),
+                "suspendPayload": to_json_value(inner.suspend_payload),
+            }
+            schema = APPROVAL_RESUME_SCHEMA if inner.kind == "approval" else inner.resume_schema
+            return Pending(call, inner.kind, schema, suspended.payload, nested)
         tool = self.config.tools[call.tool_name]
         schema = None if tool.resume_schema is None else resume_schema_text(tool.resume_schema)
         return Pending(call, "suspension", schema, suspended.payload)
@@ -213,9 +218,9 @@ class PauseHandling(ABC):
             run_id=self.run_id,
             payload=ToolCallSuspendedPayload(
                 tool_call_id=call.tool_call_id,
-                tool_name=call.tool_name,
-                suspend_payload=item.suspend_payload,
-                args=call.args,
+                tool_name=item.shown_name,
+                suspend_payload=item.shown_payload,
+                args=item.shown_args,
                 **fields,
             ),
         )
@@ -280,9 +285,11 @@ class PauseHandling(ABC):
         tool = self.config.tools.get(call.tool_name)
         resume_data: Any = None
         if item.nested is not None:  # the tool answers its nested call itself
-            resume_data = {"approved": decision.approved}
-            if decision.reason is not None:
-                resume_data["reason"] = decision.reason
+            resume_data = decision.resume_data
+            if item.kind == "approval":
+                resume_data = {"approved": decision.approved}
+                if decision.reason is not None:
+                    resume_data["reason"] = decision.reason
         elif item.kind == "suspension":
             resume_data = decision.resume_data
             if tool is not None and tool.resume_schema is not None:

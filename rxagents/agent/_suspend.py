@@ -105,9 +105,9 @@ class Pending:
     resume_schema: str | None = None
     suspend_payload: Any = None
     nested: dict[str, Any] | None = None
-    """For an approval a tool asked for on behalf of a nested call (a sub-agent's tool):
-    ``{"toolName", "args"}`` of that call, shown instead of this call's; answering it runs
-    this call's tool again with the decision as resume data."""
+    """When the tool paused on a nested call (a sub-agent's tool): ``{"toolName", "args",
+    "suspendPayload"}`` of that call, shown instead of this call's; answering it runs this
+    call's tool again with the answer as resume data."""
 
     @property
     def shown_name(self) -> str:
@@ -118,6 +118,11 @@ class Pending:
     def shown_args(self) -> Any:
         """The arguments the pause chunk and listings show."""
         return self.call.args if self.nested is None else self.nested["args"]
+
+    @property
+    def shown_payload(self) -> Any:
+        """The suspend payload the pause chunk and listings show."""
+        return self.suspend_payload if self.nested is None else self.nested["suspendPayload"]
 
     def to_json(self) -> dict[str, Any]:
         """The call as the snapshot stores it."""
@@ -370,7 +375,7 @@ def _summary(entry: Entry) -> SuspendedRun:
         if item.kind == "approval":  # as in Mastra: a suspension's entry has no args
             call["args"] = item.shown_args
         else:
-            call["suspend_payload"] = item.suspend_payload
+            call["suspend_payload"] = item.shown_payload
         calls.append(call)
     run: SuspendedRun = {
         "run_id": entry.key,

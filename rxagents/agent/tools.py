@@ -22,7 +22,16 @@ import threading
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn, TypeAlias, TypeVar, final, get_type_hints, overload
+from typing import (
+    Any,
+    Literal,
+    NoReturn,
+    TypeAlias,
+    TypeVar,
+    final,
+    get_type_hints,
+    overload,
+)
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
@@ -58,30 +67,38 @@ ModelOutput: TypeAlias = "dict[str, Any]"
 
 
 @dataclass(frozen=True)
-class NestedApproval:
-    """A call of a nested run (a sub-agent's tool) that waits for approval.
+class NestedPause:
+    """A call of a nested run (a sub-agent's tool) that the nested run paused on.
 
-    A tool raising :class:`ToolSuspended` with it pauses its own run on an approval: the
-    ``tool-call-approval`` chunk carries this call's id with the nested call's name and
-    arguments, and approving or declining it runs the tool again with ``ctx.resume_data``
-    ``{"approved": bool, "reason"?: str}`` (and ``ctx.suspend_payload``).
+    A tool raising :class:`ToolSuspended` with it pauses its own run on that call: the
+    ``tool-call-approval`` (or ``tool-call-suspended``) chunk carries this call's id with the
+    nested call's name, arguments (and suspend payload, resume schema). Answering it runs the
+    tool again with ``ctx.suspend_payload`` set and ``ctx.resume_data`` the answer: ``{"approved":
+    bool, "reason"?: str}`` for an approval, the resume data as sent for a suspension.
     """
 
+    kind: Literal["approval", "suspension"]
+    """What the nested call waits for."""
     tool_name: str
     """The nested call's tool."""
     args: Any
     """The nested call's arguments."""
+    suspend_payload: Any = None
+    """What the nested tool suspended with (suspensions)."""
+    resume_schema: str | None = None
+    """The nested tool's resume schema, as JSON text (suspensions, when it has one)."""
 
 
 class ToolSuspended(Exception):
     """Raised by :meth:`ToolContext.suspend`: the agent loop pauses the run on this call."""
 
-    def __init__(self, payload: Any, *, approval: NestedApproval | None = None) -> None:
+    def __init__(self, payload: Any, *, nested: NestedPause | None = None) -> None:
         super().__init__("the tool suspended its run")
         self.payload = payload
-        """What the tool passed to ``suspend()`` (JSON-compatible)."""
-        self.approval = approval
-        """A nested call the run waits to have approved, instead of resume data."""
+        """What the tool passed to ``suspend()`` (JSON-compatible); given back to the tool as
+        ``ctx.suspend_payload`` when the run is resumed."""
+        self.nested = nested
+        """The nested call the run then waits on, shown instead of this one."""
 
 
 class ToolDefinitionWarning(UserWarning):

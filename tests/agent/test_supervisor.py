@@ -20,9 +20,9 @@ from reactivex.disposable import Disposable
 
 from rxagents import Agent, Step, Workflow
 from rxagents.adapters.server import create_app
-from rxagents.agent import tool
+from rxagents.agent import ToolContext, tool
 from rxagents.agent._suspend import APPROVAL_RESUME_SCHEMA
-from rxagents.errors import ConfigurationError
+from rxagents.errors import ConfigurationError, InvalidInputError
 from rxagents.events import AgentChunk, Chunk, ToolOutput, ToolResultPayload, parse_chunk
 from rxagents.memory import Memory
 from rxagents.models import FunctionModel, ModelCall, ModelPart, ScriptedModel
@@ -620,3 +620,75 @@ async def test_sub_agent_approval_over_http_uses_the_approve_route(
     assert chunks[0]["payload"]["output"]["type"] == "tool-result"
     assert [c["type"] for c in chunks][-1] == "finish"
     assert [parse_chunk(c).type for c in chunks].count("tool-result") == 1
+
+
+class Question(BaseModel):
+    question: str
+
+
+class Answer(BaseModel):
+    answer: str
+
+
+@tool(suspend_schema=Question, resume_schema=Answer)
+async def ask(q: str, ctx: ToolContext) -> dict[str, str]:
+    """Ask the user something."""
+    if ctx.resume_data is None:
+        await ctx.suspend({"question": q})
+    assert isinstance(ctx.resume_data, Answer)
+    return {"got": ctx.resume_data.answer}
+
+
+async def test_a_suspended_sub_agent_tool_is_resumed_through_the_supervisor() -> None:
+    sub, sub_model = research(
+        tool_step(("sub-call-1", "ask", '{"q":"name?"}')), text_step("Hi Bob"), tools=[ask]
+    )
+    sup, _ = supervisor(
+        sub, tool_step(("call-1", "agent-research", '{"prompt":"greet"}')), text_step("Done")
+    )
+    paused = await sup.stream("greet me")
+    chunks = [c async for c in paused]
+    assert outline(chunks)[-2:] == ["output:tool-call-suspended", "tool-call-suspended"]
+    suspended = wire(chunks[-1])["payload"]
+    assert suspended["toolCallId"] == "call-1"
+    assert suspended["toolName"] == "ask"
+    assert suspended["args"] == {"q": "name?"}
+    assert suspended["suspendPayload"] == {"question": "name?"}
+    assert json.loads(suspended["resumeSchema"])["required"] == ["answer"]
+    (run,) = await sup.list_suspended_runs()
+    assert run["tool_calls"][0]["suspend_payload"] == {"question": "name?"}
+    with pytest.raises(InvalidInputError, match="resume_stream"):
+        await sup.decline_tool_call(paused.run_id, "call-1")
+    resumed = await sup.resume_stream(
+        {"answer": "Bob"}, run_id=paused.run_id, tool_call_id="call-1"
+    )
+    chunks = [c async for c in resumed]
+    assert outline(chunks)[0] == "output:tool-result"
+    result = next(wire(c) for c in chunks if c.type == "tool-result")["payload"]["result"]
+    assert result["text"] == "Hi Bob"
+    assert result["subAgentToolResults"][0]["result"] == {"got": "Bob"}
+    assert await resumed.text == "Done"
+    assert len(sub_model.calls) == 2
+
+
+class _ObserveOnly:
+    """An agent-like value with only ``observe()`` (no ``stream()``)."""
+
+    def __init__(self, agent: Agent) -> None:
+        self.id = self.name = agent.id
+        self.description = agent.description
+        self._agent = agent
+
+    def observe(self, messages: Any, **options: Any) -> Observable[AgentChunk]:
+        return self._agent.observe(messages, **options)
+
+
+async def test_a_sub_agent_seen_only_through_observe_is_delegated_to() -> None:
+    sub, _ = research()
+    sup, _ = supervisor(_ObserveOnly(sub))
+    stream = await sup.stream("What is the answer?")
+    chunks = [c async for c in stream]
+    result = next(wire(c) for c in chunks if c.type == "tool-result")["payload"]["result"]
+    assert result["text"] == "Research result: 42"
+    assert outline(chunks).count("output:finish") == 1
+    assert await stream.usage == Usage(input_tokens=30, output_tokens=15, total_tokens=45)
