@@ -209,8 +209,13 @@ def agent_tool(key: str, agent: AgentLike) -> Tool:
         if args.max_steps is not None:
             options["max_steps"] = args.max_steps
         if args.instructions:
-            own = getattr(agent, "instructions", "")
-            options["instructions"] = f"{own}\n\n{args.instructions}" if own else args.instructions
+            own = getattr(agent, "instructions", None)
+            if isinstance(own, str):  # appended to the agent's own, as in Mastra
+                options["instructions"] = (
+                    f"{own}\n\n{args.instructions}" if own else args.instructions
+                )
+            else:  # an agent whose instructions are not known here (a remote one)
+                messages.insert(0, {"role": "system", "content": args.instructions})
         if has_memory:
             options["memory"] = {"thread": thread, "resource": resource}
         stream = await _start(agent, messages, options)

@@ -19,6 +19,7 @@ from reactivex import Observable, abc, from_iterable
 from reactivex.disposable import Disposable
 
 from rxagents import Agent, Step, Workflow
+from rxagents.adapters.client import RemoteAgent
 from rxagents.adapters.server import create_app
 from rxagents.agent import ToolContext, tool
 from rxagents.agent._suspend import APPROVAL_RESUME_SCHEMA
@@ -692,3 +693,32 @@ async def test_a_sub_agent_seen_only_through_observe_is_delegated_to() -> None:
     assert result["text"] == "Research result: 42"
     assert outline(chunks).count("output:finish") == 1
     assert await stream.usage == Usage(input_tokens=30, output_tokens=15, total_tokens=45)
+
+
+async def test_a_remote_sub_agent_is_delegated_to_and_its_approval_answered(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    served, served_model = research(
+        tool_step(("sub-call-1", "weather", '{"city":"Paris"}')),
+        text_step("Sub: 21C"),
+        tools=[weather],
+    )
+    client: TestClient[Any, Any] = await aiohttp_client(
+        create_app(Runtime(agents={"research": served}))
+    )
+    remote = RemoteAgent(str(client.make_url("")).rstrip("/"), "research", description="Remote")
+    args = '{"prompt":"weather?","instructions":"Be brief."}'
+    sup, _ = supervisor(remote, tool_step(("call-1", "agent-research", args)), text_step("ok"))
+    paused = await sup.stream("weather?")
+    chunks = [c async for c in paused]
+    assert outline(chunks)[-2:] == ["output:tool-call-approval", "tool-call-approval"]
+    assert served_model.calls[0].prompt[:2] == [
+        {"role": "system", "content": "You research."},
+        {"role": "system", "content": "Be brief."},
+    ]
+    resumed = await sup.approve_tool_call(paused.run_id, "call-1")
+    chunks = [c async for c in resumed]
+    result = next(wire(c) for c in chunks if c.type == "tool-result")["payload"]["result"]
+    assert result["text"] == "Sub: 21C"
+    assert result["subAgentToolResults"][0]["result"] == {"temp": 21}
+    assert await resumed.text == "ok"
