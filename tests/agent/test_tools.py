@@ -9,8 +9,11 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from rxagents import Agent, ToolContext
 from rxagents.agent import Tool, tool
 from rxagents.errors import ConfigurationError, ToolExecutionError
+from rxagents.models import ScriptedModel
+from tests.agent.conftest import text_step, tool_step
 
 
 @tool
@@ -83,3 +86,59 @@ def test_tool_configuration_errors() -> None:
         @tool
         def bad(*args: int) -> None:
             """Bad."""
+
+
+async def test_to_model_output_gives_the_model_its_own_output() -> None:
+    class Query(BaseModel):
+        q: str
+
+    def search(args: Query) -> dict[str, Any]:
+        return {"hits": 3, "summary": f"3 hits for {args.q}"}
+
+    def broken(result: Any) -> dict[str, Any]:
+        raise ValueError("no summary")
+
+    searching = Tool(
+        "search",
+        "Search.",
+        Query,
+        search,
+        to_model_output=lambda r: {"type": "text", "value": r["summary"]},
+    )
+    failing = Tool("fail", "Search.", Query, search, to_model_output=broken)
+    model = ScriptedModel(
+        [tool_step(("c1", "search", '{"q":"x"}'), ("c2", "fail", '{"q":"y"}')), text_step("ok")]
+    )
+    stream = await Agent("a", model=model, tools=[searching, failing]).stream("find x")
+    chunks = [c.model_dump(by_alias=True, mode="json") async for c in stream]
+    result = next(c for c in chunks if c["type"] == "tool-result")["payload"]
+    assert result["result"] == {"hits": 3, "summary": "3 hits for x"}
+    assert result["providerMetadata"] == {
+        "mastra": {"modelOutput": {"type": "text", "value": "3 hits for x"}}
+    }
+    error = next(c for c in chunks if c["type"] == "tool-error")["payload"]
+    assert error["error"]["message"] == "no summary"
+    outputs = [part["output"] for part in model.calls[1].prompt[-1]["content"]]
+    assert outputs == [
+        {"type": "text", "value": "3 hits for x"},
+        {"type": "error-text", "value": "no summary"},
+    ]
+
+
+async def test_the_context_carries_the_conversation_so_far() -> None:
+    seen: list[Any] = []
+
+    @tool
+    def look(ctx: ToolContext) -> str:
+        """Look at the conversation."""
+        seen.append(ctx.messages)
+        return "seen"
+
+    model = ScriptedModel([tool_step(("c1", "look", "{}")), text_step("ok")])
+    await Agent("a", model=model, instructions="Be kind.", tools=[look]).generate("hello")
+    assert seen == [
+        (
+            {"role": "system", "content": "Be kind."},
+            {"role": "user", "content": [{"type": "text", "text": "hello"}]},
+        )
+    ]
