@@ -722,3 +722,27 @@ async def test_a_remote_sub_agent_is_delegated_to_and_its_approval_answered(
     assert result["text"] == "Sub: 21C"
     assert result["subAgentToolResults"][0]["result"] == {"temp": 21}
     assert await resumed.text == "ok"
+
+
+async def test_a_delegation_result_survives_a_pause_of_its_step() -> None:
+    sub, _ = research()
+    model = ScriptedModel(
+        [
+            tool_step(
+                ("call-1", "agent-research", '{"prompt":"find"}'),
+                ("call-2", "weather", '{"city":"Paris"}'),
+            ),
+            text_step("done"),
+        ]
+    )
+    sup = Agent("sup", model=model, agents={"research": sub}, tools=[weather])
+    paused = await sup.stream("q")
+    chunks = [c async for c in paused]
+    assert outline(chunks)[-2:] == ["tool-result", "tool-call-approval"]
+    resumed = await sup.approve_tool_call(paused.run_id, "call-2")
+    assert await resumed.text == "done"
+    outputs = [part["output"] for part in model.calls[1].prompt[-1]["content"]]
+    assert outputs == [
+        {"type": "text", "value": "Research result: 42"},
+        {"type": "json", "value": {"temp": 21}},
+    ]
