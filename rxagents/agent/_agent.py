@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from reactivex import Observable, abc
 
 from rxagents._core.rx import lean
-from rxagents.agent._delegation import agent_tool, check_tool_name, workflow_tool
+from rxagents.agent._delegation import agent_tool, check_tool_name
 from rxagents.agent._legacy import LegacyRun, LegacyStream
 from rxagents.agent._loop import AgentRun, RunConfig
 from rxagents.agent._memory_run import MemoryAgentRun, observe_with_memory, with_history
@@ -28,6 +28,7 @@ from rxagents.agent._suspend import (
     give_back,
     list_suspended,
 )
+from rxagents.agent._workflow_tool import workflow_tool
 from rxagents.agent.protocol import AgentLike, WorkflowLike
 from rxagents.agent.tools import Tool
 from rxagents.errors import ConfigurationError, InvalidInputError, InvalidInputTypeError

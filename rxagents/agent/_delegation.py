@@ -1,37 +1,34 @@
-"""Supervisor delegation: an agent's sub-agents and workflows as tools of its own runs.
+"""Supervisor delegation: an agent's sub-agents as tools of its own runs.
 
 An agent built with ``agents={key: agent}`` offers its model one tool per sub-agent, named
-``agent-<key>``, in ``stream()`` and ``generate()`` (as Mastra 1.71 does); ``workflows={key:
-workflow}`` give ``workflow-<key>`` tools. A delegation runs the sub-agent on the supervisor's
-conversation (its tool calls and results left out) followed by the delegation's prompt, streams
-the sub-agent's whole run into the supervisor's stream as ``tool-output`` chunks, and answers
-with ``{text, subAgentThreadId, subAgentResourceId, subAgentToolResults}``; the supervisor's
-model receives only the text. A sub-agent call waiting for approval (or a suspended sub-agent
-tool) pauses the supervisor on its own delegation call, showing the sub-agent's call; approving,
-declining or resuming that call answers the sub-agent's.
+``agent-<key>``, in ``stream()`` and ``generate()`` (as Mastra 1.71 does; workflows become
+``workflow-<key>`` tools, see :mod:`rxagents.agent._workflow_tool`). A delegation runs the
+sub-agent on the supervisor's conversation (its tool calls and results left out) followed by the
+delegation's prompt, streams the sub-agent's whole run into the supervisor's stream as
+``tool-output`` chunks, and answers with ``{text, subAgentThreadId, subAgentResourceId,
+subAgentToolResults}``; the supervisor's model receives only the text. A sub-agent call waiting
+for approval (or a suspended sub-agent tool) pauses the supervisor on its own delegation call,
+showing the sub-agent's call; approving, declining or resuming that call answers the sub-agent's.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
 import uuid
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from reactivex import Observable, abc
 
 from rxagents.agent._stream import AgentStream
-from rxagents.agent.protocol import AgentLike, WorkflowLike
+from rxagents.agent.protocol import AgentLike
 from rxagents.agent.tools import (
     ModelOutput,
     NestedPause,
     Tool,
     ToolContext,
     ToolSuspended,
-    resume_schema_text,
 )
 from rxagents.errors import ConfigurationError, ToolExecutionError
 from rxagents.events import (
@@ -39,24 +36,30 @@ from rxagents.events import (
     Chunk,
     ToolCallApprovalPayload,
     ToolResultPayload,
-    WorkflowFinish,
-    WorkflowStepResult,
 )
 from rxagents.models import Message
 
-__all__ = ("agent_tool", "check_tool_name", "strip_tool_parts", "workflow_tool")
+__all__ = (
+    "AGENT_INPUT_SCHEMA",
+    "DRAFT_07",
+    "RESUME_DATA_SCHEMA",
+    "AgentToolInput",
+    "agent_tool",
+    "check_tool_name",
+    "strip_tool_parts",
+)
 
 _TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 """What model providers accept as a tool name (OpenAI's and Anthropic's rule)."""
 
-_DRAFT_07 = "http://json-schema.org/draft-07/schema#"
-_RESUME_DATA = {
+DRAFT_07 = "http://json-schema.org/draft-07/schema#"
+RESUME_DATA_SCHEMA = {
     "description": "The resumeData object created from the resumeSchema of suspended tool",
     "type": ["string", "number", "integer", "boolean", "object", "null"],
 }
 
 AGENT_INPUT_SCHEMA: dict[str, Any] = {
-    "$schema": _DRAFT_07,
+    "$schema": DRAFT_07,
     "type": "object",
     "properties": {
         "prompt": {"description": "The prompt to send to the agent", "type": "string"},
@@ -97,7 +100,7 @@ AGENT_INPUT_SCHEMA: dict[str, Any] = {
                 {"type": "null"},
             ]
         },
-        "resumeData": _RESUME_DATA,
+        "resumeData": RESUME_DATA_SCHEMA,
     },
     "required": ["prompt"],
     "additionalProperties": False,
@@ -124,21 +127,6 @@ class AgentToolInput(_Strict):
     """The sub-agent's ``max_steps`` for this run (default: its own)."""
     suspended_tool_call_id: str | None = Field(None, alias="suspendedToolCallId")
     """Accepted as in Mastra; unused (a paused sub-agent is resumed through the supervisor)."""
-    suspended_tool_run_id: str | None = Field(None, alias="suspendedToolRunId")
-    """Accepted as in Mastra; unused."""
-    resume_data: Any = Field(None, alias="resumeData")
-    """Accepted as in Mastra; unused."""
-
-
-class WorkflowToolInput(BaseModel):
-    """The arguments of a ``workflow-<key>`` tool."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
-
-    input_data: Any = Field(alias="inputData")
-    """The workflow's input."""
-    suspended_tool_call_id: str | None = Field(None, alias="suspendedToolCallId")
-    """Accepted as in Mastra; unused."""
     suspended_tool_run_id: str | None = Field(None, alias="suspendedToolRunId")
     """Accepted as in Mastra; unused."""
     resume_data: Any = Field(None, alias="resumeData")
@@ -344,109 +332,3 @@ class _ObservedSource:
 
     def closing_chunks(self) -> list[AgentChunk]:
         return []
-
-
-def workflow_input_schema(workflow: WorkflowLike) -> dict[str, Any]:
-    """The input schema of a ``workflow-<key>`` tool, as Mastra 1.71 sends it to the model."""
-    model = workflow.input_schema
-    input_data: dict[str, Any] = {} if model is None else _json(resume_schema_text(model))
-    if "type" in input_data:  # as zod's JSON schemas: the type first
-        input_data = {"type": input_data["type"], **input_data}
-    return {
-        "type": "object",
-        "properties": {
-            "inputData": input_data,
-            "suspendedToolCallId": {
-                "type": ["string", "null"],
-                "description": "The toolCallId of the suspended tool to resume",
-            },
-            "suspendedToolRunId": {
-                "type": ["string", "null"],
-                "description": "The runId of the suspended tool",
-            },
-            "resumeData": _RESUME_DATA,
-        },
-        "required": ["inputData"],
-        "additionalProperties": True,
-        "$schema": _DRAFT_07,
-    }
-
-
-def _json(text: str) -> dict[str, Any]:
-    return cast(dict[str, Any], json.loads(text))
-
-
-def workflow_tool(key: str, workflow: WorkflowLike) -> Tool:
-    """The ``workflow-<key>`` tool: runs the workflow, its chunks as ``tool-output``.
-
-    The result is ``{result, runId}``; a failed (or suspended) workflow is the call's error.
-    """
-    name = f"workflow-{key}"
-    description = workflow.description or f"Workflow: {getattr(workflow, 'name', workflow.id)}"
-
-    async def execute(args: WorkflowToolInput, ctx: ToolContext) -> dict[str, Any]:
-        run_id = str(uuid.uuid4())
-        source = workflow.observe(args.input_data, run_id=run_id)
-        failures: list[str] = []
-        finish = await _drain(source, ctx, failures)
-        if finish is None:
-            raise ToolExecutionError(
-                f"workflow {workflow.id!r} ended without workflow-finish", tool_name=name
-            )
-        payload = finish.payload
-        if payload.workflow_status != "success":
-            detail = f": {failures[-1]}" if failures else ""
-            raise ToolExecutionError(
-                f"workflow {workflow.id!r} ended {payload.workflow_status}{detail}",
-                tool_name=name,
-            )
-        result = payload.final_workflow_result
-        return {"result": None if result is MISSING else result, "runId": run_id}
-
-    return Tool(
-        name,
-        description,
-        WorkflowToolInput,
-        execute,
-        takes_context=True,
-        input_json_schema=workflow_input_schema(workflow),
-    )
-
-
-async def _drain(
-    source: Observable[Chunk], ctx: ToolContext, failures: list[str]
-) -> WorkflowFinish | None:
-    """Write every chunk of ``source`` to the call's writer; the ``workflow-finish`` chunk.
-
-    The errors of failed steps are added to ``failures``.
-
-    Cancelling the call disposes the subscription (the workflow run is cancelled).
-    """
-    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    last: list[WorkflowFinish] = []
-
-    def on_next(chunk: Any) -> None:
-        if isinstance(chunk, WorkflowFinish):
-            last.append(chunk)
-        elif isinstance(chunk, WorkflowStepResult) and chunk.payload.error is not MISSING:
-            failures.append(str(chunk.payload.error))
-        try:
-            ctx.writer.on_next(chunk)
-        except Exception as err:
-            if not done.done():
-                done.set_exception(err)
-
-    def on_error(error: Exception) -> None:
-        if not done.done():
-            done.set_exception(error)
-
-    def on_completed() -> None:
-        if not done.done():
-            done.set_result(None)
-
-    subscription = source.subscribe(on_next, on_error, on_completed)
-    try:
-        await done
-    finally:
-        subscription.dispose()
-    return last[-1] if last else None
