@@ -14,8 +14,10 @@ from pydantic import BaseModel
 from rxagents.agent import Agent, tool
 from rxagents.errors import ProviderError, RunFailedError
 from rxagents.events import ToolResultPayload
+from rxagents.models import ScriptedModel
 from rxagents.models.providers import AnthropicModel, OpenAIChatModel, RetryPolicy
 from rxagents.testing import assert_well_formed
+from tests.agent.test_supervisor import AGENT_SCHEMA
 
 
 @tool
@@ -216,3 +218,39 @@ async def test_raise_for_error_is_quiet_for_a_run_that_succeeded(kit: Kit) -> No
     stream = await Agent("fine", model=kit.model()).stream("Hi")
     await stream.raise_for_error()
     assert await stream.text == "Hello"
+
+
+async def test_a_supervisor_sends_mastra_s_delegation_schema_and_the_text_result(kit: Kit) -> None:
+    sub_steps = [
+        [
+            {"type": "text-start", "id": "t"},
+            {"type": "text-delta", "id": "t", "delta": "Research result: 42"},
+            {"type": "text-end", "id": "t"},
+            {"type": "finish", "finishReason": "stop", "usage": {"inputTokens": 3}},
+        ]
+    ]
+    research = Agent("research", model=ScriptedModel(sub_steps), description="Researches")
+    kit.server.script(
+        kit.tool_calls([("call_1", "agent-research", ['{"prompt": "find"}'])], (15, 5)),
+        kit.text(["42."], (30, 8)),
+    )
+    supervisor = Agent("sup", model=kit.model(), agents={"research": research})
+    stream = await supervisor.stream("What is the answer?")
+    assert await stream.text == "42."
+    first, second = (r.json for r in kit.server.requests)
+    (offered,) = first["tools"]
+    schema = offered["input_schema"] if kit.name == "anthropic" else offered["function"]
+    if kit.name == "openai":
+        assert schema["description"] == "Researches"
+        schema = schema["parameters"]
+    assert json.dumps(schema, separators=(",", ":")) == AGENT_SCHEMA
+    if kit.name == "openai":
+        sent = [m["content"] for m in second["messages"] if m["role"] == "tool"]
+    else:
+        sent = [
+            block["content"]
+            for message in second["messages"]
+            for block in message["content"]
+            if message["role"] == "user" and block["type"] == "tool_result"
+        ]
+    assert sent == ["Research result: 42"]
