@@ -132,6 +132,8 @@ class Agent:
         >>> agent = Agent("helper", instructions="Be brief.", model=ScriptedModel([...]))
         >>> stream = await agent.stream("Help me organize my day")  # doctest: +SKIP
         >>> async for text in stream.text_stream: ...  # doctest: +SKIP
+        >>> supervisor = Agent("supervisor", model=model, agents={"research": research})
+        >>> stream = await supervisor.stream("Research dolphins")  # doctest: +SKIP
         >>> coordinator = Agent("coordinator", model=model, agents={"research": research},
         ...                     memory=Memory())  # doctest: +SKIP
         >>> network = await coordinator.network("Research dolphins")  # doctest: +SKIP

@@ -42,6 +42,7 @@ from rxagents.models import Message, ToolSpec
 __all__ = (
     "ApprovalPolicy",
     "ModelOutput",
+    "NestedPause",
     "Tool",
     "ToolContext",
     "ToolDefinitionWarning",
