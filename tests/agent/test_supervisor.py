@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import BaseModel
 from pytest_aiohttp import AiohttpClient
 from reactivex import Observable, abc, from_iterable
@@ -746,3 +748,33 @@ async def test_a_delegation_result_survives_a_pause_of_its_step() -> None:
         {"type": "text", "value": "Research result: 42"},
         {"type": "json", "value": {"temp": 21}},
     ]
+
+
+@given(
+    delegations=st.integers(min_value=1, max_value=3),
+    calls=st.lists(st.tuples(st.integers(0, 500), st.integers(0, 500)), min_size=3, max_size=3),
+)
+async def test_usage_counts_every_model_call_once(
+    delegations: int, calls: list[tuple[int, int]]
+) -> None:
+    (sup_i, sup_o), (sub_i, sub_o), (end_i, end_o) = calls
+    sub = Agent("research", model=ScriptedModel([text_step("r", i=sub_i, o=sub_o)], cycle=True))
+    delegating = tool_step(
+        *((f"call-{n}", "agent-research", '{"prompt":"p"}') for n in range(delegations)),
+        i=sup_i,
+        o=sup_o,
+    )
+    model = ScriptedModel([delegating, text_step("done", i=end_i, o=end_o)])
+    sup = Agent("sup", model=model, agents={"research": sub})
+    stream = await sup.stream("q")
+    chunks = [c async for c in stream]
+    total_in = sup_i + delegations * sub_i + end_i
+    total_out = sup_o + delegations * sub_o + end_o
+    expected = Usage(
+        input_tokens=total_in, output_tokens=total_out, total_tokens=total_in + total_out
+    )
+    assert await stream.usage == expected
+    reduced: list[Usage] = []
+    from_iterable(chunks).pipe(reduce_usage()).subscribe(reduced.append)
+    assert reduced == [expected]
+    assert outline(chunks).count("tool-result") == delegations
