@@ -7,7 +7,8 @@
   itself calls a tool that writes), the shape of a supervisor's sub-agent.
 - ``text-pipe-agent``: the same nested agent piped as text only.
 - ``network-agent``: a network routing once to the writer agent; ``writer-workflow``: the
-  writer agent as a workflow step.
+  writer agent as a workflow step; :func:`streaming_runtime` serves them all, with a
+  ``long-nested-agent`` (40 nested words).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rxagents import Runtime
 from rxagents.agent import Agent, ToolContext, tool
 from rxagents.memory import Memory
 from rxagents.models import FunctionModel, ModelCall, ScriptedModel
@@ -164,3 +166,9 @@ def streaming_agents() -> dict[str, Agent]:
         "text-pipe-agent": nested_agent("text-pipe-agent", text_only=True),
         "network-agent": network_agent(),
     }
+
+
+def streaming_runtime() -> Runtime:
+    """The agents above, a ``long-nested-agent`` (40 nested words) and ``writer-workflow``."""
+    agents = {**streaming_agents(), "long-nested-agent": nested_agent("long", words=40)}
+    return Runtime(agents=agents, workflows={"writer-workflow": writer_workflow()})

@@ -16,7 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import HERE, SCRIPT_TIMEOUT
+from rxagents.adapters.server import create_app
+from tests.adapters.tool_streams import streaming_runtime
+
+from .conftest import HERE, SCRIPT_TIMEOUT, Serve
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -79,3 +82,28 @@ async def test_the_shared_aisdk_check_passes(base: str, shared_checkers: Path, p
         shared_checkers / "aisdk-check" / "check.mjs", "--url", base + path, *extra
     )
     assert json.loads(out)["role"] == "assistant"
+
+
+TOOL_STREAM_ROUTES = {
+    "/api/agents/writer-agent/chat": None,
+    "/api/agents/nested-agent/chat": None,
+    "/api/agents/text-pipe-agent/chat": None,
+    "/api/agents/long-nested-agent/chat": None,
+    "/api/workflows/writer-workflow/chat": {"inputData": {}},
+}
+
+
+@pytest.mark.parametrize("sub_agents", [False, True])
+@pytest.mark.parametrize("path", TOOL_STREAM_ROUTES)
+async def test_the_shared_aisdk_check_passes_on_tools_that_stream(
+    serve: Serve, shared_checkers: Path, path: str, sub_agents: bool
+) -> None:
+    base = await serve(create_app(streaming_runtime(), chat_sub_agents=sub_agents))
+    body = TOOL_STREAM_ROUTES[path]
+    extra = [] if body is None else ["--body", json.dumps(body)]
+    out = await run_check(
+        shared_checkers / "aisdk-check" / "check.mjs", "--url", base + path, *extra
+    )
+    message = json.loads(out)
+    kinds = {part["type"] for part in message["parts"]}
+    assert ("data-tool-agent-text" in kinds) == (sub_agents and "nested" in path)
