@@ -7,6 +7,8 @@ from typing import Any
 
 import pydantic_core
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rxagents.eventlog import chunk_json
 from rxagents.events import parse_chunk
@@ -130,24 +132,26 @@ async def test_sub_agents_shows_a_nested_run_as_bounded_parts(wire: bool) -> Non
     ]
 
 
+def _envelope(kind: str, payload: dict[str, Any], run: str = "outer") -> dict[str, Any]:
+    return {"type": kind, "runId": run, "from": "AGENT", "payload": payload}
+
+
+def _written(inner: dict[str, Any]) -> dict[str, Any]:
+    payload = {"output": inner, "toolCallId": "c1", "toolName": "ask"}
+    return {**_envelope("tool-output", payload), "from": "USER"}
+
+
 def test_a_nested_block_cut_short_is_sent_as_it_stands() -> None:
-    def envelope(kind: str, payload: dict[str, Any], run: str = "outer") -> dict[str, Any]:
-        return {"type": kind, "runId": run, "from": "AGENT", "payload": payload}
-
-    def written(inner: dict[str, Any]) -> dict[str, Any]:
-        payload = {"output": inner, "toolCallId": "c1", "toolName": "ask"}
-        return {**envelope("tool-output", payload), "from": "USER"}
-
     call = {"toolCallId": "c1", "toolName": "ask", "args": {}}
     ended = {"text": "", "usage": {}}
     chunks = [
-        envelope("start", {"id": "a", "messageId": "m"}),
-        envelope("step-start", {"messageId": "m"}),
-        envelope("tool-call", call),
-        written(envelope("text-start", {"id": "t"}, "inner")),
-        written(envelope("text-delta", {"id": "t", "text": "half"}, "inner")),
-        envelope("tool-error", {**call, "error": {"name": "Error", "message": "cancelled"}}),
-        envelope("step-finish", {"stepResult": {"reason": "stop"}, "output": ended}),
+        _envelope("start", {"id": "a", "messageId": "m"}),
+        _envelope("step-start", {"messageId": "m"}),
+        _envelope("tool-call", call),
+        _written(_envelope("text-start", {"id": "t"}, "inner")),
+        _written(_envelope("text-delta", {"id": "t", "text": "half"}, "inner")),
+        _envelope("tool-error", {**call, "error": {"name": "Error", "message": "cancelled"}}),
+        _envelope("step-finish", {"stepResult": {"reason": "stop"}, "output": ended}),
     ]
     parts = ui_now(chunks, sub_agents=True)
     check_ui_stream(parts)
@@ -193,6 +197,30 @@ async def test_bytes_sent_grow_linearly_with_the_nested_output() -> None:
     nested_per_word = [(nested[b] - nested[a]) / (b - a) for a, b in spans]
     assert per_word[0] < nested_per_word[0]  # less than the nested run's own chunks
     assert all(sent[n] < nested[n] for n in sent)
+
+
+@given(st.lists(st.text(max_size=30), max_size=60))
+def test_nested_text_costs_its_json_twice_at_most_plus_a_bound_per_delta(
+    deltas: list[str],
+) -> None:
+    call = {"toolCallId": "c1", "toolName": "ask", "args": {}}
+    chunks = [
+        _envelope("start", {"id": "a", "messageId": "m"}),
+        _envelope("step-start", {"messageId": "m"}),
+        _envelope("tool-call", call),
+        _written(_envelope("text-start", {"id": "t"}, "inner")),
+        *(_written(_envelope("text-delta", {"id": "t", "text": d}, "inner")) for d in deltas),
+        _written(_envelope("text-end", {"id": "t"}, "inner")),
+        _envelope("tool-result", {**call, "result": "x"}),
+    ]
+    parts = ui_now(chunks, sub_agents=True)
+    check_ui_stream(parts)
+    nested = [p for p in parts if p["type"].startswith("data-tool-agent-")]
+    sent = sum(len(pydantic_core.to_json(p)) for p in nested)
+    text = sum(len(pydantic_core.to_json(d)) for d in deltas)
+    assert sent <= 2 * text + 160 * (len(deltas) + 1)
+    [kept] = [p["data"]["text"] for p in nested if p["type"] == "data-tool-agent-text"]
+    assert kept == "".join(deltas)
 
 
 def test_data_chunks_without_data_or_prefix_are_dropped() -> None:
