@@ -7,6 +7,7 @@ the same model; a data chunk is dumped verbatim (no ``runId``, ``from`` or ``pay
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,13 +21,18 @@ from aiohttp import web
 from rxagents import Runtime
 from rxagents.adapters.client import RemoteAgent
 from rxagents.adapters.server import create_app
+from rxagents.agent import Agent, ToolContext, tool
 from rxagents.eventlog import EventLog, InMemoryEventLog, RedisEventLog, chunk_json
 from rxagents.events import ChunkBase, DataChunk, ToolOutput, parse_chunk
+from rxagents.models import ScriptedModel
 from rxagents.operators import reduce_usage
+from tests.adapters.client.test_reconnect import CuttingProxy
 from tests.adapters.tool_streams import (
     CUSTOM_CHUNKS,
     WRITTEN,
     streaming_agents,
+    text_step,
+    tool_step,
     writer_workflow,
 )
 
@@ -205,3 +211,31 @@ async def test_a_workflow_agent_step_carries_tool_progress(base: str) -> None:
     assert [o.payload.output for o in outputs if isinstance(o, ToolOutput)] == WRITTEN
     assert [o for o in outputs if isinstance(o, dict)] == CUSTOM_CHUNKS  # kept as written
     assert chunks[-1].payload.workflow_status == "success"
+
+
+async def test_a_client_re_attaching_at_a_data_chunk_names_its_run(serve: Serve) -> None:
+    release = asyncio.Event()
+
+    @tool
+    async def stepwise(ctx: ToolContext) -> str:
+        """Report two steps, the second after a pause."""
+        await ctx.writer.custom({"type": "data-step", "data": "w3"})
+        await release.wait()
+        await ctx.writer.custom({"type": "data-step", "data": "after"})
+        return "ok"
+
+    model = ScriptedModel([tool_step("c1", "stepwise", "{}"), text_step("done")])
+    agent = Agent("a", model=model, tools=[stepwise])
+    url = await serve(create_app(Runtime(agents={"a": agent})))
+    proxy = CuttingProxy(int(url.rsplit(":", 1)[1]), release.set)  # cuts after "w3"
+    await proxy.start()
+    try:
+        stream = await RemoteAgent(f"http://127.0.0.1:{proxy.port}", "a").stream("go", run_id="cut")
+        chunks = [c async for c in stream]
+    finally:
+        await proxy.aclose()
+    assert proxy.cut
+    data = [c for c in chunks if isinstance(c, DataChunk)]
+    assert [(c.data, c.run_id) for c in data] == [("w3", "cut"), ("after", "cut")]
+    again = await RemoteAgent(url, "a").observe_run("cut")
+    assert [c async for c in again] == chunks
