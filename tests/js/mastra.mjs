@@ -278,7 +278,7 @@ function checkToolStream(chunks, allowError) {
     expect(chunk.runId === runId, `${at}: runId ${chunk.runId} differs from the stream's ${runId}`);
     expect(chunk.from === 'USER', `${at}: "from" must be USER, got ${chunk.from}`);
     expect(Object.hasOwn(payload, 'output'), `${at}: payload.output is missing`);
-    expect(open.get(payload.toolCallId) === payload.toolName, () => `${at}: no open call ${brief(payload.toolCallId)} of ${brief(payload.toolName)}`);
+    expect(open.has(payload.toolCallId) && open.get(payload.toolCallId) === payload.toolName, () => `${at}: no open call ${brief(payload.toolCallId)} of ${brief(payload.toolName)}`);
     outputs.push(payload);
   }
   const summary = checkAgentChunks(chunks.filter((_, i) => kinds[i] === 'agent'), allowError);

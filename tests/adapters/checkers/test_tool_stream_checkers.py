@@ -3,6 +3,7 @@
 - ``mastra.mjs tool-stream``: every ``tool-output`` and envelope-less data chunk our server
   sends is delivered by ``processDataStream`` as sent (the harness compares the delivered
   chunks with the wire, one for one), also when re-attaching with ``observe``.
+- the harness refuses tool streams breaking those rules;
 - ``aisdk.mjs chat``: the ``/chat`` stream of the same agents passes the strict checks, with
   the tools' data parts in the assembled message, and, with ``chat_sub_agents``, the nested
   run's text and tool calls.
@@ -13,11 +14,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from rxagents.adapters.server import create_app
 from tests.adapters.tool_streams import CUSTOM_CHUNKS, WRITTEN, streaming_runtime
 
-from .conftest import Chat, Mastra, Serve
+from .conftest import Chat, JsClients, Mastra, Serve
+from .test_checkers import agent_chunk, agent_stream, sse
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -128,3 +131,61 @@ async def test_a_workflow_step_s_tool_progress_reaches_the_strict_client(
     kinds = [p["type"] for p in data_parts(result["message"])]
     assert kinds.count("data-progress") == 3  # transient dropped inside a step: all kept
     assert "data-fromwrite" in kinds
+
+
+CALL = agent_chunk("tool-call", toolCallId="c", toolName="x", args={})
+RESULT = agent_chunk("tool-result", toolCallId="c", toolName="x", result=1)
+
+
+def output(**changes: Any) -> dict[str, Any]:
+    chunk = {**agent_chunk("tool-output", output=1, toolCallId="c", toolName="x"), "from": "USER"}
+    return {**chunk, **changes}
+
+
+BROKEN_TOOL_STREAMS = {
+    "data outside a call": (
+        sse(*agent_stream({"type": "data-x", "data": 1}, CALL, RESULT)),
+        "outside every tool call",
+    ),
+    "output after the result": (sse(*agent_stream(CALL, RESULT, output())), "outside every"),
+    "output of another call": (
+        sse(*agent_stream(CALL, output(payload={"output": 1, "toolCallId": "d"}), RESULT)),
+        'no open call "d" of undefined',
+    ),
+    "output of another tool": (
+        sse(*agent_stream(CALL, output(payload={"output": 1, "toolCallId": "c", "toolName": "y"}))),
+        'no open call "c" of "y"',
+    ),
+    "output from AGENT": (
+        sse(*agent_stream(CALL, output(**{"from": "AGENT"}), RESULT)),
+        '"from" must be USER',
+    ),
+    "output of another run": (
+        sse(*agent_stream(CALL, output(runId="r2"), RESULT)),
+        "differs from the stream's r1",
+    ),
+    "half an envelope": (
+        sse(*agent_stream(CALL, {"type": "data-x", "data": 1, "runId": "r1"}, RESULT)),
+        "keys must be exactly type, runId, from, payload",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN_TOOL_STREAMS)
+async def test_the_mastra_harness_refuses_a_broken_tool_stream(
+    case: str, serve: Serve, js_clients: JsClients
+) -> None:
+    body, problem = BROKEN_TOOL_STREAMS[case]
+
+    async def stream(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="text/event-stream")
+
+    broken = web.Application()
+    broken.router.add_post("/api/agents/a/stream", stream)
+    base = await serve(broken)
+    run = await js_clients.run(
+        "mastra", {"base": base, "steps": [{"action": "tool-stream", "agent": "a"}]}
+    )
+    assert run.code == 1
+    assert "mastra: FAIL: step 0 (tool-stream): " in run.stderr
+    assert problem in run.stderr
