@@ -31,7 +31,8 @@ nested chunk                         data part (``data`` always holds ``toolCall
 ``tool-output`` (deeper nesting)     the same rules, the outer call's ``toolCallId`` kept
 ==================================== =======================================================
 
-A block still open when the nested run or the outer call ends is sent as it stands.
+A block still open when the nested run, the outer call or the message ends (also by an abort
+or a pause) is sent as it stands.
 """
 
 from __future__ import annotations
@@ -81,10 +82,11 @@ class ToolOutputParts(RunStateParts):
         self._sub_agents = sub_agents
         self._nested: dict[str, _NestedRun] = {}
 
-    def _before_finish(self) -> None:
+    def _close_step_fully(self) -> None:
+        # the message ends (finish, error, abort, a pause): keep what nested runs said so far
         for run in list(self._nested.values()):
             self._end_nested(run)
-        super()._before_finish()
+        super()._close_step_fully()
 
     def _tool_output(self, call_id: str, name: str, args: Any, part: UIMessageChunk) -> None:
         if self._nested:

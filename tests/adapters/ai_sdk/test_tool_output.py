@@ -172,6 +172,20 @@ def test_a_nested_block_cut_short_is_sent_as_it_stands() -> None:
     assert types(parts).index("data-tool-agent-text") < types(parts).index("tool-output-error")
 
 
+def test_a_nested_block_open_when_the_run_is_aborted_is_kept() -> None:
+    call = {"toolCallId": "c1", "toolName": "ask", "args": {}}
+    chunks = [
+        _envelope("start", {"id": "a", "messageId": "m"}),
+        _envelope("step-start", {"messageId": "m"}),
+        _envelope("tool-call", call),
+        _written(_envelope("text-delta", {"id": "t", "text": "so far"}, "inner")),
+        _envelope("abort", {}),
+    ]
+    parts = ui_now(chunks, sub_agents=True)
+    assert types(parts)[-3:] == ["data-tool-agent-text", "finish-step", "abort"]
+    assert parts[-3]["data"]["text"] == "so far"
+
+
 async def test_bytes_sent_grow_linearly_with_the_nested_output() -> None:
     """Each word adds the same bytes to the UI stream, however long the nested run already is.
 
