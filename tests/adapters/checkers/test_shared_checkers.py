@@ -16,8 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from rxagents import Runtime
 from rxagents.adapters.server import create_app
-from tests.adapters.tool_streams import streaming_runtime
+from rxagents.agent import Agent
+from rxagents.models import ScriptedModel
+from tests.adapters.tool_streams import streaming_runtime, text_step
 
 from .conftest import HERE, SCRIPT_TIMEOUT, Serve
 
@@ -107,3 +110,23 @@ async def test_the_shared_aisdk_check_passes_on_tools_that_stream(
     message = json.loads(out)
     kinds = {part["type"] for part in message["parts"]}
     assert ("data-tool-agent-text" in kinds) == (sub_agents and "nested" in path)
+
+
+async def test_the_shared_mastra_client_check_passes_on_wrapped_tool_progress(
+    serve: Serve, shared_checkers: Path
+) -> None:
+    """A workflow agent step and a network agent whose tool writes: progress travels wrapped.
+
+    (An agent stream with tool progress is outside this checker's rules, which require the
+    four-key envelope from ``AGENT`` on every chunk; ``mastra.mjs tool-stream`` covers it.)
+    """
+    runtime = streaming_runtime()
+    plain = Agent("plain", model=ScriptedModel([text_step("hi")], cycle=True))
+    runtime = Runtime(agents={**runtime.agents, "plain": plain}, workflows=runtime.workflows)
+    base = await serve(create_app(runtime))
+    out = await run_check(
+        shared_checkers / "mastra-client-check" / "check.mjs",
+        *("--base", base, "--agent", "plain", "--workflow", "writer-workflow"),
+        *("--network", "network-agent", "--max-steps", "10"),
+    )
+    assert json.loads(out)["ok"] is True
