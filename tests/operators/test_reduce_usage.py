@@ -382,6 +382,16 @@ def model_calls(chunks: Sequence[Any]) -> list[Usage]:
     return found
 
 
+def carried(chunks: Sequence[Any]) -> list[Any]:
+    """Every chunk carried in tool-output, at any depth."""
+    found: list[Any] = []
+    for chunk in chunks:
+        if isinstance(chunk, ToolOutput) and isinstance(chunk.payload.output, ChunkBase):
+            found.append(chunk.payload.output)
+            found.extend(carried([chunk.payload.output]))
+    return found
+
+
 def without_nested(chunks: Sequence[Any], kind: type) -> list[Any]:
     """The stream without the carried chunks of ``kind``, at any depth."""
     kept: list[Any] = []
@@ -414,7 +424,7 @@ def test_reduce_usage_counts_every_model_call_once_nested_included(stream: list[
 def test_nested_finish_totals_are_never_added(stream: list[Any]) -> None:
     assert total(without_nested(stream, Finish)) == total(stream)
     nested_steps = sum(
-        (usage_of(c) or Usage.zero for c in stream if isinstance(c, ToolOutput)), Usage.zero
+        (c.payload.output.usage for c in carried(stream) if isinstance(c, StepFinish)), Usage.zero
     )
     assert (total(without_nested(stream, StepFinish)) + nested_steps).counters() == total(
         stream

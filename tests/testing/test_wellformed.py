@@ -709,6 +709,18 @@ def nested_two_levels() -> Stream:
         sub_resumed(),
         [*sub_approval(), *sub_resumed()],
         nested_two_levels(),
+        # a workflow used as a tool: its whole run carried in tool-output
+        [
+            start(),
+            step_start(),
+            call("c1", "workflow-w"),
+            *(
+                tool_output(c.model_copy(update={"run_id": "wf-run"}), name="workflow-w")
+                for c in [wf_start(), wf_step("s"), wf_result("s"), wf_finish()]
+            ),
+            result("c1", "workflow-w"),
+            *finished(),
+        ],
     ],
     ids=[
         "writer",
@@ -724,6 +736,7 @@ def nested_two_levels() -> Stream:
         "sub-agent-resumed",
         "sub-agent-paused-and-resumed",
         "two-levels",
+        "workflow-as-tool",
     ],
 )
 def test_streams_with_tool_output_the_rules_allow(stream: Stream) -> None:
@@ -741,6 +754,22 @@ def test_data_chunks_read_from_the_wire_carry_no_run_id() -> None:
     wire = writer_stream()[4].model_dump(by_alias=True)
     assert wire == {"type": "data-progress", "data": {"pct": 5}}
     assert check_well_formed([start().model_dump(by_alias=True), wire, finish(Usage.zero)]) == []
+
+
+def test_a_nested_workflow_run_is_checked_with_the_workflow_rules() -> None:
+    carried = [wf_start("wf-run"), wf_step("s", run="wf-run"), wf_finish(run="wf-run")]
+    stream = [
+        start(),
+        step_start(),
+        call("c1", "workflow-w"),
+        *(tool_output(c, name="workflow-w") for c in carried),
+        result("c1", "workflow-w"),
+        *finished(),
+    ]
+    (violation,) = check_well_formed(stream)
+    assert violation.rule == Rule.INNER_STREAM
+    assert violation.inner is not None
+    assert violation.inner.rule == Rule.WORKFLOW_STEP_UNFINISHED
 
 
 def test_a_nested_run_violation_names_the_run_and_the_inner_rule() -> None:
