@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeAlias, cast
 
 from hypothesis import strategies as st
 from hypothesis.strategies import DrawFn, SearchStrategy
@@ -73,7 +73,7 @@ from ._base import (
     tool_args,
 )
 from ._scripts import draw_script
-from ._writes import SUB_AGENT_PREFIX, NestedRun, Writes, draw_call_writes
+from ._writes import SUB_AGENT_PREFIX, CallWrites, Writes, draw_call_writes
 
 __all__ = ("agent_chunk_streams", "draw_agent_stream")
 
@@ -90,6 +90,9 @@ class _StepChunks:
     nested: Usage = Usage.zero
     """The usage of the nested model calls the step's tools made."""
 
+
+CallWriter: TypeAlias = Callable[[DrawFn, str, ToolCallSummary, bool], CallWrites]
+"""Draw what a call's tool writes: ``(draw, run_id, call, failed)``."""
 
 _APPROVAL_SCHEMA = '{"type":"object","properties":{"approved":{"type":"boolean"}}}'
 
@@ -138,11 +141,11 @@ def _step_chunks(
     parts: list[ModelPartDict],
     is_last: bool,
     pause: bool = False,
-    writes: tuple[Writes, NestedRun] | None = None,
+    write: CallWriter | None = None,
 ) -> _StepChunks:
     """Turn one scripted step into the chunks the agent loop emits for it.
 
-    With ``writes``, each call's tool writes while it runs: its chunks come between the step's
+    With ``write``, each call's tool writes while it runs: its chunks come between the step's
     calls and that call's answer, interleaved with the other calls' (they run at once).
     """
     out: list[AgentChunk] = [
@@ -208,39 +211,11 @@ def _step_chunks(
     nested = Usage.zero
     answered: list[list[AgentChunk]] = []
     for summary in order[: len(order) - paused_count]:
-        failed = draw(st.integers(0, 3)) == 0
-        written = (
-            None if writes is None else draw_call_writes(draw, run_id, summary, *_w(writes, failed))
-        )
-        extra: dict[str, Any] = {}
-        if written is not None:
-            nested = nested + written.nested_usage
-            if written.usage is not None:
-                extra["usage"] = written.usage
-        answer: AgentChunk
-        if failed:
-            failure = ToolErrorPayload(
-                tool_call_id=summary.tool_call_id,
-                tool_name=summary.tool_name,
-                args=summary.args,
-                error=draw(error_infos()),
-                **extra,
-            )
-            answer = ToolError(run_id=run_id, payload=failure)
-        else:
-            result = ToolResultPayload(
-                tool_call_id=summary.tool_call_id,
-                tool_name=summary.tool_name,
-                args=summary.args,
-                result=draw(json_values())
-                if written is None or written.result is MISSING
-                else written.result,
-                **extra,
-            )
-            answer = ToolResult(run_id=run_id, payload=result)
-        answered.append([] if written is None else written.chunks)
-        answered[-1].append(answer)
-    out.extend(interleave(draw, answered) if writes is not None else [a for [a] in answered])
+        chunks, carried = _answered_call(draw, run_id, summary, write)
+        answered.append(chunks)
+        nested = nested + carried
+    # calls run at once: what they write interleaves, each call's answer after its own writes
+    out.extend(interleave(draw, answered) if write is not None else [a for [a] in answered])
     pause_end = None
     if paused_count:
         paused = order[len(order) - paused_count :]
@@ -249,18 +224,11 @@ def _step_chunks(
         pause_end = len(out)
         for summary, pause_chunk in zip(paused, pauses, strict=True):
             answer = _answer(draw, run_id, summary, pause_chunk)
-            if writes is not None and isinstance(answer, ToolResult):  # the tool ran on resume
-                written = draw_call_writes(draw, run_id, summary, *_w(writes, False))
+            if write is not None and isinstance(answer, ToolResult):  # the tool ran on resume
+                written = write(draw, run_id, summary, False)
                 nested = nested + written.nested_usage
-                update: dict[str, Any] = {}
-                if written.result is not MISSING:
-                    update["result"] = written.result
-                if written.usage is not None:
-                    update["usage"] = written.usage
                 out.extend(written.chunks)
-                answer = answer.model_copy(
-                    update={"payload": answer.payload.model_copy(update=update)}
-                )
+                answer = _with_writes(answer, written)
             out.append(answer)
     joined = "".join(text)
     out.append(
@@ -272,8 +240,42 @@ def _step_chunks(
     return _StepChunks(out, joined, usage, reason, calls, pause_end, nested)
 
 
-def _w(writes: tuple[Writes, NestedRun], failed: bool) -> tuple[Writes, bool, NestedRun]:
-    return writes[0], failed, writes[1]
+def _answered_call(
+    draw: DrawFn, run_id: str, call: ToolCallSummary, write: CallWriter | None
+) -> tuple[list[AgentChunk], Usage]:
+    """Return a call's answer after what its tool wrote, and the nested usage of that call."""
+    failed = draw(st.integers(0, 3)) == 0
+    written = CallWrites([]) if write is None else write(draw, run_id, call, failed)
+    answer: ToolError | ToolResult
+    if failed:
+        failure = ToolErrorPayload(
+            tool_call_id=call.tool_call_id,
+            tool_name=call.tool_name,
+            args=call.args,
+            error=draw(error_infos()),
+        )
+        answer = ToolError(run_id=run_id, payload=failure)
+    else:
+        result = ToolResultPayload(
+            tool_call_id=call.tool_call_id,
+            tool_name=call.tool_name,
+            args=call.args,
+            result=draw(json_values()),
+        )
+        answer = ToolResult(run_id=run_id, payload=result)
+    return [*written.chunks, _with_writes(answer, written)], written.nested_usage
+
+
+def _with_writes(answer: ToolResult | ToolError, written: CallWrites) -> ToolResult | ToolError:
+    """The answer with the result and nested usage the call's writes decided, if any."""
+    update: dict[str, Any] = {}
+    if written.result is not MISSING and isinstance(answer, ToolResult):
+        update["result"] = written.result
+    if written.usage is not None:
+        update["usage"] = written.usage
+    if not update:
+        return answer
+    return answer.model_copy(update={"payload": answer.payload.model_copy(update=update)})
 
 
 def _finish_payload(
@@ -345,8 +347,10 @@ def draw_agent_stream(
     and end with ``finish``, sometimes after a failed model call.
     """
     rid = run_id if run_id is not None else draw(ids("run-"))
-    step_writes: tuple[Writes, NestedRun] | None = None
+    write: CallWriter | None = None
     if writes is not None:
+        run_writes = writes
+        # sub-agents delegate again only while a level is left below them
         below = {
             name: args
             for name, args in tools.items()
@@ -358,7 +362,9 @@ def draw_agent_stream(
                 draw, nested_id, below, 1, 2, 1, ("finish", "error"), False, inner
             )
 
-        step_writes = (writes, nested)
+        def write(draw: DrawFn, run: str, call: ToolCallSummary, failed: bool) -> CallWrites:
+            return draw_call_writes(draw, run, call, run_writes, failed, nested)
+
     message_id = f"msg-{rid}"
     script = draw_script(draw, tools, min_steps, max_steps, max_tool_calls)
     ending = draw(st.sampled_from(endings))
@@ -371,7 +377,7 @@ def draw_agent_stream(
         if is_last and ending == "error":
             parts = [p for p in parts if p["type"].startswith("text")][: draw(st.integers(0, 3))]
         pause = pauses and not (is_last and ending == "error") and draw(st.booleans())
-        step = _step_chunks(draw, rid, message_id, parts, is_last, pause, step_writes)
+        step = _step_chunks(draw, rid, message_id, parts, is_last, pause, write)
         if ending == "pause" and step.pause_end is not None:
             out.extend(step.chunks[: step.pause_end])
             return out
