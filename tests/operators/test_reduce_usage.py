@@ -485,11 +485,12 @@ def call_step(tool: str, usage: Usage) -> list[dict[str, Any]]:
 
 
 def piping_agent(
-    name: str, calls: list[Usage], how: str, inner: Callable[[], Agent] | None
+    name: str, calls: list[Usage], how: str, fails: bool, inner: Callable[[], Agent] | None
 ) -> Agent:
     """An agent whose model calls ``delegate`` (when there is an inner agent), then answers.
 
-    ``delegate`` runs the inner agent and forwards its stream the way ``how`` says.
+    ``delegate`` runs the inner agent and forwards its stream the way ``how`` says; with
+    ``fails`` it raises once the inner run is over (a ``tool-error``, the run goes on).
     """
 
     @tool(description="Ask the inner agent.")
@@ -502,7 +503,10 @@ def piping_agent(
             await ctx.writer.pipe_text(nested)
         else:
             nested.observable.subscribe(ctx.writer)
-        return await nested.text
+        text = await nested.text
+        if fails:
+            raise ValueError("the inner agent's answer is no good")
+        return text
 
     if inner is None:
         script = [text_step(name, calls[0])]
@@ -518,21 +522,23 @@ real_usages = strategies.usages(max_tokens=1_000, optional_counters=False)
 @settings(max_examples=max(10, settings().max_examples // 4))
 @given(
     levels=st.lists(
-        st.tuples(st.lists(real_usages, min_size=2, max_size=2), st.sampled_from(PIPES)),
+        st.tuples(
+            st.lists(real_usages, min_size=2, max_size=2), st.sampled_from(PIPES), st.booleans()
+        ),
         min_size=1,
         max_size=3,
     )
 )
 async def test_a_run_with_nested_agents_counts_every_model_call_once(
-    levels: list[tuple[list[Usage], str]],
+    levels: list[tuple[list[Usage], str, bool]],
 ) -> None:
     def build(depth: int) -> Agent:
-        calls, how = levels[depth]
+        calls, how, fails = levels[depth]
         inner = (lambda: build(depth + 1)) if depth + 1 < len(levels) else None
-        return piping_agent(f"level-{depth}", calls, how, inner)
+        return piping_agent(f"level-{depth}", calls, how, fails, inner)
 
     expected = Usage.zero
-    for depth, (calls, _) in enumerate(levels):
+    for depth, (calls, _, _) in enumerate(levels):
         expected = expected + calls[0] + (calls[1] if depth + 1 < len(levels) else Usage.zero)
 
     stream = await build(0).stream("go")
@@ -545,3 +551,6 @@ async def test_a_run_with_nested_agents_counts_every_model_call_once(
     finish = chunks[-1]
     assert isinstance(finish, Finish)
     assert finish.payload.output.usage.counters() == expected.counters()
+    answers = [c for c in chunks if isinstance(c, ToolResult | ToolError)]
+    if len(levels) > 1:
+        assert isinstance(answers[0], ToolError) == levels[0][2]

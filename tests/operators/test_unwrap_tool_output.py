@@ -7,6 +7,7 @@ import reactivex
 from hypothesis import given
 from reactivex import operators as ops
 
+from rxagents.agent import Agent, ToolContext, tool
 from rxagents.errors import InvalidInputError
 from rxagents.events import (
     Chunk,
@@ -19,8 +20,9 @@ from rxagents.events import (
     ToolOutputPayload,
     parse_chunk,
 )
+from rxagents.models import ScriptedModel
 from rxagents.operators import unwrap_tool_output
-from rxagents.testing import chunk_records, run_marbles
+from rxagents.testing import assert_well_formed, chunk_records, run_marbles
 from rxagents.testing.strategies import agent_chunk_streams
 
 
@@ -166,3 +168,49 @@ def test_group_by_run_separates_interleaved_nested_runs(
     ).subscribe(lambda chunks: groups.setdefault(chunks[0].run_id, chunks))
 
     assert groups == {"sub-1": first, "sub-2": second}
+
+
+def text_step(text: str) -> list[dict[str, Any]]:
+    usage = {"inputTokens": 3, "outputTokens": 2, "totalTokens": 5}
+    return [
+        {"type": "text-start", "id": "t"},
+        {"type": "text-delta", "id": "t", "delta": text},
+        {"type": "text-end", "id": "t"},
+        {"type": "finish", "finishReason": "stop", "usage": usage},
+    ]
+
+
+async def test_unwrap_tool_output_gives_back_the_stream_a_tool_piped() -> None:
+    inner_chunks: list[Chunk] = []
+
+    @tool(description="Ask the researcher.")
+    async def research(ctx: ToolContext) -> str:
+        researcher = Agent("researcher", model=ScriptedModel([text_step("42")]))
+        nested = await researcher.stream("find the answer")
+        await ctx.writer.write({"status": "asking"})
+        await ctx.writer.pipe(nested)
+        inner_chunks.extend([chunk async for chunk in nested])
+        return await nested.text
+
+    call = {"type": "tool-call", "toolCallId": "c1", "toolName": "research", "input": "{}"}
+    finish = {"type": "finish", "finishReason": "tool-calls"}
+    model = ScriptedModel([[call, finish], text_step("It is 42.")])
+    stream = await Agent("boss", model=model, tools=[research]).stream("what is it?")
+    chunks = [chunk async for chunk in stream]
+    out: list[Chunk] = []
+
+    stream.observable.pipe(unwrap_tool_output("research")).subscribe(out.append)
+
+    assert out == inner_chunks
+    assert [chunk.type for chunk in out] == [
+        "start",
+        "step-start",
+        "text-start",
+        "text-delta",
+        "text-end",
+        "step-finish",
+        "finish",
+    ]
+    assert {chunk.run_id for chunk in out} == {inner_chunks[0].run_id} != {stream.run_id}
+    assert_well_formed(chunks)
+    assert_well_formed(out)
