@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Final
 
 from rxagents._core.http import SSEDecoder, SSEEvent
 from rxagents.errors import InvalidInputError, MalformedStreamError
-from rxagents.events import parse_chunk
+from rxagents.events import DataChunk, parse_chunk
 
 if TYPE_CHECKING:
     from rxagents.events import Chunk, ChunkBase
@@ -188,8 +188,10 @@ async def iter_sse_chunks(byte_chunks: AsyncIterable[bytes]) -> AsyncGenerator[C
     """Decode a Mastra chunk stream (``data: <json>`` events, then ``data: [DONE]``).
 
     Every event's data is parsed as a chunk whatever its event type, as Mastra's client does;
-    comments (heartbeats) are skipped. Iteration stops at ``[DONE]``, without reading further,
-    and closes ``byte_chunks`` if it has an ``aclose()`` (also when the consumer leaves early).
+    comments (heartbeats) are skipped. A custom data chunk, whose wire form has no ``runId``,
+    is given the run id of the chunk before it (the stream's run). Iteration stops at
+    ``[DONE]``, without reading further, and closes ``byte_chunks`` if it has an ``aclose()``
+    (also when the consumer leaves early).
 
     Args:
         byte_chunks: The response body's bytes, in pieces of any size.
@@ -205,12 +207,19 @@ async def iter_sse_chunks(byte_chunks: AsyncIterable[bytes]) -> AsyncGenerator[C
     """
     decoder = SSEDecoder()
     iterator = aiter(byte_chunks)
+    run_id = ""
     try:
         async for piece in iterator:
             for data in decoder.feed_data(piece):
                 if data == _DONE_DATA:
                     return
-                yield parse_chunk(data)
+                chunk = parse_chunk(data)
+                if type(chunk) is DataChunk:
+                    if run_id and not chunk.run_id:
+                        chunk = chunk.model_copy(update={"run_id": run_id})
+                else:
+                    run_id = chunk.run_id
+                yield chunk
         where = "in the middle of an event" if decoder.finish() else "between events"
         raise MalformedStreamError(
             f"the SSE chunk stream ended {where} without the final 'data: [DONE]' "

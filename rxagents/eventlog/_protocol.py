@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
 
 from rxagents.errors import RxAgentsError
-from rxagents.events import Chunk, ChunkBase, parse_chunk
+from rxagents.events import Chunk, ChunkBase, DataChunk, parse_chunk
 
 __all__ = (
     "EventLog",
@@ -20,6 +20,7 @@ __all__ = (
     "failure_chunks",
     "lost_chunks",
     "lost_message",
+    "named_data_chunk",
 )
 
 RunKind: TypeAlias = Literal["agent", "workflow", "network"]
@@ -220,6 +221,18 @@ class EventLog(Protocol):
 def chunk_json(chunk: ChunkBase) -> bytes:
     """Return a chunk's wire JSON (camelCase keys, absent fields left out)."""
     return type(chunk).__pydantic_serializer__.to_json(chunk, by_alias=True)
+
+
+def named_data_chunk(chunk: Chunk, run_id: str) -> Chunk:
+    """Return a data chunk read back from JSON with its run named, like the one appended.
+
+    A data chunk's wire form has no ``runId`` (it is dumped verbatim); in process it names the
+    run that emitted it, which is the run of the log holding it. Other chunks are returned as
+    they are.
+    """
+    if type(chunk) is DataChunk and not chunk.run_id:
+        return chunk.model_copy(update={"run_id": run_id})
+    return chunk
 
 
 def lost_message(run_id: str) -> str:

@@ -72,6 +72,7 @@ from rxagents.eventlog._protocol import (
     chunk_json,
     lost_chunks,
     lost_message,
+    named_data_chunk,
 )
 from rxagents.eventlog._redis_read import Entry, Hub, Subscription, parse_entries
 from rxagents.eventlog._redis_run import RedisRunLog, Writer, call_safely
@@ -227,8 +228,11 @@ class RedisEventLog:
 
     async def read(self, run_id: str, offset: int = 0) -> AsyncIterator[tuple[int, Chunk]]:
         """Yield ``(position, chunk)`` from ``offset``, then live (see :meth:`EventLog.read`)."""
+        named = run_id
         async for position, data in self._follow(run_id, offset):
-            yield position, parse_chunk(data)
+            chunk = named_data_chunk(parse_chunk(data), named)
+            named = chunk.run_id or named  # a resumed segment's chunks name the run, not the key
+            yield position, chunk
 
     async def read_json(self, run_id: str, offset: int = 0) -> AsyncIterator[tuple[int, bytes]]:
         """Yield ``(position, wire JSON)`` from ``offset``, then live, as stored in Redis."""

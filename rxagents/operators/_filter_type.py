@@ -75,9 +75,12 @@ def filter_type(*types: str) -> Callable[[Observable[_ChunkT]], Observable[_Chun
     """Keep the chunks whose type is one of ``types`` or matches one of its ``*`` patterns.
 
     Order is kept; errors and completion pass through. Patterns follow :mod:`fnmatch`
-    (``*``, ``?``, ``[...]``) and are case-sensitive: ``"agent-execution-event-*"`` keeps every
-    chunk a network wrapped from a sub-agent. A source item that is not a typed chunk ends the
-    stream with :class:`InvalidInputError`.
+    (``*`` matches any run of characters, ``-`` included; ``?`` one character; ``[...]`` one of a
+    set) and are case-sensitive: ``"agent-execution-event-*"`` keeps every chunk a network wrapped
+    from a sub-agent, ``"data-*"`` every data chunk a tool wrote with ``ctx.writer.custom``. Exact
+    names cost one set lookup per chunk; with patterns, each distinct type is matched once and
+    remembered. A source item that is not a typed chunk ends the stream with
+    :class:`InvalidInputError`.
 
     ::
 

@@ -11,6 +11,9 @@ Example:
     ... def test_my_pipeline_keeps_streams_well_formed(chunks):
     ...     assert_well_formed(my_pipeline(chunks))
 
+Streams of tools that write while they run, of nested agent runs and of supervisors come from
+``agent_chunk_streams(include_tool_output=True, sub_agents=("research",), max_depth=2)``.
+
 The strategies live in private modules, one per kind of data (``rxagents.testing._strategies``);
 this module is their public face. It needs hypothesis (``pip install 'rxagents[dev]'``);
 ``rxagents.testing`` itself does not import it.

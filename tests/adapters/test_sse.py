@@ -24,7 +24,7 @@ from rxagents.adapters.sse import (
     iter_sse_chunks,
 )
 from rxagents.errors import ChunkParseError, InvalidInputError, MalformedStreamError
-from rxagents.events import Chunk, parse_chunk
+from rxagents.events import Chunk, DataChunk, parse_chunk
 from rxagents.testing.strategies import chunks
 
 WIRE_CHUNKS: list[dict[str, Any]] = [
@@ -490,6 +490,22 @@ async def test_iter_sse_chunks_parses_chunks_and_stops_at_done_without_reading_f
 
     assert received == CHUNKS
     assert not pulled_after_done
+
+
+async def test_iter_sse_chunks_gives_data_chunks_the_run_of_the_stream() -> None:
+    data = DataChunk(type="data-progress", run_id="r1", data={"pct": 5}, transient=True)
+    encoded = encode_chunk(data)
+    assert encoded == b'data: {"type":"data-progress","data":{"pct":5},"transient":true}\n\n'
+
+    async def body() -> AsyncIterator[bytes]:
+        yield encoded  # before any chunk naming a run: left unnamed
+        yield encode_chunk(CHUNKS[0])
+        yield encoded
+        yield DONE
+
+    first, _, named = [chunk async for chunk in iter_sse_chunks(body())]
+    assert first == data.model_copy(update={"run_id": ""})
+    assert named == data.model_copy(update={"run_id": CHUNKS[0].run_id})
 
 
 async def test_iter_sse_chunks_raises_when_the_stream_ends_without_done() -> None:

@@ -17,16 +17,27 @@
 //       afterwards listSuspendedRuns() no longer lists the run.
 //   {"action": "network", "agent": id, "message": text, "maxSteps": n, "thread": id, "resource": id, "allowError": false}
 //       agent.network() read with processDataStream().
-//   {"action": "observe", "agent": id, "message": text, "offset": n}
+//   {"action": "observe", "agent": id, "message": text, "offset": n, "toolStream": false}
 //   {"action": "observe", "workflow": id, "inputData": {...}, "offset": n}
 //       run to the end (agent.stream() / createRun() + run.stream()), then re-attach with
 //       agents(id).observe({runId, offset}) / run.observe({offset}): the client must deliver
 //       exactly the run's chunks from offset on (all of them when offset is omitted).
+//       With "toolStream", the agent's chunks follow the tool-stream rules below.
+//   {"action": "tool-stream", "agent": id, "message": text, "options": {...}, "allowError": false}
+//       agent.stream() of an agent whose tools write while they run, read with
+//       processDataStream(). Besides the agent's own chunks (the agent-stream rules), it holds
+//       tool-output chunks ({type, runId: the run's, from: "USER", payload: {output, toolCallId,
+//       toolName}}) and custom data chunks without the envelope ({type, data?, id?, ...}, no
+//       runId, from or payload), each inside an open tool call (after its tool-call, before
+//       its tool-result); the client must deliver every one as sent, and its message assembler
+//       must read the same bytes without complaint. The result lists the tool outputs
+//       (`outputs`, their payloads) and the data chunks (`data`) the client delivered.
 //
-// Every chunk is exactly {type, runId, from, payload}; the wire framing is checked on a copy of
-// the bytes, and the chunks the client delivered must be the events on the wire, one for one
-// (it skips what it cannot read). Anything the client reports through console.error (its own
-// parse or assembly failures) fails the step, after the checks above had their say.
+// Every chunk is exactly {type, runId, from, payload} (except the data chunks of tool-stream);
+// the wire framing is checked on a copy of the bytes, and the chunks the client delivered must
+// be the events on the wire, one for one (it skips what it cannot read). Anything the client
+// reports through console.error (its own parse or assembly failures) fails the step, after the
+// checks above had their say.
 import { isDeepStrictEqual } from 'node:util';
 import { MastraClient } from '@mastra/client-js';
 import { brief, expect, expectNoClientReports, fail, isObject, runScenario, takeClientReports } from './lib/harness.mjs';
@@ -51,7 +62,19 @@ function expectSameChunks(delivered, wire, what) {
     expect(isDeepStrictEqual(chunk, wire[i]), () => `${what}: chunk ${i} delivered as ${brief(chunk)} but sent as ${brief(wire[i])}`);
 }
 
-async function readSse(context, response, suffix, what) {
+// A chunk of a stream whose tools write: an enveloped chunk, or a custom data chunk without
+// the envelope (what Mastra's writer.custom() emits). Returns "data", "output" or "agent".
+function toolStreamChunk(chunk, where) {
+  expect(isObject(chunk), () => `${where}: not a JSON object: ${brief(chunk)}`);
+  if (!['runId', 'from', 'payload'].some(key => Object.hasOwn(chunk, key))) {
+    expect(typeof chunk.type === 'string' && chunk.type, `${where}: a data chunk needs a non-empty string "type"`);
+    return 'data';
+  }
+  expectEnvelope(chunk, where);
+  return chunk.type === 'tool-output' ? 'output' : 'agent';
+}
+
+async function readSse(context, response, suffix, what, check = expectEnvelope) {
   const chunks = [];
   await response.processDataStream({ onChunk: async chunk => void chunks.push(chunk) });
   const exchange = await lastExchange(context.log, suffix);
@@ -65,7 +88,7 @@ async function readSse(context, response, suffix, what) {
     }
   });
   expectSameChunks(chunks, wire, what);
-  chunks.forEach((chunk, i) => expectEnvelope(chunk, `${what} chunk ${i}`));
+  chunks.forEach((chunk, i) => check(chunk, `${what} chunk ${i}`));
   return { chunks, exchange };
 }
 
@@ -225,6 +248,52 @@ async function agentStream(step, context) {
     const found = client.toolInvocations.find(t => t.toolName === call.toolName && t.state === 'result');
     expect(found && isDeepStrictEqual(found.result, call.result), () => `the assembled message lacks ${call.toolName}'s result ${brief(call.result)}`);
   }
+  return { ...summary, client };
+}
+
+// ---------------------------------------------------------------------------------- tool stream
+
+// The tool outputs and data chunks of a stream sit inside open tool calls; the rest is an
+// ordinary agent stream.
+function checkToolStream(chunks, allowError) {
+  expect(chunks.length > 0, 'the stream delivered no chunks');
+  const kinds = chunks.map((chunk, i) => toolStreamChunk(chunk, `chunk ${i}`));
+  const runId = chunks[0].runId;
+  const open = new Map(); // toolCallId -> toolName, for calls without an outcome yet
+  const outputs = [];
+  const data = [];
+  for (const [i, chunk] of chunks.entries()) {
+    const at = `chunk ${i} (${chunk.type})`;
+    if (kinds[i] === 'agent') {
+      if (chunk.type === 'tool-call') open.set(chunk.payload.toolCallId, chunk.payload.toolName);
+      else if (chunk.type === 'tool-result' || chunk.type === 'tool-error') open.delete(chunk.payload.toolCallId);
+      continue;
+    }
+    expect(open.size > 0, `${at}: outside every tool call (after its tool-call, before its outcome)`);
+    if (kinds[i] === 'data') {
+      data.push(chunk);
+      continue;
+    }
+    const { payload } = chunk;
+    expect(chunk.runId === runId, `${at}: runId ${chunk.runId} differs from the stream's ${runId}`);
+    expect(chunk.from === 'USER', `${at}: "from" must be USER, got ${chunk.from}`);
+    expect(Object.hasOwn(payload, 'output'), `${at}: payload.output is missing`);
+    expect(open.has(payload.toolCallId) && open.get(payload.toolCallId) === payload.toolName, () => `${at}: no open call ${brief(payload.toolCallId)} of ${brief(payload.toolName)}`);
+    outputs.push(payload);
+  }
+  const summary = checkAgentChunks(chunks.filter((_, i) => kinds[i] === 'agent'), allowError);
+  return { ...summary, chunkTypes: chunks.map(c => c.type), outputs, data };
+}
+
+async function toolStream(step, context) {
+  const agent = context.client.getAgent(step.agent);
+  const response = await agent.stream(step.message ?? 'Hello', step.options ?? {});
+  const { chunks, exchange } = await readSse(context, response, `/agents/${step.agent}/stream`, 'tool stream', toolStreamChunk);
+  const summary = checkToolStream(chunks, step.allowError);
+  expectNoClientReports();
+  const client = await assemble(agent, exchange.body);
+  expect(client.content === summary.text, () => `assembled text ${brief(client.content)} differs from the text deltas ${brief(summary.text)}`);
+  expect(client.finishReason === summary.finishReason, `assembled finishReason ${client.finishReason}, finish chunk ${summary.finishReason}`);
   return { ...summary, client };
 }
 
@@ -411,12 +480,14 @@ async function observe(step, context) {
     return { runId: run.runId, chunkTypes: chunks.map(c => c.type), offset: from };
   }
   const agent = context.client.getAgent(step.agent);
+  const check = step.toolStream ? toolStreamChunk : expectEnvelope;
   const first = await agent.stream(step.message ?? 'Hello', {});
-  const { chunks: whole } = await readSse(context, first, `/agents/${step.agent}/stream`, 'agent stream');
+  const { chunks: whole } = await readSse(context, first, `/agents/${step.agent}/stream`, 'agent stream', check);
+  if (step.toolStream) checkToolStream(whole, false);
   const runId = whole[0].runId;
   const params = offset === undefined ? { runId } : { runId, offset };
   const response = await agent.observe(params);
-  const { chunks } = await readSse(context, response, `/agents/${step.agent}/observe`, 'agent observe');
+  const { chunks } = await readSse(context, response, `/agents/${step.agent}/observe`, 'agent observe', check);
   expectNoClientReports();
   expect(
     isDeepStrictEqual(chunks, whole.slice(from)),
@@ -428,7 +499,7 @@ async function observe(step, context) {
 await runScenario({
   name: 'mastra',
   packages: ['@mastra/client-js'],
-  actions: { list, 'agent-stream': agentStream, workflow, network, approval, observe },
+  actions: { list, 'agent-stream': agentStream, 'tool-stream': toolStream, workflow, network, approval, observe },
   setup: scenario => {
     const log = [];
     return { log, client: new MastraClient({ baseUrl: scenario.base, retries: 0, fetch: recordingFetch(log) }) };

@@ -17,6 +17,7 @@ from rxagents.events import (
     Abort,
     Chunk,
     ChunkBase,
+    DataChunk,
     TextBlockPayload,
     TextDelta,
     TextDeltaPayload,
@@ -24,9 +25,11 @@ from rxagents.events import (
     ToolCall,
     ToolCallPayload,
     WrappedChunk,
+    parse_chunk,
 )
 from rxagents.operators import filter_type, prefix_events
 from rxagents.operators._filter_type import TypeMatcher
+from rxagents.testing import chunk_records, run_marbles
 
 on_next = ReactiveTest.on_next
 on_error = ReactiveTest.on_error
@@ -225,3 +228,44 @@ def test_filter_type_output_is_the_ordered_subsequence_of_matches(
     assert out == expected
     remaining = iter(chunks)
     assert all(any(kept is chunk for chunk in remaining) for kept in out)
+
+
+def data_chunk(kind: str, **fields: Any) -> DataChunk:
+    return DataChunk.model_validate({"type": kind, **fields})
+
+
+def test_filter_type_keeps_data_chunks_by_pattern() -> None:
+    progress = data_chunk("data-progress", data={"pct": 50}, transient=True)
+    status = data_chunk("data-status", data="ok", id="s1")
+    other = data_chunk("not-data", data=1)
+    chunks: list[Chunk] = [delta("a"), progress, tool_call(), other, status, Abort(run_id="r")]
+
+    result = run_marbles(filter_type("data-*"), chunk_records(chunks))
+
+    assert result.values == [progress, status]
+    assert result.times == [220.0, 250.0]
+    assert result.completed
+    assert [(s.subscribe, s.unsubscribe) for s in result.subscriptions] == [(200, 270)]
+
+
+def test_filter_type_star_matches_any_run_of_characters() -> None:
+    chunks: list[Chunk] = [
+        data_chunk("data-"),
+        data_chunk("data-a-b-c"),
+        data_chunk("xdata-a"),
+        data_chunk("data"),
+    ]
+
+    out = collect(chunks, filter_type("data-*"))
+
+    assert [chunk.type for chunk in out] == ["data-", "data-a-b-c"]
+    assert [c.type for c in collect(chunks, filter_type("*-*-*"))] == ["data-a-b-c"]
+    assert [c.type for c in collect(chunks, filter_type("*data*"))] == [c.type for c in chunks]
+
+
+def test_filter_type_on_wire_data_chunks() -> None:
+    wire = [{"type": "data-progress", "data": {"pct": 1}}, delta().model_dump(by_alias=True)]
+
+    out = collect([parse_chunk(item) for item in wire], filter_type("data-*"))
+
+    assert [chunk.model_dump(by_alias=True) for chunk in out] == [wire[0]]

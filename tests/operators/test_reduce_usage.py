@@ -1,18 +1,21 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import reactivex
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import MISSING
 from reactivex.testing import ReactiveTest, TestScheduler
 
+from rxagents.agent import Agent, ToolContext, tool
 from rxagents.events import (
     AgentExecutionEnd,
     AgentExecutionEndPayload,
     Chunk,
     ChunkBase,
+    DataChunk,
     Finish,
     NetworkFinish,
     NetworkFinishPayload,
@@ -26,6 +29,9 @@ from rxagents.events import (
     StepResult,
     TextDelta,
     TextDeltaPayload,
+    ToolError,
+    ToolOutput,
+    ToolResult,
     WorkflowExecutionEnd,
     WorkflowExecutionEndPayload,
     WorkflowFinish,
@@ -36,7 +42,10 @@ from rxagents.events import (
     WrappedChunk,
     parse_chunk,
 )
-from rxagents.operators import prefix_events, reduce_usage, usage_of
+from rxagents.models import ScriptedModel
+from rxagents.operators import prefix_events, reduce_usage, unwrap_tool_output, usage_of
+from rxagents.testing import assert_well_formed, strategies
+from rxagents.testing.strategies import agent_chunk_streams
 from rxagents.usage import Usage
 
 on_next = ReactiveTest.on_next
@@ -342,3 +351,206 @@ def test_reduce_usage_is_unchanged_by_prefixing(calls: list[StepFinish]) -> None
         total(calls).counters()
         == sum((step.payload.output.usage for step in calls), Usage.zero).counters()
     )
+
+
+# --- nested runs: tools that pipe agents, sub-agents --------------------------------------------
+
+WRITING = agent_chunk_streams(
+    include_tool_output=True,
+    sub_agents=("research",),
+    max_depth=2,
+    include_errors=True,
+    include_aborts=True,
+    include_pauses=True,
+)
+
+
+def model_calls(chunks: Sequence[Any]) -> list[Usage]:
+    """Every model call in the stream, found by walking it: the oracle for ``reduce_usage``.
+
+    A step-finish is one call, wherever it is carried; a tool's answer with ``usage`` stands for
+    the calls of a run piped as text; nothing else (a ``finish`` total) is a call.
+    """
+    found: list[Usage] = []
+    for chunk in chunks:
+        if isinstance(chunk, StepFinish):
+            found.append(chunk.payload.output.usage)
+        elif isinstance(chunk, ToolOutput) and isinstance(chunk.payload.output, ChunkBase):
+            found.extend(model_calls([chunk.payload.output]))
+        elif isinstance(chunk, ToolResult | ToolError) and chunk.payload.usage is not MISSING:
+            found.append(chunk.payload.usage)
+    return found
+
+
+def carried(chunks: Sequence[Any]) -> list[Any]:
+    """Every chunk carried in tool-output, at any depth."""
+    found: list[Any] = []
+    for chunk in chunks:
+        if isinstance(chunk, ToolOutput) and isinstance(chunk.payload.output, ChunkBase):
+            found.append(chunk.payload.output)
+            found.extend(carried([chunk.payload.output]))
+    return found
+
+
+def without_nested(chunks: Sequence[Any], kind: type) -> list[Any]:
+    """The stream without the carried chunks of ``kind``, at any depth."""
+    kept: list[Any] = []
+    for chunk in chunks:
+        if isinstance(chunk, ToolOutput) and isinstance(chunk.payload.output, ChunkBase):
+            inner = chunk.payload.output
+            if isinstance(inner, kind):
+                continue
+            if isinstance(inner, ToolOutput):
+                (inner,) = without_nested([inner], kind) or [None]
+                if inner is None:
+                    continue
+                chunk = chunk.model_copy(
+                    update={"payload": chunk.payload.model_copy(update={"output": inner})}
+                )
+        kept.append(chunk)
+    return kept
+
+
+@given(WRITING)
+def test_reduce_usage_counts_every_model_call_once_nested_included(stream: list[Any]) -> None:
+    calls = model_calls(stream)
+
+    assert total(stream).counters() == sum(calls, Usage.zero).counters()
+    if isinstance(stream[-1], Finish):  # the generator sums the scripted calls bottom-up
+        assert total(stream).counters() == stream[-1].payload.output.usage.counters()
+
+
+@given(WRITING)
+def test_nested_finish_totals_are_never_added(stream: list[Any]) -> None:
+    assert total(without_nested(stream, Finish)) == total(stream)
+    nested_steps = sum(
+        (c.payload.output.usage for c in carried(stream) if isinstance(c, StepFinish)), Usage.zero
+    )
+    assert (total(without_nested(stream, StepFinish)) + nested_steps).counters() == total(
+        stream
+    ).counters()
+
+
+@given(WRITING)
+def test_usage_of_follows_the_nested_accounting_rule(stream: list[Any]) -> None:
+    for chunk in stream:
+        found = usage_of(chunk)
+        if isinstance(chunk, ToolOutput):
+            inner = chunk.payload.output
+            if isinstance(inner, Finish):
+                assert found is None  # a nested run's total
+            elif isinstance(inner, StepFinish):
+                assert found == inner.payload.output.usage  # a nested model call
+            elif not isinstance(inner, ChunkBase):
+                assert found is None  # a written value, a piped text delta
+        elif isinstance(chunk, ToolResult | ToolError):
+            usage = chunk.payload.usage
+            assert found == (None if usage is MISSING else usage)
+        elif isinstance(chunk, Finish | DataChunk):
+            assert found is None
+
+
+@given(agent_chunk_streams(sub_agents=("research",), tools=("lookup",), max_depth=2))
+def test_a_sub_agent_run_unwrapped_sums_to_its_own_total(stream: list[Any]) -> None:
+    for answer in stream:
+        if isinstance(answer, ToolResult) and answer.payload.tool_name == "agent-research":
+            call_id = answer.payload.tool_call_id
+            sub_run: list[Any] = []
+            reactivex.from_iterable(stream).pipe(
+                unwrap_tool_output(tool_call_id=call_id)
+            ).subscribe(sub_run.append)
+            assert isinstance(sub_run[-1], Finish)
+            assert total(sub_run).counters() == sub_run[-1].payload.output.usage.counters()
+
+
+# --- the same on real runs: a tool that pipes a nested agent ------------------------------------
+
+PIPES = ("pipe", "pipe_text", "observer")
+
+
+def text_step(text: str, usage: Usage) -> list[dict[str, Any]]:
+    return [
+        {"type": "text-start", "id": "t"},
+        {"type": "text-delta", "id": "t", "delta": text},
+        {"type": "text-end", "id": "t"},
+        {"type": "finish", "finishReason": "stop", "usage": usage.model_dump(by_alias=True)},
+    ]
+
+
+def call_step(tool: str, usage: Usage) -> list[dict[str, Any]]:
+    return [
+        {"type": "tool-call", "toolCallId": f"call-{tool}", "toolName": tool, "input": "{}"},
+        {"type": "finish", "finishReason": "tool-calls", "usage": usage.model_dump(by_alias=True)},
+    ]
+
+
+def piping_agent(
+    name: str, calls: list[Usage], how: str, fails: bool, inner: Callable[[], Agent] | None
+) -> Agent:
+    """An agent whose model calls ``delegate`` (when there is an inner agent), then answers.
+
+    ``delegate`` runs the inner agent and forwards its stream the way ``how`` says; with
+    ``fails`` it raises once the inner run is over (a ``tool-error``, the run goes on).
+    """
+
+    @tool(description="Ask the inner agent.")
+    async def delegate(ctx: ToolContext) -> str:
+        assert inner is not None
+        nested = await inner().stream("go")
+        if how == "pipe":
+            await ctx.writer.pipe(nested)
+        elif how == "pipe_text":
+            await ctx.writer.pipe_text(nested)
+        else:
+            nested.observable.subscribe(ctx.writer)
+        text = await nested.text
+        if fails:
+            raise ValueError("the inner agent's answer is no good")
+        return text
+
+    if inner is None:
+        script = [text_step(name, calls[0])]
+    else:
+        script = [call_step("delegate", calls[0]), text_step(name, calls[1])]
+    tools = [delegate] if inner is not None else []
+    return Agent(name, model=ScriptedModel(script), tools=tools)
+
+
+real_usages = strategies.usages(max_tokens=1_000, optional_counters=False)
+
+
+@settings(max_examples=max(10, settings().max_examples // 4))
+@given(
+    levels=st.lists(
+        st.tuples(
+            st.lists(real_usages, min_size=2, max_size=2), st.sampled_from(PIPES), st.booleans()
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+async def test_a_run_with_nested_agents_counts_every_model_call_once(
+    levels: list[tuple[list[Usage], str, bool]],
+) -> None:
+    def build(depth: int) -> Agent:
+        calls, how, fails = levels[depth]
+        inner = (lambda: build(depth + 1)) if depth + 1 < len(levels) else None
+        return piping_agent(f"level-{depth}", calls, how, fails, inner)
+
+    expected = Usage.zero
+    for depth, (calls, _, _) in enumerate(levels):
+        expected = expected + calls[0] + (calls[1] if depth + 1 < len(levels) else Usage.zero)
+
+    stream = await build(0).stream("go")
+    chunks = [chunk async for chunk in stream]
+
+    assert_well_formed(chunks)
+    assert (await stream.usage).counters() == expected.counters()
+    assert total(chunks).counters() == expected.counters()
+    assert sum(model_calls(chunks), Usage.zero).counters() == expected.counters()
+    finish = chunks[-1]
+    assert isinstance(finish, Finish)
+    assert finish.payload.output.usage.counters() == expected.counters()
+    answers = [c for c in chunks if isinstance(c, ToolResult | ToolError)]
+    if len(levels) > 1:
+        assert isinstance(answers[0], ToolError) == levels[0][2]

@@ -9,16 +9,21 @@ import textwrap
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
+from pydantic import MISSING
 
 from rxagents.errors import InvalidInputError
 from rxagents.events import (
     AgentExecutionStart,
+    ChunkBase,
+    DataChunk,
     Finish,
+    Start,
     StepFinish,
     StepStart,
     ToolCall,
+    ToolOutput,
     ToolResult,
     WorkflowStepOutput,
     WrappedChunk,
@@ -101,6 +106,99 @@ def test_workflow_streams_without_failures_succeed(stream: list[Any]) -> None:
     assert stream[-1].payload.workflow_status == "success"
 
 
+# --- tools that write, nested runs, supervisors ------------------------------------------------
+
+WRITING = agent_chunk_streams(
+    include_tool_output=True,
+    sub_agents=("research",),
+    max_depth=2,
+    include_errors=True,
+    include_aborts=True,
+    include_pauses=True,
+)
+
+
+def carried(stream: list[Any], call_id: str | None = None) -> list[Any]:
+    """The chunks carried in the stream's tool-output, for one call or all."""
+    return [
+        c.payload.output
+        for c in stream
+        if isinstance(c, ToolOutput)
+        and isinstance(c.payload.output, ChunkBase)
+        and call_id in (None, c.payload.tool_call_id)
+    ]
+
+
+def depth(stream: list[Any]) -> int:
+    inner = carried(stream)
+    return 1 + depth(inner) if inner else 0
+
+
+@given(WRITING)
+def test_generated_streams_with_tool_output_are_well_formed(stream: list[Any]) -> None:
+    assert_well_formed(stream, "agent")
+
+
+@given(WRITING)
+def test_streams_with_tool_output_nest_at_most_max_depth(stream: list[Any]) -> None:
+    assert depth(stream) <= 2
+    nested_ids = {c.run_id for c in carried(stream) if not isinstance(c, DataChunk)}
+    assert all(run_id.startswith(stream[0].run_id + "/") for run_id in nested_ids)
+
+
+def test_streams_with_tool_output_reach_every_shape() -> None:
+    quick = settings(max_examples=500, database=None, phases=[Phase.generate])  # no shrinking
+    find(WRITING, lambda s: depth(s) == 2, settings=quick)
+    find(WRITING, lambda s: any(isinstance(c, DataChunk) for c in s), settings=quick)
+    find(
+        WRITING,
+        lambda s: any(isinstance(c, ToolOutput) and isinstance(c.payload.output, str) for c in s),
+        settings=quick,
+    )
+    find(
+        WRITING,
+        lambda s: any(isinstance(c, ToolResult) and c.payload.usage is not MISSING for c in s),
+        settings=quick,
+    )
+
+
+@given(agent_chunk_streams(sub_agents=("research",), tools=()))
+def test_supervisor_streams_carry_whole_sub_agent_runs(stream: list[Any]) -> None:
+    calls = [c for c in stream if isinstance(c, ToolCall)]
+    assert all(c.payload.tool_name == "agent-research" for c in calls)
+    for answer in stream:
+        if not isinstance(answer, ToolResult):
+            continue
+        sub_run = carried(stream, answer.payload.tool_call_id)
+        assert isinstance(sub_run[0], Start)
+        assert isinstance(sub_run[-1], Finish)
+        result = answer.payload.result
+        assert set(result) == {
+            "text",
+            "subAgentThreadId",
+            "subAgentResourceId",
+            "subAgentToolResults",
+        }
+        assert result["text"] == sub_run[-1].payload.output.text
+        assert result["subAgentToolResults"] == [
+            {
+                "toolName": c.payload.tool_name,
+                "toolCallId": c.payload.tool_call_id,
+                "result": c.payload.result,
+                "args": c.payload.args,
+            }
+            for c in sub_run
+            if isinstance(c, ToolResult)
+        ]
+
+
+@given(WRITING)
+def test_streams_with_tool_output_round_trip_on_the_wire(stream: list[Any]) -> None:
+    dumps = [chunk.model_dump(mode="json", by_alias=True) for chunk in stream]
+    assert [parse_chunk(d).model_dump(mode="json", by_alias=True) for d in dumps] == dumps
+    assert_well_formed(dumps)
+
+
 # --- scripted model responses -----------------------------------------------------------------
 
 
@@ -166,6 +264,9 @@ def test_scripts_honour_tool_names_and_step_count(script: Script) -> None:
         lambda: agent_scripts(min_steps=3, max_steps=2),
         lambda: agent_scripts(tools="get_weather"),
         lambda: agent_chunk_streams(max_steps=0),
+        lambda: agent_chunk_streams(max_depth=-1),
+        lambda: agent_chunk_streams(sub_agents=("a",), max_depth=0),
+        lambda: agent_chunk_streams(sub_agents="research"),
         lambda: workflow_chunk_streams(max_steps=0),
         lambda: network_chunk_streams(primitives=()),
         lambda: violations(rules=[Rule.EMPTY_STREAM]),

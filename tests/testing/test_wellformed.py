@@ -19,6 +19,7 @@ from rxagents.events import (
     AgentExecutionStart,
     AgentExecutionStartPayload,
     Chunk,
+    DataChunk,
     ErrorInfo,
     Finish,
     NetworkFinish,
@@ -68,6 +69,8 @@ from rxagents.events import (
     ToolExecutionEndPayload,
     ToolExecutionStart,
     ToolExecutionStartPayload,
+    ToolOutput,
+    ToolOutputPayload,
     ToolResult,
     ToolResultPayload,
     WorkflowExecutionEnd,
@@ -366,6 +369,53 @@ def network_stream() -> Stream:
     ]
 
 
+NESTED = "run-1/c1"
+
+
+def tool_output(value: Any, call_id: str = "c1", name: str = "agent-research") -> ToolOutput:
+    payload = ToolOutputPayload(output=value, tool_call_id=call_id, tool_name=name)
+    return ToolOutput(run_id=RUN, payload=payload)
+
+
+def data(run: str = RUN) -> DataChunk:
+    return DataChunk.model_validate({"type": "data-progress", "data": {"pct": 5}, "run_id": run})
+
+
+def nested_run(run: str = NESTED, usage: Usage = U2) -> Stream:
+    return [
+        start(run),
+        step_start(run),
+        *text("t1", "sub", run=run),
+        step_finish(usage, run=run),
+        finish(usage, run=run),
+    ]
+
+
+def writer_stream() -> Stream:
+    """A supervisor-like run: its tool writes, then a sub-agent's whole run, then the result."""
+    return [
+        start(),  # 0
+        step_start(),  # 1
+        call("c1", "agent-research"),  # 2
+        tool_output({"pct": 10}),  # 3
+        data(),  # 4
+        *(tool_output(c) for c in nested_run()),  # 5-11
+        result("c1", "agent-research"),  # 12
+        step_finish(U1, "tool-calls"),  # 13
+        step_start(),  # 14
+        *text("t1", "Hi"),  # 15, 16, 17
+        step_finish(U1),  # 18
+        finish(U1 + U1 + U2),  # 19
+    ]
+
+
+def result_with_usage(usage: Usage, call_id: str = "c1") -> ToolResult:
+    payload = ToolResultPayload(
+        tool_call_id=call_id, tool_name="agent-research", result="sub", usage=usage
+    )
+    return ToolResult(run_id=RUN, payload=payload)
+
+
 # --- edits ---------------------------------------------------------------------------------
 
 Edit = Callable[[Stream], Stream]
@@ -518,6 +568,220 @@ def test_workflow_streams_the_rules_allow(stream: Stream) -> None:
     assert check_well_formed(stream) == []
 
 
+def sub_approval() -> Stream:
+    """A sub-agent's run up to its own approval (carried), then the surfaced approval."""
+    sub = NESTED
+    inner_call = ToolCall(
+        run_id=sub,
+        payload=ToolCallPayload(tool_call_id="s1", tool_name="get_weather", args={"city": "Oslo"}),
+    )
+    inner_approval = approval("s1").model_copy(update={"run_id": sub})
+    return [
+        start(),
+        step_start(),
+        call("c1", "agent-research"),
+        *(tool_output(c) for c in [start(sub), step_start(sub), inner_call, inner_approval]),
+        approval("c1"),
+    ]
+
+
+def sub_resumed() -> Stream:
+    sub = NESTED
+    inner_result = result("s1").model_copy(update={"run_id": sub})
+    carried = [inner_result, step_finish(U2, run=sub), finish(U2, run=sub)]
+    return [
+        *(tool_output(c) for c in carried),
+        result("c1", "agent-research"),
+        step_finish(U1),
+        finish(U1 + U2),
+    ]
+
+
+def nested_two_levels() -> Stream:
+    deepest = "run-1/c1/s1"
+    inner_call = ToolCall(
+        run_id=NESTED,
+        payload=ToolCallPayload(tool_call_id="s1", tool_name="agent-deep", args={}),
+    )
+    inner_result = ToolResult(
+        run_id=NESTED,
+        payload=ToolResultPayload(tool_call_id="s1", tool_name="agent-deep", result="deep"),
+    )
+
+    def inner_output(chunk: Chunk) -> ToolOutput:
+        payload = ToolOutputPayload(output=chunk, tool_call_id="s1", tool_name="agent-deep")
+        return ToolOutput(run_id=NESTED, payload=payload)
+
+    nested = [
+        start(NESTED),
+        step_start(NESTED),
+        inner_call,
+        *(inner_output(c) for c in nested_run(deepest, U1)),
+        inner_result,
+        step_finish(U2, "tool-calls", run=NESTED),
+        step_start(NESTED),
+        step_finish(U2, run=NESTED),
+        finish(U1 + U2 + U2, run=NESTED),
+    ]
+    return [
+        start(),
+        step_start(),
+        call("c1", "agent-research"),
+        *(tool_output(c) for c in nested),
+        result("c1", "agent-research"),
+        step_finish(U1),
+        finish(U1 + U1 + U2 + U2),
+    ]
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [
+        writer_stream(),
+        # data chunks anywhere between start and the end, in a step or not
+        [start(), data(), step_start(), data(), step_finish(), data(), finish()],
+        # calls running at once: their outputs (and nested runs) interleave
+        [
+            start(),
+            step_start(),
+            call("c1", "agent-research"),
+            call("c2", "agent-research"),
+            tool_output(start(NESTED), "c1"),
+            tool_output(start("run-1/c2"), "c2"),
+            *(tool_output(c, "c2") for c in nested_run("run-1/c2")[1:]),
+            result("c2", "agent-research"),
+            *(tool_output(c, "c1") for c in nested_run()[1:]),
+            result("c1", "agent-research"),
+            step_finish(U1),
+            finish(U1 + U2 + U2),
+        ],
+        # a nested run cut short: the outer run was aborted, or failed, or the call failed
+        [
+            start(),
+            step_start(),
+            call("c1", "agent-research"),
+            *(tool_output(c) for c in nested_run()[:3]),
+            Abort(run_id=RUN),
+        ],
+        [
+            start(),
+            step_start(),
+            call("c1", "agent-research"),
+            *(tool_output(c) for c in nested_run()[:3]),
+            agent_error(),
+            *finished(U1, "error"),
+        ],
+        [
+            start(),
+            step_start(),
+            call("c1", "agent-research"),
+            *(tool_output(c) for c in nested_run()[:5]),
+            tool_error("c1").model_copy(
+                update={"payload": payload(tool_error("c1"), tool_name="agent-research").payload}
+            ),
+            *finished(U1),
+        ],
+        # a nested run piped as text: the answer carries its usage
+        [
+            start(),
+            step_start(),
+            call("c1", "agent-research"),
+            tool_output("Hel"),
+            tool_output("lo"),
+            result_with_usage(U2),
+            step_finish(U1),
+            finish(U1 + U2),
+        ],
+        # a resumed stream may open with what the resumed tool writes
+        [tool_output({"pct": 1}), data(), result("c1", "agent-research"), *finished()],
+        # paused, then resumed: the tool writes before its answer
+        [
+            start(),
+            step_start(),
+            call(),
+            approval(),
+            tool_output({"pct": 1}, name="get_weather"),
+            result(),
+            *finished(),
+        ],
+        # a sub-agent pauses: the supervisor pauses on its delegation; then both resume
+        sub_approval(),
+        sub_resumed(),
+        [*sub_approval(), *sub_resumed()],
+        nested_two_levels(),
+        # a workflow used as a tool: its whole run carried in tool-output
+        [
+            start(),
+            step_start(),
+            call("c1", "workflow-w"),
+            *(
+                tool_output(c.model_copy(update={"run_id": "wf-run"}), name="workflow-w")
+                for c in [wf_start(), wf_step("s"), wf_result("s"), wf_finish()]
+            ),
+            result("c1", "workflow-w"),
+            *finished(),
+        ],
+    ],
+    ids=[
+        "writer",
+        "data-anywhere",
+        "interleaved-calls",
+        "nested-cut-by-abort",
+        "nested-cut-by-error",
+        "nested-cut-by-tool-error",
+        "piped-text-usage",
+        "resumed-with-output",
+        "paused-then-resumed-with-output",
+        "sub-agent-paused",
+        "sub-agent-resumed",
+        "sub-agent-paused-and-resumed",
+        "two-levels",
+        "workflow-as-tool",
+    ],
+)
+def test_streams_with_tool_output_the_rules_allow(stream: Stream) -> None:
+    assert check_well_formed(stream) == []
+
+
+def test_streams_with_tool_output_read_from_the_wire_are_well_formed() -> None:
+    for stream in (writer_stream(), nested_two_levels(), [*sub_approval(), *sub_resumed()]):
+        dicts = [c.model_dump(by_alias=True) for c in stream]
+        assert check_well_formed(dicts) == []
+        assert check_well_formed([json.dumps(d) for d in dicts]) == []
+
+
+def test_data_chunks_read_from_the_wire_carry_no_run_id() -> None:
+    wire = writer_stream()[4].model_dump(by_alias=True)
+    assert wire == {"type": "data-progress", "data": {"pct": 5}}
+    assert check_well_formed([start().model_dump(by_alias=True), wire, finish(Usage.zero)]) == []
+
+
+def test_a_nested_workflow_run_is_checked_with_the_workflow_rules() -> None:
+    carried = [wf_start("wf-run"), wf_step("s", run="wf-run"), wf_finish(run="wf-run")]
+    stream = [
+        start(),
+        step_start(),
+        call("c1", "workflow-w"),
+        *(tool_output(c, name="workflow-w") for c in carried),
+        result("c1", "workflow-w"),
+        *finished(),
+    ]
+    (violation,) = check_well_formed(stream)
+    assert violation.rule == Rule.INNER_STREAM
+    assert violation.inner is not None
+    assert violation.inner.rule == Rule.WORKFLOW_STEP_UNFINISHED
+
+
+def test_a_nested_run_violation_names_the_run_and_the_inner_rule() -> None:
+    stream = writer_stream()
+    del stream[9]  # the nested text-end
+    (violation,) = check_well_formed(stream)
+    assert (violation.rule, violation.index) == (Rule.INNER_STREAM, 9)
+    assert violation.inner is not None
+    assert violation.inner.rule == Rule.BLOCK_UNCLOSED
+    assert "'run-1/c1' of tool-call 'c1' (from chunk 5)" in violation.message
+
+
 def test_network_stream_may_end_with_abort_inside_an_execution() -> None:
     inner = inner_agent()[:3]  # start, step-start, text-start: cut by the abort
     stream = [
@@ -661,6 +925,46 @@ WORKFLOW_CASES: list[tuple[str, Edit, Rule, int]] = [
     ("waiting never ends", insert(5, wf_waiting("nap")), Rule.WORKFLOW_STEP_UNFINISHED, 5),
 ]
 
+WRITER_CASES: list[tuple[str, Edit, Rule, int]] = [
+    (
+        "output of an unknown call",
+        replace(3, lambda c: payload(c, tool_call_id="c9")),
+        Rule.TOOL_OUTPUT_OUTSIDE_CALL,
+        3,
+    ),
+    ("output before its call", move(3, 2), Rule.TOOL_OUTPUT_OUTSIDE_CALL, 2),
+    ("output after the answer", move(3, 13), Rule.TOOL_OUTPUT_OUTSIDE_CALL, 12),
+    ("output between steps", insert(14, tool_output({"pct": 99})), Rule.OUTSIDE_STEP, 14),
+    (
+        "output names another tool",
+        replace(3, lambda c: payload(c, tool_name="other")),
+        Rule.TOOL_NAME_MISMATCH,
+        3,
+    ),
+    (
+        "another call's output after a pause",
+        lambda s: [*s[:3], approval("c1"), tool_output({"pct": 1}, "c9")],
+        Rule.AFTER_PAUSE,
+        4,
+    ),
+    ("nested finish dropped", drop(11), Rule.INNER_STREAM, 10),
+    ("nested start dropped", drop(5), Rule.INNER_STREAM, 5),
+    ("nested usage left out", replace(19, lambda c: finish(U1 + U1)), Rule.USAGE_MISMATCH, 19),
+    (
+        "nested finish counted",
+        replace(19, lambda c: finish(U1 + U1 + U2 + U2)),
+        Rule.USAGE_MISMATCH,
+        19,
+    ),
+    (
+        "data chunk of another run",
+        replace(4, lambda c: c.model_copy(update={"run_id": "x"})),
+        Rule.RUN_ID_MISMATCH,
+        4,
+    ),
+    ("data chunk after finish", insert(20, data()), Rule.AFTER_FINISH, 20),
+]
+
 NETWORK_CASES: list[tuple[str, Edit, Rule, int]] = [
     ("drop finish", drop(24), Rule.MISSING_FINISH, 23),
     ("chunk after finish", insert(25, network_finish()), Rule.AFTER_FINISH, 25),
@@ -683,10 +987,16 @@ NETWORK_CASES: list[tuple[str, Edit, Rule, int]] = [
 
 CASES = [
     *(("agent", *case) for case in AGENT_CASES),
+    *(("writer", *case) for case in WRITER_CASES),
     *(("workflow", *case) for case in WORKFLOW_CASES),
     *(("network", *case) for case in NETWORK_CASES),
 ]
-BUILDERS = {"agent": agent_stream, "workflow": workflow_stream, "network": network_stream}
+BUILDERS = {
+    "agent": agent_stream,
+    "writer": writer_stream,
+    "workflow": workflow_stream,
+    "network": network_stream,
+}
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,10 @@ our chunk                           UI message chunk
 ``error``                           ``error {errorText}`` (open parts closed first)
 ``abort``                           ``abort`` (parts and step closed first; nothing after it)
 ``finish``                          ``finish {finishReason}`` (``"other"`` outside the v5 enum)
+a data chunk (``writer.custom``)    ``{type, data, id?, transient?}`` (``data-*`` with data only)
+``tool-output`` of a ``data-*``     ``{type, data, id?}``; other tool output is dropped, unless
+                                    ``sub_agents=True`` shows nested runs (bounded
+                                    ``data-tool-agent-*`` parts)
 =================================== =========================================================
 
 Unlike Mastra's own conversion, every part that is started is ended, also for networks, so the

@@ -49,6 +49,7 @@ def to_ai_sdk_v5_stream(
     *,
     send_start: bool = True,
     send_finish: bool = True,
+    sub_agents: bool = False,
 ) -> Observable[UIMessageChunk]:
     """Turn a run into AI SDK v5 UI message chunks (dicts with the wire's camelCase keys).
 
@@ -59,6 +60,12 @@ def to_ai_sdk_v5_stream(
     tools in the message (ids qualified by its run id). A network's answer is the text streamed
     by ``routing-agent-text-*``, or its final result when nothing was streamed.
 
+    What tools write while they run: a data chunk (``ctx.writer.custom``) becomes a data part
+    ``{type, data, id?, transient?}``; a ``tool-output`` whose output is a ``data-*`` value
+    becomes ``{type, data, id?}``; other tool output is dropped unless ``sub_agents`` is set
+    (as in Mastra). A data chunk without ``data`` or whose type does not start with ``data-``
+    is dropped (the client refuses both).
+
     A failure of the source becomes in-band: the open parts are closed, then ``error`` and
     ``finish``, and the Observable completes. Disposing the subscription disposes the source.
 
@@ -68,6 +75,10 @@ def to_ai_sdk_v5_stream(
         from_: The kind of run: ``"agent"``, ``"workflow"`` or ``"network"``.
         send_start: Send the ``start`` chunk (turn off to append to a message already started).
         send_finish: Send the ``finish`` chunk (turn off to continue the message afterwards).
+        sub_agents: Also show nested runs (sub-agents, streams a tool piped whole) as
+            ``data-tool-agent-*`` parts whose total size grows linearly with the nested
+            output: transient text deltas, each text block once when it ends, each tool call
+            at its start and outcome. Off, they are dropped, as in Mastra.
 
     Raises:
         InvalidInputError: ``from_`` is not one of the three kinds, or ``stream`` is neither a
@@ -91,7 +102,9 @@ def to_ai_sdk_v5_stream(
     def subscribe(
         observer: abc.ObserverBase[UIMessageChunk], scheduler: abc.SchedulerBase | None = None
     ) -> abc.DisposableBase:
-        mapper = UIStreamMapper(send_start=send_start, send_finish=send_finish)
+        mapper = UIStreamMapper(
+            send_start=send_start, send_finish=send_finish, sub_agents=sub_agents
+        )
         on_next = observer.on_next
 
         def push(parts: list[UIMessageChunk]) -> None:

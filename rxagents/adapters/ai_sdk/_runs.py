@@ -12,14 +12,14 @@ from abc import ABC, abstractmethod
 from typing import Any, Final
 
 from rxagents.adapters.ai_sdk._writer import (
-    UIMessageChunk,
     UIWriter,
+    data_part,
     error_text,
     is_given,
     json_data,
     usage_data,
 )
-from rxagents.events import ChunkBase
+from rxagents.events import ChunkBase, DataChunk
 from rxagents.usage import Usage
 
 __all__ = ("RunStateParts",)
@@ -105,17 +105,14 @@ class RunStateParts(UIWriter, ABC):
 
     def _on_workflow_step_output(self, chunk: Any) -> None:
         output = chunk.payload.output
-        if isinstance(output, ChunkBase):
-            if output.from_ == "AGENT":
+        if isinstance(output, ChunkBase) and not isinstance(output, DataChunk):
+            if output.from_ == "AGENT" or output.type == "tool-output":
                 self._nested_agent_chunk(output)
-        elif isinstance(output, dict):
-            kind = output.get("type")
-            if isinstance(kind, str) and kind.startswith("data-") and "data" in output:
-                part: UIMessageChunk = {"type": kind, "data": output["data"]}
-                if isinstance(output.get("id"), str):
-                    part["id"] = output["id"]
-                self._ensure_start()
-                self._out.append(part)
+            return
+        part = data_part(output, keep_transient=False)
+        if part is not None:
+            self._ensure_start()
+            self._out.append(part)
 
     def _on_workflow_finish(self, chunk: Any) -> None:
         payload = chunk.payload

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rxagents.adapters.ai_sdk._runs import RunStateParts
+from rxagents.adapters.ai_sdk._tool_output import ToolOutputParts
 from rxagents.adapters.ai_sdk._writer import (
     V5_FINISH_REASONS,
     AiSdkSource,
@@ -23,20 +23,23 @@ from rxagents.adapters.ai_sdk._writer import (
     is_given,
     json_data,
 )
-from rxagents.events import ChunkBase
+from rxagents.events import ChunkBase, DataChunk
 
 __all__ = ("V5_FINISH_REASONS", "AiSdkSource", "UIMessageChunk", "UIStreamMapper")
 
 
-class UIStreamMapper(RunStateParts):
+class UIStreamMapper(ToolOutputParts):
     """Turn one run's chunks into UI message chunks; one instance per subscription.
 
     Call :meth:`feed` with each chunk and :meth:`complete` or :meth:`fail` at the end; each
-    returns the UI chunks to send, in order.
+    returns the UI chunks to send, in order. ``sub_agents`` shows nested runs (see
+    :mod:`~rxagents.adapters.ai_sdk._tool_output`).
     """
 
-    def __init__(self, *, send_start: bool = True, send_finish: bool = True) -> None:
-        super().__init__(send_start=send_start, send_finish=send_finish)
+    def __init__(
+        self, *, send_start: bool = True, send_finish: bool = True, sub_agents: bool = False
+    ) -> None:
+        super().__init__(send_start=send_start, send_finish=send_finish, sub_agents=sub_agents)
         self._paused = False
         self._handlers: dict[str, Callable[[Any], None]] = {
             "start": self._on_start,
@@ -56,6 +59,7 @@ class UIStreamMapper(RunStateParts):
             "tool-call-approval": self._on_tool_call_paused,
             "tool-call-suspended": self._on_tool_call_paused,
             "tool-output-denied": self._on_tool_output_denied,
+            "tool-output": self._on_tool_output,
             "source": self._on_source,
             "file": self._on_file,
             "error": self._on_error,
@@ -96,6 +100,8 @@ class UIStreamMapper(RunStateParts):
         handler = self._handlers.get(kind)
         if handler is not None:
             handler(chunk)
+        elif type(chunk) is DataChunk:
+            self._on_data_chunk(chunk)
         return out
 
     def complete(self) -> list[UIMessageChunk]:
@@ -307,6 +313,8 @@ class UIStreamMapper(RunStateParts):
                 part = {"type": "tool-output-error", "toolCallId": call_id}
                 part["errorText"] = error_text(payload.error)
             self._tool_output(call_id, payload.tool_name, payload.args, part)
+        elif kind == "tool-output":
+            self._written(f"{scope}:{payload.tool_call_id}", payload.output)
         elif kind in ("finish", "abort", "error"):
             self._close_nested(scope)
 

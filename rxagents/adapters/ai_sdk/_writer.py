@@ -9,11 +9,12 @@ overlapping nested steps (parallel workflow steps) share one UI step.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final, Literal, TypeAlias
 
 from pydantic import MISSING, BaseModel
 
-from rxagents.events import ErrorInfo
+from rxagents.events import DataChunk, ErrorInfo
 from rxagents.usage import Usage
 
 __all__ = (
@@ -21,6 +22,7 @@ __all__ = (
     "AiSdkSource",
     "UIMessageChunk",
     "UIWriter",
+    "data_part",
     "error_text",
     "is_given",
     "json_data",
@@ -62,6 +64,35 @@ def json_data(value: Any) -> Any:
 def usage_data(value: Any) -> Any:
     """Return a usage as its wire dict, or ``None``."""
     return value.model_dump(by_alias=True) if isinstance(value, Usage) else None
+
+
+def data_part(value: Any, *, keep_transient: bool) -> UIMessageChunk | None:
+    """Return the UI data part for a data chunk or a ``data-*`` value, or ``None``.
+
+    ``None`` when ``value`` is neither, its type does not start with ``data-``, or it has no
+    ``data``. The part keeps ``type``, ``data`` and a string ``id``, and ``transient`` when
+    ``keep_transient`` is set.
+    """
+    if isinstance(value, DataChunk):
+        kind: Any = value.type
+        data: Any = value.data
+        part_id: Any = value.id
+        transient: Any = value.transient
+    elif isinstance(value, Mapping):
+        kind = value.get("type")
+        data = value.get("data", MISSING)
+        part_id = value.get("id")
+        transient = value.get("transient")
+    else:
+        return None
+    if not isinstance(kind, str) or not kind.startswith("data-") or data is MISSING:
+        return None
+    part: UIMessageChunk = {"type": kind, "data": json_data(data)}
+    if isinstance(part_id, str):
+        part["id"] = part_id
+    if keep_transient and isinstance(transient, bool):
+        part["transient"] = transient
+    return part
 
 
 def is_given(value: Any) -> bool:

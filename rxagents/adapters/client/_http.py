@@ -40,7 +40,7 @@ from rxagents._core.http import (
     task_observable,
 )
 from rxagents.errors import MalformedStreamError, RemoteError, UnknownChunkTypeError
-from rxagents.events import CHUNK_ADAPTER, Chunk, parse_chunk
+from rxagents.events import CHUNK_ADAPTER, Chunk, DataChunk, parse_chunk
 
 __all__ = (
     "DEFAULT_CLIENT_RETRY",
@@ -159,7 +159,10 @@ class _Records:
 
 
 def _parse(data: bytes) -> Chunk | None:
-    """Parse one chunk; ``None`` for a custom type (Mastra's ``writer.custom()`` events).
+    """Parse one chunk; ``None`` for an enveloped chunk of a type outside the vocabulary.
+
+    A custom chunk without the envelope (what ``writer.custom()`` emits) is a
+    :class:`~rxagents.events.DataChunk`.
 
     Raises:
         ChunkParseError: A chunk of a known type is malformed, or the data is not JSON.
@@ -172,6 +175,13 @@ def _parse(data: bytes) -> Chunk | None:
         except UnknownChunkTypeError as err:
             _log.debug("skipping a chunk of custom type %r", err.chunk_type)
             return None
+
+
+def _with_run_id(chunk: DataChunk, run_id: str) -> DataChunk:
+    """Name the run of a data chunk, which its wire form leaves out: the stream's run so far."""
+    if chunk.run_id or not run_id:
+        return chunk
+    return chunk.model_copy(update={"run_id": run_id})
 
 
 def remote_stream(call: RemoteCall) -> Observable[Chunk]:
@@ -290,6 +300,8 @@ async def _read(
     decoder: _SSEChunks | _Records = _SSEChunks() if call.framing == "sse" else _Records()
     content = response.content
     on_next = observer.on_next
+    named = call.body.get("runId")
+    last_run_id = named if isinstance(named, str) else ""  # a re-attach may open on a data chunk
     timeout = call.timeout
     while True:
         try:
@@ -311,8 +323,13 @@ async def _read(
         for payload in decoder.feed(data):
             delivered[0] += 1
             chunk = _parse(payload)
-            if chunk is not None:
-                on_next(chunk)
+            if chunk is None:
+                continue
+            if type(chunk) is DataChunk:
+                chunk = _with_run_id(chunk, last_run_id)
+            else:
+                last_run_id = chunk.run_id
+            on_next(chunk)
             if state.disposed:
                 return
         if decoder.is_done:

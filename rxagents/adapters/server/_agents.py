@@ -417,7 +417,7 @@ async def _chat(request: web.Request, kind: AiSdkSource) -> web.StreamResponse:
     key = request.match_info["agent_id"]
     if kind == "agent" and "resumeData" in raw:
         source, resumed = await resume_source(agent, key, body, raw["resumeData"])
-        ui = to_ai_sdk_v5_stream(source, kind)
+        ui = to_ai_sdk_v5_stream(source, kind, sub_agents=request.app[CONFIG].chat_sub_agents)
         return await stream_observable(
             request, ui, SSE_UI, request.app[CONFIG].stream, on_abandon=resumed
         )
@@ -430,7 +430,7 @@ async def _chat(request: web.Request, kind: AiSdkSource) -> web.StreamResponse:
         options = agent_options(body, agent, with_memory=has_memory(agent))
         await open_memory_thread(request, _extra(agent, "memory"), options)
         source = _start(key, lambda: agent.observe(messages, **options))
-    ui = to_ai_sdk_v5_stream(source, kind)
+    ui = to_ai_sdk_v5_stream(source, kind, sub_agents=request.app[CONFIG].chat_sub_agents)
     return await stream_observable(
         request, ui, SSE_UI, request.app[CONFIG].stream, on_abandon=cancel
     )

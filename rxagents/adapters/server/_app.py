@@ -44,6 +44,7 @@ def create_app(
     headers: Mapping[str, str] | None = None,
     resource_of: ResourceOf | None = None,
     orphan_grace: float = 30.0,
+    chat_sub_agents: bool = False,
 ) -> web.Application:
     """Build the aiohttp application serving ``runtime``'s agents and workflows.
 
@@ -65,6 +66,10 @@ def create_app(
         orphan_grace: Seconds a run keeps going after its last reader left (a client that
             re-attaches within it finds the run still running); ``0`` cancels a run as soon as
             its last reader leaves.
+        chat_sub_agents: Show nested runs (sub-agents, streams a tool pipes whole) in the
+            ``/chat`` UI streams, as bounded ``data-tool-agent-*`` parts (see
+            :func:`~rxagents.adapters.ai_sdk.to_ai_sdk_v5_stream`); off, they are dropped,
+            as in Mastra.
 
     Raises:
         ConfigurationError: ``runtime`` is not a runtime (an agent, say: wrap it as
@@ -110,6 +115,7 @@ def create_app(
         ),
         runs=ServedRuns(event_log, orphan_grace=float(orphan_grace)),
         resource_of=resource_of,
+        chat_sub_agents=bool(chat_sub_agents),
     )
     add_agent_routes(app)
     add_workflow_routes(app)

@@ -67,6 +67,8 @@ class ServerConfig:
     stream: StreamSettings
     runs: ServedRuns
     resource_of: ResourceOf | None = None
+    chat_sub_agents: bool = False
+    """Whether ``/chat`` streams show nested runs (``to_ai_sdk_v5_stream(sub_agents=True)``)."""
 
 
 CONFIG: web.AppKey[ServerConfig] = web.AppKey("rxagents_server_config", ServerConfig)

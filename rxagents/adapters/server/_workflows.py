@@ -396,7 +396,9 @@ async def chat_run(request: web.Request) -> web.StreamResponse:
         raise _refusal(err, field=field) from None
     return await stream_observable(
         request,
-        to_ai_sdk_v5_stream(stream.observable, "workflow"),
+        to_ai_sdk_v5_stream(
+            stream.observable, "workflow", sub_agents=request.app[CONFIG].chat_sub_agents
+        ),
         SSE_UI,
         request.app[CONFIG].stream,
         on_abandon=stream.cancel,

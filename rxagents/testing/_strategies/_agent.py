@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeAlias, cast
 
 from hypothesis import strategies as st
 from hypothesis.strategies import DrawFn, SearchStrategy
+from pydantic import MISSING
 
+from rxagents.errors import InvalidInputError
 from rxagents.events import (
     Abort,
     AgentChunk,
@@ -60,15 +62,18 @@ from rxagents.usage import Usage
 from ._base import (
     DEFAULT_TOOLS,
     STAMPS,
+    TEXTS,
     ModelPartDict,
     ToolSpec,
     check_steps,
     error_infos,
     ids,
+    interleave,
     json_values,
     tool_args,
 )
 from ._scripts import draw_script
+from ._writes import SUB_AGENT_PREFIX, CallWrites, Writes, draw_call_writes
 
 __all__ = ("agent_chunk_streams", "draw_agent_stream")
 
@@ -82,7 +87,12 @@ class _StepChunks:
     calls: list[ToolCallSummary]
     pause_end: int | None = None
     """Where the paused stream ends (after its pause chunks), when the step paused."""
+    nested: Usage = Usage.zero
+    """The usage of the nested model calls the step's tools made."""
 
+
+CallWriter: TypeAlias = Callable[[DrawFn, str, ToolCallSummary, bool], CallWrites]
+"""Draw what a call's tool writes: ``(draw, run_id, call, failed)``."""
 
 _APPROVAL_SCHEMA = '{"type":"object","properties":{"approved":{"type":"boolean"}}}'
 
@@ -131,8 +141,13 @@ def _step_chunks(
     parts: list[ModelPartDict],
     is_last: bool,
     pause: bool = False,
+    write: CallWriter | None = None,
 ) -> _StepChunks:
-    """Turn one scripted step into the chunks the agent loop emits for it."""
+    """Turn one scripted step into the chunks the agent loop emits for it.
+
+    With ``write``, each call's tool writes while it runs: its chunks come between the step's
+    calls and that call's answer, interleaved with the other calls' (they run at once).
+    """
     out: list[AgentChunk] = [
         StepStart(
             run_id=run_id,
@@ -193,30 +208,28 @@ def _step_chunks(
             reason = part["finishReason"]
     order = draw(st.permutations(calls))
     paused_count = draw(st.integers(1, len(order))) if pause and order else 0
+    nested = Usage.zero
+    answered: list[list[AgentChunk]] = []
     for summary in order[: len(order) - paused_count]:
-        if draw(st.integers(0, 3)) == 0:
-            failed = ToolErrorPayload(
-                tool_call_id=summary.tool_call_id,
-                tool_name=summary.tool_name,
-                args=summary.args,
-                error=draw(error_infos()),
-            )
-            out.append(ToolError(run_id=run_id, payload=failed))
-        else:
-            result = ToolResultPayload(
-                tool_call_id=summary.tool_call_id,
-                tool_name=summary.tool_name,
-                args=summary.args,
-                result=draw(json_values()),
-            )
-            out.append(ToolResult(run_id=run_id, payload=result))
+        chunks, carried = _answered_call(draw, run_id, summary, write)
+        answered.append(chunks)
+        nested = nested + carried
+    # calls run at once: what they write interleaves, each call's answer after its own writes
+    out.extend(interleave(draw, answered) if write is not None else [a for [a] in answered])
     pause_end = None
     if paused_count:
         paused = order[len(order) - paused_count :]
         pauses = [_pause_chunk(draw, run_id, call) for call in paused]
         out.extend(pauses)
         pause_end = len(out)
-        out.extend(_answer(draw, run_id, call, p) for call, p in zip(paused, pauses, strict=True))
+        for summary, pause_chunk in zip(paused, pauses, strict=True):
+            answer = _answer(draw, run_id, summary, pause_chunk)
+            if write is not None and isinstance(answer, ToolResult):  # the tool ran on resume
+                written = write(draw, run_id, summary, False)
+                nested = nested + written.nested_usage
+                out.extend(written.chunks)
+                answer = _with_writes(answer, written)
+            out.append(answer)
     joined = "".join(text)
     out.append(
         StepFinish(
@@ -224,7 +237,45 @@ def _step_chunks(
             payload=_finish_payload(message_id, reason, not is_last, joined, usage, calls),
         )
     )
-    return _StepChunks(out, joined, usage, reason, calls, pause_end)
+    return _StepChunks(out, joined, usage, reason, calls, pause_end, nested)
+
+
+def _answered_call(
+    draw: DrawFn, run_id: str, call: ToolCallSummary, write: CallWriter | None
+) -> tuple[list[AgentChunk], Usage]:
+    """Return a call's answer after what its tool wrote, and the nested usage of that call."""
+    failed = draw(st.integers(0, 3)) == 0
+    written = CallWrites([]) if write is None else write(draw, run_id, call, failed)
+    answer: ToolError | ToolResult
+    if failed:
+        failure = ToolErrorPayload(
+            tool_call_id=call.tool_call_id,
+            tool_name=call.tool_name,
+            args=call.args,
+            error=draw(error_infos()),
+        )
+        answer = ToolError(run_id=run_id, payload=failure)
+    else:
+        result = ToolResultPayload(
+            tool_call_id=call.tool_call_id,
+            tool_name=call.tool_name,
+            args=call.args,
+            result=draw(json_values()),
+        )
+        answer = ToolResult(run_id=run_id, payload=result)
+    return [*written.chunks, _with_writes(answer, written)], written.nested_usage
+
+
+def _with_writes(answer: ToolResult | ToolError, written: CallWrites) -> ToolResult | ToolError:
+    """The answer with the result and nested usage the call's writes decided, if any."""
+    update: dict[str, Any] = {}
+    if written.result is not MISSING and isinstance(answer, ToolResult):
+        update["result"] = written.result
+    if written.usage is not None:
+        update["usage"] = written.usage
+    if not update:
+        return answer
+    return answer.model_copy(update={"payload": answer.payload.model_copy(update=update)})
 
 
 def _finish_payload(
@@ -285,14 +336,35 @@ def draw_agent_stream(
     max_tool_calls: int,
     endings: tuple[str, ...],
     pauses: bool = False,
+    writes: Writes | None = None,
 ) -> list[AgentChunk]:
     """Draw one agent run's stream: ``start``, a step block per scripted model call, the end.
 
     With ``pauses``, steps with tool calls sometimes pause (pause chunks for some calls, then
     their answers as a resumed run gives them); the ``"pause"`` ending cuts the stream right
-    after the first pause (a paused stream).
+    after the first pause (a paused stream). With ``writes``, tools write while they run (see
+    :func:`draw_call_writes`); nested runs are smaller (one or two steps, one call per step)
+    and end with ``finish``, sometimes after a failed model call.
     """
     rid = run_id if run_id is not None else draw(ids("run-"))
+    write: CallWriter | None = None
+    if writes is not None:
+        run_writes = writes
+        # sub-agents delegate again only while a level is left below them
+        below = {
+            name: args
+            for name, args in tools.items()
+            if writes.depth > 1 or name not in writes.sub_agents
+        }
+
+        def nested(draw: DrawFn, nested_id: str, inner: Writes) -> list[AgentChunk]:
+            return draw_agent_stream(
+                draw, nested_id, below, 1, 2, 1, ("finish", "error"), False, inner
+            )
+
+        def write(draw: DrawFn, run: str, call: ToolCallSummary, failed: bool) -> CallWrites:
+            return draw_call_writes(draw, run, call, run_writes, failed, nested)
+
     message_id = f"msg-{rid}"
     script = draw_script(draw, tools, min_steps, max_steps, max_tool_calls)
     ending = draw(st.sampled_from(endings))
@@ -305,7 +377,7 @@ def draw_agent_stream(
         if is_last and ending == "error":
             parts = [p for p in parts if p["type"].startswith("text")][: draw(st.integers(0, 3))]
         pause = pauses and not (is_last and ending == "error") and draw(st.booleans())
-        step = _step_chunks(draw, rid, message_id, parts, is_last, pause)
+        step = _step_chunks(draw, rid, message_id, parts, is_last, pause, write)
         if ending == "pause" and step.pause_end is not None:
             out.extend(step.chunks[: step.pause_end])
             return out
@@ -326,7 +398,7 @@ def draw_agent_stream(
             out.append(StepFinish(run_id=rid, payload=payload))
         else:
             out.extend(step.chunks)
-        total, text, reason = total + step.usage, step.text, step.reason
+        total, text, reason = total + step.usage + step.nested, step.text, step.reason
     out.append(Finish(run_id=rid, payload=_finish_payload(message_id, reason, False, text, total)))
     return out
 
@@ -341,13 +413,17 @@ def agent_chunk_streams(
     include_errors: bool = False,
     include_aborts: bool = False,
     include_pauses: bool = False,
+    include_tool_output: bool = False,
+    sub_agents: Sequence[str] = (),
+    max_depth: int = 1,
 ) -> SearchStrategy[list[AgentChunk]]:
     """Return a strategy for well-formed agent streams, as the agent loop emits them.
 
     ``start``; per model call a step block with reasoning and text blocks (sometimes
     interleaved), tool calls (sometimes with streamed input) each answered by a ``tool-result``
     or ``tool-error`` (in any order) before ``step-finish``; then ``finish`` whose usage is the sum
-    of the steps'. All chunks share one runId.
+    of every model call's: the steps', and the nested ones'. All chunks share one runId (nested
+    runs, carried whole in ``tool-output``, have their own).
 
     Args:
         run_id: The run id; drawn when omitted.
@@ -363,13 +439,44 @@ def agent_chunk_streams(
             ``tool-call-suspended``, then the answers ``tool-result`` or ``tool-output-denied``:
             a paused stream followed by its resumed stream), and sometimes end right after the
             pause (a paused stream alone).
+        include_tool_output: Tools write while they run, between their call and its answer
+            (calls running at once interleave): ``tool-output`` values and data chunks
+            (``ctx.writer.custom``), and, up to ``max_depth``, nested agent runs piped whole
+            (every chunk in a ``tool-output``, with its own runId ``<run>/<toolCallId>``) or as
+            text (one ``tool-output`` per delta; the nested usage rides on the answer's
+            ``usage``). A failed call may have stopped piping anywhere.
+        sub_agents: Sub-agent keys: the run is a supervisor offering ``agent-<key>`` tools. A
+            delegation streams a whole sub-agent run in ``tool-output`` chunks and returns
+            ``{text, subAgentThreadId, subAgentResourceId, subAgentToolResults}`` (a failed one
+            is a ``tool-error`` after part of the run). Sub-agents delegate again below
+            ``max_depth``.
+        max_depth: Levels of nested runs (1: nested runs; 2: nested in nested, sub-sub-agents).
+
+    Raises:
+        InvalidInputError: ``max_depth`` is negative, or ``sub_agents`` are given with
+            ``max_depth`` 0.
     """
     check_steps(min_steps, max_steps)
+    if max_depth < 0 or (sub_agents and max_depth < 1):
+        raise InvalidInputError(
+            f"max_depth must be >= 0, and >= 1 with sub_agents; got {max_depth}"
+        )
+    if isinstance(sub_agents, str):
+        raise InvalidInputError("sub_agents must be a sequence of keys, not one string")
     endings = (
         ("finish",)
         + ("error",) * include_errors
         + ("abort",) * include_aborts
         + ("pause",) * include_pauses
     )
-    args = (run_id, tool_args(tools), min_steps, max_steps, max(1, max_tool_calls), endings)
-    return st.composite(lambda draw: draw_agent_stream(draw, *args, include_pauses))()
+    arguments = tool_args(tools)
+    delegations = frozenset(f"{SUB_AGENT_PREFIX}{key}" for key in sub_agents)
+    for name in sorted(delegations):
+        arguments[name] = st.fixed_dictionaries({"prompt": TEXTS})
+    writes = (
+        Writes(include_tool_output, max_depth, delegations)
+        if include_tool_output or delegations
+        else None
+    )
+    args = (run_id, arguments, min_steps, max_steps, max(1, max_tool_calls), endings)
+    return st.composite(lambda draw: draw_agent_stream(draw, *args, include_pauses, writes))()

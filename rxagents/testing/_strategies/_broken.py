@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import cast
+from typing import Any, cast
 
 from hypothesis import assume
 from hypothesis import strategies as st
@@ -17,6 +17,7 @@ from ._base import DEFAULT_TOOLS, Breakage, ToolSpec
 from ._mutations import (
     AGENT_MUTATIONS,
     AGENT_PAUSE_MUTATIONS,
+    AGENT_WRITE_MUTATIONS,
     NETWORK_MUTATIONS,
     WORKFLOW_MUTATIONS,
     Mutation,
@@ -29,7 +30,13 @@ __all__ = ("BREAKABLE_RULES", "broken_agent_streams", "violations")
 
 BREAKABLE_RULES: frozenset[Rule] = frozenset(
     rule
-    for mutation in AGENT_MUTATIONS + AGENT_PAUSE_MUTATIONS + WORKFLOW_MUTATIONS + NETWORK_MUTATIONS
+    for mutation in (
+        AGENT_MUTATIONS
+        + AGENT_PAUSE_MUTATIONS
+        + AGENT_WRITE_MUTATIONS
+        + WORKFLOW_MUTATIONS
+        + NETWORK_MUTATIONS
+    )
     for rule in mutation.rules
 )
 """Every rule :func:`violations` can break."""
@@ -80,6 +87,13 @@ def _rule_set(rules: Iterable[Rule | str] | None) -> frozenset[Rule] | None:
     return frozenset(rule for rule in BREAKABLE_RULES if rule in names)
 
 
+def _writing_streams(tools: ToolSpec) -> SearchStrategy[list[Any]]:
+    """Streams whose tools write: values, data chunks, nested runs, a sub-agent."""
+    return agent_chunk_streams(
+        tools=tools, include_errors=True, include_tool_output=True, sub_agents=("helper",)
+    )
+
+
 def broken_agent_streams(
     *, rules: Iterable[Rule | str] | None = None, tools: ToolSpec = DEFAULT_TOOLS
 ) -> SearchStrategy[Breakage]:
@@ -91,7 +105,9 @@ def broken_agent_streams(
     another id; a block start or end dropped or repeated; streamed tool input not started,
     started twice or ended after its call; a tool-call dropped or repeated; a tool-result
     dropped, repeated, moved before its call or naming another tool; a runId or the total usage
-    changed. The rule is the one :func:`~rxagents.testing.check_well_formed` reports first.
+    changed; in streams whose tools write, a ``tool-output`` naming another call or tool or moved
+    after its call's answer, a nested run's ``finish`` dropped, the nested usage on an answer
+    dropped. The rule is the one :func:`~rxagents.testing.check_well_formed` reports first.
 
     Args:
         rules: Only breakages of these rules, as members or names (each must be in
@@ -103,10 +119,15 @@ def broken_agent_streams(
     """
     streams = cast(SearchStrategy[Stream], agent_chunk_streams(tools=tools, include_errors=True))
     paused = cast(SearchStrategy[Stream], agent_chunk_streams(tools=tools, include_pauses=True))
+    written = _writing_streams(tools)
     chosen = _rule_set(rules)
     strategies = [
         found
-        for source, mutations in ((streams, AGENT_MUTATIONS), (paused, AGENT_PAUSE_MUTATIONS))
+        for source, mutations in (
+            (streams, AGENT_MUTATIONS),
+            (paused, AGENT_PAUSE_MUTATIONS),
+            (written, AGENT_WRITE_MUTATIONS),
+        )
         if (found := _targeted(source, mutations, chosen)) is not None
     ]
     if not strategies:
@@ -137,6 +158,7 @@ def violations(*, rules: Iterable[Rule | str] | None = None) -> SearchStrategy[B
     families = (
         (agent_chunk_streams(include_errors=True), AGENT_MUTATIONS),
         (agent_chunk_streams(include_pauses=True), AGENT_PAUSE_MUTATIONS),
+        (_writing_streams(DEFAULT_TOOLS), AGENT_WRITE_MUTATIONS),
         (workflow_chunk_streams(max_steps=3), WORKFLOW_MUTATIONS),
         (network_chunk_streams(max_iterations=2), NETWORK_MUTATIONS),
     )

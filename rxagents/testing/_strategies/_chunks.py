@@ -16,9 +16,11 @@ from rxagents.events import (
     CHUNK_CLASSES,
     Chunk,
     ChunkBase,
+    DataChunk,
     ErrorInfo,
     ObjectChunk,
     ObjectResult,
+    ToolOutputPayload,
     WorkflowStepOutputPayload,
     WrappedChunk,
 )
@@ -128,6 +130,23 @@ def _step_output_values() -> SearchStrategy[Any]:
 
 
 _OVERRIDES[(WorkflowStepOutputPayload, "output")] = _step_output_values
+_OVERRIDES[(ToolOutputPayload, "output")] = _step_output_values
+
+
+@st.composite
+def _data_chunks(draw: DrawFn) -> DataChunk:
+    """Envelope-less chunks as ``ctx.writer.custom`` writes them (``data-*`` or any free type)."""
+    kind = draw(st.sampled_from(("data-progress", "data-status")) | NAMES.map("data-{}".format))
+    fields: dict[str, Any] = {"type": kind}
+    for key, strategy in (
+        ("data", json_values(max_leaves=3)),
+        ("id", NAMES),
+        ("transient", st.booleans()),
+        ("extraKey", json_values(max_leaves=2)),
+    ):
+        if draw(st.booleans()):
+            fields[key] = draw(strategy)
+    return DataChunk.model_validate(fields)
 
 
 def chunks(*, types: Iterable[str] | None = None, wrapped: bool = True) -> SearchStrategy[Chunk]:
@@ -135,9 +154,10 @@ def chunks(*, types: Iterable[str] | None = None, wrapped: bool = True) -> Searc
 
     Every chunk class, with optional payload fields present or absent, extra payload keys (kept
     on the wire), errors in their foreign forms (plain strings, ``{"__error__": {...}}``), usage
-    with a ``raw`` object, wrapped chunks (also wrapping a wrapped chunk), and
-    ``workflow-step-output`` carrying plain JSON, a custom ``{"type": "my-progress", ...}``
-    object or a whole chunk.
+    with a ``raw`` object, wrapped chunks (also wrapping a wrapped chunk), ``workflow-step-output``
+    and ``tool-output`` carrying plain JSON, a custom ``{"type": "my-progress", ...}`` object or a
+    whole chunk, and (when ``types`` is omitted) envelope-less data chunks
+    (:class:`~rxagents.events.DataChunk`, as read from the wire: no runId).
 
     Args:
         types: Only these wire types (keys of ``CHUNK_CLASSES``); all of them when omitted.
@@ -148,7 +168,7 @@ def chunks(*, types: Iterable[str] | None = None, wrapped: bool = True) -> Searc
     """
     if types is None:
         fixed = _fixed_chunks()
-        options = [fixed]
+        options = [fixed, _data_chunks()]
     else:
         chosen = sorted(set(types))
         unknown = [t for t in chosen if t not in CHUNK_CLASSES]

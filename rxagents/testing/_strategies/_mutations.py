@@ -9,8 +9,10 @@ from typing import Any, TypeAlias
 from pydantic import MISSING
 
 from rxagents.events import (
+    AgentError,
     AgentExecutionEnd,
     AgentExecutionStart,
+    ChunkBase,
     Finish,
     NetworkFinish,
     NetworkValidationEnd,
@@ -35,6 +37,7 @@ from rxagents.events import (
     ToolError,
     ToolExecutionEnd,
     ToolExecutionStart,
+    ToolOutput,
     ToolOutputDenied,
     ToolResult,
     WorkflowExecutionEnd,
@@ -56,6 +59,7 @@ from ._base import Breakage
 __all__ = (
     "AGENT_MUTATIONS",
     "AGENT_PAUSE_MUTATIONS",
+    "AGENT_WRITE_MUTATIONS",
     "NETWORK_MUTATIONS",
     "WORKFLOW_MUTATIONS",
     "Mutation",
@@ -264,6 +268,74 @@ AGENT_PAUSE_MUTATIONS: tuple[Mutation, ...] = (
     ),
 )
 """Breakages of paused and resumed agent streams (applied to streams with pauses only)."""
+
+
+def _answer_of(stream: Stream, index: int) -> int:
+    return _first_after(
+        stream,
+        index,
+        lambda c: isinstance(c, ToolResult | ToolError) and _call_id(c) == _call_id(stream[index]),
+    )
+
+
+def _plain_outputs(stream: Stream) -> list[int]:
+    return [
+        i for i in _of(ToolOutput)(stream) if not isinstance(stream[i].payload.output, ChunkBase)
+    ]
+
+
+def _completed(stream: Stream) -> bool:
+    """The run finished without failing: every nested run it carries must be whole."""
+    return isinstance(stream[-1], Finish) and not any(isinstance(c, AgentError) for c in stream)
+
+
+def _nested_finishes(stream: Stream) -> list[int]:
+    """Carried nested ``finish`` chunks whose call succeeded, in a completed run."""
+    if not _completed(stream):
+        return []
+    return [
+        i
+        for i in _of(ToolOutput)(stream)
+        if isinstance(stream[i].payload.output, Finish)
+        and isinstance(stream[_answer_of(stream, i)], ToolResult)
+    ]
+
+
+def _answers_with_usage(stream: Stream) -> list[int]:
+    if not isinstance(stream[-1], Finish):
+        return []
+    return [
+        i
+        for i in _of(ToolResult, ToolError)(stream)
+        if stream[i].payload.usage is not MISSING and stream[i].payload.usage.total_tokens
+    ]
+
+
+def _without_usage(chunk: Any) -> Any:
+    payload = chunk.payload.model_dump(by_alias=True, exclude={"usage"})
+    return chunk.model_copy(update={"payload": type(chunk.payload).model_validate(payload)})
+
+
+AGENT_WRITE_MUTATIONS: tuple[Mutation, ...] = (
+    _edit(
+        Rule.TOOL_OUTPUT_OUTSIDE_CALL,
+        _of(ToolOutput),
+        lambda c: _payload_copy(c, tool_call_id=c.payload.tool_call_id + "~"),
+    ),
+    Mutation(
+        (Rule.TOOL_OUTPUT_OUTSIDE_CALL,),
+        _plain_outputs,
+        lambda s, i: (_moved(s, i, _answer_of(s, i) + 1), Rule.TOOL_OUTPUT_OUTSIDE_CALL),
+    ),
+    _edit(
+        Rule.TOOL_NAME_MISMATCH,
+        _of(ToolOutput),
+        lambda c: _payload_copy(c, tool_name=c.payload.tool_name + "~"),
+    ),
+    _drop(Rule.INNER_STREAM, _nested_finishes),
+    _edit(Rule.USAGE_MISMATCH, _answers_with_usage, _without_usage),
+)
+"""Breakages of streams whose tools write (tool-output, data chunks, nested runs)."""
 
 
 # workflow

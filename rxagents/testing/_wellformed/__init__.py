@@ -105,8 +105,12 @@ def assert_well_formed(chunks: Iterable[ChunkLike], kind: StreamKind = "auto") -
     text, reasoning and tool chunks; a text or reasoning block is ``*-start``, deltas, ``*-end``
     with one id, closed before the step ends, an ``error``, an ``abort`` or ``finish``; streamed
     tool input ends before its ``tool-call``; each ``tool-call`` is answered once, in its step,
-    by a ``tool-result`` or ``tool-error`` naming its tool; ``finish`` carries the steps' summed
-    usage. A workflow stream opens with ``workflow-start`` and ends with ``workflow-finish``;
+    by a ``tool-result`` or ``tool-error`` naming its tool; what a tool writes (``tool-output``)
+    comes between its call and the answer, and data chunks (no envelope) anywhere before the end;
+    each nested run carried in ``tool-output`` (a piped agent, a sub-agent: grouped by runId) is
+    well formed itself, cut short only when the run was aborted or failed or its call failed;
+    ``finish`` carries the summed usage of the steps and of the nested model calls. A workflow
+    stream opens with ``workflow-start`` and ends with ``workflow-finish``;
     each step gets a result or a suspension with its id, its output comes while it runs, and
     the final status agrees with its steps. A network stream's spans (routing, executions,
     validation) do not overlap and close before its finish; wrapped chunks come inside their

@@ -2,23 +2,35 @@
 
 Paused runs: a stream may end right after ``tool-call-approval`` / ``tool-call-suspended`` (no
 ``step-finish``, no ``finish``). A resumed stream has no ``start``: it opens inside the paused
-step with the answer to a paused call; a paused stream followed by its resumed stream is one
-well-formed stream.
+step with the answer to a paused call (or with what the resumed tool writes first); a paused
+stream followed by its resumed stream is one well-formed stream.
+
+Tools that stream: a ``tool-output`` comes inside its call's window (after the ``tool-call``,
+before the answer); a data chunk (``ctx.writer.custom``, no envelope) may come anywhere between
+``start`` and the end. The chunks of nested runs a ``tool-output`` carries (a piped agent, a
+sub-agent) are grouped by their runId, and each group is checked as a stream of its own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import get_args
+from typing import cast, get_args
+
+from pydantic import MISSING
 
 from rxagents.events import (
     Abort,
     AgentChunk,
     AgentError,
+    Chunk,
+    ChunkBase,
+    DataChunk,
     Finish,
+    NetworkValidationEnd,
     ReasoningDelta,
     ReasoningEnd,
     ReasoningStart,
+    RoutingAgentEnd,
     Start,
     StepFinish,
     StepStart,
@@ -32,16 +44,24 @@ from rxagents.events import (
     ToolCallInputStreamingStart,
     ToolCallSuspended,
     ToolError,
+    ToolOutput,
     ToolOutputDenied,
     ToolResult,
+    WorkflowChunk,
+    WorkflowStepOutput,
+    WrappedChunk,
 )
 from rxagents.usage import Usage
 
 from ._rules import Items, Report, Rule, Violation
+from ._workflow import check_workflow
 
 __all__ = ("AGENT_CLASSES", "check_agent")
 
 AGENT_CLASSES: tuple[type, ...] = get_args(AgentChunk)
+_WORKFLOW_CLASSES: tuple[type, ...] = get_args(WorkflowChunk)
+_RESUMING = (ToolResult, ToolError, ToolOutputDenied, ToolOutput, DataChunk)
+"""Chunks a resumed stream may open with: an answer, or what the resumed tool writes."""
 _IN_STEP = frozenset(
     {
         "text-start",
@@ -94,13 +114,20 @@ def check_agent(items: Items, *, inner: bool = False, truncated: bool = False) -
     add = report.add
 
     first_index, first = items[0]
-    resumed = isinstance(first, ToolResult | ToolError | ToolOutputDenied)
+    resumed = isinstance(first, _RESUMING)
     if not isinstance(first, Start) and not resumed:
         add(Rule.START_FIRST, first_index, f"the stream starts with {first.type!r}, not 'start'")
     run_id = first.run_id
     step = _Step(start=first_index, resumed=True) if resumed else _Step()
     called: set[str] = set()
     usage = Usage.zero
+    nested_usage = Usage.zero
+    nested: dict[str, list[tuple[int, Chunk]]] = {}
+    """The chunks of each nested run carried in tool-output, by runId."""
+    carriers: dict[str, tuple[int, str]] = {}
+    """Each nested run's first carrying tool-output: its index and call id."""
+    failed_calls: set[str] = set()
+    failed = False
     terminal: tuple[int, str] | None = None
     paused: dict[str, int] = {}
     """Calls paused on, by id, to where the pause chunks began (cleared by the answer)."""
@@ -151,7 +178,7 @@ def check_agent(items: Items, *, inner: bool = False, truncated: bool = False) -
         if not isinstance(chunk, AGENT_CLASSES):
             add(Rule.FOREIGN_CHUNK, index, f"{chunk.type!r} is not an agent chunk")
             continue
-        if chunk.run_id != run_id:
+        if chunk.run_id != run_id and not (isinstance(chunk, DataChunk) and not chunk.run_id):
             add(
                 Rule.RUN_ID_MISMATCH,
                 index,
@@ -162,8 +189,8 @@ def check_agent(items: Items, *, inner: bool = False, truncated: bool = False) -
                 Rule.OUTSIDE_STEP, index, f"{chunk.type!r} outside a step-start … step-finish block"
             )
         if pause_at is not None and not isinstance(chunk, ToolCallApproval | ToolCallSuspended):
-            if (
-                isinstance(chunk, ToolResult | ToolError | ToolOutputDenied)
+            if isinstance(chunk, DataChunk) or (
+                isinstance(chunk, ToolResult | ToolError | ToolOutputDenied | ToolOutput)
                 and chunk.payload.tool_call_id in paused
             ):
                 pause_at = None  # the run was resumed
@@ -256,9 +283,35 @@ def check_agent(items: Items, *, inner: bool = False, truncated: bool = False) -
                 paused[call_id] = index
                 if pause_at is None:
                     pause_at = index
+            case ToolOutput():
+                call_id = chunk.payload.tool_call_id
+                if step.resumed and call_id not in step.calls:
+                    step.calls[call_id] = (index, chunk.payload.tool_name)
+                if call_id not in step.calls or call_id in step.answered:
+                    add(
+                        Rule.TOOL_OUTPUT_OUTSIDE_CALL,
+                        index,
+                        f"tool-output of {call_id!r}, not a running tool-call of this step",
+                    )
+                elif chunk.payload.tool_name != (name := step.calls[call_id][1]):
+                    add(
+                        Rule.TOOL_NAME_MISMATCH,
+                        index,
+                        f"tool-output names {chunk.payload.tool_name!r}, the call {name!r}",
+                    )
+                output = chunk.payload.output
+                if isinstance(output, ChunkBase):
+                    nested_usage = nested_usage + usage_in(output)
+                    if not (isinstance(output, DataChunk) and not output.run_id):
+                        nested.setdefault(output.run_id, []).append((index, cast(Chunk, output)))
+                        carriers.setdefault(output.run_id, (index, call_id))
             case ToolResult() | ToolError() | ToolOutputDenied():
                 call_id = chunk.payload.tool_call_id
                 paused.pop(call_id, None)
+                if isinstance(chunk, ToolResult | ToolError):
+                    nested_usage = nested_usage + usage_in(chunk)
+                if isinstance(chunk, ToolError):
+                    failed_calls.add(call_id)
                 if step.resumed and call_id not in step.calls:
                     step.calls[call_id] = (index, chunk.payload.tool_name)
                 if call_id in step.answered:
@@ -283,6 +336,7 @@ def check_agent(items: Items, *, inner: bool = False, truncated: bool = False) -
             case AgentError():
                 close_blocks(index, "error")
                 step.failed = True
+                failed = True
             case Abort():
                 close_blocks(index, "abort")
                 terminal = (index, "abort")
@@ -295,11 +349,13 @@ def check_agent(items: Items, *, inner: bool = False, truncated: bool = False) -
                     )
                 close_blocks(index, "finish")
                 total = chunk.payload.output.usage
-                if not resumed and total.counters() != usage.counters():
+                expected = usage + nested_usage
+                if not resumed and total.counters() != expected.counters():
                     add(
                         Rule.USAGE_MISMATCH,
                         index,
-                        f"finish usage {total!r} is not the sum of the steps' {usage!r}",
+                        f"finish usage {total!r} is not the sum of the steps' {usage!r} and the "
+                        f"nested calls' {nested_usage!r}",
                     )
                 terminal = (index, "finish")
             case _:
@@ -312,4 +368,56 @@ def check_agent(items: Items, *, inner: bool = False, truncated: bool = False) -
                 last_index,
                 f"the stream ends with {last.type!r}, not 'finish' or 'abort'",
             )
+    cut = truncated or failed or (terminal is not None and terminal[1] == "abort")
+    for nested_run, chunks in nested.items():
+        carrier, call_id = carriers[nested_run]
+        report.found.extend(
+            _check_nested(nested_run, chunks, carrier, call_id, cut or call_id in failed_calls)
+        )
     return report.found
+
+
+def _check_nested(
+    run_id: str, items: Items, carrier: int, call_id: str, truncated: bool
+) -> list[Violation]:
+    """Check one nested run's chunks; its violations come back as ``inner-stream`` ones."""
+    if isinstance(items[0][1], _WORKFLOW_CLASSES):
+        found = check_workflow(items, truncated=truncated)
+    else:
+        found = check_agent(items, truncated=truncated)
+    return [
+        Violation(
+            Rule.INNER_STREAM,
+            violation.index,
+            f"the nested run {run_id!r} of tool-call {call_id!r} (from chunk {carrier}): "
+            f"{violation}",
+            inner=violation,
+        )
+        for violation in sorted(found, key=lambda v: v.index)
+    ]
+
+
+def usage_in(chunk: ChunkBase) -> Usage:
+    """Return the usage of the model calls ``chunk`` reports, nested ones included.
+
+    A ``step-finish`` (also inside ``tool-output``, wrapped chunks and workflow step output, at
+    any depth), ``usage`` on ``tool-result`` / ``tool-error`` and on a router's or validator's
+    end; never an aggregate (``finish`` …). Written apart from ``reduce_usage`` on purpose: the
+    checker is an independent statement of the rule.
+    """
+    while True:
+        if isinstance(chunk, WrappedChunk):
+            chunk = chunk.payload
+        elif isinstance(chunk, ToolOutput | WorkflowStepOutput):
+            output = chunk.payload.output
+            if not isinstance(output, ChunkBase):
+                return Usage.zero
+            chunk = output
+        else:
+            break
+    if isinstance(chunk, StepFinish):
+        return chunk.payload.output.usage
+    if isinstance(chunk, ToolResult | ToolError | RoutingAgentEnd | NetworkValidationEnd):
+        usage = chunk.payload.usage
+        return Usage.zero if usage is MISSING else usage
+    return Usage.zero

@@ -98,7 +98,12 @@ class Rule(StrEnum):
     TOOL_RESULT_DUPLICATE = "tool-result-duplicate", "a tool-call is answered once"
     TOOL_NAME_MISMATCH = (
         "tool-name-mismatch",
-        "a tool-result or tool-error names the tool of its call",
+        "a tool-result, tool-error or tool-output names the tool of its call",
+    )
+    TOOL_OUTPUT_OUTSIDE_CALL = (
+        "tool-output-outside-call",
+        "a tool-output comes while its call runs: after the tool-call, in its step, before the "
+        "call's answer (and, once paused, only when the run resumes it)",
     )
     TOOL_CALL_UNANSWERED = (
         "tool-call-unanswered",
@@ -107,8 +112,10 @@ class Rule(StrEnum):
     )
     USAGE_MISMATCH = (
         "usage-mismatch",
-        "`finish` usage is the sum of the step-finish usages (not checked on a resumed stream "
-        "alone, whose total also counts the steps before the pause)",
+        "`finish` usage is the sum of the step-finish usages and of the nested model calls (a "
+        "step-finish inside tool-output, at any depth; `usage` on a tool-result or tool-error); "
+        "not checked on a resumed stream alone, whose total also counts the steps before the "
+        "pause",
     )
     PAUSE_WITHOUT_CALL = (
         "pause-without-call",
@@ -117,7 +124,8 @@ class Rule(StrEnum):
     AFTER_PAUSE = (
         "after-pause",
         "a paused stream ends with its pause chunks; a resumed run continues with the answer to "
-        "a paused call (`tool-result`, `tool-error` or `tool-output-denied`)",
+        "a paused call (`tool-result`, `tool-error` or `tool-output-denied`), or with what the "
+        "resumed tool writes first (its `tool-output`, a data chunk)",
     )
 
     # Workflow streams
@@ -162,7 +170,12 @@ class Rule(StrEnum):
         "wrapped agent (workflow) chunks come inside an agent (workflow) execution",
     )
     INNER_RUN_ID = "inner-run-id", "wrapped chunks carry the execution's runId"
-    INNER_STREAM = "inner-stream", "the unwrapped stream of an execution is well formed itself"
+    INNER_STREAM = (
+        "inner-stream",
+        "the unwrapped stream of a network execution, and each nested run carried in tool-output "
+        "(by its runId), is well formed itself (cut short only when the outer run was aborted or "
+        "failed, or the carrying call failed)",
+    )
 
 
 RULES: Mapping[Rule, str] = MappingProxyType({rule: rule.description for rule in Rule})

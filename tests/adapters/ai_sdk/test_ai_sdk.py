@@ -403,7 +403,7 @@ def test_an_unknown_source_kind_or_input_is_refused() -> None:
 
 
 def test_an_unparseable_item_becomes_an_in_band_error() -> None:
-    parts = ui_now([{"type": "nonsense"}])
+    parts = ui_now([{"type": "text-delta", "runId": "r1", "from": "AGENT", "payload": {}}])
     assert types(parts) == ["start", "error", "finish"]
 
 

@@ -16,7 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import HERE, SCRIPT_TIMEOUT
+from rxagents import Runtime
+from rxagents.adapters.server import create_app
+from rxagents.agent import Agent
+from rxagents.models import ScriptedModel
+from tests.adapters.tool_streams import streaming_runtime, text_step
+
+from .conftest import HERE, SCRIPT_TIMEOUT, Serve
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -79,3 +85,48 @@ async def test_the_shared_aisdk_check_passes(base: str, shared_checkers: Path, p
         shared_checkers / "aisdk-check" / "check.mjs", "--url", base + path, *extra
     )
     assert json.loads(out)["role"] == "assistant"
+
+
+TOOL_STREAM_ROUTES = {
+    "/api/agents/writer-agent/chat": None,
+    "/api/agents/nested-agent/chat": None,
+    "/api/agents/text-pipe-agent/chat": None,
+    "/api/agents/long-nested-agent/chat": None,
+    "/api/workflows/writer-workflow/chat": {"inputData": {}},
+}
+
+
+@pytest.mark.parametrize("sub_agents", [False, True])
+@pytest.mark.parametrize("path", TOOL_STREAM_ROUTES)
+async def test_the_shared_aisdk_check_passes_on_tools_that_stream(
+    serve: Serve, shared_checkers: Path, path: str, sub_agents: bool
+) -> None:
+    base = await serve(create_app(streaming_runtime(), chat_sub_agents=sub_agents))
+    body = TOOL_STREAM_ROUTES[path]
+    extra = [] if body is None else ["--body", json.dumps(body)]
+    out = await run_check(
+        shared_checkers / "aisdk-check" / "check.mjs", "--url", base + path, *extra
+    )
+    message = json.loads(out)
+    kinds = {part["type"] for part in message["parts"]}
+    assert ("data-tool-agent-text" in kinds) == (sub_agents and "nested" in path)
+
+
+async def test_the_shared_mastra_client_check_passes_on_wrapped_tool_progress(
+    serve: Serve, shared_checkers: Path
+) -> None:
+    """A workflow agent step and a network agent whose tool writes: progress travels wrapped.
+
+    (An agent stream with tool progress is outside this checker's rules, which require the
+    four-key envelope from ``AGENT`` on every chunk; ``mastra.mjs tool-stream`` covers it.)
+    """
+    runtime = streaming_runtime()
+    plain = Agent("plain", model=ScriptedModel([text_step("hi")], cycle=True))
+    runtime = Runtime(agents={**runtime.agents, "plain": plain}, workflows=runtime.workflows)
+    base = await serve(create_app(runtime))
+    out = await run_check(
+        shared_checkers / "mastra-client-check" / "check.mjs",
+        *("--base", base, "--agent", "plain", "--workflow", "writer-workflow"),
+        *("--network", "network-agent", "--max-steps", "10"),
+    )
+    assert json.loads(out)["ok"] is True

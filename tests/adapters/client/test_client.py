@@ -24,7 +24,7 @@ from rxagents.adapters.client._http import RemoteCall, remote_stream
 from rxagents.adapters.server import create_app
 from rxagents.agent import Agent, AgentStream, tool
 from rxagents.errors import ChunkParseError, ConfigurationError, MalformedStreamError, RemoteError
-from rxagents.events import Chunk
+from rxagents.events import Chunk, DataChunk
 from rxagents.memory import Memory
 from rxagents.models import FunctionModel, ModelCall, ScriptedModel
 from rxagents.network import NetworkStream
@@ -407,12 +407,17 @@ async def test_a_chunk_that_does_not_parse_is_an_error(aiohttp_server: AiohttpSe
         await collect(RemoteAgent(str(not_json.make_url("")), "a").observe("hi"))
 
 
-async def test_chunks_of_custom_types_are_skipped(aiohttp_server: AiohttpServer) -> None:
-    custom = b'data: {"type": "data-progress", "data": {"pct": 50}}\n\n'
-    body = b"data: " + START + b"\n\n" + custom + b"data: " + FINISH + b"\n\ndata: [DONE]\n\n"
-    server = await fake_server(aiohttp_server, await raw_body(body))
+async def test_custom_data_chunks_arrive_naming_their_run(aiohttp_server: AiohttpServer) -> None:
+    custom = b'data: {"type": "data-progress", "data": {"pct": 50}, "transient": true}\n\n'
+    unknown = wire("some-future-chunk", {"x": 1})  # an enveloped type we do not know: skipped
+    body = b"".join(b"data: " + event + b"\n\n" for event in (START, custom[6:-2], unknown, FINISH))
+    server = await fake_server(aiohttp_server, await raw_body(body + b"data: [DONE]\n\n"))
     chunks = await collect(RemoteAgent(str(server.make_url("")), "a").observe("hi"))
-    assert [c.type for c in chunks] == ["start", "finish"]
+    assert [c.type for c in chunks] == ["start", "data-progress", "finish"]
+    data = chunks[1]
+    assert isinstance(data, DataChunk)
+    assert (data.run_id, data.data, data.transient) == ("r1", {"pct": 50}, True)
+    assert data.model_dump(by_alias=True) == json.loads(custom[6:])
 
 
 async def test_foreign_sse_forms_are_read(aiohttp_server: AiohttpServer) -> None:
