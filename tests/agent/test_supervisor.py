@@ -31,6 +31,7 @@ from rxagents.memory import Memory
 from rxagents.models import FunctionModel, ModelCall, ModelPart, ScriptedModel
 from rxagents.operators import reduce_usage
 from rxagents.runtime import Runtime
+from rxagents.testing import assert_well_formed
 from rxagents.usage import Usage
 from tests.adapters.server.test_server import post, sse_chunks
 from tests.agent.conftest import text_step, tool_step
@@ -111,6 +112,7 @@ async def test_delegation_streams_the_whole_sub_agent_run_as_mastra_does() -> No
     sup, sup_model = supervisor(sub)
     stream = await sup.stream("What is the answer?")
     chunks = [c async for c in stream]
+    assert_well_formed(chunks)
     assert outline(chunks) == [
         "start",
         "step-start",
@@ -265,6 +267,7 @@ async def test_a_failing_sub_agent_is_a_tool_error_and_the_supervisor_goes_on() 
     sup, sup_model = supervisor(sub)
     stream = await sup.stream("What is the answer?")
     chunks = [c async for c in stream]
+    assert_well_formed(chunks)
     types = outline(chunks)
     assert types[types.index("output:error") + 1 :][:3] == [
         "output:step-finish",
@@ -328,6 +331,9 @@ async def test_cancelling_the_supervisor_cancels_the_sub_agent_model_call() -> N
     stream.cancel()
     await blocking.disposed.wait()
     assert await stream.finish_reason == "abort"
+    chunks = [c async for c in stream]
+    assert chunks[-1].type == "abort"
+    assert_well_formed(chunks)
 
 
 async def test_cancelling_the_supervisor_cancels_the_sub_agent_tools() -> None:
@@ -432,6 +438,7 @@ async def test_a_workflow_is_a_tool_whose_chunks_stream_as_tool_output() -> None
     sup = Agent("sup2", model=model, instructions="x", workflows={"myWf": cats_workflow()})
     stream = await sup.stream("run wf")
     chunks = [c async for c in stream]
+    assert_well_formed(chunks)
     assert outline(chunks) == [
         "start",
         "step-start",
@@ -528,6 +535,7 @@ async def test_approving_on_the_supervisor_resumes_the_sub_agent() -> None:
     before = [c async for c in paused]
     resumed = await sup.approve_tool_call(run_id=paused.run_id, tool_call_id="call-1")
     chunks = [c async for c in resumed]
+    assert_well_formed([*before, *chunks])
     assert outline(chunks) == [
         "output:tool-result",
         "output:step-finish",
@@ -589,9 +597,10 @@ async def sub_model_runs(sup: Agent) -> list[Any]:
 async def test_declining_on_the_supervisor_declines_the_sub_agent_call() -> None:
     sup, _, sub_model = approval_pair()
     paused = await sup.stream("weather?")
-    _ = [c async for c in paused]
+    before = [c async for c in paused]
     resumed = await sup.decline_tool_call(paused.run_id, "call-1", reason="nope")
     chunks = [c async for c in resumed]
+    assert_well_formed([*before, *chunks])
     types = outline(chunks)
     assert types[0] == "output:tool-output-denied"
     assert "tool-output-denied" not in types
@@ -768,6 +777,7 @@ async def test_usage_counts_every_model_call_once(
     sup = Agent("sup", model=model, agents={"research": sub})
     stream = await sup.stream("q")
     chunks = [c async for c in stream]
+    assert_well_formed(chunks)
     total_in = sup_i + delegations * sub_i + end_i
     total_out = sup_o + delegations * sub_o + end_o
     expected = Usage(
