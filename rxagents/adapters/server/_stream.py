@@ -6,8 +6,9 @@ produced chunks and writes them all with one ``write`` (coalescing). While nothi
 task wakes every ``disconnect_check`` seconds to look at the transport (aiohttp does not cancel a
 handler whose client left) and, for SSE, sends ``: ping`` after ``ping_interval`` of silence.
 
-When the client leaves, the subscription is disposed, which cancels the run (the model's HTTP
-request closes, tools are cancelled). Once the response started, failures are in-band: the
+When the client leaves, the subscription is disposed: a run streamed directly is cancelled (the
+model's HTTP request closes, tools are cancelled); a run read from its event log only loses a
+reader (the orphan grace decides). Once the response started, failures are in-band: the
 framing's error bytes, then its normal end; never a 5xx.
 
 Buffering: unbounded. Rx has no backpressure; while a slow client drains, encoded chunks wait
@@ -267,6 +268,7 @@ async def stream_observable(
     *,
     run_id: str = "",
     on_abandon: Callable[[], None] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> web.StreamResponse:
     """Start the response, subscribe to ``source`` and write its chunks until it ends.
 
@@ -281,8 +283,11 @@ async def stream_observable(
         run_id: The run's id, for an in-band error before the first chunk.
         on_abandon: Called when the response ends before the source did (the client left,
             or the server is shutting down): cancels a run that disposal alone does not stop.
+        headers: Headers of this response (besides the framing's and the settings').
     """
-    response = web.StreamResponse(status=200, headers={**framing.headers, **settings.extra_headers})
+    response = web.StreamResponse(
+        status=200, headers={**framing.headers, **settings.extra_headers, **(headers or {})}
+    )
     pump = _Pump()
     encoder = _Encoder(framing.encode, run_id)
     subscription: abc.DisposableBase | None = None
@@ -389,6 +394,7 @@ async def stream_frames(
     encode: Callable[[list[Any]], bytes],
     run_id: str,
     source: str,
+    headers: Mapping[str, str] | None = None,
 ) -> web.StreamResponse:
     """Start the response and write ``(position, wire JSON)`` frames read from a run's log.
 
@@ -397,9 +403,11 @@ async def stream_frames(
     run) becomes the framing's in-band error, then its normal end.
 
     Returns when the log's end was written or the client left; never raises except on
-    cancellation.
+    cancellation. ``headers`` are added to the response's.
     """
-    response = web.StreamResponse(status=200, headers={**framing.headers, **settings.extra_headers})
+    response = web.StreamResponse(
+        status=200, headers={**framing.headers, **settings.extra_headers, **(headers or {})}
+    )
     pump = _Pump()
     encoder = _Encoder(encode, run_id)
     encoder.source = source
