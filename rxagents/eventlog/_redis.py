@@ -73,7 +73,7 @@ from rxagents.eventlog._protocol import (
     lost_chunks,
     lost_message,
 )
-from rxagents.eventlog._redis_read import Entry, Hub, Subscription, parse_entries
+from rxagents.eventlog._redis_read import Entry, Hub, Subscription, detached, parse_entries
 from rxagents.eventlog._redis_run import RedisRunLog, Writer, call_safely
 from rxagents.events import Chunk, parse_chunk
 
@@ -385,7 +385,7 @@ class RedisEventLog:
 
     async def _retried(self, call: Callable[[], Awaitable[_T]]) -> _T:
         try:
-            return await call()  # the common case, without the retry machinery
+            return await detached(call())  # the common case, without the retry machinery
         except self._transient:
             pass
         async for attempt in AsyncRetrying(
@@ -395,7 +395,7 @@ class RedisEventLog:
             reraise=True,
         ):
             with attempt:
-                return await call()
+                return await detached(call())
         raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
 
     def _unreachable(self, run_id: str, what: str, err: BaseException) -> RunLostError:

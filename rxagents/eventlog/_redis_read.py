@@ -9,22 +9,56 @@ news, not one per chunk and reader.
 
 Buffering: entries wait in the subscription until its reader takes them (unbounded, as the run
 stream's own buffer); a reader that stops reading should leave its ``async for``.
+
+Cancellation: redis-py's asyncio client may swallow a cancellation that arrives while it reads
+a reply (the command then runs on, and so would the reader). Every Redis call of the log is
+awaited through :func:`detached`: a cancelled caller stops at once, and the command finishes in
+the background, its answer dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, Final, final
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, Final, TypeVar, final
 
 from rxagents.errors import RunLostError
 
 if TYPE_CHECKING:
     from rxagents.eventlog._redis import RedisEventLog
 
-__all__ = ("Entry", "Hub", "Subscription", "parse_entries")
+__all__ = ("Entry", "Hub", "Subscription", "detached", "parse_entries")
 
 _log = logging.getLogger("rxagents.eventlog._redis")
+_T = TypeVar("_T")
+
+_ABANDONED: set[asyncio.Future[Any]] = set()
+"""Redis calls whose caller was cancelled, kept referenced until they are over."""
+
+
+async def detached(call: Awaitable[_T]) -> _T:
+    """Await a Redis call in a task of its own: cancelling the caller takes effect at once.
+
+    The abandoned call is cancelled too; if redis-py swallows that, the command runs to its
+    end in the background (its connection goes back to the pool then) and its answer or
+    error is dropped.
+    """
+    task = asyncio.ensure_future(call)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        task.cancel()
+        _ABANDONED.add(task)
+        task.add_done_callback(_forget)
+        raise
+
+
+def _forget(task: asyncio.Future[Any]) -> None:
+    _ABANDONED.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved: the failure of an abandoned call concerns nobody
+
 
 Entry = tuple[int, dict[bytes, bytes]]
 """A stream entry: the sequence number of its id (``0-<seq>``, seq = position + 1), fields."""
@@ -159,10 +193,10 @@ class Hub:
                 }
                 try:
                     if self._client_id is None:
-                        self._client_id = await self._client.client_id()
+                        self._client_id = await detached(self._client.client_id())
                     self._blocked = True
-                    reply = await self._client.xread(
-                        streams, count=_READ_COUNT, block=log._block_ms
+                    reply = await detached(
+                        self._client.xread(streams, count=_READ_COUNT, block=log._block_ms)
                     )
                 except log._transient as err:
                     self._client_id = None
