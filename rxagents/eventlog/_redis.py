@@ -73,7 +73,15 @@ from rxagents.eventlog._protocol import (
     lost_chunks,
     lost_message,
 )
-from rxagents.eventlog._redis_read import Entry, Hub, Subscription, detached, parse_entries
+from rxagents.eventlog._redis_read import (
+    Entry,
+    Hub,
+    Subscription,
+    detached,
+    parse_entries,
+    raw_reply,
+    stream_replies,
+)
 from rxagents.eventlog._redis_run import RedisRunLog, Writer, call_safely
 from rxagents.events import Chunk, parse_chunk
 
@@ -142,11 +150,13 @@ class RedisEventLog:
         # retries are ours (bounded, with backoff), not the client's
         no_retry = redis.asyncio.retry.Retry(redis.backoff.NoBackoff(), 0)
         self._client: Any = redis.asyncio.Redis.from_url(url, retry=no_retry)
+        self._client.set_response_callback("XREAD", raw_reply)
         # live readers share one blocking XREAD on a connection of its own
-        self._hub = Hub(
-            self,
-            redis.asyncio.Redis.from_url(url, retry=no_retry, single_connection_client=True),
+        hub_client = redis.asyncio.Redis.from_url(
+            url, retry=no_retry, single_connection_client=True
         )
+        hub_client.set_response_callback("XREAD", raw_reply)
+        self._hub = Hub(self, hub_client)
         self._transient: tuple[type[BaseException], ...] = (
             redis.exceptions.ConnectionError,
             redis.exceptions.TimeoutError,
@@ -227,13 +237,22 @@ class RedisEventLog:
 
     async def read(self, run_id: str, offset: int = 0) -> AsyncIterator[tuple[int, Chunk]]:
         """Yield ``(position, chunk)`` from ``offset``, then live (see :meth:`EventLog.read`)."""
-        async for position, data in self._follow(run_id, offset):
-            yield position, parse_chunk(data)
+        async for batch in self._follow(run_id, offset):
+            for position, data in batch:
+                yield position, parse_chunk(data)
 
     async def read_json(self, run_id: str, offset: int = 0) -> AsyncIterator[tuple[int, bytes]]:
         """Yield ``(position, wire JSON)`` from ``offset``, then live, as stored in Redis."""
-        async for item in self._follow(run_id, offset):
-            yield item
+        async for batch in self._follow(run_id, offset):
+            for item in batch:
+                yield item
+
+    async def read_json_batches(
+        self, run_id: str, offset: int = 0
+    ) -> AsyncIterator[list[tuple[int, bytes]]]:
+        """Yield lists of ``(position, wire JSON)``: what each read from Redis returned."""
+        async for batch in self._follow(run_id, offset):
+            yield batch
 
     async def info(self, run_id: str) -> RunInfo:
         """Describe a run; a running run without a lease is ended as lost first."""
@@ -437,7 +456,7 @@ class RedisEventLog:
         )
         return status.decode(), int(length)
 
-    async def _follow(self, run_id: str, offset: int) -> AsyncIterator[tuple[int, bytes]]:
+    async def _follow(self, run_id: str, offset: int) -> AsyncIterator[list[tuple[int, bytes]]]:
         if offset < 0:
             raise InvalidInputError(f"offset must be >= 0, got {offset}")
         meta, stream, _ = self._keys(run_id)
@@ -458,8 +477,8 @@ class RedisEventLog:
                     read = functools.partial(
                         self._client.xread, {stream: f"0-{position}"}, count=_READ_COUNT
                     )
-                    reply = await self._retrying(run_id, "read", read)
-                    entries = parse_entries(reply[0][1]) if reply else []
+                    replies = stream_replies(await self._retrying(run_id, "read", read))
+                    entries = parse_entries(replies[0][1]) if replies else []
                     if not entries:
                         if finishing:
                             if position < length:
@@ -484,14 +503,19 @@ class RedisEventLog:
                         self._hub.unsubscribe(subscription)
                         subscription = None
                     continue
-                for seq, fields in entries:
+                batch: list[tuple[int, bytes]] = []
+                for seq, data in entries:
+                    if seq != position + 1 or data is None:
+                        break
+                    batch.append((position, data))
+                    position += 1
+                if batch:
+                    yield batch
+                if len(batch) < len(entries):
+                    seq, data = entries[len(batch)]
                     if seq != position + 1:
                         raise self._gap(run_id, position, seq - 1)
-                    data = fields.get(b"c")
-                    if data is None:
-                        return
-                    yield position, data
-                    position += 1
+                    return  # the end mark
         finally:
             if subscription is not None:
                 self._hub.unsubscribe(subscription)

@@ -28,7 +28,15 @@ from rxagents.errors import RunLostError
 if TYPE_CHECKING:
     from rxagents.eventlog._redis import RedisEventLog
 
-__all__ = ("Entry", "Hub", "Subscription", "detached", "parse_entries")
+__all__ = (
+    "Entry",
+    "Hub",
+    "Subscription",
+    "detached",
+    "parse_entries",
+    "raw_reply",
+    "stream_replies",
+)
 
 _log = logging.getLogger("rxagents.eventlog._redis")
 _T = TypeVar("_T")
@@ -60,16 +68,37 @@ def _forget(task: asyncio.Future[Any]) -> None:
         task.exception()  # retrieved: the failure of an abandoned call concerns nobody
 
 
-Entry = tuple[int, dict[bytes, bytes]]
-"""A stream entry: the sequence number of its id (``0-<seq>``, seq = position + 1), fields."""
+Entry = tuple[int, bytes | None]
+"""A stream entry: the sequence number of its id (``0-<seq>``, seq = position + 1) and its
+chunk's JSON, or ``None`` for the entry that marks the end."""
 
 _READ_COUNT: Final = 1000
 """Entries fetched per ``XREAD``."""
 
 
-def parse_entries(raw: list[tuple[bytes, dict[bytes, bytes]]]) -> list[Entry]:
-    """Turn ``XREAD`` entries into ``(seq, fields)``; ids compare as numbers, not text."""
-    return [(int(entry_id.split(b"-", 1)[1]), fields) for entry_id, fields in raw]
+def raw_reply(response: Any, **options: Any) -> Any:
+    """Keep an ``XREAD`` reply as Redis sent it (set as the clients' response callback).
+
+    redis-py would turn every entry's fields into a dict; the log reads one field.
+    """
+    return response
+
+
+def stream_replies(reply: Any) -> list[tuple[bytes, list[Any]]]:
+    """The ``(stream, raw entries)`` of a raw ``XREAD`` reply, in RESP3 (a map) or RESP2."""
+    if not reply:
+        return []
+    if isinstance(reply, dict):
+        return list(reply.items())
+    return [(stream, entries) for stream, entries in reply]
+
+
+def parse_entries(raw: list[Any]) -> list[Entry]:
+    """Turn raw ``XREAD`` entries into :data:`Entry`; ids compare as numbers, not text."""
+    return [
+        (int(entry_id[entry_id.index(b"-") + 1 :]), fields[1] if fields[0] == b"c" else None)
+        for entry_id, fields in raw
+    ]
 
 
 @final
@@ -214,7 +243,7 @@ class Hub:
                     self._round += 1
                 failing_since = None
                 delay = 0.05
-                for stream, raw in reply or ():
+                for stream, raw in stream_replies(reply):
                     entries = parse_entries(raw)
                     for subscription in list(self._subscriptions.get(stream.decode(), ())):
                         subscription.deliver(entries)

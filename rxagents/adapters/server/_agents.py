@@ -209,7 +209,7 @@ async def serve_run(
         request,
         runs,
         run_id,
-        runs.read_json(run_id, offset, segments=segments),
+        runs.read_json_batches(run_id, offset, segments=segments),
         framing=SSE_CHUNKS,
         encode=sse_log_frames(wants_ids(request)),
         source=source,

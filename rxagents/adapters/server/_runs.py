@@ -272,7 +272,7 @@ class ServedRuns:
             base += info.length
         raise RunExistsError(run_id)
 
-    def read_json(
+    async def read_json(
         self, run_id: str, offset: int, *, segments: bool = False
     ) -> AsyncIterator[tuple[int, bytes]]:
         """Yield ``(position, wire JSON)`` from ``offset``; with ``segments``, across segments.
@@ -280,16 +280,28 @@ class ServedRuns:
         Positions run on across a run's segments (the first chunk of a later segment follows
         the last of the one before).
         """
+        async for batch in self.read_json_batches(run_id, offset, segments=segments):
+            for item in batch:
+                yield item
+
+    def read_json_batches(
+        self, run_id: str, offset: int, *, segments: bool = False
+    ) -> AsyncIterator[list[tuple[int, bytes]]]:
+        """Like :meth:`read_json`, a batch at a time (see :meth:`EventLog.read_json_batches`)."""
         if not segments:
-            return self.log.read_json(run_id, offset)
+            return self.log.read_json_batches(run_id, offset)
         return self._read_segments(run_id, offset)
 
-    async def read_segment_json(self, key: str, base: int) -> AsyncIterator[tuple[int, bytes]]:
-        """Yield one segment's ``(position, wire JSON)`` from its start, positions from ``base``."""
-        async for position, data in self.log.read_json(key, 0):
-            yield base + position, data
+    async def read_segment_batches(
+        self, key: str, base: int
+    ) -> AsyncIterator[list[tuple[int, bytes]]]:
+        """Yield one segment's batches from its start, positions counted from ``base``."""
+        async for batch in self.log.read_json_batches(key, 0):
+            yield [(base + position, data) for position, data in batch] if base else batch
 
-    async def _read_segments(self, run_id: str, offset: int) -> AsyncIterator[tuple[int, bytes]]:
+    async def _read_segments(
+        self, run_id: str, offset: int
+    ) -> AsyncIterator[list[tuple[int, bytes]]]:
         base = 0
         segment = 0
         key = run_id
@@ -297,8 +309,8 @@ class ServedRuns:
             info = await self.log.info(key)
             if offset < base + info.length or info.status == "running":
                 start = max(offset - base, 0)
-                async for position, data in self.log.read_json(key, start):
-                    yield base + position, data
+                async for batch in self.log.read_json_batches(key, start):
+                    yield [(base + position, data) for position, data in batch] if base else batch
                 info = await self.log.info(key)
             base += info.length
             segment += 1

@@ -144,14 +144,14 @@ async def serve_frames(
     request: web.Request,
     runs: ServedRuns,
     run_id: str,
-    frames: AsyncIterator[tuple[int, bytes]],
+    frames: AsyncIterator[list[tuple[int, bytes]]],
     *,
     framing: Framing,
     encode: Callable[[list[Any]], bytes],
     source: str,
     offset: int,
 ) -> web.StreamResponse:
-    """Answer with a run's ``(position, wire JSON)`` frames, counted as one of its readers.
+    """Answer with a run's batches of ``(position, wire JSON)``, counted as one of its readers.
 
     ``offset`` is the position of the first frame (sent as ``X-Run-Offset``).
     """
@@ -182,7 +182,7 @@ async def serve_continuation(
         request,
         runs,
         run_id,
-        runs.read_segment_json(key, base),
+        runs.read_segment_batches(key, base),
         framing=SSE_CHUNKS,
         encode=sse_log_frames(wants_ids(request)),
         source="AGENT",

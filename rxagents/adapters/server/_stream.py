@@ -200,6 +200,12 @@ class _Pump:
             if not waiter.done():
                 waiter.set_result(None)
 
+    def on_batch(self, chunks: list[Any]) -> None:
+        if self.done:
+            return
+        self.chunks.extend(chunks)
+        self._wake()
+
     def on_error(self, error: Exception) -> None:
         self.ended = True
         if not self.done:
@@ -387,7 +393,7 @@ def record_log_frames(frames: list[Any]) -> bytes:
 
 async def stream_frames(
     request: web.Request,
-    frames: AsyncIterator[tuple[int, bytes]],
+    frames: AsyncIterator[list[tuple[int, bytes]]],
     framing: Framing,
     settings: StreamSettings,
     *,
@@ -398,9 +404,9 @@ async def stream_frames(
 ) -> web.StreamResponse:
     """Start the response and write ``(position, wire JSON)`` frames read from a run's log.
 
-    A reader task pulls the frames; the handler writes what it collected, once per wake
-    (coalescing), pings silent SSE streams and watches the connection. A read error (a lost
-    run) becomes the framing's in-band error, then its normal end.
+    A reader task pulls the frames, a batch at a time; the handler writes what it collected,
+    once per wake (coalescing), pings silent SSE streams and watches the connection. A read
+    error (a lost run) becomes the framing's in-band error, then its normal end.
 
     Returns when the log's end was written or the client left; never raises except on
     cancellation. ``headers`` are added to the response's.
@@ -415,12 +421,14 @@ async def stream_frames(
     async def pull() -> None:
         first = True
         try:
-            async for frame in frames:
+            async for batch in frames:
                 if first:  # an in-band error names the run as its chunks do
                     first = False
                     with contextlib.suppress(ValueError):
-                        encoder.run_id = str(pydantic_core.from_json(frame[1]).get("runId", run_id))
-                pump.on_next(frame)
+                        encoder.run_id = str(
+                            pydantic_core.from_json(batch[0][1]).get("runId", run_id)
+                        )
+                pump.on_batch(batch)
         except Exception as err:
             _log.warning("reading run %s failed: %s", run_id, err)
             pump.on_error(err)
