@@ -8,12 +8,15 @@ from typing import Any
 
 import aiohttp
 import pytest
+import reactivex
 from aiohttp import web
 
 from rxagents import Runtime
 from rxagents.adapters.server import create_app
 from rxagents.adapters.server._config import CONFIG
+from rxagents.adapters.server._runs import ServedRuns
 from rxagents.agent import Agent, tool
+from rxagents.eventlog import InMemoryEventLog
 from rxagents.models import FunctionModel, ModelCall
 from rxagents.testing import assert_well_formed
 from tests.adapters.server.test_resumable import Gated, asking, frames, text_of
@@ -285,3 +288,30 @@ async def test_a_workflow_chat_is_re_attached_as_its_ui_stream(serve: Serve) -> 
     assert replayed == sent
     [state] = [p for p in sent if p["type"] == "data-workflow"][-1:]
     assert state["data"]["status"] == "suspended"
+
+
+class _Endless:
+    """A started run that never ends by itself; records its cancel."""
+
+    def __init__(self) -> None:
+        self.cancelled = asyncio.Event()
+        self.observable = reactivex.never()
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+
+async def test_a_run_that_no_reader_joins_is_cancelled_after_the_grace() -> None:
+    runs = ServedRuns(InMemoryEventLog(), orphan_grace=0.01)
+    run = _Endless()
+    await runs.start("lonely", "lonely", "agent", run)
+    await asyncio.wait_for(run.cancelled.wait(), 10.0)
+
+
+async def test_a_reader_of_the_run_counts_for_its_continuation() -> None:
+    runs = ServedRuns(InMemoryEventLog(), orphan_grace=0.01)
+    continuation = _Endless()
+    async with runs.reading("r"):  # a reader of the run (observe) when its continuation starts
+        await runs.start("r~1", "r", "agent", continuation)
+        assert runs._live["r"].orphaned is None  # no orphan cancel pending: the run has a reader
+    await asyncio.wait_for(continuation.cancelled.wait(), 10.0)  # the last reader left
