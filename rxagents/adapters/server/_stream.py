@@ -454,8 +454,8 @@ async def stream_frames(
         _log.exception("streaming %s failed", request.path)
     finally:
         if reader is not None and not reader.done():
-            # not awaited: a log's reader may take a while to let go (a blocking read in
-            # flight), and the response is over now (its run's grace starts at once)
+            # not awaited: the built-in logs' readers stop at once, but another EventLog's may
+            # take a while to let go, and the response is over now (its run's grace starts)
             reader.cancel()
             _LEAVING.add(reader)
             reader.add_done_callback(_LEAVING.discard)
