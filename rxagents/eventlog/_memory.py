@@ -32,6 +32,8 @@ __all__ = ("InMemoryEventLog", "InMemoryRunLog")
 
 _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
+_BATCH = 1000
+"""The most chunks one batch of a reader holds."""
 
 
 @final
@@ -199,13 +201,25 @@ class InMemoryEventLog:
 
     async def read(self, run_id: str, offset: int = 0) -> AsyncIterator[tuple[int, Chunk]]:
         """Yield ``(position, chunk)`` from ``offset``, then live (see :meth:`EventLog.read`)."""
-        async for position, chunk in self._follow(run_id, offset, _as_chunk):
-            yield position, chunk
+        async for batch in self._follow(run_id, offset, _as_chunk):
+            for item in batch:
+                yield item
 
     async def read_json(self, run_id: str, offset: int = 0) -> AsyncIterator[tuple[int, bytes]]:
         """Yield ``(position, wire JSON)`` from ``offset``, then live."""
-        async for position, data in self._follow(run_id, offset, chunk_json):
-            yield position, data
+        async for batch in self._follow(run_id, offset, chunk_json):
+            for item in batch:
+                yield item
+
+    async def read_json_batches(
+        self, run_id: str, offset: int = 0
+    ) -> AsyncIterator[list[tuple[int, bytes]]]:
+        """Yield lists of ``(position, wire JSON)``: the chunks appended since the last wake-up.
+
+        A batch holds at most 1,000 chunks (a long replay comes in several).
+        """
+        async for batch in self._follow(run_id, offset, chunk_json):
+            yield batch
 
     async def info(self, run_id: str) -> RunInfo:
         """Describe a run (see :meth:`EventLog.info`)."""
@@ -268,7 +282,7 @@ class InMemoryEventLog:
 
     async def _follow(
         self, run_id: str, offset: int, encode: Callable[[ChunkBase], _T]
-    ) -> AsyncIterator[tuple[int, _T]]:
+    ) -> AsyncIterator[list[tuple[int, _T]]]:
         if offset < 0:
             raise InvalidInputError(f"offset must be >= 0, got {offset}")
         run = self._get(run_id)
@@ -277,8 +291,19 @@ class InMemoryEventLog:
         loop = asyncio.get_running_loop()
         while True:
             while position < len(chunks):
-                yield position, encode(chunks[position])
-                position += 1
+                end = min(len(chunks), position + _BATCH)
+                batch: list[tuple[int, _T]] = []
+                failure: Exception | None = None
+                try:
+                    for at in range(position, end):
+                        batch.append((at, encode(chunks[at])))
+                except Exception as err:  # not a chunk: the ones before it go out first
+                    failure = err
+                position += len(batch)
+                if batch:
+                    yield batch
+                if failure is not None:
+                    raise failure
             if not run.is_open:
                 return
             waiter: asyncio.Future[None] = loop.create_future()

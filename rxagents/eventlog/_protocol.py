@@ -132,9 +132,10 @@ class EventLog(Protocol):
     """Per-run logs of chunks: the owner appends, any reader replays from a position and follows.
 
     One process owns each run (:meth:`open`); any process sharing the log reads it
-    (:meth:`read`, :meth:`read_json`), asks about it (:meth:`info`) or asks for it to be
-    cancelled (:meth:`request_cancel`). A run's log is kept for the log's ``retention`` after its
-    end, then forgotten (reading it raises :class:`~rxagents.errors.RunNotFoundError`).
+    (:meth:`read`, :meth:`read_json`, :meth:`read_json_batches`), asks about it (:meth:`info`)
+    or asks for it to be cancelled (:meth:`request_cancel`). A run's log is kept for the log's
+    ``retention`` after its end, then forgotten (reading it raises
+    :class:`~rxagents.errors.RunNotFoundError`).
     """
 
     def open(
@@ -187,6 +188,17 @@ class EventLog(Protocol):
 
     def read_json(self, run_id: str, offset: int = 0) -> AsyncIterator[tuple[int, bytes]]:
         """Like :meth:`read`, with each chunk as its wire JSON (camelCase), e.g. for SSE."""
+        ...
+
+    def read_json_batches(
+        self, run_id: str, offset: int = 0
+    ) -> AsyncIterator[list[tuple[int, bytes]]]:
+        """Like :meth:`read_json`, a batch at a time: the chunks that came together.
+
+        Each batch (never empty, positions in order) holds what one store read returned, or
+        what was appended since the reader last waited: a writer that handles a batch at once
+        (one write per batch, say) pays the per-chunk cost of iteration only once per batch.
+        """
         ...
 
     async def info(self, run_id: str) -> RunInfo:

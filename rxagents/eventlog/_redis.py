@@ -74,7 +74,15 @@ from rxagents.eventlog._protocol import (
     lost_message,
     named_data_chunk,
 )
-from rxagents.eventlog._redis_read import Entry, Hub, Subscription, parse_entries
+from rxagents.eventlog._redis_read import (
+    Entry,
+    Hub,
+    Subscription,
+    detached,
+    parse_entries,
+    raw_reply,
+    stream_replies,
+)
 from rxagents.eventlog._redis_run import RedisRunLog, Writer, call_safely
 from rxagents.events import Chunk, parse_chunk
 
@@ -143,11 +151,13 @@ class RedisEventLog:
         # retries are ours (bounded, with backoff), not the client's
         no_retry = redis.asyncio.retry.Retry(redis.backoff.NoBackoff(), 0)
         self._client: Any = redis.asyncio.Redis.from_url(url, retry=no_retry)
+        self._client.set_response_callback("XREAD", raw_reply)
         # live readers share one blocking XREAD on a connection of its own
-        self._hub = Hub(
-            self,
-            redis.asyncio.Redis.from_url(url, retry=no_retry, single_connection_client=True),
+        hub_client = redis.asyncio.Redis.from_url(
+            url, retry=no_retry, single_connection_client=True
         )
+        hub_client.set_response_callback("XREAD", raw_reply)
+        self._hub = Hub(self, hub_client)
         self._transient: tuple[type[BaseException], ...] = (
             redis.exceptions.ConnectionError,
             redis.exceptions.TimeoutError,
@@ -229,15 +239,26 @@ class RedisEventLog:
     async def read(self, run_id: str, offset: int = 0) -> AsyncIterator[tuple[int, Chunk]]:
         """Yield ``(position, chunk)`` from ``offset``, then live (see :meth:`EventLog.read`)."""
         named = run_id
-        async for position, data in self._follow(run_id, offset):
-            chunk = named_data_chunk(parse_chunk(data), named)
-            named = chunk.run_id or named  # a resumed segment's chunks name the run, not the key
-            yield position, chunk
+        async for batch in self._follow(run_id, offset):
+            for position, data in batch:
+                chunk = named_data_chunk(parse_chunk(data), named)
+                named = (
+                    chunk.run_id or named
+                )  # a resumed segment's chunks name the run, not the key
+                yield position, chunk
 
     async def read_json(self, run_id: str, offset: int = 0) -> AsyncIterator[tuple[int, bytes]]:
         """Yield ``(position, wire JSON)`` from ``offset``, then live, as stored in Redis."""
-        async for item in self._follow(run_id, offset):
-            yield item
+        async for batch in self._follow(run_id, offset):
+            for item in batch:
+                yield item
+
+    async def read_json_batches(
+        self, run_id: str, offset: int = 0
+    ) -> AsyncIterator[list[tuple[int, bytes]]]:
+        """Yield lists of ``(position, wire JSON)``: what each read from Redis returned."""
+        async for batch in self._follow(run_id, offset):
+            yield batch
 
     async def info(self, run_id: str) -> RunInfo:
         """Describe a run; a running run without a lease is ended as lost first."""
@@ -389,7 +410,7 @@ class RedisEventLog:
 
     async def _retried(self, call: Callable[[], Awaitable[_T]]) -> _T:
         try:
-            return await call()  # the common case, without the retry machinery
+            return await detached(call())  # the common case, without the retry machinery
         except self._transient:
             pass
         async for attempt in AsyncRetrying(
@@ -399,7 +420,7 @@ class RedisEventLog:
             reraise=True,
         ):
             with attempt:
-                return await call()
+                return await detached(call())
         raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
 
     def _unreachable(self, run_id: str, what: str, err: BaseException) -> RunLostError:
@@ -441,7 +462,7 @@ class RedisEventLog:
         )
         return status.decode(), int(length)
 
-    async def _follow(self, run_id: str, offset: int) -> AsyncIterator[tuple[int, bytes]]:
+    async def _follow(self, run_id: str, offset: int) -> AsyncIterator[list[tuple[int, bytes]]]:
         if offset < 0:
             raise InvalidInputError(f"offset must be >= 0, got {offset}")
         meta, stream, _ = self._keys(run_id)
@@ -462,8 +483,8 @@ class RedisEventLog:
                     read = functools.partial(
                         self._client.xread, {stream: f"0-{position}"}, count=_READ_COUNT
                     )
-                    reply = await self._retrying(run_id, "read", read)
-                    entries = parse_entries(reply[0][1]) if reply else []
+                    replies = stream_replies(await self._retrying(run_id, "read", read))
+                    entries = parse_entries(replies[0][1]) if replies else []
                     if not entries:
                         if finishing:
                             if position < length:
@@ -488,14 +509,19 @@ class RedisEventLog:
                         self._hub.unsubscribe(subscription)
                         subscription = None
                     continue
-                for seq, fields in entries:
+                batch: list[tuple[int, bytes]] = []
+                for seq, data in entries:
+                    if seq != position + 1 or data is None:
+                        break
+                    batch.append((position, data))
+                    position += 1
+                if batch:
+                    yield batch
+                if len(batch) < len(entries):
+                    seq, data = entries[len(batch)]
                     if seq != position + 1:
                         raise self._gap(run_id, position, seq - 1)
-                    data = fields.get(b"c")
-                    if data is None:
-                        return
-                    yield position, data
-                    position += 1
+                    return  # the end mark
         finally:
             if subscription is not None:
                 self._hub.unsubscribe(subscription)

@@ -9,33 +9,96 @@ news, not one per chunk and reader.
 
 Buffering: entries wait in the subscription until its reader takes them (unbounded, as the run
 stream's own buffer); a reader that stops reading should leave its ``async for``.
+
+Cancellation: redis-py's asyncio client may swallow a cancellation that arrives while it reads
+a reply (the command then runs on, and so would the reader). Every Redis call of the log is
+awaited through :func:`detached`: a cancelled caller stops at once, and the command finishes in
+the background, its answer dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, Final, final
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, Final, TypeVar, final
 
 from rxagents.errors import RunLostError
 
 if TYPE_CHECKING:
     from rxagents.eventlog._redis import RedisEventLog
 
-__all__ = ("Entry", "Hub", "Subscription", "parse_entries")
+__all__ = (
+    "Entry",
+    "Hub",
+    "Subscription",
+    "detached",
+    "parse_entries",
+    "raw_reply",
+    "stream_replies",
+)
 
 _log = logging.getLogger("rxagents.eventlog._redis")
+_T = TypeVar("_T")
 
-Entry = tuple[int, dict[bytes, bytes]]
-"""A stream entry: the sequence number of its id (``0-<seq>``, seq = position + 1), fields."""
+_ABANDONED: set[asyncio.Future[Any]] = set()
+"""Redis calls whose caller was cancelled, kept referenced until they are over."""
+
+
+async def detached(call: Awaitable[_T]) -> _T:
+    """Await a Redis call in a task of its own: cancelling the caller takes effect at once.
+
+    The abandoned call is cancelled too; if redis-py swallows that, the command runs to its
+    end in the background (its connection goes back to the pool then) and its answer or
+    error is dropped.
+    """
+    task = asyncio.ensure_future(call)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        task.cancel()
+        _ABANDONED.add(task)
+        task.add_done_callback(_forget)
+        raise
+
+
+def _forget(task: asyncio.Future[Any]) -> None:
+    _ABANDONED.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved: the failure of an abandoned call concerns nobody
+
+
+Entry = tuple[int, bytes | None]
+"""A stream entry: the sequence number of its id (``0-<seq>``, seq = position + 1) and its
+chunk's JSON, or ``None`` for the entry that marks the end."""
 
 _READ_COUNT: Final = 1000
 """Entries fetched per ``XREAD``."""
 
 
-def parse_entries(raw: list[tuple[bytes, dict[bytes, bytes]]]) -> list[Entry]:
-    """Turn ``XREAD`` entries into ``(seq, fields)``; ids compare as numbers, not text."""
-    return [(int(entry_id.split(b"-", 1)[1]), fields) for entry_id, fields in raw]
+def raw_reply(response: Any, **options: Any) -> Any:
+    """Keep an ``XREAD`` reply as Redis sent it (set as the clients' response callback).
+
+    redis-py would turn every entry's fields into a dict; the log reads one field.
+    """
+    return response
+
+
+def stream_replies(reply: Any) -> list[tuple[bytes, list[Any]]]:
+    """The ``(stream, raw entries)`` of a raw ``XREAD`` reply, in RESP3 (a map) or RESP2."""
+    if not reply:
+        return []
+    if isinstance(reply, dict):
+        return list(reply.items())
+    return [(stream, entries) for stream, entries in reply]
+
+
+def parse_entries(raw: list[Any]) -> list[Entry]:
+    """Turn raw ``XREAD`` entries into :data:`Entry`; ids compare as numbers, not text."""
+    return [
+        (int(entry_id[entry_id.index(b"-") + 1 :]), fields[1] if fields[0] == b"c" else None)
+        for entry_id, fields in raw
+    ]
 
 
 @final
@@ -159,10 +222,10 @@ class Hub:
                 }
                 try:
                     if self._client_id is None:
-                        self._client_id = await self._client.client_id()
+                        self._client_id = await detached(self._client.client_id())
                     self._blocked = True
-                    reply = await self._client.xread(
-                        streams, count=_READ_COUNT, block=log._block_ms
+                    reply = await detached(
+                        self._client.xread(streams, count=_READ_COUNT, block=log._block_ms)
                     )
                 except log._transient as err:
                     self._client_id = None
@@ -180,7 +243,7 @@ class Hub:
                     self._round += 1
                 failing_since = None
                 delay = 0.05
-                for stream, raw in reply or ():
+                for stream, raw in stream_replies(reply):
                     entries = parse_entries(raw)
                     for subscription in list(self._subscriptions.get(stream.decode(), ())):
                         subscription.deliver(entries)

@@ -171,8 +171,11 @@ class RedisRunLog:
             "1" if self._sending_end else "0",
             self.kind,
             log.owner,
+            len(batch),
+            # one argument for the batch (redis-py encodes each argument in Python): compact
+            # JSON holds no raw newline, so the script splits the chunks apart again
+            b"\n".join([chunk_json(chunk) for chunk in batch]),
         ]
-        args.extend([chunk_json(chunk) for chunk in batch])
         return args
 
     def _settle(self, result: Any) -> None:

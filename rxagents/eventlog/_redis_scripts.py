@@ -15,13 +15,14 @@ __all__ = ("APPEND", "CANCEL", "CHECK", "RENEW")
 
 APPEND: Final = """
 -- KEYS: meta, stream, lease
--- ARGV: token, lease_ms, keep_ms, retention_ms, start, create, end, kind, owner, chunk...
+-- ARGV: token, lease_ms, keep_ms, retention_ms, start, create, end, kind, owner, count, chunks
+-- (chunks: the count chunks' JSON joined by newlines, which compact JSON never holds)
 -- Returns {code, n, cancel}: 1 stored, 2 already stored (a retried call), 0 fenced,
 -- -1 the run id is taken, -2 the log does not continue at start.
 local meta, stream, lease = KEYS[1], KEYS[2], KEYS[3]
 local token = ARGV[1]
 local start = tonumber(ARGV[5])
-local count = #ARGV - 9
+local count = tonumber(ARGV[10])
 local ending = ARGV[7] == '1'
 local holder = redis.call('HGET', meta, 'token')
 if ARGV[6] == '1' then
@@ -57,9 +58,11 @@ end
 if redis.call('GET', lease) ~= token then
   return {0, n, cancel}
 end
-for i = 10, #ARGV do
-  n = n + 1
-  redis.call('XADD', stream, '0-' .. n, 'c', ARGV[i])
+if count > 0 then
+  for chunk in string.gmatch(ARGV[11], '[^\\n]+') do
+    n = n + 1
+    redis.call('XADD', stream, '0-' .. n, 'c', chunk)
+  end
 end
 if ending then
   redis.call('XADD', stream, '0-' .. (n + 1), 'e', 'ended')

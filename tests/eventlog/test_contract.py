@@ -157,6 +157,42 @@ async def test_read_json_yields_the_wire_json_of_each_chunk(logs: Logs) -> None:
     assert got == [(0, chunk_json(chunks[0])), (1, chunk_json(chunks[1]))]
 
 
+async def test_batches_hold_the_run_in_order_each_chunk_once_and_are_never_empty(
+    logs: Logs,
+) -> None:
+    run = await logs.owner.create("r", kind="agent")
+    chunks = [delta("r", str(i)) for i in range(2500)]  # more than one read's worth
+    for chunk in chunks[:1200]:
+        run.append(chunk)
+    await run.flush()
+    batches: list[list[tuple[int, bytes]]] = []
+
+    async def follow() -> None:
+        async for batch in logs.reader.read_json_batches("r", 3):
+            batches.append(batch)
+            if batch[-1][0] == 1199:  # the replay is over: the rest comes live
+                for chunk in chunks[1200:]:
+                    run.append(chunk)
+                run.end()
+
+    await asyncio.wait_for(follow(), 30)
+    assert all(batches)
+    assert len(batches) > 1
+    assert [item for batch in batches for item in batch] == [
+        (position, chunk_json(chunk)) for position, chunk in enumerate(chunks) if position >= 3
+    ]
+
+
+async def test_texts_with_newlines_and_separators_come_back_unchanged(logs: Logs) -> None:
+    run = await logs.owner.create("r", kind="agent")
+    texts_in = ["line one\nline two\r\n", "\n", "a\x1eb", "data: [DONE]\n\n", "é\u2028"]
+    for text in texts_in:
+        run.append(delta("r", text))
+    run.end()
+    await run.flush()
+    assert [chunk.payload.text for _, chunk in await collect(logs.reader, "r")] == texts_in
+
+
 async def test_runs_are_kept_apart(logs: Logs) -> None:
     one = await logs.owner.create("one", kind="agent")
     two = await logs.owner.create("two", kind="network")

@@ -355,3 +355,32 @@ async def test_readers_joining_at_the_live_edge_share_one_blocking_read(
         assert got == {i: list(enumerate(deltas(f"r{i}", 2))) for i in range(3)}
     finally:
         await owner.aclose()
+
+
+async def test_a_cancelled_reader_is_done_after_one_loop_turn_wherever_it_waits(
+    redis_server: Any, prefix: str, reader: RedisEventLog
+) -> None:
+    """redis-py may swallow a cancellation that arrives while it reads a reply; the reader
+    must not: it ends at once, wherever the cancellation finds it (replaying, following)."""
+    owner = RedisEventLog(redis_server.url, prefix=prefix, lease_ttl=LEASE)
+    run = await owner.create("r", kind="agent")
+    for i in range(3000):  # three replay batches: the reader spends turns in Redis calls
+        run.append(delta("r", str(i)))
+    await run.flush()
+
+    async def follow() -> None:
+        async for _ in reader.read_json("r"):
+            pass
+
+    try:
+        for turns in range(40):
+            task = asyncio.get_running_loop().create_task(follow())
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            task.cancel()
+            await asyncio.sleep(0)
+            assert task.done(), f"still running after a cancel at turn {turns}"
+            assert task.cancelled()
+    finally:
+        run.end()
+        await owner.aclose()

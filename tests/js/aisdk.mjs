@@ -11,6 +11,12 @@
 //       useChat must end in status "error" with that text), useChat's `status` and the
 //       `request` body sent.
 //
+//   {"action": "resume", "path": "/api/agents/ID/chat/RUN/stream"}
+//       useChat's resumeStream() on a fresh chat (AbstractChat with DefaultChatTransport, its
+//       reconnect request pointed at `path` by prepareReconnectToStreamRequest): a GET whose
+//       stream must satisfy what a chat stream does. The result: the assistant UIMessage the
+//       client assembled (`message`), `chunkTypes`, useChat's `status` and the `method` used.
+//
 // What a chat stream must satisfy:
 //   1. HTTP 200, content-type text/event-stream, x-vercel-ai-ui-message-stream: v1.
 //   2. Framing: one `data: <json>` line per event, ending with `data: [DONE]` (lib/wire.mjs).
@@ -232,9 +238,42 @@ async function chat(step, { base }) {
   };
 }
 
+async function resume(step, { base }) {
+  const log = [];
+  const errors = [];
+  const url = new URL(step.path, base).href;
+  const transport = new DefaultChatTransport({
+    api: new URL('/api/unused/chat', base).href,
+    fetch: recordingFetch(log),
+    prepareReconnectToStreamRequest: () => ({ api: url }),
+  });
+  const client = new Chat({ transport, onError: error => errors.push(error) });
+  await client.resumeStream();
+  const exchange = await lastExchange(log, step.path);
+  expectNoClientReports();
+  const marker = 'x-vercel-ai-ui-message-stream';
+  expect(exchange.status === 200, () => `HTTP ${exchange.status}: ${brief(new TextDecoder().decode(exchange.body))}`);
+  expectContentType(exchange, 'text/event-stream', 'resumed chat stream');
+  expect(exchange.headers.get(marker) === UI_MESSAGE_STREAM_HEADERS[marker], `header ${marker} is ${brief(exchange.headers.get(marker))}`);
+  const events = sseData(exchange.body, 'resumed chat stream');
+  const chunks = await validatedChunks(exchange.body, events);
+  checkLifecycle(chunks, false);
+  const alone = await assembleAlone(chunks, false);
+  expect(client.status === 'ready' && !errors.length, () => `useChat's core ended "${client.status}": ${errors.map(e => e.message).join('; ')}`);
+  const [message] = client.messages;
+  expect(client.messages.length === 1 && message.role === 'assistant', () => `useChat holds ${brief(client.messages.map(m => m.role))}, not one assistant message`);
+  expect(alone && isDeepStrictEqual(alone.parts, message.parts), () => `readUIMessageStream assembled ${brief(alone?.parts)}, useChat ${brief(message.parts)}`);
+  try {
+    await validateUIMessages({ messages: [message] });
+  } catch (error) {
+    fail(`the assembled message fails validateUIMessages: ${error?.message ?? error}`);
+  }
+  return { message, chunkTypes: chunks.map(c => c.type), status: client.status, method: exchange.method };
+}
+
 await runScenario({
   name: 'aisdk',
   packages: ['ai'],
-  actions: { chat },
+  actions: { chat, resume },
   setup: scenario => ({ base: scenario.base }),
 });

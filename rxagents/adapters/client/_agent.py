@@ -278,14 +278,21 @@ class RemoteAgent:
 
     def _continue(self, route: str, run_id: str, body: dict[str, Any]) -> AgentStream[Any]:
         url = self._endpoint.url("agents", self.id, route)
-        return AgentStream(RemoteAgentRun(self._endpoint.stream(url, body, "sse"), run_id))
+        # the server names where the continuation starts in the run (X-Run-Offset)
+        source = self._endpoint.stream(
+            url, body, "sse", resume=self._observe_at(run_id), offset=None
+        )
+        return self._agent_stream(source, run_id)
 
     async def approve_tool_call(self, run_id: str, tool_call_id: str) -> AgentStream[Any]:
         """Approve a call a paused remote run waits on (``POST .../approve-tool-call``).
 
-        The returned stream continues the run (same run id, no ``start``). A refusal ends it
-        with :class:`~rxagents.errors.RemoteError` (awaiting a result raises it): status 404
-        for an unknown run, 409 for a run already being resumed, 400 for a bad call id.
+        The returned stream continues the run (same run id, no ``start``). When the connection
+        breaks mid-run, it re-attaches by itself as :meth:`stream` does (with a server that
+        names the continuation's position, as ours does); ``cancel()`` asks the server to
+        cancel the run. A refusal ends it with :class:`~rxagents.errors.RemoteError` (awaiting
+        a result raises it): status 404 for an unknown run, 409 for a run already being
+        resumed, 400 for a bad call id.
         """
         body = {"runId": run_id, "toolCallId": tool_call_id}
         return self._continue("approve-tool-call", run_id, body)
@@ -295,7 +302,7 @@ class RemoteAgent:
     ) -> AgentStream[Any]:
         """Decline a call a paused remote run waits on (``POST .../decline-tool-call``).
 
-        Refusals as :meth:`approve_tool_call`.
+        Re-attaches, cancels and refuses as :meth:`approve_tool_call`.
         """
         body: dict[str, Any] = {"runId": run_id, "toolCallId": tool_call_id}
         if reason is not None:
@@ -307,7 +314,7 @@ class RemoteAgent:
     ) -> AgentStream[Any]:
         """Answer a paused remote run's call with ``resume_data`` (``POST .../resume-stream``).
 
-        Refusals as :meth:`approve_tool_call`.
+        Re-attaches, cancels and refuses as :meth:`approve_tool_call`.
         """
         body: dict[str, Any] = {"runId": run_id}
         if tool_call_id is not None:

@@ -70,11 +70,13 @@ class Endpoint:
         framing: Framing,
         *,
         resume: Callable[[int], tuple[str, Mapping[str, Any]]] | None = None,
-        offset: int = 0,
+        offset: int | None = 0,
     ) -> Observable[Chunk]:
         """Stream a route; with ``resume``, re-attach when the connection breaks mid-stream.
 
-        ``resume`` maps a position to the observe route's URL and body.
+        ``resume`` maps a position to the observe route's URL and body; ``offset`` is the run
+        position of the answer's first chunk (``None``: the server names it, in its
+        ``X-Run-Offset`` header, or the answer is not re-attached).
         """
         return remote_stream(self._call(url, body, framing, resume, offset))
 
@@ -84,7 +86,7 @@ class Endpoint:
         body: Mapping[str, Any],
         framing: Framing,
         resume: Callable[[int], tuple[str, Mapping[str, Any]]] | None,
-        offset: int,
+        offset: int | None,
     ) -> RemoteCall:
         again: Callable[[int], RemoteCall] | None = None
         if resume is not None:

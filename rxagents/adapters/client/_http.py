@@ -44,6 +44,8 @@ from rxagents.events import CHUNK_ADAPTER, Chunk, DataChunk, parse_chunk
 
 __all__ = (
     "DEFAULT_CLIENT_RETRY",
+    "RECONNECTS",
+    "RUN_OFFSET_HEADER",
     "Framing",
     "RemoteCall",
     "remote_stream",
@@ -85,12 +87,17 @@ class RemoteCall:
     """The call that re-attaches to the run from a position (an observe route), or ``None``:
     when set, a connection that breaks mid-stream is followed by that call, from the first
     chunk not yet delivered (at most :data:`RECONNECTS` times in a row, with backoff)."""
-    offset: int = 0
-    """The position of the first chunk this call's answer holds."""
+    offset: int | None = 0
+    """The run position of the first chunk this call's answer holds; the answer's
+    :data:`RUN_OFFSET_HEADER` overrides it. ``None``: only the server knows (a continuation of
+    a paused run); without the header, a broken answer is not re-attached."""
 
 
 RECONNECTS: Final = 5
 """How many re-attaches in a row a broken stream tries before it fails."""
+
+RUN_OFFSET_HEADER: Final = "X-Run-Offset"
+"""The response header in which a server names the run position of the answer's first chunk."""
 
 _RECONNECT_BACKOFF: Final = RetryPolicy(initial_backoff=0.05, max_backoff=2.0)
 
@@ -195,7 +202,6 @@ def remote_stream(call: RemoteCall) -> Observable[Chunk]:
 
 async def _run(call: RemoteCall, observer: abc.ObserverBase[Chunk], state: TaskState) -> None:
     current = call
-    delivered = [0]  # payloads passed on, across re-attaches: the next position is offset + this
     failures = 0
     while True:
         try:
@@ -206,8 +212,9 @@ async def _run(call: RemoteCall, observer: abc.ObserverBase[Chunk], state: TaskS
             if not state.disposed:
                 observer.on_error(err)
             return
+        first = _first_position(current, response)
+        delivered = [0]  # payloads of this answer passed on: the next position is first + this
         finished = False
-        before = delivered[0]
         try:
             await _read(current, response, observer, state, delivered)
             finished = True
@@ -215,14 +222,15 @@ async def _run(call: RemoteCall, observer: abc.ObserverBase[Chunk], state: TaskS
         except asyncio.CancelledError:
             raise
         except _Broken as err:
-            if delivered[0] > before:
+            if delivered[0]:
                 failures = 0
             failures += 1
-            if call.resume is None or state.disposed or failures > RECONNECTS:
+            if call.resume is None or first is None or state.disposed or failures > RECONNECTS:
                 if not state.disposed:
                     observer.on_error(err)
                 return
-            _log.info("%s; re-attaching at position %d", err, call.offset + delivered[0])
+            position = first + delivered[0]
+            _log.info("%s; re-attaching at position %d", err, position)
         except Exception as err:
             if not state.disposed:
                 observer.on_error(err)
@@ -235,7 +243,15 @@ async def _run(call: RemoteCall, observer: abc.ObserverBase[Chunk], state: TaskS
         await asyncio.sleep(_RECONNECT_BACKOFF.backoff(failures))
         if _disposed(state):  # the reader left during the backoff
             return
-        current = call.resume(call.offset + delivered[0])
+        current = call.resume(position)
+
+
+def _first_position(call: RemoteCall, response: aiohttp.ClientResponse) -> int | None:
+    """The run position of the answer's first chunk: the server's header, else the call's."""
+    named = response.headers.get(RUN_OFFSET_HEADER, "")
+    if named.isdigit():
+        return int(named)
+    return call.offset
 
 
 def _disposed(state: TaskState) -> bool:

@@ -246,7 +246,11 @@ class RemoteWorkflowRun:
         body: dict[str, Any] = {"resumeData": resume_data}
         if step is not None:
             body["step"] = step if isinstance(step, str) else list(step)
-        return _ends_with_finish(self._endpoint.stream(self._url("resume-stream"), body, "records"))
+        # the server names where the resumption starts in the run (X-Run-Offset)
+        source = self._endpoint.stream(
+            self._url("resume-stream"), body, "records", resume=self._at, offset=None
+        )
+        return _ends_with_finish(source)
 
     async def stream(
         self, input_data: Any = None, *, initial_state: Mapping[str, Any] | None = None

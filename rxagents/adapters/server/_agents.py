@@ -1,12 +1,14 @@
 """Agent routes: list, describe, stream (SSE), chat (AI SDK v5), observe, cancel.
 
 ``/stream`` and ``/network`` stream SSE, ``/chat`` the AI SDK v5 UI stream, ``/observe``
-re-attaches to a run and ``/runs/{runId}/cancel`` stops one.
+re-attaches to a run, ``GET /chat/{runId}/stream`` re-attaches to a ``/chat`` response and
+``/runs/{runId}/cancel`` stops a run.
 
-``/stream`` and ``/network`` runs go through the runtime's event log (see ``_runs``): the
-response reads the log, so any process sharing it can serve a re-attach. SSE frames carry
-``id: <position>`` only for clients that ask (a ``Last-Event-ID`` header, ``X-Event-Ids: 1``
-or ``?eventIds=1``): Mastra's client drops any block that is not one ``data:`` line.
+Every run these routes start goes through the runtime's event log (see ``_served``): the
+response reads the log, so a client leaving does not cancel the run at once, and any process
+sharing the log can serve a re-attach. SSE frames carry ``id: <position>`` only for clients
+that ask (a ``Last-Event-ID`` header, ``X-Event-Ids: 1`` or ``?eventIds=1``): Mastra's client
+drops any block that is not one ``data:`` line.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from aiohttp import web
 from reactivex import Observable
 
 from rxagents._core.rx import lean, subscribe_direct
-from rxagents.adapters.ai_sdk import to_ai_sdk_v5_stream
 from rxagents.adapters.ai_sdk._stream import AiSdkSource
 from rxagents.adapters.server._approvals import add_approval_routes, resume_source
 from rxagents.adapters.server._config import CONFIG, ServerConfig, find_agent
@@ -37,24 +38,29 @@ from rxagents.adapters.server._requests import (
     ui_prompt_messages,
 )
 from rxagents.adapters.server._runs import ServedRuns, SharedRun
-from rxagents.adapters.server._stream import (
-    SSE_CHUNKS,
-    SSE_UI,
-    sse_log_frames,
-    stream_frames,
-    stream_observable,
+from rxagents.adapters.server._served import (
+    check_run,
+    observe_offset,
+    own,
+    own_continuation,
+    serve_frames,
+    serve_ui,
+    wants_ids,
 )
+from rxagents.adapters.server._stream import SSE_CHUNKS, sse_log_frames
 from rxagents.agent import OpenBlocks
-from rxagents.errors import (
-    ConfigurationError,
-    InvalidInputError,
-    RunExistsError,
-    RunLostError,
-    RunNotFoundError,
-)
+from rxagents.errors import ConfigurationError, InvalidInputError, RunNotFoundError
+from rxagents.eventlog import RunKind
 from rxagents.events import Abort
 
-__all__ = ("add_agent_routes", "describe_agent", "has_memory", "observe_offset", "wants_ids")
+__all__ = (
+    "add_agent_routes",
+    "describe_agent",
+    "has_memory",
+    "observe_offset",
+    "serve_run",
+    "wants_ids",
+)
 
 _log = logging.getLogger("rxagents.adapters.server")
 
@@ -68,6 +74,8 @@ def add_agent_routes(app: web.Application) -> None:
     app.router.add_post("/api/agents/{agent_id}/chat", chat_agent)
     app.router.add_post("/api/agents/{agent_id}/network/chat", chat_network)
     app.router.add_post("/api/agents/{agent_id}/observe", observe_agent_run)
+    app.router.add_get("/api/agents/{agent_id}/chat/{run_id}/stream", observe_chat)
+    app.router.add_get("/api/agents/{agent_id}/network/chat/{run_id}/stream", observe_chat)
     app.router.add_post("/api/agents/{agent_id}/runs/{run_id}/cancel", cancel_agent_run)
     add_approval_routes(app)
 
@@ -175,66 +183,38 @@ async def _read(request: web.Request, model: type[AgentBody]) -> tuple[Any, Agen
     return agent, body, raw
 
 
-def wants_ids(request: web.Request) -> bool:
-    """Whether the client asked for ``id:`` lines.
-
-    It did with a ``Last-Event-ID`` header, ``X-Event-Ids: 1`` or ``?eventIds=1``.
-    """
-    return (
-        "Last-Event-ID" in request.headers
-        or request.headers.get("X-Event-Ids", "") in ("1", "true")
-        or request.query.get("eventIds", "") in ("1", "true")
-    )
-
-
-def observe_offset(request: web.Request, offset: object) -> int:
-    """Return the first position wanted: ``offset``, else ``Last-Event-ID + 1``, else 0."""
-    if offset is None:
-        last = request.headers.get("Last-Event-ID")
-        if last is None or not last.strip():
-            return 0
-        try:
-            return int(last) + 1
-        except ValueError:
-            raise ApiError(400, f"Last-Event-ID must be a position, got {last!r}") from None
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise ApiError(400, f"offset must be a non-negative integer, got {offset!r}")
-    return offset
-
-
 def _runs(request: web.Request) -> ServedRuns:
     return request.app[CONFIG].runs
 
 
+def _missing(run_id: str) -> str:
+    return f"run {run_id!r} not found (unknown, or expired)"
+
+
 async def serve_run(
-    request: web.Request, runs: ServedRuns, key: str, offset: int, source: str
+    request: web.Request,
+    runs: ServedRuns,
+    run_id: str,
+    offset: int,
+    source: str,
+    *,
+    segments: bool = False,
 ) -> web.StreamResponse:
-    """Stream run ``key`` of the log from ``offset`` as SSE; 404 JSON if it is not there."""
-    try:
-        await runs.log.info(key)
-    except RunNotFoundError:
-        raise ApiError(404, f"run {key!r} not found (unknown, or expired)") from None
-    except RunLostError as err:
-        raise ApiError(503, str(err)) from None
-    async with runs.reading(key):
-        return await stream_frames(
-            request,
-            runs.read_json(key, offset),
-            SSE_CHUNKS,
-            request.app[CONFIG].stream,
-            encode=sse_log_frames(wants_ids(request)),
-            run_id=key,
-            source=source,
-        )
+    """Stream run ``run_id`` of the log from ``offset`` as SSE; 404 JSON if it is not there.
 
-
-async def _own(runs: ServedRuns, run_id: str, kind: Any, stream: SharedRun) -> None:
-    try:
-        await runs.start(run_id, run_id, kind, stream)
-    except RunExistsError:
-        raise ApiError(409, f"run {run_id!r} exists; use a new runId, or observe it") from None
-    except RunLostError as err:
-        raise ApiError(503, str(err)) from None
+    With ``segments``, the whole run: its continuations follow its first stream.
+    """
+    await check_run(runs, run_id, _missing(run_id))
+    return await serve_frames(
+        request,
+        runs,
+        run_id,
+        runs.read_json_batches(run_id, offset, segments=segments),
+        framing=SSE_CHUNKS,
+        encode=sse_log_frames(wants_ids(request)),
+        source=source,
+        offset=offset,
+    )
 
 
 async def stream_agent(request: web.Request) -> web.StreamResponse:
@@ -247,7 +227,7 @@ async def stream_agent(request: web.Request) -> web.StreamResponse:
     run_id = options.setdefault("run_id", str(uuid.uuid4()))
     stream = _ServedAgentRun(_start(key, lambda: agent.observe(messages, **options)), run_id)
     runs = _runs(request)
-    await _own(runs, run_id, "agent", stream)
+    await own(runs, run_id, "agent", stream)
     return await serve_run(request, runs, run_id, 0, "AGENT")
 
 
@@ -377,15 +357,16 @@ async def stream_network(request: web.Request) -> web.StreamResponse:
     run_id = body.run_id or str(uuid.uuid4())
     run = await _network_run(request, agent, key, messages, body, run_id)
     runs = _runs(request)
-    await _own(runs, run_id, "network", run)
+    await own(runs, run_id, "network", run)
     return await serve_run(request, runs, run_id, 0, "NETWORK")
 
 
 async def observe_agent_run(request: web.Request) -> web.StreamResponse:
     """``POST /api/agents/{id}/observe`` ``{runId, offset?}``: a run from ``offset``, then live.
 
-    Serves agent and network runs of any process sharing the event log; 404 JSON when the run
-    is unknown or expired; ``Last-Event-ID: k`` (without ``offset``) means offset ``k + 1``.
+    Serves agent and network runs of any process sharing the event log, continuations (an
+    approved or resumed call) included; 404 JSON when the run is unknown or expired;
+    ``Last-Event-ID: k`` (without ``offset``) means offset ``k + 1``.
     """
     config: ServerConfig = request.app[CONFIG]
     find_agent(config, request.match_info["agent_id"])
@@ -394,7 +375,7 @@ async def observe_agent_run(request: web.Request) -> web.StreamResponse:
     if not isinstance(run_id, str) or not run_id or len(run_id) > 200:
         raise ApiError(400, "runId is required (a string of at most 200 characters)")
     offset = observe_offset(request, raw.get("offset"))
-    return await serve_run(request, _runs(request), run_id, offset, "AGENT")
+    return await serve_run(request, _runs(request), run_id, offset, "AGENT", segments=True)
 
 
 async def cancel_agent_run(request: web.Request) -> web.StreamResponse:
@@ -408,32 +389,54 @@ async def cancel_agent_run(request: web.Request) -> web.StreamResponse:
     try:
         cancelled = await _runs(request).cancel(run_id)
     except RunNotFoundError:
-        raise ApiError(404, f"run {run_id!r} not found (unknown, or expired)") from None
+        raise ApiError(404, _missing(run_id)) from None
     return web.json_response({"message": "Agent run cancelled", "cancelled": cancelled})
 
 
 async def _chat(request: web.Request, kind: AiSdkSource) -> web.StreamResponse:
     agent, body, raw = await _read(request, ChatBody)
     key = request.match_info["agent_id"]
+    runs = _runs(request)
+    run_kind: RunKind = "network" if kind == "network" else "agent"
     if kind == "agent" and "resumeData" in raw:
-        source, resumed = await resume_source(agent, key, body, raw["resumeData"])
-        ui = to_ai_sdk_v5_stream(source, kind, sub_agents=request.app[CONFIG].chat_sub_agents)
-        return await stream_observable(
-            request, ui, SSE_UI, request.app[CONFIG].stream, on_abandon=resumed
-        )
+        stream, run_id = await resume_source(agent, key, body, raw["resumeData"])
+        segment, _ = await own_continuation(runs, run_id, "agent", stream)
+        return await serve_ui(request, runs, run_id, segment, "agent")
     messages = ui_prompt_messages(raw.get("messages"))
-    cancel: Callable[[], None] | None = None
+    run_id = body.run_id or str(uuid.uuid4())
+    run: SharedRun
     if kind == "network":
-        run = await _network_run(request, agent, key, messages, body, None)
-        source, cancel = run.observable, run.cancel
+        run = await _network_run(request, agent, key, messages, body, run_id)
     else:
         options = agent_options(body, agent, with_memory=has_memory(agent))
+        options["run_id"] = run_id
         await open_memory_thread(request, _extra(agent, "memory"), options)
-        source = _start(key, lambda: agent.observe(messages, **options))
-    ui = to_ai_sdk_v5_stream(source, kind, sub_agents=request.app[CONFIG].chat_sub_agents)
-    return await stream_observable(
-        request, ui, SSE_UI, request.app[CONFIG].stream, on_abandon=cancel
-    )
+        run = _ServedAgentRun(_start(key, lambda: agent.observe(messages, **options)), run_id)
+    await own(runs, run_id, run_kind, run)
+    return await serve_ui(request, runs, run_id, run_id, run_kind)
+
+
+async def observe_chat(request: web.Request) -> web.StreamResponse:
+    """``GET /api/agents/{id}[/network]/chat/{runId}/stream``: re-attach to a ``/chat`` response.
+
+    The run's latest stream (its first, or the continuation a ``resumeData`` request started)
+    from its start, then live, as the same AI SDK v5 UI message stream ``/chat`` sent (its
+    ``X-Run-Id`` header names the run): the URL the AI SDK's ``DefaultChatTransport``
+    reconnects to when its chat id is the run id, or that its
+    ``prepareReconnectToStreamRequest`` returns. Serves runs of any process sharing the event
+    log; 404 JSON when the run is unknown or expired.
+    """
+    config: ServerConfig = request.app[CONFIG]
+    find_agent(config, request.match_info["agent_id"])
+    run_id = request.match_info["run_id"]
+    runs = _runs(request)
+    await check_run(runs, run_id, _missing(run_id))
+    try:
+        segment = await runs.latest_segment(run_id)
+    except RunNotFoundError:
+        raise ApiError(404, _missing(run_id)) from None
+    kind = await check_run(runs, segment, _missing(run_id))
+    return await serve_ui(request, runs, run_id, segment, kind)
 
 
 async def chat_agent(request: web.Request) -> web.StreamResponse:

@@ -2,8 +2,12 @@
 
 ``POST /api/agents/{id}/approve-tool-call`` ``{runId, toolCallId}``, ``/decline-tool-call``
 ``{runId, toolCallId, reason?}`` and ``/resume-stream`` ``{runId, resumeData, toolCallId?}``
-stream the continued run as SSE (as ``/stream``); ``GET /api/agents/{id}/suspended-runs`` lists
-the paused runs as ``{runs, total}``, filtered by thread, resource and dates as Mastra's.
+stream the continued run as SSE (as ``/stream``). The continuation goes through the event log
+as the run's next segment: a client that leaves does not cancel it (the orphan grace applies)
+and re-attaches with the observe route, whose positions run on across the run's segments (the
+response's ``X-Run-Offset`` header gives the position of its first chunk).
+``GET /api/agents/{id}/suspended-runs`` lists the paused runs as ``{runs, total}``, filtered by
+thread, resource and dates as Mastra's.
 Refusals are JSON before any stream starts: a missing id 400, an unknown run 404 (Mastra
 answers 500), a run not suspended (being resumed) 409.
 """
@@ -19,7 +23,8 @@ from aiohttp import web
 from rxagents.adapters.server._config import CONFIG, ServerConfig, find_agent
 from rxagents.adapters.server._http import ApiError, read_json
 from rxagents.adapters.server._requests import Body, parse_body
-from rxagents.adapters.server._stream import SSE_CHUNKS, stream_observable
+from rxagents.adapters.server._runs import SharedRun
+from rxagents.adapters.server._served import serve_continuation
 from rxagents.errors import InvalidInputError, RunNotFoundError, RunStateError
 
 __all__ = ("add_approval_routes", "resume_source")
@@ -68,10 +73,8 @@ async def _started(start: Awaitable[Any]) -> Any:
         raise ApiError(400, str(err)) from None
 
 
-async def resume_source(
-    agent: Any, key: str, body: Any, resume_data: Any
-) -> tuple[Any, Callable[[], None]]:
-    """Resume a paused run for ``/chat``: its chunks and how to cancel it.
+async def resume_source(agent: Any, key: str, body: Any, resume_data: Any) -> tuple[SharedRun, str]:
+    """Resume a paused run for ``/chat``: the continuation's stream object and the run id.
 
     The body names the run (``runId``) and, optionally, the call (``toolCallId``);
     ``resumeData`` answers it (``{"approved": bool, "reason"?: str}`` for an approval).
@@ -80,20 +83,13 @@ async def resume_source(
         raise ApiError(400, "Run id is required")
     resume = _method(agent, "resume_stream", key)
     stream = await _started(resume(resume_data, run_id=body.run_id, tool_call_id=body.tool_call_id))
-    return stream.observable, stream.cancel
+    return stream, body.run_id
 
 
 async def _stream(request: web.Request, run_id: str, start: Awaitable[Any]) -> web.StreamResponse:
-    """Start the continuation (refusals as JSON errors), then stream it as SSE."""
+    """Start the continuation (refusals as JSON errors), then serve it from the log as SSE."""
     stream = await _started(start)
-    return await stream_observable(
-        request,
-        stream.observable,
-        SSE_CHUNKS,
-        request.app[CONFIG].stream,
-        run_id=run_id,
-        on_abandon=stream.cancel,
-    )
+    return await serve_continuation(request, run_id, stream)
 
 
 async def approve_tool_call(request: web.Request) -> web.StreamResponse:

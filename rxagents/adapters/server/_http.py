@@ -187,7 +187,9 @@ class CorsPolicy:
         if origin is None or not self.allows(origin):
             return
         response.headers["Access-Control-Allow-Origin"] = "*" if self.is_any else origin
-        response.headers["Access-Control-Expose-Headers"] = "x-vercel-ai-ui-message-stream"
+        response.headers["Access-Control-Expose-Headers"] = (
+            "x-vercel-ai-ui-message-stream, X-Run-Id, X-Run-Offset"
+        )
         if not self.is_any:
             response.headers["Vary"] = "Origin"
 

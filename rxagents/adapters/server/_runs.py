@@ -4,13 +4,20 @@ The server owns the run (it holds the run's stream object) and copies its chunks
 into the log; every HTTP reader — the request that started the run, and any re-attach through
 an observe route, on this process or another sharing the log — reads the log from a position.
 
-A reader leaving does not cancel at once: when the last reader of a run owned here leaves, the
-run is cancelled after the orphan grace unless a reader came back (``orphan_grace=0`` cancels
-at once, as a plain streaming server does). A reader on another process keeps the run alive
-too: it marks itself in the log (``mark_reader``, renewed while it reads), and the owner,
-when the grace ends, looks at the marks (``count_readers``) and waits one more grace if
-someone reads. An explicit cancel (:meth:`ServedRuns.cancel`) reaches the owner wherever it
-is, through the log's cancel signal.
+A run may have several stream segments, each a log of its own: the first stream under the run
+id, then one per continuation (a resumed workflow, an approved tool call) under
+``<runId>~1``, ``<runId>~2``… (:func:`segment_id`). Positions run on across segments: the
+first chunk of a segment follows the last of the one before, so one offset names one chunk of
+the whole run.
+
+Readers are counted per run (every segment), not per segment. A reader leaving does not cancel
+at once: when the last reader of a run owned here leaves, the run is cancelled after the
+orphan grace unless a reader came back (``orphan_grace=0`` cancels at once, as a plain
+streaming server does); a run that no reader joins at all is cancelled after the grace too. A
+reader on another process keeps the run alive as well: it marks itself in the log
+(``mark_reader``, renewed while it reads), and the owner, when the grace ends, looks at the
+marks (``count_readers``) and waits one more grace if someone reads. An explicit cancel
+(:meth:`ServedRuns.cancel`) reaches the owner wherever it is, through the log's cancel signal.
 
 Finished runs are not kept here: the owner drops a run when its log ended; re-attaching is then
 served by the log alone, for its retention.
@@ -69,14 +76,14 @@ def _loop() -> asyncio.AbstractEventLoop:
 
 @dataclass
 class _Owned:
-    """A run this process runs: its stream, its log, its local readers."""
+    """A stream segment this process runs: its stream and its log."""
 
     key: str
+    run_id: str
     kind: RunKind
     stream: SharedRun
     run_log: RunLog | None = None
     subscription: abc.DisposableBase | None = None
-    readers: int = 0
     orphaned: asyncio.TimerHandle | None = None
     ended: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
@@ -95,6 +102,8 @@ class ServedRuns:
         self.log = log
         self.orphan_grace = orphan_grace
         self._owned: dict[str, _Owned] = {}
+        self._live: dict[str, _Owned] = {}  # by run id: the segment running here
+        self._readers: dict[str, int] = {}  # by run id: readers in this process
         self._checks: set[asyncio.Task[None]] = set()
 
     @property
@@ -105,11 +114,14 @@ class ServedRuns:
     async def start(self, key: str, run_id: str, kind: RunKind, stream: SharedRun) -> None:
         """Own a started run: copy its chunks into a new log under ``key``.
 
+        ``key`` is ``run_id`` for a run's first stream, or a later segment's key. When no
+        reader of the run joins within the orphan grace, the run is cancelled.
+
         Raises:
             RunExistsError: The log already holds ``key`` (the run is cancelled).
             RunLostError: The log's store cannot be reached (the run is cancelled).
         """
-        owned = _Owned(key=key, kind=kind, stream=stream)
+        owned = _Owned(key=key, run_id=run_id, kind=kind, stream=stream)
 
         def on_cancel() -> None:
             _log.info("run %s: cancel requested", key)
@@ -126,6 +138,11 @@ class ServedRuns:
             raise
         owned.run_log = run_log
         self._owned[key] = owned
+        self._live[run_id] = owned
+        if self.orphan_grace > 0 and not self._readers.get(run_id):
+            owned.orphaned = asyncio.get_running_loop().call_later(
+                self.orphan_grace, self._orphan, owned
+            )
 
         chunk_run_id = [run_id]  # the run id the chunks carry (a source may set its own)
         first = [True]
@@ -153,6 +170,8 @@ class ServedRuns:
     def _release(self, owned: _Owned) -> None:
         if self._owned.get(owned.key) is owned:
             del self._owned[owned.key]
+        if self._live.get(owned.run_id) is owned:
+            del self._live[owned.run_id]
         if owned.orphaned is not None:
             owned.orphaned.cancel()
             owned.orphaned = None
@@ -160,34 +179,36 @@ class ServedRuns:
         if not owned.ended.done():
             owned.ended.set_result(None)
 
-    def reader_joined(self, key: str) -> None:
-        """Count a reader of a run owned here (it stops a pending orphan cancel)."""
-        owned = self._owned.get(key)
-        if owned is None:
-            return
-        owned.readers += 1
-        if owned.orphaned is not None:
+    def reader_joined(self, run_id: str) -> None:
+        """Count a reader of a run (it stops a pending orphan cancel of a run owned here)."""
+        self._readers[run_id] = self._readers.get(run_id, 0) + 1
+        owned = self._live.get(run_id)
+        if owned is not None and owned.orphaned is not None:
             owned.orphaned.cancel()
             owned.orphaned = None
 
-    def reader_left(self, key: str) -> None:
-        """Uncount a reader; the last one leaving starts the orphan grace."""
-        owned = self._owned.get(key)
-        if owned is None:
+    def reader_left(self, run_id: str) -> None:
+        """Uncount a reader; the last one leaving a run owned here starts the orphan grace."""
+        readers = self._readers.get(run_id, 0) - 1
+        if readers > 0:
+            self._readers[run_id] = readers
             return
-        owned.readers -= 1
-        if owned.readers > 0 or owned.ended.done():
+        self._readers.pop(run_id, None)
+        owned = self._live.get(run_id)
+        if owned is None or owned.ended.done():
             return
         if self.orphan_grace <= 0:
-            _log.info("the last reader of run %s left; cancelling it", key)
+            _log.info("the last reader of run %s left; cancelling it", owned.key)
             owned.stream.cancel()
             return
+        if owned.orphaned is not None:
+            owned.orphaned.cancel()
         loop = asyncio.get_running_loop()
         owned.orphaned = loop.call_later(self.orphan_grace, self._orphan, owned)
 
     def _orphan(self, owned: _Owned) -> None:
         owned.orphaned = None
-        if owned.readers == 0 and not owned.ended.done():
+        if not self._readers.get(owned.run_id) and not owned.ended.done():
             task = asyncio.get_running_loop().create_task(self._orphan_check(owned))
             self._checks.add(task)
             task.add_done_callback(self._checks.discard)
@@ -196,15 +217,15 @@ class ServedRuns:
         count = getattr(self.log, "count_readers", None)
         if count is not None:
             try:
-                remote = int(await count(owned.key))
+                remote = int(await count(owned.run_id))
             except RxAgentsError as err:
                 _log.warning("cannot count the readers of run %s: %s", owned.key, err)
                 remote = 0
-            if remote > 0 and owned.readers == 0 and not owned.ended.done():
+            if remote > 0 and not self._readers.get(owned.run_id) and not owned.ended.done():
                 loop = asyncio.get_running_loop()
                 owned.orphaned = loop.call_later(self.orphan_grace, self._orphan, owned)
                 return
-        if owned.readers == 0 and not owned.ended.done():
+        if not self._readers.get(owned.run_id) and not owned.ended.done():
             grace = self.orphan_grace
             _log.info("run %s had no reader for %.1f s; cancelling it", owned.key, grace)
             owned.stream.cancel()
@@ -235,29 +256,52 @@ class ServedRuns:
             key = candidate
         return key
 
-    async def new_segment(self, run_id: str) -> str:
-        """Return the first free segment key of ``run_id`` (``run_id`` itself when unused)."""
+    async def new_segment(self, run_id: str) -> tuple[str, int]:
+        """Return the first free segment key of ``run_id`` and the run's position there.
+
+        The key is ``run_id`` itself when unused; the position (where the new segment's first
+        chunk goes in the run) is the number of chunks of the segments before it.
+        """
+        base = 0
         for segment in range(_MAX_SEGMENTS):
             candidate = segment_id(run_id, segment)
             try:
-                await self.log.info(candidate)
+                info = await self.log.info(candidate)
             except RunNotFoundError:
-                return candidate
+                return candidate, base
+            base += info.length
         raise RunExistsError(run_id)
 
-    def read_json(
+    async def read_json(
         self, run_id: str, offset: int, *, segments: bool = False
     ) -> AsyncIterator[tuple[int, bytes]]:
         """Yield ``(position, wire JSON)`` from ``offset``; with ``segments``, across segments.
 
-        Positions run on across a workflow's segments (the first chunk of a resumed segment
-        follows the last of the one before).
+        Positions run on across a run's segments (the first chunk of a later segment follows
+        the last of the one before).
         """
+        async for batch in self.read_json_batches(run_id, offset, segments=segments):
+            for item in batch:
+                yield item
+
+    def read_json_batches(
+        self, run_id: str, offset: int, *, segments: bool = False
+    ) -> AsyncIterator[list[tuple[int, bytes]]]:
+        """Like :meth:`read_json`, a batch at a time (see :meth:`EventLog.read_json_batches`)."""
         if not segments:
-            return self.log.read_json(run_id, offset)
+            return self.log.read_json_batches(run_id, offset)
         return self._read_segments(run_id, offset)
 
-    async def _read_segments(self, run_id: str, offset: int) -> AsyncIterator[tuple[int, bytes]]:
+    async def read_segment_batches(
+        self, key: str, base: int
+    ) -> AsyncIterator[list[tuple[int, bytes]]]:
+        """Yield one segment's batches from its start, positions counted from ``base``."""
+        async for batch in self.log.read_json_batches(key, 0):
+            yield [(base + position, data) for position, data in batch] if base else batch
+
+    async def _read_segments(
+        self, run_id: str, offset: int
+    ) -> AsyncIterator[list[tuple[int, bytes]]]:
         base = 0
         segment = 0
         key = run_id
@@ -265,8 +309,8 @@ class ServedRuns:
             info = await self.log.info(key)
             if offset < base + info.length or info.status == "running":
                 start = max(offset - base, 0)
-                async for position, data in self.log.read_json(key, start):
-                    yield base + position, data
+                async for batch in self.log.read_json_batches(key, start):
+                    yield [(base + position, data) for position, data in batch] if base else batch
                 info = await self.log.info(key)
             base += info.length
             segment += 1
@@ -277,25 +321,22 @@ class ServedRuns:
                 return
 
     @contextlib.asynccontextmanager
-    async def reading(self, key: str) -> AsyncIterator[None]:
-        """Count a reader of ``key`` while inside the block.
+    async def reading(self, run_id: str) -> AsyncIterator[None]:
+        """Count a reader of run ``run_id`` (any of its segments) while inside the block.
 
-        For a run owned elsewhere, the reader marks itself in the log (renewed while it
-        reads) so that the owner does not cancel the run as orphaned.
+        For a run not running here, the reader also marks itself in the log (renewed while it
+        reads) so that its owner, on any process, does not cancel it as orphaned.
         """
-        owned = key in self._owned
         mark = getattr(self.log, "mark_reader", None)
         presence: asyncio.Task[None] | None = None
         reader = uuid.uuid4().hex
-        if owned:
-            self.reader_joined(key)
-        elif mark is not None and self.orphan_grace > 0:
-            presence = asyncio.get_running_loop().create_task(self._present(mark, key, reader))
+        if run_id not in self._live and mark is not None and self.orphan_grace > 0:
+            presence = asyncio.get_running_loop().create_task(self._present(mark, run_id, reader))
+        self.reader_joined(run_id)
         try:
             yield
         finally:
-            if owned:
-                self.reader_left(key)
+            self.reader_left(run_id)
             if presence is not None:
                 presence.cancel()
                 with contextlib.suppress(asyncio.CancelledError, RxAgentsError):
@@ -303,7 +344,7 @@ class ServedRuns:
                 unmark = getattr(self.log, "unmark_reader", None)
                 if unmark is not None:
                     with contextlib.suppress(RxAgentsError):
-                        await unmark(key, reader)
+                        await unmark(run_id, reader)
 
     async def _present(self, mark: Any, key: str, reader: str) -> None:
         every = min(max(self.orphan_grace / 3, 0.05), 5.0)

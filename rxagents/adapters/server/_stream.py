@@ -6,8 +6,9 @@ produced chunks and writes them all with one ``write`` (coalescing). While nothi
 task wakes every ``disconnect_check`` seconds to look at the transport (aiohttp does not cancel a
 handler whose client left) and, for SSE, sends ``: ping`` after ``ping_interval`` of silence.
 
-When the client leaves, the subscription is disposed, which cancels the run (the model's HTTP
-request closes, tools are cancelled). Once the response started, failures are in-band: the
+When the client leaves, the subscription is disposed: a run streamed directly is cancelled (the
+model's HTTP request closes, tools are cancelled); a run read from its event log only loses a
+reader (the orphan grace decides). Once the response started, failures are in-band: the
 framing's error bytes, then its normal end; never a 5xx.
 
 Buffering: unbounded. Rx has no backpressure; while a slow client drains, encoded chunks wait
@@ -199,6 +200,12 @@ class _Pump:
             if not waiter.done():
                 waiter.set_result(None)
 
+    def on_batch(self, chunks: list[Any]) -> None:
+        if self.done:
+            return
+        self.chunks.extend(chunks)
+        self._wake()
+
     def on_error(self, error: Exception) -> None:
         self.ended = True
         if not self.done:
@@ -267,6 +274,7 @@ async def stream_observable(
     *,
     run_id: str = "",
     on_abandon: Callable[[], None] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> web.StreamResponse:
     """Start the response, subscribe to ``source`` and write its chunks until it ends.
 
@@ -281,8 +289,11 @@ async def stream_observable(
         run_id: The run's id, for an in-band error before the first chunk.
         on_abandon: Called when the response ends before the source did (the client left,
             or the server is shutting down): cancels a run that disposal alone does not stop.
+        headers: Headers of this response (besides the framing's and the settings').
     """
-    response = web.StreamResponse(status=200, headers={**framing.headers, **settings.extra_headers})
+    response = web.StreamResponse(
+        status=200, headers={**framing.headers, **settings.extra_headers, **(headers or {})}
+    )
     pump = _Pump()
     encoder = _Encoder(framing.encode, run_id)
     subscription: abc.DisposableBase | None = None
@@ -382,24 +393,27 @@ def record_log_frames(frames: list[Any]) -> bytes:
 
 async def stream_frames(
     request: web.Request,
-    frames: AsyncIterator[tuple[int, bytes]],
+    frames: AsyncIterator[list[tuple[int, bytes]]],
     framing: Framing,
     settings: StreamSettings,
     *,
     encode: Callable[[list[Any]], bytes],
     run_id: str,
     source: str,
+    headers: Mapping[str, str] | None = None,
 ) -> web.StreamResponse:
     """Start the response and write ``(position, wire JSON)`` frames read from a run's log.
 
-    A reader task pulls the frames; the handler writes what it collected, once per wake
-    (coalescing), pings silent SSE streams and watches the connection. A read error (a lost
-    run) becomes the framing's in-band error, then its normal end.
+    A reader task pulls the frames, a batch at a time; the handler writes what it collected,
+    once per wake (coalescing), pings silent SSE streams and watches the connection. A read
+    error (a lost run) becomes the framing's in-band error, then its normal end.
 
     Returns when the log's end was written or the client left; never raises except on
-    cancellation.
+    cancellation. ``headers`` are added to the response's.
     """
-    response = web.StreamResponse(status=200, headers={**framing.headers, **settings.extra_headers})
+    response = web.StreamResponse(
+        status=200, headers={**framing.headers, **settings.extra_headers, **(headers or {})}
+    )
     pump = _Pump()
     encoder = _Encoder(encode, run_id)
     encoder.source = source
@@ -407,12 +421,14 @@ async def stream_frames(
     async def pull() -> None:
         first = True
         try:
-            async for frame in frames:
+            async for batch in frames:
                 if first:  # an in-band error names the run as its chunks do
                     first = False
                     with contextlib.suppress(ValueError):
-                        encoder.run_id = str(pydantic_core.from_json(frame[1]).get("runId", run_id))
-                pump.on_next(frame)
+                        encoder.run_id = str(
+                            pydantic_core.from_json(batch[0][1]).get("runId", run_id)
+                        )
+                pump.on_batch(batch)
         except Exception as err:
             _log.warning("reading run %s failed: %s", run_id, err)
             pump.on_error(err)
@@ -438,8 +454,8 @@ async def stream_frames(
         _log.exception("streaming %s failed", request.path)
     finally:
         if reader is not None and not reader.done():
-            # not awaited: a log's reader may take a while to let go (a blocking read in
-            # flight), and the response is over now (its run's grace starts at once)
+            # not awaited: the built-in logs' readers stop at once, but another EventLog's may
+            # take a while to let go, and the response is over now (its run's grace starts)
             reader.cancel()
             _LEAVING.add(reader)
             reader.add_done_callback(_LEAVING.discard)

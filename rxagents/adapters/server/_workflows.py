@@ -1,6 +1,6 @@
-"""Workflow routes: list, describe, create, stream, resume, observe, cancel, results.
+"""Workflow routes: list, describe, create, stream, resume, chat, observe, cancel, results.
 
-Streams use Mastra's record framing.
+Streams use Mastra's record framing; ``/chat`` the AI SDK v5 UI message stream.
 
 Runs created with ``create-run`` and not started yet are remembered by the application (at most
 :data:`MAX_PENDING_RUNS` per workflow, each for :data:`PENDING_RUN_TTL` seconds; when a
@@ -23,26 +23,19 @@ from typing import Annotated, Any, Final
 from aiohttp import web
 from pydantic import Field, ValidationError
 
-from rxagents.adapters.ai_sdk import to_ai_sdk_v5_stream
-from rxagents.adapters.server._agents import observe_offset
 from rxagents.adapters.server._config import CONFIG, ServerConfig, find_workflow
 from rxagents.adapters.server._http import ApiError, read_json, validation_issues
 from rxagents.adapters.server._requests import Body, parse_body
 from rxagents.adapters.server._runs import ServedRuns
-from rxagents.adapters.server._stream import (
-    RECORDS,
-    SSE_UI,
-    record_log_frames,
-    stream_frames,
-    stream_observable,
+from rxagents.adapters.server._served import (
+    check_run,
+    observe_offset,
+    own_continuation,
+    serve_frames,
+    serve_ui,
 )
-from rxagents.errors import (
-    InvalidInputError,
-    RunExistsError,
-    RunLostError,
-    RunNotFoundError,
-    UserError,
-)
+from rxagents.adapters.server._stream import RECORDS, record_log_frames
+from rxagents.errors import InvalidInputError, RunNotFoundError, UserError
 from rxagents.workflow import RunStateError
 
 __all__ = (
@@ -150,6 +143,7 @@ def add_workflow_routes(app: web.Application) -> None:
     app.router.add_post("/api/workflows/{workflow_id}/stream", stream_run)
     app.router.add_post("/api/workflows/{workflow_id}/resume-stream", resume_run)
     app.router.add_post("/api/workflows/{workflow_id}/chat", chat_run)
+    app.router.add_get("/api/workflows/{workflow_id}/chat/{run_id}/stream", observe_chat)
     app.router.add_get("/api/workflows/{workflow_id}/runs/{run_id}", run_result)
     app.router.add_post("/api/workflows/{workflow_id}/observe", observe_run)
     app.router.add_post("/api/workflows/{workflow_id}/runs/{run_id}/cancel", cancel_run)
@@ -296,38 +290,39 @@ async def resume_run(request: web.Request) -> web.StreamResponse:
 
 
 async def _serve_new_segment(request: web.Request, run_id: str, stream: Any) -> web.StreamResponse:
-    """Put a started stream into the log (a new segment of the run) and serve it as records."""
+    """Put a started stream into the log (a new segment of the run) and serve it as records.
+
+    The response's ``X-Run-Offset`` is the run position of the segment's first chunk.
+    """
     runs: ServedRuns = request.app[CONFIG].runs
-    try:
-        segment = await runs.new_segment(run_id)
-        await runs.start(segment, run_id, "workflow", stream)
-    except RunExistsError:
-        raise ApiError(409, f"run {run_id!r} is streaming elsewhere; observe it") from None
-    except RunLostError as err:
-        raise ApiError(503, str(err)) from None
-    return await _serve(request, runs, segment, 0, segments=False)
+    segment, base = await own_continuation(runs, run_id, "workflow", stream)
+    return await serve_frames(
+        request,
+        runs,
+        run_id,
+        runs.read_segment_batches(segment, base),
+        framing=RECORDS,
+        encode=record_log_frames,
+        source="WORKFLOW",
+        offset=base,
+    )
 
 
 async def _serve(
-    request: web.Request, runs: ServedRuns, run_id: str, offset: int, *, segments: bool
+    request: web.Request, runs: ServedRuns, run_id: str, offset: int
 ) -> web.StreamResponse:
-    try:
-        await runs.log.info(run_id)
-    except RunNotFoundError:
-        raise ApiError(404, "Workflow run not found") from None
-    except RunLostError as err:
-        raise ApiError(503, str(err)) from None
-    frames = runs.read_json(run_id, offset, segments=segments)
-    async with runs.reading(run_id):
-        return await stream_frames(
-            request,
-            frames,
-            RECORDS,
-            request.app[CONFIG].stream,
-            encode=record_log_frames,
-            run_id=run_id,
-            source="WORKFLOW",
-        )
+    """Serve the whole run (every segment) from ``offset`` as records."""
+    await check_run(runs, run_id, "Workflow run not found")
+    return await serve_frames(
+        request,
+        runs,
+        run_id,
+        runs.read_json_batches(run_id, offset, segments=True),
+        framing=RECORDS,
+        encode=record_log_frames,
+        source="WORKFLOW",
+        offset=offset,
+    )
 
 
 async def observe_run(request: web.Request) -> web.StreamResponse:
@@ -351,7 +346,7 @@ async def observe_run(request: web.Request) -> web.StreamResponse:
                 400, f"offset must be a non-negative integer, got {raw_offset!r}"
             ) from None
     first = observe_offset(request, offset)
-    return await _serve(request, config.runs, run_id, first, segments=True)
+    return await _serve(request, config.runs, run_id, first)
 
 
 async def cancel_run(request: web.Request) -> web.StreamResponse:
@@ -379,6 +374,8 @@ async def chat_run(request: web.Request) -> web.StreamResponse:
     """``POST /api/workflows/{id}/chat``: a workflow run as an AI SDK v5 UI message stream.
 
     ``inputData`` starts a new run; ``runId`` with ``resumeData`` (and ``step``) resumes one.
+    The run (or its resumption: a new segment) goes through the event log, as ``/stream``'s;
+    ``GET /api/workflows/{id}/chat/{runId}/stream`` re-attaches to the response.
     """
     key, workflow, raw = await _start(request)
     body = parse_body(ChatBody, raw)
@@ -394,15 +391,26 @@ async def chat_run(request: web.Request) -> web.StreamResponse:
     except UserError as err:
         field = "resumeData" if body.resume_data is not None else "inputData"
         raise _refusal(err, field=field) from None
-    return await stream_observable(
-        request,
-        to_ai_sdk_v5_stream(
-            stream.observable, "workflow", sub_agents=request.app[CONFIG].chat_sub_agents
-        ),
-        SSE_UI,
-        request.app[CONFIG].stream,
-        on_abandon=stream.cancel,
-    )
+    runs: ServedRuns = request.app[CONFIG].runs
+    segment, _ = await own_continuation(runs, run.run_id, "workflow", stream)
+    return await serve_ui(request, runs, run.run_id, segment, "workflow")
+
+
+async def observe_chat(request: web.Request) -> web.StreamResponse:
+    """``GET /api/workflows/{id}/chat/{runId}/stream``: re-attach to a ``/chat`` response.
+
+    The run's latest segment from its start, then live, as the UI message stream ``/chat``
+    sent (its ``X-Run-Id`` header names the run); 404 JSON when unknown or expired.
+    """
+    config: ServerConfig = request.app[CONFIG]
+    find_workflow(config, request.match_info["workflow_id"])
+    run_id = request.match_info["run_id"]
+    await check_run(config.runs, run_id, "Workflow run not found")
+    try:
+        segment = await config.runs.latest_segment(run_id)
+    except RunNotFoundError:
+        raise ApiError(404, "Workflow run not found") from None
+    return await serve_ui(request, config.runs, run_id, segment, "workflow")
 
 
 async def run_result(request: web.Request) -> web.StreamResponse:

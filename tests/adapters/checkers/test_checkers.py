@@ -4,7 +4,8 @@
   fails), an agent with reasoning, a workflow that suspends and resumes, a workflow with an agent
   step, a network.
 - ``aisdk.mjs`` (``ai``, strict): the ``/chat`` routes for agent text, an agent with tools, a
-  tool error, a conversation body, a workflow (and its resume) and a network.
+  tool error, a conversation body, a workflow (and its resume) and a network; ``useChat``'s
+  ``resumeStream()`` against the route that re-attaches to a ``/chat`` response.
 - The harness itself: broken streams served by hand fail with a message naming the problem.
 """
 
@@ -14,6 +15,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -178,6 +180,26 @@ async def test_ai_sdk_strict_check_of_an_agent_with_tools(base: str, ai_chat: Ch
     assert call["output"] == {"city": "Paris", "temp": 21, "sky": "cloudy"}
     assert [p["text"] for p in parts_of(message, "text")] == ["It is 21C and cloudy."]
     assert len(parts_of(message, "step-start")) == 2
+
+
+async def test_ai_sdk_resume_stream_re_attaches_to_a_chat_response(
+    base: str, js_clients: JsClients
+) -> None:
+    body = {"messages": [{"id": "u1", "role": "user", "parts": [{"type": "text", "text": "hi"}]}]}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{base}/api/agents/tool-agent/chat", json={**body, "runId": "re-1"}) as sent,
+    ):
+        assert sent.headers["X-Run-Id"] == "re-1"
+        await sent.read()
+    step = {"action": "resume", "path": "/api/agents/tool-agent/chat/re-1/stream"}
+    [result] = await js_clients.steps("aisdk", base, [step])
+    assert result["method"] == "GET"
+    assert result["status"] == "ready"
+    message = result["message"]
+    [call] = parts_of(message, "tool-weather")
+    assert call["state"] == "output-available"
+    assert [p["text"] for p in parts_of(message, "text")] == ["It is 21C and cloudy."]
 
 
 async def test_ai_sdk_strict_check_of_a_tool_error(base: str, ai_chat: Chat) -> None:

@@ -589,7 +589,9 @@ async def test_cors_allows_configured_origins_and_answers_preflights(
         headers={"Origin": "http://app.example", "Authorization": "Bearer t"},
     )
     assert response.headers["Access-Control-Allow-Origin"] == "http://app.example"
-    assert "x-vercel-ai-ui-message-stream" in response.headers["Access-Control-Expose-Headers"]
+    exposed = response.headers["Access-Control-Expose-Headers"]
+    assert "x-vercel-ai-ui-message-stream" in exposed
+    assert "X-Run-Id" in exposed  # a browser client reads the run id to re-attach
     await response.read()
     other = await client.get(
         "/api/agents", headers={"Origin": "http://evil.example", "Authorization": "Bearer t"}
