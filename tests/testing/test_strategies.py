@@ -146,6 +146,8 @@ def test_streams_with_tool_output_nest_at_most_max_depth(stream: list[Any]) -> N
     assert all(run_id.startswith(stream[0].run_id + "/") for run_id in nested_ids)
 
 
+# find() describes the streams it tries; a big one makes hypothesis warn about its repr's size
+@pytest.mark.filterwarnings("ignore:Generating overly large repr")
 def test_streams_with_tool_output_reach_every_shape() -> None:
     quick = settings(max_examples=500, database=None, phases=[Phase.generate])  # no shrinking
     find(WRITING, lambda s: depth(s) == 2, settings=quick)
