@@ -39,6 +39,15 @@ KEY_LINES = {
         "second process: tool-result {'paid': 120} | Paid 120 EUR.",
         "suspended runs left: 0",
     ],
+    "07_tools_that_stream": [
+        "data chunk: {'type': 'data-import', 'data': {'status': 'ok'}, 'id': 'imp'}",
+        "nested text: Bonjour le monde",
+        "usage: 49 | reduce_usage: 49",
+        "the supervisor's model saw: {'type': 'text', 'value': 'Dolphins sleep with one half "
+        "of the brain at a time.'}",
+        "approval asked for: refund {'order': 'A-17'} on call c1",
+        "after approval: Your refund is done.",
+    ],
 }
 """Lines each notebook must print (its point), checked in its stdout."""
 
