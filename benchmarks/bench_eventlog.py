@@ -19,7 +19,8 @@ Run: ``python benchmarks/bench_eventlog.py [--url redis://...] [--json PATH]``. 
 - Served: one agent run of 50,000 text deltas (a function model yielding them in bursts of
   100) through our server (``create_app``, on 127.0.0.1) into a ``RemoteAgent`` in the same
   process, with the in-memory log and with the Redis log: chunks/s the client received, best
-  of 3.
+  of 3; then the same with the server in its own process (this script with ``--server``), as
+  it is deployed, the client in this one.
 - Finished runs: the process's RSS after 1,000 agent runs served to the end (in-memory log,
   ``retention=0``: nothing kept once a run ended) and what the server still holds.
 """
@@ -261,20 +262,52 @@ async def _serve(log: EventLog) -> tuple[web.AppRunner, str, web.Application]:
     return runner, f"http://{host}:{port}", app
 
 
-async def bench_served(log: EventLog, rounds: int = 3) -> dict[str, float]:
-    runner, base, _ = await _serve(log)
+async def _best_of(base: str, rounds: int) -> float:
     remote = RemoteAgent(base, "fast")
     best = 0.0
+    for _ in range(rounds):
+        started = time.perf_counter()
+        count = 0
+        async for _chunk in await remote.stream("go"):
+            count += 1
+        best = max(best, count / (time.perf_counter() - started))
+    return best
+
+
+async def bench_served(log: EventLog, rounds: int = 3) -> dict[str, float]:
+    runner, base, _ = await _serve(log)
     try:
-        for _ in range(rounds):
-            started = time.perf_counter()
-            count = 0
-            async for _chunk in await remote.stream("go"):
-                count += 1
-            best = max(best, count / (time.perf_counter() - started))
+        best = await _best_of(base, rounds)
     finally:
         await runner.cleanup()
         await log.aclose()
+    return {"chunks": SERVED_CHUNKS, "chunks_per_s": round(best)}
+
+
+async def server_process(kind: str, url: str) -> None:
+    """The server of the own-process variant: prints its base URL, serves until killed."""
+    log: EventLog = (
+        InMemoryEventLog(retention=60.0)
+        if kind == "memory"
+        else RedisEventLog(url, prefix=f"bs-{uuid.uuid4().hex}")
+    )
+    _runner, base, _ = await _serve(log)
+    print(base, flush=True)
+    await asyncio.Event().wait()
+
+
+async def bench_served_process(kind: str, url: str, rounds: int = 3) -> dict[str, float]:
+    """As :func:`bench_served`, with the server in its own process (as it is deployed)."""
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--server", kind, url, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert server.stdout is not None
+        base = (await server.stdout.readline()).decode().strip()
+        best = await _best_of(base, rounds)
+    finally:
+        server.terminate()
+        await server.wait()
     return {"chunks": SERVED_CHUNKS, "chunks_per_s": round(best)}
 
 
@@ -316,6 +349,8 @@ async def run_all(url: str) -> dict[str, Any]:
     return {
         "served_memory_log": await bench_served(InMemoryEventLog(retention=60.0)),
         "served_redis_log": await bench_served(RedisEventLog(url, prefix=f"bs-{uuid.uuid4().hex}")),
+        "served_process_memory_log": await bench_served_process("memory", url),
+        "served_process_redis_log": await bench_served_process("redis", url),
         "finished_runs": await bench_finished_runs(),
         "memory_append": await bench_memory(),
         "redis_one_run": await bench_redis_throughput(url, 1, 200_000),
@@ -357,6 +392,14 @@ def print_table(outcome: dict[str, Any]) -> None:
             f"{outcome['served_redis_log']['chunks_per_s']:,} chunks/s",
         ),
         (
+            "server process → RemoteAgent, in-memory log",
+            f"{outcome['served_process_memory_log']['chunks_per_s']:,} chunks/s",
+        ),
+        (
+            "server process → RemoteAgent, Redis log",
+            f"{outcome['served_process_redis_log']['chunks_per_s']:,} chunks/s",
+        ),
+        (
             f"RSS after {finished['runs']:,} finished runs",
             f"+{finished['rss_growth_kib']:,} KiB ({finished['rss_after_kib']:,} KiB), "
             f"runs held {finished['runs_held_by_server']}, logs kept {finished['logs_kept']}",
@@ -370,6 +413,9 @@ def print_table(outcome: dict[str, Any]) -> None:
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--reader":
         asyncio.run(reader_process(sys.argv[2], sys.argv[3], int(sys.argv[4])))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--server":
+        asyncio.run(server_process(sys.argv[2], sys.argv[3]))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="an existing Redis (default: start one)")
