@@ -18,6 +18,9 @@ Owner side — the run stream calls, for each run::
     run_log.append(chunk)  # in on_next, for every chunk: synchronous and cheap
     run_log.end()  # after the last chunk (completed, failed or cancelled)
 
+A run started outside a server (a worker, a script) is recorded with :func:`record`
+(``await record(log, stream, kind="agent")``); a server records the runs it serves by itself.
+
 Reader side (any process)::
 
     async for position, chunk in event_log.read(run_id, offset=0):
@@ -53,6 +56,8 @@ from rxagents.eventlog._protocol import RunStatus as RunStatus
 from rxagents.eventlog._protocol import chunk_json as chunk_json
 from rxagents.eventlog._protocol import failure_chunks as failure_chunks
 from rxagents.eventlog._protocol import lost_chunks as lost_chunks
+from rxagents.eventlog._record import Recordable as Recordable
+from rxagents.eventlog._record import record as record
 from rxagents.eventlog._redis import RedisEventLog as RedisEventLog
 from rxagents.eventlog._redis_run import RedisRunLog as RedisRunLog
 
@@ -61,6 +66,7 @@ __all__ = (
     "InMemoryEventLog",
     "InMemoryRunLog",
     "LostCallback",
+    "Recordable",
     "RedisEventLog",
     "RedisRunLog",
     "RunInfo",
@@ -70,4 +76,5 @@ __all__ = (
     "chunk_json",
     "failure_chunks",
     "lost_chunks",
+    "record",
 )
