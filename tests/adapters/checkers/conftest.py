@@ -17,13 +17,12 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from pydantic import BaseModel
 
 from rxagents.adapters.server import create_app
@@ -32,6 +31,7 @@ from rxagents.memory import Memory
 from rxagents.models import FunctionModel, ModelCall, ScriptedModel
 from rxagents.runtime import Runtime
 from rxagents.workflow import Step, StepContext, Workflow
+from tests.adapters.conftest import Serve
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
@@ -130,28 +130,6 @@ def js_clients() -> JsClients:
             pytrace=False,
         )
     return JsClients(JS)
-
-
-Serve = Callable[[web.Application], Awaitable[str]]
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[Serve]:
-    """Start an app on a free 127.0.0.1 port as ``web.run_app`` does; return its base URL."""
-    runners: list[web.AppRunner] = []
-
-    async def start(app: web.Application) -> str:
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        host, port = runner.addresses[0][:2]
-        return f"http://{host}:{port}"
-
-    yield start
-    for runner in runners:
-        await runner.cleanup()
 
 
 Mastra = Callable[..., Awaitable[list[Any]]]

@@ -12,18 +12,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
 
+from tests.adapters.conftest import Serve
+
 from .conftest import Chat, JsClients, Mastra
 
 pytestmark = pytest.mark.timeout(180)
-
-Serve = Callable[[web.Application], Awaitable[str]]
 
 
 # --- @mastra/client-js ----------------------------------------------------------------------

@@ -85,25 +85,6 @@ def tool_agent() -> Agent:
 
 
 @pytest.fixture
-async def serve() -> AsyncIterator[Callable[[web.Application], Awaitable[str]]]:
-    """Start apps as ``web.run_app`` does (handlers are not cancelled when a client leaves)."""
-    runners: list[web.AppRunner] = []
-
-    async def start(app: web.Application) -> str:
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        host, port = runner.addresses[0][:2]
-        return f"http://{host}:{port}"
-
-    yield start
-    for runner in runners:
-        await runner.cleanup()
-
-
-@pytest.fixture
 async def base(serve: Callable[[web.Application], Awaitable[str]]) -> str:
     return await serve(create_app(Runtime(agents={"tool-agent": tool_agent()}), token="tok"))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -20,6 +20,7 @@ from rxagents.errors import ConfigurationError, MalformedStreamError, RemoteErro
 from rxagents.models import FunctionModel, ModelCall
 from rxagents.testing import assert_well_formed
 from rxagents.workflow import Step, StepContext, Workflow
+from tests.adapters.conftest import Serve
 
 USAGE = {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2}
 TEXT = "".join(f"w{i} " for i in range(10))
@@ -101,31 +102,11 @@ class CuttingProxy:
         self.server.close()
 
 
-Serve = Callable[[web.Application], Awaitable[str]]
-
-
 @pytest.fixture
 async def one_request_per_connection() -> AsyncIterator[aiohttp.ClientSession]:
     """A session that opens a connection per request (the proxy judges a connection's first)."""
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
         yield session
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[Serve]:
-    runners: list[web.AppRunner] = []
-
-    async def start(app: web.Application) -> str:
-        runner = web.AppRunner(app)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        runners.append(runner)
-        host, port = runner.addresses[0][:2]
-        return f"http://{host}:{port}"
-
-    yield start
-    for runner in runners:
-        await runner.cleanup()
 
 
 async def test_a_stream_whose_connection_drops_re_attaches_every_chunk_once(serve: Serve) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from pydantic import BaseModel
 
 from rxagents import Runtime
@@ -22,27 +21,7 @@ from rxagents.eventlog import InMemoryEventLog
 from rxagents.models import FunctionModel, ModelCall
 from rxagents.testing import assert_well_formed
 from rxagents.workflow import Step, StepContext, Workflow
-
-Serve = Callable[[web.Application], Awaitable[str]]
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[Serve]:
-    """Start apps as ``web.run_app`` does (handlers are not cancelled when a client leaves)."""
-    runners: list[web.AppRunner] = []
-
-    async def start(app: web.Application) -> str:
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        host, port = runner.addresses[0][:2]
-        return f"http://{host}:{port}"
-
-    yield start
-    for runner in runners:
-        await runner.cleanup()
+from tests.adapters.conftest import Serve
 
 
 class Gated:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
 import reactivex
-from aiohttp import web
 
 from rxagents import Runtime
 from rxagents.adapters.server import create_app
@@ -19,32 +18,13 @@ from rxagents.agent import Agent, tool
 from rxagents.eventlog import InMemoryEventLog
 from rxagents.models import FunctionModel, ModelCall
 from rxagents.testing import assert_well_formed
+from tests.adapters.conftest import Serve
 from tests.adapters.server.test_resumable import Gated, asking, frames, text_of
 from tests.adapters.server.test_server import _router, network_runtime
-
-Serve = Callable[[web.Application], Awaitable[str]]
 
 CHAT = {"messages": [{"id": "u1", "role": "user", "parts": [{"type": "text", "text": "hi"}]}]}
 USAGE = {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2}
 TEXT = "".join(f"w{i} " for i in range(10))
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[Serve]:
-    """Start apps as ``web.run_app`` does (handlers are not cancelled when a client leaves)."""
-    runners: list[web.AppRunner] = []
-
-    async def start(app: web.Application) -> str:
-        runner = web.AppRunner(app)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        runners.append(runner)
-        host, port = runner.addresses[0][:2]
-        return f"http://{host}:{port}"
-
-    yield start
-    for runner in runners:
-        await runner.cleanup()
 
 
 async def read_until(response: aiohttp.ClientResponse, marker: bytes) -> bytes:

@@ -34,6 +34,7 @@ from rxagents.models.providers.openai import OpenAIChatModel
 from rxagents.runtime import Runtime as RxRuntime
 from rxagents.testing import assert_well_formed
 from rxagents.workflow import Step, StepContext, Workflow
+from tests.adapters.conftest import Serve
 
 # --- a runtime ------------------------------------------------------------------------------
 
@@ -155,31 +156,6 @@ def runtime() -> Runtime:
 @pytest.fixture
 async def client(aiohttp_client: AiohttpClient, runtime: Runtime) -> TestClient[Any, Any]:
     return await aiohttp_client(create_app(runtime))
-
-
-Serve = Callable[[web.Application], Awaitable[str]]
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[Serve]:
-    """Start apps as ``web.run_app`` does: handlers are NOT cancelled when a client leaves.
-
-    (aiohttp's ``TestServer`` cancels them, which would hide the server's own disconnect check.)
-    """
-    runners: list[web.AppRunner] = []
-
-    async def start(app: web.Application) -> str:
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        host, port = runner.addresses[0][:2]
-        return f"http://{host}:{port}"
-
-    yield start
-    for runner in runners:
-        await runner.cleanup()
 
 
 def sse_chunks(body: bytes) -> list[dict[str, Any]]:

@@ -10,13 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
 import reactivex
-from aiohttp import web
 
 from rxagents import Runtime
 from rxagents.adapters.client import RemoteAgent
@@ -27,6 +26,7 @@ from rxagents.events import ChunkBase, DataChunk, ToolOutput, parse_chunk
 from rxagents.models import ScriptedModel
 from rxagents.operators import reduce_usage
 from tests.adapters.client.test_reconnect import CuttingProxy
+from tests.adapters.conftest import Serve
 from tests.adapters.tool_streams import (
     CUSTOM_CHUNKS,
     WRITTEN,
@@ -35,26 +35,6 @@ from tests.adapters.tool_streams import (
     tool_step,
     writer_workflow,
 )
-
-Serve = Callable[[web.Application], Awaitable[str]]
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[Serve]:
-    runners: list[web.AppRunner] = []
-
-    async def start(app: web.Application) -> str:
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        host, port = runner.addresses[0][:2]
-        return f"http://{host}:{port}"
-
-    yield start
-    for runner in runners:
-        await runner.cleanup()
 
 
 @pytest.fixture(params=["memory", "redis"])
