@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterable, Callable, Generator, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Generator, Mapping
 from typing import Any, final
 
 from pydantic import BaseModel, ValidationError
@@ -121,7 +121,7 @@ class ToolWriter(abc.ObserverBase[Any]):
 
     # --- writing --------------------------------------------------------------------------
 
-    def write(self, value: Any) -> _Written:
+    def write(self, value: Any) -> Awaitable[None]:
         """Emit ``value`` as a ``tool-output`` chunk (``payload.output``); await the result.
 
         ``value`` is any JSON-compatible value, a pydantic model (dumped) or a chunk of a nested
@@ -135,7 +135,7 @@ class ToolWriter(abc.ObserverBase[Any]):
         self._write(value)
         return _WRITTEN
 
-    def custom(self, chunk: Mapping[str, Any] | DataChunk) -> _Written:
+    def custom(self, chunk: Mapping[str, Any] | DataChunk) -> Awaitable[None]:
         """Emit ``chunk`` verbatim, without the envelope: ``{"type": "data-…", "data": …}``.
 
         Keys are kept as given (``id``, ``transient`` and any other). The type should start with
