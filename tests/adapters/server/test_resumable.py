@@ -17,7 +17,7 @@ from rxagents.adapters.server._config import CONFIG
 from rxagents.adapters.server._workflows import RUNS
 from rxagents.agent import Agent, tool
 from rxagents.errors import ConfigurationError
-from rxagents.eventlog import InMemoryEventLog
+from rxagents.eventlog import InMemoryEventLog, chunk_json
 from rxagents.models import FunctionModel, ModelCall
 from rxagents.testing import assert_well_formed
 from rxagents.workflow import Step, StepContext, Workflow
@@ -312,3 +312,38 @@ def test_the_runtime_takes_an_event_log() -> None:
         Runtime(event_log="redis://nowhere")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError):
         create_app(Runtime(), orphan_grace=-1)
+
+
+async def test_a_served_agent_run_keeps_text_deltas_compact_and_sends_the_same_bytes(
+    serve: Serve,
+) -> None:
+    texts = ["plain ", 'say "hi" ', "back\\slash\n", "\x00\x1f\t", "é 漢 😀 \u2028"]
+
+    async def model(call: ModelCall) -> AsyncIterator[dict[str, Any]]:
+        yield {"type": "text-start", "id": "t1"}
+        for text in texts:
+            yield {"type": "text-delta", "id": "t1", "delta": text}
+        yield {"type": "text-end", "id": "t1"}
+        yield {
+            "type": "finish",
+            "finishReason": "stop",
+            "usage": {"inputTokens": 1, "outputTokens": 5, "totalTokens": 6},
+        }
+
+    log = InMemoryEventLog()
+    runtime = Runtime(agents={"a": Agent("a", model=FunctionModel(model))}, event_log=log)
+    base = await serve(create_app(runtime))
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{base}/api/agents/a/stream", json={"messages": "hi", "runId": "compact-1"}
+        ) as response,
+    ):
+        body = await response.read()
+    stored = log._get("compact-1").buffer
+    assert sum(type(item) is tuple for item in stored) == len(texts)  # kept unbuilt
+    chunks = [chunk async for _, chunk in log.read("compact-1")]
+    assert text_of([c.model_dump(by_alias=True) for c in chunks]) == "".join(texts)
+    lines = body.split(b"\n\n")[:-2]  # the frames before [DONE]
+    assert lines == [b"data: " + chunk_json(chunk) for chunk in chunks]
+    assert_well_formed([json.loads(line[6:]) for line in lines])
