@@ -26,8 +26,7 @@ from rxagents.eventlog._protocol import (
     lost_chunks,
     lost_message,
 )
-from rxagents.events import Chunk, ChunkBase
-from rxagents.events._compact import CompactChunk, expand_chunk
+from rxagents.events import Chunk, ChunkBase, CompactChunk, expand_chunk
 
 __all__ = ("InMemoryEventLog", "InMemoryRunLog")
 

@@ -7,8 +7,14 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeAlias, TypeGuard, runtime_checkable
 
 from rxagents.errors import RxAgentsError
-from rxagents.events import Chunk, ChunkBase, DataChunk, parse_chunk
-from rxagents.events._compact import CompactChunk, compact_json
+from rxagents.events import (
+    Chunk,
+    ChunkBase,
+    CompactChunk,
+    DataChunk,
+    compact_json,
+    parse_chunk,
+)
 
 __all__ = (
     "CompactRunLog",

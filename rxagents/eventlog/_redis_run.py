@@ -23,8 +23,7 @@ from rxagents.errors import (
     RxAgentsError,
 )
 from rxagents.eventlog._protocol import LostCallback, RunKind, chunk_json
-from rxagents.events import ChunkBase
-from rxagents.events._compact import CompactChunk
+from rxagents.events import ChunkBase, CompactChunk
 
 if TYPE_CHECKING:
     from rxagents.eventlog._redis import RedisEventLog

@@ -22,10 +22,8 @@ from rxagents.errors import (
     RunNotFoundError,
     RunStateError,
 )
-from rxagents.eventlog import RunLog, chunk_json, lost_chunks
-from rxagents.eventlog._protocol import takes_compact
-from rxagents.events import ChunkBase, TextDelta, TextDeltaPayload, parse_chunk
-from rxagents.events._compact import compact_chunk
+from rxagents.eventlog import RunLog, chunk_json, lost_chunks, takes_compact
+from rxagents.events import ChunkBase, TextDelta, TextDeltaPayload, compact_chunk, parse_chunk
 from rxagents.testing.strategies import agent_chunk_streams
 
 

@@ -19,12 +19,12 @@ from rxagents.events import (
     ToolCallDeltaPayload,
     WrappedChunk,
     compact_chunk,
+    compact_json,
     compact_text,
     expand_chunk,
     parse_chunk,
     text_delta_shape,
 )
-from rxagents.events._compact import compact_json
 from rxagents.operators import prefix_events
 from rxagents.operators._prefix_events import wrap_chunk
 from rxagents.testing.strategies import agent_chunk_streams, chunks, network_chunk_streams

@@ -37,8 +37,7 @@ from reactivex import Observable, abc
 
 from rxagents._core.rx import subscribe_direct
 from rxagents.errors import RunExistsError, RunNotFoundError, RxAgentsError
-from rxagents.eventlog import EventLog, RunKind, RunLog, failure_chunks
-from rxagents.eventlog._protocol import takes_compact
+from rxagents.eventlog import EventLog, RunKind, RunLog, failure_chunks, takes_compact
 from rxagents.events import Chunk, ErrorInfo
 
 __all__ = ("ServedRuns", "SharedRun", "error_chunks", "segment_id")
