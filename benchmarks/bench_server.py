@@ -9,6 +9,8 @@ with ``RemoteAgent.observe`` (SSE decoded, each chunk validated by pydantic-core
 - one stream: an agent whose model streams N text deltas, in bursts of 100 per event-loop
   callback (as a provider delivers several tokens per read), through ``create_app`` and
   ``RemoteAgent.observe``; events/s = chunks received / time from subscribe to completion.
+- server CPU per event: the server process's CPU time (user + system) over the one-stream run,
+  divided by its events, for our server and for the baseline.
 - baseline: a raw aiohttp handler writing the same stream's SSE lines, pre-made, in the same
   bursts; read by the same client. The difference is the server's own cost.
 - 200 streams: as many concurrent agent streams (N / 200 deltas each, bursts of 10): total
@@ -144,7 +146,11 @@ def serve(port: int, raw_events: int, trace_memory: bool) -> None:
         traced = tracemalloc.get_traced_memory()[0] if tracemalloc.is_tracing() else 0
         return web.json_response({"rss": rss_bytes(), "traced": traced})
 
+    async def cpu(request: web.Request) -> web.StreamResponse:
+        return web.json_response({"cpu": time.process_time()})
+
     app.router.add_get("/rss", rss)
+    app.router.add_get("/cpu", cpu)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
@@ -213,15 +219,25 @@ async def measure(base: str, events: int, streams: int, repeats: int) -> dict[st
         await one_stream(fast, 2_000)  # warm up both paths
         await one_stream(raw, 2_000)
 
+        async def server_cpu() -> float:
+            async with session.get(f"{base}/cpu") as response:
+                return float((await response.json())["cpu"])
+
         ours: list[float] = []
         baseline: list[float] = []
+        ours_cpu: list[float] = []
+        baseline_cpu: list[float] = []
         received = 0
         for _ in range(repeats):
             gc.collect()
+            cpu = await server_cpu()
             received, seconds = await one_stream(fast, events)
+            ours_cpu.append((await server_cpu() - cpu) / received)
             ours.append(received / seconds)
             gc.collect()
+            cpu = await server_cpu()
             raw_count, raw_seconds = await one_stream(raw, events)
+            baseline_cpu.append((await server_cpu() - cpu) / raw_count)
             baseline.append(raw_count / raw_seconds)
 
         per_stream = max(1, events // streams)
@@ -241,6 +257,8 @@ async def measure(base: str, events: int, streams: int, repeats: int) -> dict[st
         "one_stream_events_per_s_best": max(ours),
         "raw_aiohttp_events_per_s": statistics.median(baseline),
         "raw_aiohttp_events_per_s_best": max(baseline),
+        "server_cpu_us_per_event": statistics.median(ours_cpu) * 1e6,
+        "raw_aiohttp_server_cpu_us_per_event": statistics.median(baseline_cpu) * 1e6,
         "streams": streams,
         "events_per_concurrent_stream": per_stream,
         "concurrent_events_total": sum(counts),
@@ -302,6 +320,11 @@ def report(result: dict[str, Any]) -> None:
         (
             "one stream, raw aiohttp (baseline)",
             f"{result['raw_aiohttp_events_per_s']:,.0f} events/s",
+        ),
+        (
+            "  server CPU per event",
+            f"ours {result['server_cpu_us_per_event']:.2f} µs, "
+            f"raw aiohttp {result['raw_aiohttp_server_cpu_us_per_event']:.2f} µs",
         ),
         (
             f"{result['streams']} concurrent streams",

@@ -121,16 +121,44 @@ class _Relay:
         self.on_completed = on_completed
 
 
+class _CompactRelay(_Relay):
+    """A :class:`_Relay` that also takes compact chunks (see ``SupportsSubscribe``)."""
+
+    __slots__ = ("on_compact",)
+
+    def __init__(
+        self,
+        on_next: Callable[[Any], None],
+        on_error: Callable[[Exception], None],
+        on_completed: Callable[[], None],
+        on_compact: Callable[[tuple[Any, ...]], None],
+    ) -> None:
+        super().__init__(on_next, on_error, on_completed)
+        self.on_compact = on_compact
+
+
 def subscribe_direct(
     source: Observable[_T],
     on_next: Callable[[_T], None],
     on_error: Callable[[Exception], None],
     on_completed: Callable[[], None],
     scheduler: abc.SchedulerBase | None = None,
+    *,
+    on_compact: Callable[[tuple[Any, ...]], None] | None = None,
 ) -> abc.DisposableBase:
-    """Subscribe ``source``: directly when it is :func:`lean`, else with ``subscribe``."""
+    """Subscribe ``source``: directly when it is :func:`lean`, else with ``subscribe``.
+
+    With ``on_compact``, a lean source's observer has an ``on_compact`` attribute: a run may
+    send a chunk through it in its compact form (``rxagents.events._compact``) instead of
+    building it. Other sources never see it.
+    """
     if isinstance(source, _Lean):
-        relay = cast(abc.ObserverBase[_T], _Relay(on_next, on_error, on_completed))
+        relay = cast(
+            abc.ObserverBase[_T],
+            _Relay(on_next, on_error, on_completed)
+            if on_compact is None
+            else _CompactRelay(on_next, on_error, on_completed, on_compact),
+        )
         return source.direct(relay, scheduler)
     return source.subscribe(on_next, on_error, on_completed, scheduler=scheduler)
 

@@ -5,7 +5,9 @@ that re-attaches after a dropped connection, another server process) replay it f
 and then follow it live until its end. Positions are 0-based chunk indexes, dense, in append
 order.
 
-- :class:`EventLog`: the protocol; :class:`RunLog`: the owner's handle on one run.
+- :class:`EventLog`: the protocol; :class:`RunLog`: the owner's handle on one run
+  (:class:`CompactRunLog` when it also takes chunks in their compact form:
+  :func:`takes_compact`).
 - :class:`InMemoryEventLog`: one process, no dependency; the run's chunk list is the run
   stream's replay buffer (:attr:`RunLog.buffer`).
 - :class:`RedisEventLog`: Redis Streams (``pip install 'rxagents[redis]'``), shared by every
@@ -47,6 +49,7 @@ Example:
 
 from rxagents.eventlog._memory import InMemoryEventLog as InMemoryEventLog
 from rxagents.eventlog._memory import InMemoryRunLog as InMemoryRunLog
+from rxagents.eventlog._protocol import CompactRunLog as CompactRunLog
 from rxagents.eventlog._protocol import EventLog as EventLog
 from rxagents.eventlog._protocol import LostCallback as LostCallback
 from rxagents.eventlog._protocol import RunInfo as RunInfo
@@ -56,12 +59,14 @@ from rxagents.eventlog._protocol import RunStatus as RunStatus
 from rxagents.eventlog._protocol import chunk_json as chunk_json
 from rxagents.eventlog._protocol import failure_chunks as failure_chunks
 from rxagents.eventlog._protocol import lost_chunks as lost_chunks
+from rxagents.eventlog._protocol import takes_compact as takes_compact
 from rxagents.eventlog._record import Recordable as Recordable
 from rxagents.eventlog._record import record as record
 from rxagents.eventlog._redis import RedisEventLog as RedisEventLog
 from rxagents.eventlog._redis_run import RedisRunLog as RedisRunLog
 
 __all__ = (
+    "CompactRunLog",
     "EventLog",
     "InMemoryEventLog",
     "InMemoryRunLog",
@@ -77,4 +82,5 @@ __all__ = (
     "failure_chunks",
     "lost_chunks",
     "record",
+    "takes_compact",
 )

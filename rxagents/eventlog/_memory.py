@@ -7,7 +7,7 @@ import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
-from typing import TypeVar, cast, final
+from typing import Final, TypeVar, cast, final
 
 from rxagents.errors import (
     ConfigurationError,
@@ -26,7 +26,7 @@ from rxagents.eventlog._protocol import (
     lost_chunks,
     lost_message,
 )
-from rxagents.events import Chunk, ChunkBase
+from rxagents.events import Chunk, ChunkBase, CompactChunk, expand_chunk
 
 __all__ = ("InMemoryEventLog", "InMemoryRunLog")
 
@@ -43,7 +43,12 @@ class InMemoryRunLog:
     While no reader waits at the live edge, :meth:`append` is the list's own ``append`` (an
     instance attribute shadowing the method): the per-chunk cost is a bare list append. A
     waiting reader switches it to an append that wakes the readers, then it switches back.
+
+    :meth:`append` also takes compact forms (``takes_compact``): they are stored as they are,
+    rebuilt by ``read`` and encoded straight to wire JSON by ``read_json``.
     """
+
+    takes_compact: Final = True
 
     def __init__(
         self,
@@ -54,7 +59,7 @@ class InMemoryRunLog:
     ) -> None:
         self.run_id = run_id
         self.kind: RunKind = kind
-        self.chunks: list[ChunkBase] = []
+        self.chunks: list[ChunkBase | CompactChunk] = []
         self.status: RunStatus = "running"
         self.cancel_requested = False
         self._is_open = True
@@ -70,8 +75,8 @@ class InMemoryRunLog:
         return len(self.chunks)
 
     @property
-    def buffer(self) -> list[ChunkBase]:
-        """The run's chunk list itself (read-only for callers)."""
+    def buffer(self) -> list[ChunkBase | CompactChunk]:
+        """The run's chunk list itself (read-only for callers); may hold compact forms."""
         return self.chunks
 
     @property
@@ -79,8 +84,8 @@ class InMemoryRunLog:
         """Whether the log still takes chunks."""
         return self._is_open
 
-    def append(self, chunk: ChunkBase) -> None:
-        """Append one chunk; dropped once the run was lost.
+    def append(self, chunk: ChunkBase | CompactChunk) -> None:
+        """Append one chunk (or its compact form); dropped once the run was lost.
 
         Raises:
             RunStateError: The log was already ended.
@@ -281,7 +286,7 @@ class InMemoryEventLog:
             del self._runs[run.run_id]
 
     async def _follow(
-        self, run_id: str, offset: int, encode: Callable[[ChunkBase], _T]
+        self, run_id: str, offset: int, encode: Callable[[ChunkBase | CompactChunk], _T]
     ) -> AsyncIterator[list[tuple[int, _T]]]:
         if offset < 0:
             raise InvalidInputError(f"offset must be >= 0, got {offset}")
@@ -311,8 +316,8 @@ class InMemoryEventLog:
             await waiter
 
 
-def _as_chunk(chunk: ChunkBase) -> Chunk:
-    return cast(Chunk, chunk)
+def _as_chunk(chunk: ChunkBase | CompactChunk) -> Chunk:
+    return cast(Chunk, expand_chunk(chunk) if type(chunk) is tuple else chunk)
 
 
 def _call(callback: Callable[..., None], *args: object) -> None:

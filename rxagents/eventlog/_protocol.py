@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
+from typing import Any, Literal, Protocol, TypeAlias, TypeGuard, runtime_checkable
 
 from rxagents.errors import RxAgentsError
-from rxagents.events import Chunk, ChunkBase, DataChunk, parse_chunk
+from rxagents.events import (
+    Chunk,
+    ChunkBase,
+    CompactChunk,
+    DataChunk,
+    compact_json,
+    parse_chunk,
+)
 
 __all__ = (
+    "CompactRunLog",
     "EventLog",
     "LostCallback",
     "RunInfo",
@@ -21,6 +29,7 @@ __all__ = (
     "lost_chunks",
     "lost_message",
     "named_data_chunk",
+    "takes_compact",
 )
 
 RunKind: TypeAlias = Literal["agent", "workflow", "network"]
@@ -87,12 +96,12 @@ class RunLog(Protocol):
         ...
 
     @property
-    def buffer(self) -> list[ChunkBase] | None:
+    def buffer(self) -> Sequence[ChunkBase | CompactChunk] | None:
         """The log's own in-process list of the run's chunks, or ``None`` if it keeps none.
 
         The in-memory log keeps every chunk in this list (appended in place, never copied), so
-        the run stream can use it as its replay buffer: one copy of the chunks. Treat it as
-        read-only.
+        the run stream can use it as its replay buffer: one copy of the chunks (a log that
+        :func:`takes_compact` may hold compact forms there). Treat it as read-only.
         """
         ...
 
@@ -124,6 +133,19 @@ class RunLog(Protocol):
                 when another party ended the run).
             RunExistsError: The run id was taken (backends that create runs in the background).
         """
+        ...
+
+
+class CompactRunLog(RunLog, Protocol):
+    """A run log whose :meth:`append` also takes compact forms (see :func:`takes_compact`)."""
+
+    @property
+    def takes_compact(self) -> Literal[True]:
+        """Always ``True``: the mark :func:`takes_compact` looks for."""
+        ...
+
+    def append(self, chunk: ChunkBase | CompactChunk) -> None:
+        """Append one chunk, or its compact form (see :meth:`RunLog.append`)."""
         ...
 
 
@@ -230,9 +252,25 @@ class EventLog(Protocol):
         ...
 
 
-def chunk_json(chunk: ChunkBase) -> bytes:
-    """Return a chunk's wire JSON (camelCase keys, absent fields left out)."""
+def chunk_json(chunk: ChunkBase | CompactChunk) -> bytes:
+    """Return a chunk's wire JSON (camelCase keys, absent fields left out).
+
+    A compact form (see :func:`takes_compact`) gives the JSON of the chunk it stands for.
+    """
+    if isinstance(chunk, tuple):
+        return compact_json(chunk)
     return type(chunk).__pydantic_serializer__.to_json(chunk, by_alias=True)
+
+
+def takes_compact(run_log: RunLog) -> TypeGuard[CompactRunLog]:
+    """Whether ``run_log.append`` also takes chunks in their compact form.
+
+    The built-in logs do (their class sets ``takes_compact = True``): a text delta is then
+    stored as the tuple the agent loop makes (``rxagents.events._compact``), and readers get
+    the chunk it stands for — rebuilt by ``read``, encoded straight to its wire JSON by
+    ``read_json`` and by the Redis log's append. Other logs get chunks only.
+    """
+    return getattr(run_log, "takes_compact", False) is True
 
 
 def named_data_chunk(chunk: Chunk, run_id: str) -> Chunk:

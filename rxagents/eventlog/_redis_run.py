@@ -13,7 +13,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal, final
+from typing import TYPE_CHECKING, Any, Final, Literal, final
 
 from rxagents.errors import (
     FencedError,
@@ -23,7 +23,7 @@ from rxagents.errors import (
     RxAgentsError,
 )
 from rxagents.eventlog._protocol import LostCallback, RunKind, chunk_json
-from rxagents.events import ChunkBase
+from rxagents.events import ChunkBase, CompactChunk
 
 if TYPE_CHECKING:
     from rxagents.eventlog._redis import RedisEventLog
@@ -39,8 +39,11 @@ _State = Literal["open", "ending", "ended", "lost"]
 class RedisRunLog:
     """The owner's handle on one run in Redis (see :class:`~rxagents.eventlog.RunLog`).
 
-    Keeps only the chunks not yet stored; :attr:`buffer` is ``None``.
+    Keeps only the chunks not yet stored; :attr:`buffer` is ``None``. :meth:`append` also takes
+    compact forms (``takes_compact``), stored as the wire JSON of the chunk they stand for.
     """
+
+    takes_compact: Final = True
 
     __slots__ = (
         "_cancel_fired",
@@ -80,7 +83,7 @@ class RedisRunLog:
         self._token = uuid.uuid4().hex
         self._on_cancel = on_cancel
         self._on_lost = on_lost
-        self._pending: list[ChunkBase] = []
+        self._pending: list[ChunkBase | CompactChunk] = []
         self._in_flight = 0
         self._sending_end = False
         self._stored = 0
@@ -106,8 +109,8 @@ class RedisRunLog:
         """Whether the log still takes chunks."""
         return self._state == "open"
 
-    def append(self, chunk: ChunkBase) -> None:
-        """Queue one chunk for the next round trip; dropped once the run was lost.
+    def append(self, chunk: ChunkBase | CompactChunk) -> None:
+        """Queue one chunk (or its compact form) for the next round trip; dropped once lost.
 
         Raises:
             RunStateError: The log was already ended.

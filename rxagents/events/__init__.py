@@ -28,7 +28,9 @@ from rxagents.events import network as _network
 from rxagents.events import workflow as _workflow
 from rxagents.events._base import MISSING, ChunkBase, ErrorInfo, Payload, Source, WireModel
 from rxagents.events._compact import (
+    CompactChunk,
     compact_chunk,
+    compact_json,
     compact_text,
     expand_chunk,
     text_delta_shape,
@@ -180,6 +182,7 @@ __all__ = (
     "MISSING",
     "Chunk",
     "ChunkBase",
+    "CompactChunk",
     "ErrorInfo",
     "Payload",
     "Source",
@@ -187,6 +190,7 @@ __all__ = (
     "WrappedChunk",
     "chunk_tag",
     "compact_chunk",
+    "compact_json",
     "compact_text",
     "expand_chunk",
     "parse_chunk",

@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Final, final
 
+from pydantic_core import to_json
+
 from rxagents._core.wire import SharedFieldsSet, trusted_builder
 from rxagents.events._base import ChunkBase, Payload
 from rxagents.events.agent import (
@@ -35,7 +37,14 @@ from rxagents.events.agent import (
 )
 from rxagents.events.network import WrappedChunk
 
-__all__ = ("compact_chunk", "compact_text", "expand_chunk", "text_delta_shape")
+__all__ = (
+    "CompactChunk",
+    "compact_chunk",
+    "compact_json",
+    "compact_text",
+    "expand_chunk",
+    "text_delta_shape",
+)
 
 CompactChunk = tuple[Any, ...]
 """A chunk's compact form: a flat tuple of ``int`` shapes and strings."""
@@ -54,9 +63,11 @@ class _Shape:
     """What a compact form leaves out (classes, ``from``, fields sets), as a rebuilding function.
 
     ``expand(form)`` rebuilds the chunk; ``kind`` is the chunk type (``None`` when wrapped).
+    ``template`` (made on first use, for unwrapped shapes) is the chunk's wire JSON cut at its
+    values; ``head`` caches the JSON up to the last value for the last form's other values.
     """
 
-    __slots__ = ("expand", "kind")
+    __slots__ = ("expand", "head", "kind", "template")
 
     def __init__(
         self,
@@ -69,6 +80,8 @@ class _Shape:
     ) -> None:
         self.kind: str | None = None
         self.expand: Callable[[CompactChunk], Any]
+        self.template: tuple[bytes, ...] | None = None
+        self.head: tuple[tuple[Any, ...], bytes] | None = None
         if payload_cls is None:  # wrapped: (shape, type, run_id, *inner form)
             wrap = trusted_builder(
                 chunk_cls, "type", "run_id", "from_", "payload", fields_set=chunk_fields
@@ -190,6 +203,57 @@ def _compact_wrapped(chunk: WrappedChunk) -> Any:
 def expand_chunk(form: CompactChunk) -> Any:
     """Rebuild the chunk a :func:`compact_chunk` tuple was made from."""
     return _SHAPES[form[0]].expand(form)
+
+
+def compact_json(form: CompactChunk) -> bytes:
+    """Return the wire JSON of the chunk a compact form stands for, without rebuilding it.
+
+    Byte for byte what pydantic dumps for :func:`expand_chunk` of ``form`` (camelCase keys):
+    each value is encoded by pydantic-core itself, between the fixed parts of the shape's
+    JSON. Consecutive forms of one run and block share their head (everything before the
+    last value), encoded once.
+    """
+    shape = _SHAPES[form[0]]
+    template = shape.template
+    if template is None:
+        template = shape.template = _json_template(shape, len(form) - 1)
+    if not template:  # wrapped, or a shape whose JSON does not cut at its values
+        chunk = shape.expand(form)
+        return bytes(type(chunk).__pydantic_serializer__.to_json(chunk, by_alias=True))
+    values = form[1:-1]
+    head = shape.head
+    if head is None or head[0] != values:
+        parts = [template[0]]
+        for value, fixed in zip(values, template[1:-1], strict=True):
+            parts.append(to_json(value))
+            parts.append(fixed)
+        head = shape.head = (values, b"".join(parts))
+    return head[1] + to_json(form[-1]) + template[-1]
+
+
+def _json_template(shape: _Shape, count: int) -> tuple[bytes, ...]:
+    """Cut the wire JSON of a chunk of ``shape`` at its ``count`` values (in form order).
+
+    A sample chunk holding a distinct marker string per value is dumped by pydantic; the bytes
+    between the markers' JSON are the fixed parts. Empty for a wrapped shape, or when the
+    values do not come out in form order (run id, then the payload's fields).
+    """
+    if shape.kind is None:
+        return ()
+    markers = [f"\ue000{index}\ue000" for index in range(count)]
+    sample = shape.expand((0, *markers))
+    data = bytes(type(sample).__pydantic_serializer__.to_json(sample, by_alias=True))
+    parts: list[bytes] = []
+    start = 0
+    for marker in markers:
+        encoded = to_json(marker)
+        at = data.find(encoded, start)
+        if at < 0:
+            return ()
+        parts.append(data[start:at])
+        start = at + len(encoded)
+    parts.append(data[start:])
+    return tuple(parts)
 
 
 def compact_text(form: CompactChunk) -> tuple[str, str] | None:

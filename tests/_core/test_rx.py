@@ -161,6 +161,27 @@ def test_subscribe_direct_calls_a_lean_source_without_wrappers() -> None:
     assert seen == [1, 2]
 
 
+def test_subscribe_direct_offers_on_compact_to_lean_sources_only() -> None:
+    offered: list[Any] = []
+
+    def subscribe(
+        observer: abc.ObserverBase[int], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        on_compact = getattr(observer, "on_compact", None)
+        offered.append(on_compact is not None)
+        if on_compact is not None:
+            on_compact((0, "form"))
+        observer.on_completed()
+        return Disposable()
+
+    forms: list[tuple[Any, ...]] = []
+    subscribe_direct(lean(subscribe), print, print, lambda: None, on_compact=forms.append)
+    subscribe_direct(lean(subscribe), print, print, lambda: None)
+    subscribe_direct(Observable(subscribe), print, print, lambda: None, on_compact=forms.append)
+    assert offered == [True, False, False]
+    assert forms == [(0, "form")]
+
+
 def test_a_lean_observable_lends_its_lock_to_reactivex_operators() -> None:
     def subscribe(
         observer: abc.ObserverBase[int], scheduler: abc.SchedulerBase | None = None

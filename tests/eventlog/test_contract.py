@@ -22,8 +22,8 @@ from rxagents.errors import (
     RunNotFoundError,
     RunStateError,
 )
-from rxagents.eventlog import RunLog, chunk_json, lost_chunks
-from rxagents.events import ChunkBase, TextDelta, TextDeltaPayload, parse_chunk
+from rxagents.eventlog import RunLog, chunk_json, lost_chunks, takes_compact
+from rxagents.events import ChunkBase, TextDelta, TextDeltaPayload, compact_chunk, parse_chunk
 from rxagents.testing.strategies import agent_chunk_streams
 
 
@@ -155,6 +155,32 @@ async def test_read_json_yields_the_wire_json_of_each_chunk(logs: Logs) -> None:
     await run.flush()
     got = [item async for item in logs.reader.read_json("r")]
     assert got == [(0, chunk_json(chunks[0])), (1, chunk_json(chunks[1]))]
+
+
+async def test_compact_forms_are_read_as_the_chunks_they_stand_for(logs: Logs) -> None:
+    run = await logs.owner.create("r", kind="agent")
+    assert takes_compact(run)
+    chunks = [delta("r", text) for text in ("a", 'say "hi"\n', "\\ é 😀\x00\u2028", "")]
+    start = parse_chunk(
+        {"type": "text-start", "runId": "r", "from": "AGENT", "payload": {"id": "t"}}
+    )
+    run.append(start)
+    for chunk in chunks:
+        form = compact_chunk(chunk)
+        assert type(form) is tuple
+        run.append(form)
+    run.end()
+    await run.flush()
+    read = await collect(logs.reader, "r")
+    assert read == list(enumerate([start, *chunks]))
+    assert all(
+        type(chunk) is type(original)
+        for (_, chunk), original in zip(read, [start, *chunks], strict=True)
+    )
+    as_json = [item async for item in logs.reader.read_json("r")]
+    assert as_json == [(i, chunk_json(chunk)) for i, chunk in enumerate([start, *chunks])]
+    batches = [item async for batch in logs.reader.read_json_batches("r", 2) for item in batch]
+    assert batches == as_json[2:]
 
 
 async def test_batches_hold_the_run_in_order_each_chunk_once_and_are_never_empty(

@@ -19,6 +19,7 @@ from rxagents.events import (
     ToolCallDeltaPayload,
     WrappedChunk,
     compact_chunk,
+    compact_json,
     compact_text,
     expand_chunk,
     parse_chunk,
@@ -157,3 +158,64 @@ def test_agent_streams_round_trip_chunk_by_chunk(stream: list[Any], prefix: str)
 def test_network_streams_round_trip_chunk_by_chunk(stream: list[Any]) -> None:
     for chunk in stream:
         _assert_same(_round_trip(chunk), chunk)
+
+
+def _wire_json(chunk: ChunkBase) -> bytes:
+    return type(chunk).__pydantic_serializer__.to_json(chunk, by_alias=True)
+
+
+_TRICKY = ["", "tok ", 'say "hi"', "back\\slash", "\n\r\t\b\f\x00\x1f\x7f", "é 漢 😀 \u2028\u2029"]
+
+
+def test_compact_json_is_the_wire_json_of_the_chunk_byte_for_byte() -> None:
+    shape = text_delta_shape()
+    for run_id in ("r1", 'r"2', "r\\3"):
+        for block in ("t1", "t\n2"):
+            for text in _TRICKY:
+                form = (shape, run_id, block, text)
+                assert compact_json(form) == _wire_json(expand_chunk(form))
+
+
+@given(
+    st.sampled_from(["text", "reasoning", "tool"]),
+    st.lists(st.tuples(st.sampled_from(["r1", "r2", "ü"]), st.text(), st.text()), min_size=1),
+)
+def test_compact_json_matches_pydantic_for_every_delta_kind(
+    kind: str, values: list[tuple[str, str, str]]
+) -> None:
+    for run_id, first, second in values:  # ids change between forms: the cached head follows
+        chunk: ChunkBase
+        if kind == "text":
+            chunk = TextDelta(run_id=run_id, payload=TextDeltaPayload(id=first, text=second))
+        elif kind == "reasoning":
+            chunk = ReasoningDelta(
+                run_id=run_id, payload=ReasoningDeltaPayload(id=first, text=second)
+            )
+        else:
+            chunk = ToolCallDelta(
+                run_id=run_id,
+                payload=ToolCallDeltaPayload(
+                    tool_call_id=first, tool_name=second, args_text_delta=second + first
+                ),
+            )
+        form = compact_chunk(chunk)
+        assert type(form) is tuple
+        assert compact_json(form) == _wire_json(chunk)
+
+
+def test_compact_json_of_a_wrapped_chunk_is_its_wire_json() -> None:
+    inner = TextDelta(run_id="r", payload=TextDeltaPayload(id="t", text='a"\n'))
+    wrapped = wrap_chunk(inner, "agent-execution-event-")
+    form = compact_chunk(wrapped)
+    assert type(form) is tuple
+    assert compact_json(form) == _wire_json(wrapped)
+
+
+@given(agent_chunk_streams())
+def test_compact_json_of_any_compacted_chunk_of_a_stream_is_its_wire_json(
+    stream: list[Any],
+) -> None:
+    for chunk in stream:
+        form = compact_chunk(chunk)
+        if form is not chunk:
+            assert compact_json(form) == _wire_json(chunk)

@@ -273,8 +273,15 @@ class _ServedAgentRun:
                 self._ended = True
                 observer.on_completed()
 
-            # lean both ways: no Rx observer wrapper per chunk between the run and the log
-            self._subscription = subscribe_direct(self._source, on_next, on_error, on_completed)
+            # lean both ways: no Rx observer wrapper per chunk between the run and the log;
+            # compact forms (text deltas) go straight through: they open and close no block
+            self._subscription = subscribe_direct(
+                self._source,
+                on_next,
+                on_error,
+                on_completed,
+                on_compact=getattr(observer, "on_compact", None),
+            )
             return self._subscription
 
         return lean(subscribe)

@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -37,7 +37,7 @@ from reactivex import Observable, abc
 
 from rxagents._core.rx import subscribe_direct
 from rxagents.errors import RunExistsError, RunNotFoundError, RxAgentsError
-from rxagents.eventlog import EventLog, RunKind, RunLog, failure_chunks
+from rxagents.eventlog import EventLog, RunKind, RunLog, failure_chunks, takes_compact
 from rxagents.events import Chunk, ErrorInfo
 
 __all__ = ("ServedRuns", "SharedRun", "error_chunks", "segment_id")
@@ -160,12 +160,31 @@ class ServedRuns:
                     run_log.append(chunk)
             finish()
 
+        on_compact: Callable[[tuple[Any, ...]], None] | None = None
+        if takes_compact(run_log):  # the log stores an agent run's text deltas unbuilt
+            compact_log = run_log
+
+            def append_compact(form: tuple[Any, ...]) -> None:
+                if compact_log.is_open:
+                    if first[0]:
+                        first[0] = False
+                        chunk_run_id[0] = str(form[1] or run_id)  # the form's run id
+                    compact_log.append(form)
+
+            on_compact = append_compact
+
         def finish() -> None:
             if run_log.is_open:
                 run_log.end()
             self._release(owned)
 
-        owned.subscription = subscribe_direct(stream.observable, on_next, on_error, finish)
+        owned.subscription = subscribe_direct(
+            stream.observable,
+            on_next,
+            on_error,
+            finish,
+            on_compact=on_compact,
+        )
 
     def _release(self, owned: _Owned) -> None:
         if self._owned.get(owned.key) is owned:

@@ -17,7 +17,8 @@ from rxagents.adapters.server._config import CONFIG
 from rxagents.adapters.server._workflows import RUNS
 from rxagents.agent import Agent, tool
 from rxagents.errors import ConfigurationError
-from rxagents.eventlog import InMemoryEventLog
+from rxagents.eventlog import InMemoryEventLog, RunLog, chunk_json
+from rxagents.events import ChunkBase
 from rxagents.models import FunctionModel, ModelCall
 from rxagents.testing import assert_well_formed
 from rxagents.workflow import Step, StepContext, Workflow
@@ -312,3 +313,118 @@ def test_the_runtime_takes_an_event_log() -> None:
         Runtime(event_log="redis://nowhere")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError):
         create_app(Runtime(), orphan_grace=-1)
+
+
+async def test_a_served_agent_run_keeps_text_deltas_compact_and_sends_the_same_bytes(
+    serve: Serve,
+) -> None:
+    texts = ["plain ", 'say "hi" ', "back\\slash\n", "\x00\x1f\t", "é 漢 😀 \u2028"]
+
+    async def model(call: ModelCall) -> AsyncIterator[dict[str, Any]]:
+        yield {"type": "text-start", "id": "t1"}
+        for text in texts:
+            yield {"type": "text-delta", "id": "t1", "delta": text}
+        yield {"type": "text-end", "id": "t1"}
+        yield {
+            "type": "finish",
+            "finishReason": "stop",
+            "usage": {"inputTokens": 1, "outputTokens": 5, "totalTokens": 6},
+        }
+
+    log = InMemoryEventLog()
+    runtime = Runtime(agents={"a": Agent("a", model=FunctionModel(model))}, event_log=log)
+    base = await serve(create_app(runtime))
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{base}/api/agents/a/stream", json={"messages": "hi", "runId": "compact-1"}
+        ) as response,
+    ):
+        body = await response.read()
+    stored = log._get("compact-1").buffer
+    assert sum(type(item) is tuple for item in stored) == len(texts)  # kept unbuilt
+    chunks = [chunk async for _, chunk in log.read("compact-1")]
+    assert text_of([c.model_dump(by_alias=True) for c in chunks]) == "".join(texts)
+    lines = body.split(b"\n\n")[:-2]  # the frames before [DONE]
+    assert lines == [b"data: " + chunk_json(chunk) for chunk in chunks]
+    assert_well_formed([json.loads(line[6:]) for line in lines])
+
+
+class _ChunksOnlyRunLog:
+    """A run log without the compact mark: it must be given chunks only."""
+
+    def __init__(self, inner: RunLog, appended: list[Any]) -> None:
+        self._inner = inner
+        self._appended = appended
+        self.run_id = inner.run_id
+        self.kind = inner.kind
+
+    @property
+    def length(self) -> int:
+        return self._inner.length
+
+    @property
+    def buffer(self) -> None:
+        return None
+
+    @property
+    def is_open(self) -> bool:
+        return self._inner.is_open
+
+    def append(self, chunk: ChunkBase) -> None:
+        self._appended.append(chunk)
+        self._inner.append(chunk)
+
+    def end(self) -> None:
+        self._inner.end()
+
+    async def flush(self) -> None:
+        await self._inner.flush()
+
+
+class _ChunksOnlyLog:
+    """An event log (the in-memory one inside) whose run logs take chunks only."""
+
+    def __init__(self) -> None:
+        self.inner = InMemoryEventLog()
+        self.appended: list[Any] = []
+
+    def open(self, run_id: str, **options: Any) -> RunLog:
+        return _ChunksOnlyRunLog(self.inner.open(run_id, **options), self.appended)
+
+    async def create(self, run_id: str, **options: Any) -> RunLog:
+        return self.open(run_id, **options)
+
+    def read(self, run_id: str, offset: int = 0) -> Any:
+        return self.inner.read(run_id, offset)
+
+    def read_json(self, run_id: str, offset: int = 0) -> Any:
+        return self.inner.read_json(run_id, offset)
+
+    def read_json_batches(self, run_id: str, offset: int = 0) -> Any:
+        return self.inner.read_json_batches(run_id, offset)
+
+    async def info(self, run_id: str) -> Any:
+        return await self.inner.info(run_id)
+
+    async def request_cancel(self, run_id: str) -> bool:
+        return await self.inner.request_cancel(run_id)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_a_log_without_the_compact_mark_gets_chunks_only(serve: Serve) -> None:
+    model = Gated(count=5)
+    model.release.set()
+    log = _ChunksOnlyLog()
+    runtime = Runtime(agents={"a": Agent("a", model=FunctionModel(model))}, event_log=log)
+    base = await serve(create_app(runtime))
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{base}/api/agents/a/stream", json={"messages": "hi"}) as response,
+    ):
+        body = await response.read()
+    assert log.appended
+    assert all(isinstance(chunk, ChunkBase) for chunk in log.appended)
+    assert text_of([c for _, c in frames(body)]) == "".join(f"w{i} " for i in range(5))
