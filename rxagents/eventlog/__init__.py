@@ -61,6 +61,9 @@ from rxagents.eventlog._protocol import failure_chunks as failure_chunks
 from rxagents.eventlog._protocol import lost_chunks as lost_chunks
 from rxagents.eventlog._protocol import takes_compact as takes_compact
 from rxagents.eventlog._record import Recordable as Recordable
+from rxagents.eventlog._record import RunSource as RunSource
+from rxagents.eventlog._record import copy_into as copy_into
+from rxagents.eventlog._record import create_owned as create_owned
 from rxagents.eventlog._record import record as record
 from rxagents.eventlog._redis import RedisEventLog as RedisEventLog
 from rxagents.eventlog._redis_run import RedisRunLog as RedisRunLog
@@ -77,8 +80,11 @@ __all__ = (
     "RunInfo",
     "RunKind",
     "RunLog",
+    "RunSource",
     "RunStatus",
     "chunk_json",
+    "copy_into",
+    "create_owned",
     "failure_chunks",
     "lost_chunks",
     "record",

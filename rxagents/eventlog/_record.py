@@ -9,27 +9,23 @@ live, or cancel it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, Protocol
 
-from reactivex import Observable
+from reactivex import Observable, abc
 
 from rxagents._core.rx import subscribe_direct
 from rxagents.errors import RxAgentsError
-from rxagents.eventlog._protocol import EventLog, RunKind, RunLog, failure_chunks
+from rxagents.eventlog._protocol import EventLog, RunKind, RunLog, failure_chunks, takes_compact
 from rxagents.events import ErrorInfo
 
-__all__ = ("Recordable", "record")
+__all__ = ("Recordable", "RunSource", "copy_into", "create_owned", "record")
 
 _log = logging.getLogger("rxagents.eventlog")
 
 
-class Recordable(Protocol):
-    """A run stream: ``AgentStream``, ``WorkflowStream``, ``NetworkStream``."""
-
-    @property
-    def run_id(self) -> str:
-        """The run's id: the key of its log."""
-        ...
+class RunSource(Protocol):
+    """A run as an owner copies it: its chunks (replayed, then live) and a way to stop it."""
 
     @property
     def observable(self) -> Observable[Any]:
@@ -39,6 +35,95 @@ class Recordable(Protocol):
     def cancel(self) -> None:
         """Stop the run; its closing chunks follow."""
         ...
+
+
+class Recordable(RunSource, Protocol):
+    """A run stream: ``AgentStream``, ``WorkflowStream``, ``NetworkStream``."""
+
+    @property
+    def run_id(self) -> str:
+        """The run's id: the key of its log."""
+        ...
+
+
+async def create_owned(log: EventLog, key: str, kind: RunKind, stream: RunSource) -> RunLog:
+    """Create the log ``key`` for ``stream``, which a cancel request or a lost log cancels.
+
+    Raises:
+        RunExistsError: The log already holds ``key`` (the run is cancelled).
+        RunLostError: The log's store cannot be reached (the run is cancelled).
+    """
+
+    def on_cancel() -> None:
+        _log.info("run %s: cancel requested", key)
+        stream.cancel()
+
+    def on_lost(error: RxAgentsError) -> None:
+        _log.warning("run %s lost its log: %s", key, error)
+        stream.cancel()
+
+    try:
+        return await log.create(key, kind=kind, on_cancel=on_cancel, on_lost=on_lost)
+    except BaseException:
+        stream.cancel()
+        raise
+
+
+def copy_into(
+    run_log: RunLog,
+    stream: RunSource,
+    *,
+    run_id: str,
+    kind: RunKind,
+    on_end: Callable[[], None] | None = None,
+) -> abc.DisposableBase:
+    """Append ``stream``'s chunks to ``run_log`` as they come, and end it with the run.
+
+    A failure of the source ends the log with the failure's chunks, under the run id the
+    chunks carry (the first chunk's, else ``run_id``). A log that takes compact forms
+    (:func:`takes_compact`) gets an agent run's text deltas unbuilt. ``on_end`` is called once
+    the log has ended.
+    """
+    chunk_run_id = run_id  # the run id the chunks carry (a source may set its own)
+    first = True
+
+    def on_next(chunk: Any) -> None:
+        nonlocal chunk_run_id, first
+        if run_log.is_open:
+            if first:
+                first = False
+                chunk_run_id = str(getattr(chunk, "run_id", None) or run_id)
+            run_log.append(chunk)
+
+    def on_error(error: Exception) -> None:
+        if run_log.is_open:
+            info = ErrorInfo.from_exception(error).model_dump(by_alias=True)
+            for chunk in failure_chunks(info, chunk_run_id, kind):
+                run_log.append(chunk)
+        on_completed()
+
+    def on_completed() -> None:
+        if run_log.is_open:
+            run_log.end()
+        if on_end is not None:
+            on_end()
+
+    on_compact: Callable[[tuple[Any, ...]], None] | None = None
+    if takes_compact(run_log):  # the log stores an agent run's text deltas unbuilt
+        compact_log = run_log
+
+        def append_compact(form: tuple[Any, ...]) -> None:
+            nonlocal chunk_run_id, first
+            if compact_log.is_open:
+                if first:
+                    first = False
+                    chunk_run_id = str(form[1] or run_id)  # the form's run id
+                compact_log.append(form)
+
+        on_compact = append_compact
+    return subscribe_direct(
+        stream.observable, on_next, on_error, on_completed, on_compact=on_compact
+    )
 
 
 async def record(log: EventLog, stream: Recordable, *, kind: RunKind) -> RunLog:
@@ -79,36 +164,6 @@ async def record(log: EventLog, stream: Recordable, *, kind: RunKind) -> RunLog:
         >>> asyncio.run(main())
         'start step-start text-start text-delta text-end step-finish finish'
     """
-    run_id = stream.run_id
-
-    def on_cancel() -> None:
-        _log.info("recorded run %s: cancel requested", run_id)
-        stream.cancel()
-
-    def on_lost(error: RxAgentsError) -> None:
-        _log.warning("recorded run %s lost its log: %s", run_id, error)
-        stream.cancel()
-
-    try:
-        run_log = await log.create(run_id, kind=kind, on_cancel=on_cancel, on_lost=on_lost)
-    except BaseException:
-        stream.cancel()
-        raise
-
-    def on_next(chunk: Any) -> None:
-        if run_log.is_open:
-            run_log.append(chunk)
-
-    def on_error(error: Exception) -> None:
-        if run_log.is_open:
-            info = ErrorInfo.from_exception(error).model_dump(by_alias=True)
-            for chunk in failure_chunks(info, run_id, kind):
-                run_log.append(chunk)
-        on_completed()
-
-    def on_completed() -> None:
-        if run_log.is_open:
-            run_log.end()
-
-    subscribe_direct(stream.observable, on_next, on_error, on_completed)
+    run_log = await create_owned(log, stream.run_id, kind, stream)
+    copy_into(run_log, stream, run_id=stream.run_id, kind=kind)
     return run_log

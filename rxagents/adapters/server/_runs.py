@@ -29,45 +29,29 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from reactivex import Observable, abc
+from reactivex import abc
 
-from rxagents._core.rx import subscribe_direct
 from rxagents.errors import RunExistsError, RunNotFoundError, RxAgentsError
-from rxagents.eventlog import EventLog, RunKind, RunLog, failure_chunks, takes_compact
-from rxagents.events import Chunk, ErrorInfo
+from rxagents.eventlog import EventLog, RunKind, RunLog, RunSource, copy_into, create_owned
 
-__all__ = ("ServedRuns", "SharedRun", "error_chunks", "segment_id")
+__all__ = ("ServedRuns", "SharedRun", "segment_id")
 
 _log = logging.getLogger("rxagents.adapters.server")
 
 _MAX_SEGMENTS = 1000
 
 
-class SharedRun(Protocol):
-    """A started run's stream object: a replaying Observable and a cancel."""
-
-    @property
-    def observable(self) -> Observable[Any]:
-        """The run's chunks, replayed then live."""
-        ...
-
-    def cancel(self) -> None:
-        """Stop the run; its closing chunks and ``abort`` follow."""
-        ...
+SharedRun = RunSource
+"""A started run's stream object: a replaying Observable and a cancel."""
 
 
 def segment_id(run_id: str, segment: int) -> str:
     """Return the log key of one stream segment of a run (a resumed workflow adds segments)."""
     return run_id if segment == 0 else f"{run_id}~{segment}"
-
-
-def error_chunks(error: BaseException, run_id: str, kind: RunKind) -> list[Chunk]:
-    """Return the chunks that end a failed run of ``kind``, as the wire reports a failure."""
-    return failure_chunks(ErrorInfo.from_exception(error).model_dump(by_alias=True), run_id, kind)
 
 
 def _loop() -> asyncio.AbstractEventLoop:
@@ -122,20 +106,7 @@ class ServedRuns:
             RunLostError: The log's store cannot be reached (the run is cancelled).
         """
         owned = _Owned(key=key, run_id=run_id, kind=kind, stream=stream)
-
-        def on_cancel() -> None:
-            _log.info("run %s: cancel requested", key)
-            stream.cancel()
-
-        def on_lost(error: RxAgentsError) -> None:
-            _log.warning("run %s lost its log: %s", key, error)
-            stream.cancel()
-
-        try:
-            run_log = await self.log.create(key, kind=kind, on_cancel=on_cancel, on_lost=on_lost)
-        except BaseException:
-            stream.cancel()
-            raise
+        run_log = await create_owned(self.log, key, kind, stream)
         owned.run_log = run_log
         self._owned[key] = owned
         self._live[run_id] = owned
@@ -143,47 +114,8 @@ class ServedRuns:
             owned.orphaned = asyncio.get_running_loop().call_later(
                 self.orphan_grace, self._orphan, owned
             )
-
-        chunk_run_id = [run_id]  # the run id the chunks carry (a source may set its own)
-        first = [True]
-
-        def on_next(chunk: Any) -> None:
-            if run_log.is_open:
-                if first[0]:
-                    first[0] = False
-                    chunk_run_id[0] = str(getattr(chunk, "run_id", None) or run_id)
-                run_log.append(chunk)
-
-        def on_error(error: Exception) -> None:
-            if run_log.is_open:
-                for chunk in error_chunks(error, chunk_run_id[0], kind):
-                    run_log.append(chunk)
-            finish()
-
-        on_compact: Callable[[tuple[Any, ...]], None] | None = None
-        if takes_compact(run_log):  # the log stores an agent run's text deltas unbuilt
-            compact_log = run_log
-
-            def append_compact(form: tuple[Any, ...]) -> None:
-                if compact_log.is_open:
-                    if first[0]:
-                        first[0] = False
-                        chunk_run_id[0] = str(form[1] or run_id)  # the form's run id
-                    compact_log.append(form)
-
-            on_compact = append_compact
-
-        def finish() -> None:
-            if run_log.is_open:
-                run_log.end()
-            self._release(owned)
-
-        owned.subscription = subscribe_direct(
-            stream.observable,
-            on_next,
-            on_error,
-            finish,
-            on_compact=on_compact,
+        owned.subscription = copy_into(
+            run_log, stream, run_id=run_id, kind=kind, on_end=lambda: self._release(owned)
         )
 
     def _release(self, owned: _Owned) -> None:
