@@ -26,7 +26,7 @@ import asyncio
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, NamedTuple, TypeVar, cast
 
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
@@ -34,6 +34,8 @@ from reactivex.disposable import Disposable
 from rxagents.errors import RunStateError
 
 __all__ = (
+    "Defer",
+    "LateMap",
     "LeanSource",
     "OneShotRun",
     "Subscribe",
@@ -121,20 +123,40 @@ class _Relay:
         self.on_completed = on_completed
 
 
-class _CompactRelay(_Relay):
-    """A :class:`_Relay` that also takes compact chunks (see ``SupportsSubscribe``)."""
+class LateMap(NamedTuple):
+    """A one-to-one map whose result a consumer may build when it reads an item (see ``defer``).
 
-    __slots__ = ("on_compact",)
+    ``build(raw)`` makes the mapped item; ``kind(raw)`` gives the ``type`` the mapped item will
+    have, without building it, for filters in between.
+    """
+
+    build: Callable[[Any], Any]
+    kind: Callable[[Any], str]
+
+
+Defer = Callable[[LateMap], Callable[[Any], None] | None]
+"""``defer(late_map)``: agree to take raw items and build them on read; returns their on_next.
+
+``None`` refuses: the asker then builds each item itself and calls ``on_next`` as usual.
+"""
+
+
+class _ExtendedRelay(_Relay):
+    """A :class:`_Relay` also offering ``on_compact`` and/or ``defer``: see ``subscribe_direct``."""
+
+    __slots__ = ("defer", "on_compact")
 
     def __init__(
         self,
         on_next: Callable[[Any], None],
         on_error: Callable[[Exception], None],
         on_completed: Callable[[], None],
-        on_compact: Callable[[tuple[Any, ...]], None],
+        on_compact: Callable[[tuple[Any, ...]], None] | None,
+        defer: Defer | None,
     ) -> None:
         super().__init__(on_next, on_error, on_completed)
         self.on_compact = on_compact
+        self.defer = defer
 
 
 def subscribe_direct(
@@ -145,19 +167,27 @@ def subscribe_direct(
     scheduler: abc.SchedulerBase | None = None,
     *,
     on_compact: Callable[[tuple[Any, ...]], None] | None = None,
+    defer: Defer | None = None,
 ) -> abc.DisposableBase:
     """Subscribe ``source``: directly when it is :func:`lean`, else with ``subscribe``.
 
     With ``on_compact``, a lean source's observer has an ``on_compact`` attribute: a run may
     send a chunk through it in its compact form (``rxagents.events._compact``) instead of
-    building it. Other sources never see it.
+    building it.
+
+    With ``defer``, a lean source's observer has a ``defer`` attribute. A lean one-to-one map
+    (``prefix_events``) may call it once, when subscribed, with a :class:`LateMap`; when the
+    answer is a callable, the map sends its raw inputs there and the consumer builds each
+    mapped item when it reads it, so items waiting in a consumer's buffer are never built
+    early. A lean filter in between passes the offer on (``filter_type``, through
+    ``LateMap.kind``). Other sources never see either attribute.
     """
     if isinstance(source, _Lean):
         relay = cast(
             abc.ObserverBase[_T],
             _Relay(on_next, on_error, on_completed)
-            if on_compact is None
-            else _CompactRelay(on_next, on_error, on_completed, on_compact),
+            if on_compact is None and defer is None
+            else _ExtendedRelay(on_next, on_error, on_completed, on_compact, defer),
         )
         return source.direct(relay, scheduler)
     return source.subscribe(on_next, on_error, on_completed, scheduler=scheduler)

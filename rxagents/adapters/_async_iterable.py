@@ -28,6 +28,8 @@ from typing import Any, Generic, TypeVar, final
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, Disposable
 
+from rxagents._core.rx import LateMap, subscribe_direct
+
 __all__ = ("ObservableAsyncIterator", "from_async_iterable", "to_async_iterable")
 
 _T = TypeVar("_T")
@@ -50,7 +52,18 @@ class _Receiver(Generic[_T]):
     source made its calls is kept (a completion on the loop never overtakes queued items).
     """
 
-    __slots__ = ("_lock", "_loop", "_queued", "_thread", "buffer", "error", "is_done", "waiter")
+    __slots__ = (
+        "_build",
+        "_lock",
+        "_loop",
+        "_queued",
+        "_thread",
+        "buffer",
+        "error",
+        "is_done",
+        "late",
+        "waiter",
+    )
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -61,11 +74,50 @@ class _Receiver(Generic[_T]):
         self.error: Exception | None = None
         self.is_done = False
         self.waiter: asyncio.Future[None] | None = None
+        # While a lean map's raw items are buffered: how to build each one as it is read.
+        self.late: Callable[[Any], _T] | None = None
+        self._build: Callable[[Any], _T] | None = None
+
+    def defer(self, late: LateMap) -> Callable[[Any], None] | None:
+        """Take the raw items of one lean map and build each when it is read.
+
+        Offered through ``subscribe_direct``; accepted once, before anything arrived. Should
+        a built item arrive after all, the raw items still buffered are built first and the
+        rest are built as they come, so the order is kept either way.
+        """
+        if self._build is not None or self.buffer or self.is_done or self._queued:
+            return None
+        self.late = self._build = late.build
+        return self._on_raw
+
+    def _on_raw(self, raw: Any) -> None:
+        if self.late is None or self._queued or _get_ident() != self._thread:
+            build = self._build
+            assert build is not None  # set before this callable was handed out
+            self.on_next(build(raw))
+            return
+        self.buffer.append(raw)
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _build_buffered(self) -> None:
+        """Stop building on read: build the raw items still buffered, in place."""
+        build, self.late = self.late, None
+        buffer = self.buffer
+        if build is not None and buffer:
+            built = [build(raw) for raw in buffer]
+            buffer.clear()
+            buffer.extend(built)
 
     def on_next(self, value: _T) -> None:
         if self._queued or _get_ident() != self._thread:
             self._enqueue(self._push, value)
             return
+        if self.late is not None:
+            self._build_buffered()
         # Inlined _push: this is the hot path.
         self.buffer.append(value)
         waiter = self.waiter
@@ -87,6 +139,8 @@ class _Receiver(Generic[_T]):
         self._finish(None)
 
     def _push(self, value: _T) -> None:
+        if self.late is not None:
+            self._build_buffered()
         self.buffer.append(value)
         self._wake()
 
@@ -127,6 +181,7 @@ class _Receiver(Generic[_T]):
         self.is_done = True
         self.error = None
         self.waiter = None
+        self.late = None
         self.buffer.clear()
 
 
@@ -139,12 +194,24 @@ async def _iterate(
     popleft = buffer.popleft
     subscription: abc.DisposableBase | None = None
     try:
-        subscription = source.subscribe(
-            receiver.on_next, receiver.on_error, receiver.on_completed, scheduler=scheduler
-        )
+        try:
+            # lean library sources are subscribed directly, and a lean map may leave its
+            # items for this reader to build (see Receiver.defer)
+            subscription = subscribe_direct(
+                source,
+                receiver.on_next,
+                receiver.on_error,
+                receiver.on_completed,
+                scheduler,
+                defer=receiver.defer,
+            )
+        except Exception as failure:  # as Observable.subscribe does: the error ends the stream
+            receiver.on_error(failure)
         while True:
             if buffer:
-                yield popleft()
+                item = popleft()
+                late = receiver.late
+                yield item if late is None else late(item)
             elif receiver.is_done:
                 error = receiver.error
                 if error is not None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable
-from typing import TypeVar, final
+from typing import Any, TypeVar, final
 
 from reactivex import Observable, abc
 
-from rxagents._core.rx import lean, subscribe_direct
+from rxagents._core.rx import Defer, LateMap, lean, subscribe_direct
 from rxagents.errors import InvalidInputError
 from rxagents.events import ChunkBase
 
@@ -162,8 +162,31 @@ def filter_type(*types: str) -> Callable[[Observable[_ChunkT]], Observable[_Chun
                     if hit and not stopped:
                         on_next_(chunk)
 
+            # A downstream that builds on read: pass the offer on, and filter raw items by the
+            # type the map will give them (see prefix_events)
+            defer = getattr(observer, "defer", None)
+            offer: Defer | None = None
+            if defer is not None:
+                take_from = defer
+
+                def offer(late: LateMap) -> Callable[[Any], None] | None:
+                    take = take_from(late)
+                    if take is None:
+                        return None
+                    kind_of = late.kind
+
+                    def on_raw(raw: Any) -> None:
+                        kind = kind_of(raw)
+                        hit = kind in exact if known is None else known.get(kind)
+                        if hit is None:
+                            hit = matcher(kind)
+                        if hit and not stopped:
+                            take(raw)
+
+                    return on_raw
+
             # lean both ways, as prefix_events: no observer wrapper between library operators
-            return subscribe_direct(source, on_next, on_error, on_completed, scheduler)
+            return subscribe_direct(source, on_next, on_error, on_completed, scheduler, defer=offer)
 
         return lean(subscribe)
 

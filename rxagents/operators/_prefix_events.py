@@ -8,10 +8,10 @@ from typing import get_args
 from reactivex import Observable, abc
 from reactivex.observer.autodetachobserver import AutoDetachObserver
 
-from rxagents._core.rx import lean, subscribe_direct
+from rxagents._core.rx import LateMap, lean, subscribe_direct
 from rxagents._core.wire import trusted_builder
 from rxagents.errors import InvalidInputError
-from rxagents.events import Chunk, Source, WrappedChunk
+from rxagents.events import Chunk, ChunkBase, Source, WrappedChunk
 
 from ._common import check_prefix, not_a_chunk
 
@@ -90,15 +90,31 @@ def prefix_events(
     # Outer type names, memoised: one dict lookup instead of a new string per chunk.
     names: dict[str, str] = {}
 
+    def outer_of(kind: str) -> str:  # the memo missed: callers try names.get(kind) first
+        outer = prefix + kind
+        if len(names) < _NAMES_LIMIT:
+            names[kind] = outer
+        return outer
+
+    def wrap(chunk: Chunk) -> WrappedChunk:
+        kind = chunk.type
+        return build(
+            names.get(kind) or outer_of(kind),
+            chunk.run_id if run_id is None else run_id,
+            from_,
+            chunk,
+        )
+
+    def outer_kind(chunk: Chunk) -> str:
+        kind = chunk.type
+        return names.get(kind) or outer_of(kind)
+
+    late = LateMap(wrap, outer_kind)
+
     def operator(source: Observable[Chunk]) -> Observable[WrappedChunk]:
         def subscribe(
             observer: abc.ObserverBase[WrappedChunk], scheduler: abc.SchedulerBase | None = None
         ) -> abc.DisposableBase:
-            # reactivex wraps a plain downstream in an AutoDetachObserver whose on_next only
-            # checks that it is not stopped: check that here and call the downstream directly
-            # (a frame less per chunk)
-            detach = observer if type(observer) is AutoDetachObserver else None
-            on_next_ = observer.on_next if detach is None else detach._on_next
             stopped = False
 
             def on_error(error: Exception) -> None:
@@ -113,21 +129,44 @@ def prefix_events(
                     stopped = True
                     observer.on_completed()
 
+            # A consumer that builds on read (the async edge, through lean filters) takes the
+            # inner chunks as they are: the wrappers are made one at a time as they are read,
+            # so a burst waiting in its buffer holds no new objects.
+            defer = getattr(observer, "defer", None)
+            take_raw = None if defer is None else defer(late)
+            if take_raw is not None:
+                on_raw = take_raw
+
+                def on_next_late(chunk: Chunk) -> None:
+                    # checked now, as when building, so that the build on read cannot fail
+                    if type(chunk) not in _CHUNK_CLASSES and not _is_chunk(chunk):
+                        on_error(not_a_chunk("prefix_events", chunk))
+                    elif not stopped:
+                        on_raw(chunk)
+
+                return subscribe_direct(source, on_next_late, on_error, on_completed, scheduler)
+
+            # reactivex wraps a plain downstream in an AutoDetachObserver whose on_next only
+            # checks that it is not stopped: check that here and call the downstream directly
+            # (a frame less per chunk)
+            detach = observer if type(observer) is AutoDetachObserver else None
+            on_next_ = observer.on_next if detach is None else detach._on_next
+
             def on_next(chunk: Chunk) -> None:
                 if stopped or (detach is not None and detach.is_stopped):
                     return
-                try:
-                    kind = chunk.type
-                    outer = names.get(kind)
-                    if outer is None:
-                        outer = prefix + kind
-                        if len(names) < _NAMES_LIMIT:
-                            names[kind] = outer
-                    wrapped = build(outer, chunk.run_id if run_id is None else run_id, from_, chunk)
-                except (AttributeError, TypeError):
+                if type(chunk) not in _CHUNK_CLASSES and not _is_chunk(chunk):
                     on_error(not_a_chunk("prefix_events", chunk))
                     return
-                on_next_(wrapped)
+                kind = chunk.type
+                on_next_(
+                    build(
+                        names.get(kind) or outer_of(kind),
+                        chunk.run_id if run_id is None else run_id,
+                        from_,
+                        chunk,
+                    )
+                )
 
             # lean both ways: a lean source calls on_next directly, and so can a lean consumer
             # (each follows the Rx grammar itself; nothing goes out after an error)
@@ -136,6 +175,18 @@ def prefix_events(
         return lean(subscribe)
 
     return operator
+
+
+_CHUNK_CLASSES: set[type] = set()
+"""Classes whose instances are known to be typed chunks (a type name and a run id)."""
+
+
+def _is_chunk(item: object) -> bool:
+    if not isinstance(item, ChunkBase):
+        return False
+    if len(_CHUNK_CLASSES) < _NAMES_LIMIT:
+        _CHUNK_CLASSES.add(type(item))
+    return True
 
 
 def _check_run_id(run_id: object) -> None:

@@ -25,6 +25,7 @@ from rxagents.events import (
 )
 from rxagents.operators import prefix_events
 from rxagents.usage import Usage
+from tests.operators.late_consumer import LateConsumer
 
 on_next = ReactiveTest.on_next
 on_error = ReactiveTest.on_error
@@ -227,3 +228,75 @@ def test_prefix_events_keeps_count_order_and_inner_chunks(chunks: list[Chunk], p
 
     assert [wrapped.payload for wrapped in out] == chunks
     assert [wrapped.type for wrapped in out] == [prefix + chunk.type for chunk in chunks]
+
+
+# --- late wrapping: a consumer that builds on read (the async edge) ------------------------
+
+
+def dumped(chunk: Any) -> Any:
+    return chunk.model_dump(by_alias=True, exclude_unset=True)
+
+
+def test_prefix_events_leaves_the_wrapping_to_a_consumer_that_builds_on_read() -> None:
+    inner = [delta("a"), step_finish(3, 4), delta("b", run_id="sub-2")]
+    consumer = LateConsumer()
+
+    consumer.subscribe(reactivex.from_iterable(inner).pipe(prefix_events(PREFIX)))
+
+    assert consumer.completed
+    assert consumer.built == []
+    assert all(raw is chunk for raw, chunk in zip(consumer.raw, inner, strict=True))
+    late = consumer.offers[0]
+    assert [late.kind(raw) for raw in consumer.raw] == [PREFIX + chunk.type for chunk in inner]
+    eager = collect(inner, prefix_events(PREFIX))
+    read = consumer.read()
+    assert read == eager == [validated(chunk) for chunk in inner]
+    assert [dumped(chunk) for chunk in read] == [dumped(chunk) for chunk in eager]
+    assert [chunk.model_fields_set for chunk in read] == [c.model_fields_set for c in eager]
+
+
+def test_prefix_events_late_wrapping_keeps_an_explicit_run_id_and_source() -> None:
+    consumer = LateConsumer()
+
+    consumer.subscribe(
+        reactivex.of(delta("a")).pipe(prefix_events(PREFIX, from_="WORKFLOW", run_id="net"))
+    )
+
+    assert consumer.read() == [validated(delta("a"), run_id="net", from_="WORKFLOW")]
+
+
+def test_prefix_events_builds_itself_when_the_consumer_refuses() -> None:
+    inner = [delta("a"), step_finish(1, 2)]
+    consumer = LateConsumer(accept=False)
+
+    consumer.subscribe(reactivex.from_iterable(inner).pipe(prefix_events(PREFIX)))
+
+    assert len(consumer.offers) == 1
+    assert consumer.raw == []
+    assert consumer.built == [validated(chunk) for chunk in inner]
+
+
+def test_prefix_events_checks_items_when_it_defers_too() -> None:
+    consumer = LateConsumer()
+    items: list[Any] = [delta("a"), {"type": "text-delta"}, delta("b")]
+
+    consumer.subscribe(reactivex.from_iterable(items).pipe(prefix_events(PREFIX)))
+
+    assert consumer.raw == [items[0]]
+    assert len(consumer.errors) == 1
+    assert isinstance(consumer.errors[0], InvalidInputError)
+    assert "parse_chunk" in str(consumer.errors[0])
+    assert not consumer.completed
+
+
+@given(chunks=chunks, prefix=st.sampled_from([PREFIX, "workflow-execution-event-", "x-"]))
+def test_prefix_events_late_and_eager_wrapping_are_the_same(
+    chunks: list[Chunk], prefix: str
+) -> None:
+    consumer = LateConsumer()
+    consumer.subscribe(reactivex.from_iterable(chunks).pipe(prefix_events(prefix)))
+
+    read = consumer.read()
+    eager = collect(chunks, prefix_events(prefix))
+    assert read == eager
+    assert [dumped(chunk) for chunk in read] == [dumped(chunk) for chunk in eager]
