@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import reactivex
@@ -10,7 +10,7 @@ from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 from reactivex.testing import ReactiveTest, TestScheduler
 
-from rxagents._core.rx import concat_each, lean, merge_each, subscribe_direct
+from rxagents._core.rx import LateMap, concat_each, lean, merge_each, subscribe_direct
 
 on_next, on_completed, on_error = (
     ReactiveTest.on_next,
@@ -180,6 +180,33 @@ def test_subscribe_direct_offers_on_compact_to_lean_sources_only() -> None:
     subscribe_direct(Observable(subscribe), print, print, lambda: None, on_compact=forms.append)
     assert offered == [True, False, False]
     assert forms == [(0, "form")]
+
+
+def test_subscribe_direct_offers_defer_to_lean_sources_only() -> None:
+    offered: list[bool] = []
+
+    def subscribe(
+        observer: abc.ObserverBase[int], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        defer = getattr(observer, "defer", None)
+        offered.append(defer is not None)
+        if defer is not None:
+            take = defer(LateMap(lambda raw: f"built {raw}", lambda raw: "number"))
+            assert take is not None
+            take(7)
+        observer.on_completed()
+        return Disposable()
+
+    read: list[str] = []
+
+    def defer(late: LateMap) -> Callable[[Any], None]:
+        return lambda raw: read.append(late.build(raw) + " as " + late.kind(raw))
+
+    subscribe_direct(lean(subscribe), print, print, lambda: None, defer=defer)
+    subscribe_direct(lean(subscribe), print, print, lambda: None)
+    subscribe_direct(Observable(subscribe), print, print, lambda: None, defer=defer)
+    assert offered == [True, False, False]
+    assert read == ["built 7 as number"]
 
 
 def test_a_lean_observable_lends_its_lock_to_reactivex_operators() -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,10 @@ from reactivex import operators as ops
 from reactivex.disposable import Disposable
 from reactivex.scheduler.eventloop import AsyncIOScheduler, AsyncIOThreadSafeScheduler
 
+from rxagents._core.rx import LateMap, lean
 from rxagents.adapters import ObservableAsyncIterator, from_async_iterable, to_async_iterable
+from rxagents.events import TextDelta, TextDeltaPayload, WrappedChunk
+from rxagents.operators import filter_type, prefix_events
 
 # --- sources --------------------------------------------------------------------------------
 
@@ -344,6 +348,126 @@ async def test_to_async_iterable_returns_an_async_iterator_object() -> None:
     assert isinstance(iterator, AsyncIterator)
     assert aiter(iterator) is iterator
     assert [x async for x in iterator] == [1]
+
+
+# --- late-built items: a lean map leaves building to the reader --------------------------
+
+
+def lean_script(script: Callable[[Any], None]) -> Observable[Any]:
+    """A lean source that runs ``script(observer)`` inside subscribe."""
+
+    def subscribe(
+        observer: abc.ObserverBase[Any], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        script(observer)
+        return Disposable()
+
+    return lean(subscribe)
+
+
+def labelled(built: list[Any] | None = None) -> LateMap:
+    def build(raw: Any) -> str:
+        if built is not None:
+            built.append(raw)
+        return f"built {raw}"
+
+    return LateMap(build, lambda raw: "label")
+
+
+async def test_to_async_iterable_builds_late_mapped_items_as_it_reads_them() -> None:
+    built: list[Any] = []
+
+    def script(observer: Any) -> None:
+        take = observer.defer(labelled(built))
+        take(1)
+        take(2)
+        observer.on_completed()
+
+    iterator = to_async_iterable(lean_script(script))
+    assert await anext(iterator) == "built 1"
+    assert built == [1]
+    assert [item async for item in iterator] == ["built 2"]
+    assert built == [1, 2]
+
+
+async def test_to_async_iterable_builds_buffered_raw_items_first_when_a_built_one_follows() -> None:
+    def script(observer: Any) -> None:
+        take = observer.defer(labelled())
+        take(1)
+        take(2)
+        observer.on_next("plain")
+        take(3)
+        observer.on_completed()
+
+    items = [item async for item in to_async_iterable(lean_script(script))]
+    assert items == ["built 1", "built 2", "plain", "built 3"]
+
+
+async def test_to_async_iterable_accepts_one_late_map_and_only_before_any_item() -> None:
+    answers: list[bool] = []
+
+    def twice(observer: Any) -> None:
+        answers.append(observer.defer(labelled()) is not None)
+        answers.append(observer.defer(labelled()) is not None)
+        observer.on_completed()
+
+    def after_an_item(observer: Any) -> None:
+        observer.on_next("plain")
+        answers.append(observer.defer(labelled()) is not None)
+        observer.on_completed()
+
+    assert [item async for item in to_async_iterable(lean_script(twice))] == []
+    assert [item async for item in to_async_iterable(lean_script(after_an_item))] == ["plain"]
+    assert answers == [True, False, False]
+
+
+async def test_to_async_iterable_builds_late_items_from_another_thread_in_order() -> None:
+    def script(observer: Any) -> None:
+        take = observer.defer(labelled())
+        take(1)
+        thread = threading.Thread(target=take, args=(2,))
+        thread.start()
+        thread.join()
+        take(3)  # queued behind the thread's item
+        observer.on_completed()
+
+    items = [item async for item in to_async_iterable(lean_script(script))]
+    assert items == ["built 1", "built 2", "built 3"]
+
+
+async def test_to_async_iterable_raises_what_a_lean_subscribe_raises() -> None:
+    def script(observer: Any) -> None:
+        observer.on_next(1)
+        raise ValueError("boom")
+
+    iterator = to_async_iterable(lean_script(script))
+    assert await anext(iterator) == 1
+    with pytest.raises(ValueError, match="boom"):
+        await anext(iterator)
+
+
+async def test_to_async_iterable_holds_no_wrappers_while_a_burst_waits_to_be_read() -> None:
+    prefix = "agent-execution-event-"
+    chunks = [
+        TextDelta(run_id="r", payload=TextDeltaPayload(id="t", text=f"w{index}"))
+        for index in range(300)
+    ]
+    source = reactivex.from_iterable(chunks).pipe(prefix_events(prefix), filter_type(prefix + "*"))
+
+    def live_wrappers() -> int:
+        return sum(1 for item in gc.get_objects() if type(item) is WrappedChunk)
+
+    before = live_wrappers()
+    iterator = to_async_iterable(source)
+    first = await anext(iterator)  # the whole burst arrived inside subscribe
+    assert live_wrappers() - before <= 1
+    items = [first, *[item async for item in iterator]]
+    eager: list[WrappedChunk] = []
+    source.subscribe(eager.append)
+    assert items == eager
+    assert [item.model_dump(by_alias=True) for item in items] == [
+        item.model_dump(by_alias=True) for item in eager
+    ]
 
 
 # --- from_async_iterable --------------------------------------------------------------------

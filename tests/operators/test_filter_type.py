@@ -9,9 +9,12 @@ import pytest
 import reactivex
 from hypothesis import given
 from hypothesis import strategies as st
+from reactivex import abc
+from reactivex.disposable import Disposable
 from reactivex.testing import ReactiveTest, TestScheduler
 from reactivex.testing.recorded import Recorded
 
+from rxagents._core.rx import lean
 from rxagents.errors import InvalidInputError, UserError
 from rxagents.events import (
     Abort,
@@ -30,6 +33,7 @@ from rxagents.events import (
 from rxagents.operators import filter_type, prefix_events
 from rxagents.operators._filter_type import TypeMatcher
 from rxagents.testing import chunk_records, run_marbles
+from tests.operators.late_consumer import LateConsumer
 
 on_next = ReactiveTest.on_next
 on_error = ReactiveTest.on_error
@@ -269,3 +273,69 @@ def test_filter_type_on_wire_data_chunks() -> None:
     out = collect([parse_chunk(item) for item in wire], filter_type("data-*"))
 
     assert [chunk.model_dump(by_alias=True) for chunk in out] == [wire[0]]
+
+
+# --- late wrapping: a consumer that builds on read (the async edge) ------------------------
+
+
+def test_filter_type_passes_a_late_map_on_and_filters_by_the_mapped_type() -> None:
+    prefix = "agent-execution-event-"
+    inner: list[Chunk] = [text_start(), delta("a"), tool_call(), delta("b")]
+    consumer = LateConsumer()
+
+    consumer.subscribe(
+        reactivex.from_iterable(inner).pipe(prefix_events(prefix), filter_type(prefix + "text-d*"))
+    )
+
+    assert consumer.built == []
+    assert consumer.raw == [inner[1], inner[3]]
+    assert consumer.read() == collect(inner, prefix_events(prefix), filter_type(prefix + "text-d*"))
+    assert consumer.completed
+
+
+def test_filter_type_filters_a_late_map_by_exact_names_too() -> None:
+    prefix = "agent-execution-event-"
+    inner: list[Chunk] = [text_start(), delta("a"), tool_call()]
+    consumer = LateConsumer()
+
+    consumer.subscribe(
+        reactivex.from_iterable(inner).pipe(
+            prefix_events(prefix), filter_type(prefix + "tool-call")
+        )
+    )
+
+    assert consumer.raw == [inner[2]]
+    assert consumer.read() == collect(
+        inner, prefix_events(prefix), filter_type(prefix + "tool-call")
+    )
+
+
+def test_filter_type_hands_built_chunks_on_when_the_consumer_refuses() -> None:
+    prefix = "agent-execution-event-"
+    inner: list[Chunk] = [text_start(), delta("a")]
+    consumer = LateConsumer(accept=False)
+
+    consumer.subscribe(
+        reactivex.from_iterable(inner).pipe(prefix_events(prefix), filter_type(prefix + "text-*"))
+    )
+
+    assert len(consumer.offers) == 1
+    assert consumer.raw == []
+    assert consumer.built == collect(inner, prefix_events(prefix))
+
+
+def test_filter_type_offers_nothing_upstream_without_a_late_consumer() -> None:
+    offered: list[bool] = []
+
+    def subscribe(
+        observer: abc.ObserverBase[Chunk], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        offered.append(getattr(observer, "defer", None) is not None)
+        observer.on_completed()
+        return Disposable()
+
+    out: list[Chunk] = []
+    lean(subscribe).pipe(filter_type("text-delta")).subscribe(out.append)
+    LateConsumer().subscribe(lean(subscribe).pipe(filter_type("text-delta")))
+
+    assert offered == [False, True]
