@@ -10,10 +10,7 @@ hop per model step, as the embedded models do). The measured path is::
     source ─ prefix_events("agent-execution-event-") ─ filter_type("agent-execution-event-*")
            ─ tap(usage_of, the function reduce_usage folds with) ─ async for
 
-Rows (the ``burst:`` ones emit all N chunks from one loop callback, so they all wait in the
-bridge's buffer before ``async for`` reads the first; they compare with the burst baseline, a
-plain async-generator chain doing the same work with one loop hop; ``prefix_events`` alone is
-the ``prefix_events → async for`` row minus the ``no operator`` one):
+Rows:
 
 - ``rx → async for (adapters)``: the path above through ``rxagents.adapters.to_async_iterable``
   (when it exists), the figure the 2 µs/event target is about;
@@ -27,6 +24,20 @@ the ``prefix_events → async for`` row minus the ``no operator`` one):
   the same helpers (the same cheap wrapper construction, type matcher and ``usage_of``), yielding
   to the loop once per batch.
 
+The ``burst`` rows emit all N chunks from one loop callback, so they all wait in the bridge's
+buffer before ``async for`` reads the first; they compare with the burst baseline (the plain
+chain with one loop hop):
+
+- ``burst: prefix → filter → async for``: the library-only pipeline, usage counted in the loop
+  body. Between library pieces the wrappers are built as ``async for`` reads them, so the
+  waiting burst holds only the inner chunks;
+- ``burst: prefix_events → async for`` and ``burst: no operator → async for``: their
+  difference is ``prefix_events`` on its own;
+- ``burst+tap: …``: the same with a reactivex ``do_action`` counting usage after the library
+  operators: a foreign operator needs built chunks, so every wrapper is built on arrival and
+  waits in the buffer (the collector rescans them);
+- ``burst: baseline, tuple wrappers``: the plain chain with a tuple in place of each wrapper
+  model, the lightest chain doing the work, for reference.
 Each row is run ``R`` times, the rows taking turns so that they see the same load; the table
 shows the best run (wall clock; also process CPU time,
 steadier when other processes share the machine), the JSON every run. The usage total of each
@@ -231,15 +242,21 @@ class Tally:
 
 
 def rx_pipeline(
-    source: Observable[ChunkBase], tally: Tally, stages: str = "prefix+filter"
+    source: Observable[ChunkBase], tally: Tally | None, stages: str = "prefix+filter"
 ) -> Observable[ChunkBase]:
-    """The measured path; ``stages`` drops operators: ``prefix`` (no filter), ``none``."""
+    """The measured path; ``stages`` drops operators: ``prefix`` (no filter), ``none``.
+
+    With a ``tally``, the usage is counted by a reactivex ``do_action`` at the end; without,
+    the consumer counts it (see :func:`run_rx_async`).
+    """
     operators: list[Callable[[Observable[Any]], Observable[Any]]] = []
     if stages != "none":
         operators.append(prefix_events(PREFIX))
     if stages == "prefix+filter":
         operators.append(filter_type(PATTERN))
-    return source.pipe(*operators, ops.do_action(on_next=tally.tap))
+    if tally is not None:
+        operators.append(ops.do_action(on_next=tally.tap))
+    return source.pipe(*operators)
 
 
 async def run_rx_async(
@@ -247,13 +264,23 @@ async def run_rx_async(
     batch: int,
     bridge: Callable[[Observable[Any]], AsyncIterable[Any]],
     stages: str = "prefix+filter",
+    *,
+    rx_tap: bool = True,
 ) -> tuple[Elapsed, int, Usage]:
+    """Read the path with ``async for``; the usage is counted by a ``do_action`` tap
+    (``rx_tap``) or in the loop body, as the library-only pipeline's consumer would."""
     tally = Tally()
-    pipeline = rx_pipeline(loop_source(chunks, batch), tally, stages)
+    pipeline = rx_pipeline(loop_source(chunks, batch), tally if rx_tap else None, stages)
     count = 0
     started = Clock()
-    async for _chunk in bridge(pipeline):
-        count += 1
+    if rx_tap:
+        async for _chunk in bridge(pipeline):
+            count += 1
+    else:
+        tap = tally.tap
+        async for chunk in bridge(pipeline):
+            tap(chunk)
+            count += 1
     return started.elapsed(), count, tally.total
 
 
@@ -281,7 +308,11 @@ def run_reduce_sync(chunks: Sequence[ChunkBase]) -> tuple[Elapsed, int, Usage]:
     return started.elapsed(), len(chunks), totals[0]
 
 
-async def run_baseline(chunks: Sequence[ChunkBase], batch: int) -> tuple[Elapsed, int, Usage]:
+async def run_baseline(
+    chunks: Sequence[ChunkBase], batch: int, *, wrapper: str = "model"
+) -> tuple[Elapsed, int, Usage]:
+    """The plain chain: ``wrapper`` is ``"model"`` (the library's ``WrappedChunk``, built the
+    same cheap way) or ``"tuple"`` (no model at all: the lightest chain that does the work)."""
     matcher = TypeMatcher(PATTERN)
     memo = matcher.memo or {}
     tally = Tally()
@@ -310,9 +341,31 @@ async def run_baseline(chunks: Sequence[ChunkBase], batch: int) -> tuple[Elapsed
             tap(chunk)
             yield chunk
 
+    async def wrap_tuples(items: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async for chunk in items:
+            yield (PREFIX + chunk.type, chunk.run_id, "NETWORK", chunk)
+
+    async def keep_tuples(items: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async for item in items:
+            hit = memo.get(item[0])
+            if hit is None:
+                hit = matcher(item[0])
+            if hit:
+                yield item
+
+    async def count_usage_tuples(items: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async for item in items:
+            tap(item[3])
+            yield item
+
+    chain = (
+        count_usage(keep(wrap(source())))
+        if wrapper == "model"
+        else count_usage_tuples(keep_tuples(wrap_tuples(source())))
+    )
     count = 0
     started = Clock()
-    async for _chunk in count_usage(keep(wrap(source()))):
+    async for _chunk in chain:
         count += 1
     return started.elapsed(), count, tally.total
 
@@ -394,23 +447,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     burst = (
         to_async_iterable if to_async_iterable is not None else local_bridge
     )  # every chunk from one loop callback: they all wait in the bridge's buffer
+
+    def burst_rx(stages: str, rx_tap: bool) -> tuple[Elapsed, int, Usage]:
+        return loop.run_until_complete(run_rx_async(chunks, n, burst, stages, rx_tap=rx_tap))
+
     paths += [
         (
             "burst: baseline async generators",
             lambda: loop.run_until_complete(run_baseline(chunks, n)),
         ),
         (
-            "burst: rx → async for",
-            lambda: loop.run_until_complete(run_rx_async(chunks, n, burst)),
+            "burst: baseline, tuple wrappers",
+            lambda: loop.run_until_complete(run_baseline(chunks, n, wrapper="tuple")),
         ),
-        (
-            "burst: prefix_events → async for",
-            lambda: loop.run_until_complete(run_rx_async(chunks, n, burst, "prefix")),
-        ),
-        (
-            "burst: no operator → async for",
-            lambda: loop.run_until_complete(run_rx_async(chunks, n, burst, "none")),
-        ),
+        ("burst: prefix → filter → async for", lambda: burst_rx("prefix+filter", False)),
+        ("burst: prefix_events → async for", lambda: burst_rx("prefix", False)),
+        ("burst: no operator → async for", lambda: burst_rx("none", False)),
+        ("burst+tap: rx → async for", lambda: burst_rx("prefix+filter", True)),
+        ("burst+tap: prefix_events → tap", lambda: burst_rx("prefix", True)),
+        ("burst+tap: no operator → tap", lambda: burst_rx("none", True)),
     ]
     paths += [
         (
@@ -431,14 +486,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         base = burst_base if row["name"].startswith("burst") else rows[0]
         row["ratio_vs_baseline"] = round(row["us_per_event"] / base["us_per_event"], 3)
         row["cpu_ratio_vs_baseline"] = round(row["cpu_us_per_event"] / base["cpu_us_per_event"], 3)
-    prefix_share = {
-        key: round(
-            by_name["burst: prefix_events → async for"][key]
-            - by_name["burst: no operator → async for"][key],
-            3,
-        )
-        for key in ("us_per_event", "cpu_us_per_event")
-    }
+
+    def share(with_: str, without: str) -> dict[str, float]:
+        return {
+            key: round(by_name[with_][key] - by_name[without][key], 3)
+            for key in ("us_per_event", "cpu_us_per_event")
+        }
+
+    prefix_share = share("burst: prefix_events → async for", "burst: no operator → async for")
+    prefix_share_tap = share("burst+tap: prefix_events → tap", "burst+tap: no operator → tap")
+    lightest = by_name["burst: baseline, tuple wrappers"]
+    pipeline = by_name["burst: prefix → filter → async for"]
 
     print(
         f"{n:,} chunks ({n // STEP_EVERY:,} step-finish), {args.batch} per loop callback, "
@@ -456,7 +514,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     print(
         f"prefix_events in the burst: {prefix_share['us_per_event']:.3f} µs/chunk "
-        f"({prefix_share['cpu_us_per_event']:.3f} cpu); burst rows compare with the burst baseline"
+        f"({prefix_share['cpu_us_per_event']:.3f} cpu); with a reactivex tap after it, "
+        f"{prefix_share_tap['us_per_event']:.3f} ({prefix_share_tap['cpu_us_per_event']:.3f} cpu)"
+    )
+    print(
+        "burst: prefix → filter → async for vs the tuple-wrapper chain: "
+        f"{pipeline['us_per_event'] / lightest['us_per_event']:.2f}x "
+        f"({pipeline['cpu_us_per_event'] / lightest['cpu_us_per_event']:.2f}x cpu); "
+        "burst rows compare with the burst baseline"
     )
 
     report = {
@@ -474,6 +539,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cpu_count": os.cpu_count(),
         "rows": rows,
         "burst_prefix_events_us_per_event": prefix_share,
+        "burst_tap_prefix_events_us_per_event": prefix_share_tap,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")

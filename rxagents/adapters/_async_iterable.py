@@ -289,6 +289,9 @@ def to_async_iterable(
 
     Buffering: unbounded. Rx has no backpressure, so items the consumer has not read yet are
     kept in memory; a slow consumer of a fast, endless source grows the buffer without limit.
+    The library's own Observables are subscribed directly, and the chunks ``prefix_events``
+    wraps (through ``filter_type`` too) wait in the buffer unwrapped: each wrapper is built as
+    it is read.
 
     Args:
         observable: The source; subscribed once per returned iterator.

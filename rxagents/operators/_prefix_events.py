@@ -51,6 +51,11 @@ def prefix_events(
     Errors and completion pass through; a source item that is not a typed chunk (a wire dict:
     use ``ops.map(parse_chunk)`` first) ends the stream with :class:`InvalidInputError`.
 
+    When the consumer is the async edge (:func:`rxagents.adapters.to_async_iterable`), directly
+    or through :func:`filter_type`, each wrapper is built when ``async for`` reads it rather than
+    when its inner chunk arrives: a burst waiting to be read holds only the inner chunks. What
+    the reader gets is the same. A reactivex operator in between gets built wrappers as usual.
+
     ::
 
         source:  --[text-delta]------------[step-finish]--|
