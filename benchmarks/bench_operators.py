@@ -20,6 +20,9 @@ Rows:
   the operators' own cost;
 - ``rx reduce_usage (sync)``: ``prefix_events → filter_type → reduce_usage()`` subscribed
   synchronously (``reduce_usage`` emits once, so it cannot feed ``async for`` itself);
+- ``sync: prefix_events → sink`` and ``sync: no operator → sink``: subscribed synchronously,
+  usage counted in the sink; their difference is ``prefix_events`` on its own when nothing
+  waits in a buffer (each wrapper dies as soon as the sink returns);
 - ``baseline: async generators``: a plain chain of async generators doing the same work with
   the same helpers (the same cheap wrapper construction, type matcher and ``usage_of``), yielding
   to the loop once per batch.
@@ -298,6 +301,24 @@ def run_rx_sync(chunks: Sequence[ChunkBase]) -> tuple[Elapsed, int, Usage]:
     return started.elapsed(), count, tally.total
 
 
+def run_prefix_sync(chunks: Sequence[ChunkBase], stages: str) -> tuple[Elapsed, int, Usage]:
+    """``prefix_events`` (or nothing, ``stages="none"``) subscribed synchronously; the sink
+    counts usage, and nothing waits in a buffer: each wrapper dies once the sink returns."""
+    tally = Tally()
+    tap = tally.tap
+    pipeline = rx_pipeline(reactivex.from_iterable(chunks), None, stages)
+    count = 0
+
+    def on_next(chunk: ChunkBase) -> None:
+        nonlocal count
+        tap(chunk)
+        count += 1
+
+    started = Clock()
+    pipeline.subscribe(on_next)
+    return started.elapsed(), count, tally.total
+
+
 def run_reduce_sync(chunks: Sequence[ChunkBase]) -> tuple[Elapsed, int, Usage]:
     totals: list[Usage] = []
     pipeline = reactivex.from_iterable(chunks).pipe(
@@ -474,6 +495,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
         ("rx operators only (sync)", lambda: run_rx_sync(chunks)),
         ("rx reduce_usage (sync)", lambda: run_reduce_sync(chunks)),
+        ("sync: prefix_events → sink", lambda: run_prefix_sync(chunks, "prefix")),
+        ("sync: no operator → sink", lambda: run_prefix_sync(chunks, "none")),
     ]
     try:
         rows = measure(paths, args.repeat, expected, n)
@@ -495,6 +518,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     prefix_share = share("burst: prefix_events → async for", "burst: no operator → async for")
     prefix_share_tap = share("burst+tap: prefix_events → tap", "burst+tap: no operator → tap")
+    prefix_share_sync = share("sync: prefix_events → sink", "sync: no operator → sink")
     lightest = by_name["burst: baseline, tuple wrappers"]
     pipeline = by_name["burst: prefix → filter → async for"]
 
@@ -515,7 +539,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"prefix_events in the burst: {prefix_share['us_per_event']:.3f} µs/chunk "
         f"({prefix_share['cpu_us_per_event']:.3f} cpu); with a reactivex tap after it, "
-        f"{prefix_share_tap['us_per_event']:.3f} ({prefix_share_tap['cpu_us_per_event']:.3f} cpu)"
+        f"{prefix_share_tap['us_per_event']:.3f} ({prefix_share_tap['cpu_us_per_event']:.3f} cpu); "
+        f"synchronous, no buffer: {prefix_share_sync['us_per_event']:.3f} "
+        f"({prefix_share_sync['cpu_us_per_event']:.3f} cpu)"
     )
     print(
         "burst: prefix → filter → async for vs the tuple-wrapper chain: "
@@ -540,6 +566,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rows": rows,
         "burst_prefix_events_us_per_event": prefix_share,
         "burst_tap_prefix_events_us_per_event": prefix_share_tap,
+        "sync_prefix_events_us_per_event": prefix_share_sync,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")
