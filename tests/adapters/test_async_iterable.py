@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 import reactivex
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from reactivex import Observable, abc
 from reactivex import operators as ops
 from reactivex.disposable import Disposable
@@ -19,8 +21,9 @@ from reactivex.scheduler.eventloop import AsyncIOScheduler, AsyncIOThreadSafeSch
 
 from rxagents._core.rx import LateMap, lean
 from rxagents.adapters import ObservableAsyncIterator, from_async_iterable, to_async_iterable
-from rxagents.events import TextDelta, TextDeltaPayload, WrappedChunk
+from rxagents.events import Chunk, TextDelta, TextDeltaPayload, WrappedChunk
 from rxagents.operators import filter_type, prefix_events
+from rxagents.testing.strategies import agent_chunk_streams
 
 # --- sources --------------------------------------------------------------------------------
 
@@ -707,3 +710,29 @@ async def test_round_trip_through_both_adapters_and_break_closes_the_generator()
 
     await finally_ran.wait()
     assert received == [0, 10, 20]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    stream=agent_chunk_streams(), pattern=st.sampled_from(["*", "*-delta", "*tool-*", "*finish"])
+)
+def test_to_async_iterable_reads_late_wrappers_equal_to_eager_ones(
+    stream: list[Chunk], pattern: str
+) -> None:
+    prefix = "agent-execution-event-"
+
+    def pipeline() -> Observable[Any]:
+        return reactivex.from_iterable(stream).pipe(
+            prefix_events(prefix), filter_type(prefix + pattern)
+        )
+
+    async def read() -> list[Any]:
+        return [item async for item in to_async_iterable(pipeline())]
+
+    eager: list[Any] = []
+    pipeline().subscribe(eager.append)
+    late = asyncio.run(read())
+    assert late == eager
+    assert [item.model_dump(by_alias=True, exclude_unset=True) for item in late] == [
+        item.model_dump(by_alias=True, exclude_unset=True) for item in eager
+    ]
