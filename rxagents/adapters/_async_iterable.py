@@ -97,11 +97,8 @@ class _Receiver(Generic[_T]):
             self.on_next(build(raw))
             return
         self.buffer.append(raw)
-        waiter = self.waiter
-        if waiter is not None:
-            self.waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+        if self.waiter is not None:  # the reader waits: once per batch, not per item
+            self._wake()
 
     def _build_buffered(self) -> None:
         """Stop building on read: build the raw items still buffered, in place."""
@@ -118,13 +115,10 @@ class _Receiver(Generic[_T]):
             return
         if self.late is not None:
             self._build_buffered()
-        # Inlined _push: this is the hot path.
+        # _push without the call: this is the hot path
         self.buffer.append(value)
-        waiter = self.waiter
-        if waiter is not None:
-            self.waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+        if self.waiter is not None:  # the reader waits: once per batch, not per item
+            self._wake()
 
     def on_error(self, error: Exception) -> None:
         if self._queued or _get_ident() != self._thread:
