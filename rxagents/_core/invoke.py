@@ -16,6 +16,7 @@ import asyncio
 import inspect
 import sys
 from collections.abc import Callable, Coroutine, Generator
+from types import CoroutineType
 from typing import Any, Final, TypeVar
 
 from rxagents.errors import StepCancelledError
@@ -30,6 +31,11 @@ Outcome = Callable[[Any, Exception | None], None]
 _EAGER_START: Final = sys.version_info >= (3, 12)
 _enter_task = asyncio.tasks._enter_task
 _leave_task = asyncio.tasks._leave_task
+_current_tasks: dict[asyncio.AbstractEventLoop, asyncio.Task[Any]] = vars(asyncio.tasks).get(
+    "_current_tasks",
+    {},  # private, not in the type stubs; read on 3.11 only
+)
+"""What ``asyncio.current_task(loop)`` reads (3.11 has no C function for it)."""
 
 
 def invoke(
@@ -46,10 +52,13 @@ def invoke(
     except Exception as error:
         report(None, error)
         return None
-    if not inspect.isawaitable(result):
+    if type(result) is CoroutineType:  # an async function's call: skip the general checks
+        coroutine: Coroutine[Any, Any, Any] = result
+    elif inspect.isawaitable(result):
+        coroutine = result if inspect.iscoroutine(result) else _await(result)
+    else:
         report(result, None)
         return None
-    coroutine = result if inspect.iscoroutine(result) else _await(result)
     loop = asyncio.get_running_loop()
     if _EAGER_START:
         task: asyncio.Task[Any] = asyncio.Task(  # type: ignore[call-arg,unused-ignore]  # 3.12+
@@ -58,7 +67,7 @@ def invoke(
         if task.done():
             _report_task(task, report)
             return None
-    elif asyncio.current_task(loop) is not None:
+    elif _current_tasks.get(loop) is not None:
         task = loop.create_task(coroutine)  # inside another task: no eager leg (rare)
     else:
         global _spare
@@ -66,30 +75,34 @@ def invoke(
         if spare is None or spare.loop is not loop or spare.task.done() or spare.task.cancelling():
             spare = _spare = _Spare(loop)
         task = spare.task
-        continuation = spare.continuation
-        continuation._coroutine = coroutine
-        continuation.finished = False
+        value: Any = None
+        failure: BaseException | None = None
+        waits = False
         _enter_task(loop, task)  # private, stable in 3.11; what 3.12 does
         try:
-            continuation.first_leg()
+            pending = coroutine.send(None)
+            waits = True
+        except StopIteration as stop:
+            value = stop.value
+        except BaseException as error:
+            failure = error
         finally:
             _leave_task(loop, task)
-        if continuation.finished:
-            value, failure = continuation.value, continuation.error
-            # the task carries the next call's eager leg
-            continuation._coroutine = continuation.value = continuation.error = None
-            if failure is None:
-                report(value, None)
-            elif isinstance(failure, Exception):
-                report(None, failure)
-            elif isinstance(failure, asyncio.CancelledError):
-                report(None, StepCancelledError("the call was cancelled"))
-            else:
-                _spare = None
-                raise failure  # KeyboardInterrupt, SystemExit
-            return None
-        if _spare is spare:
+        if waits:
+            spare.continuation.take(coroutine, pending)
             _spare = None  # the call waits: the task is its own now
+        elif failure is None:  # the task carries the next call's eager leg
+            report(value, None)
+            return None
+        elif isinstance(failure, Exception):
+            report(None, failure)
+            return None
+        elif isinstance(failure, asyncio.CancelledError):
+            report(None, StepCancelledError("the call was cancelled"))
+            return None
+        else:
+            _spare = None
+            raise failure  # KeyboardInterrupt, SystemExit
     task.add_done_callback(lambda done: _report_task(done, report))
     return task
 
@@ -140,33 +153,24 @@ class _Continuation(Coroutine[Any, Any, Any]):
     The eager leg ran the user's coroutine up to its first real wait (``pending``); the task's
     first step hands that same future to the task instead of restarting the coroutine.
     Cancellation thrown into the task goes into the user's coroutine, also before the task's
-    first step. When the eager leg finished, the task's first step is a no-op: the outcome was
-    reported already, so the task ends with ``None`` (no "exception never retrieved"). Between
-    calls it holds no coroutine and counts as finished, ready for the next eager leg.
+    first step. Until a leg that waits is handed over (:meth:`take`), the continuation holds no
+    coroutine and counts as finished: the task's first step is then a no-op (the outcomes were
+    reported already), so a spare no call took ends with ``None``.
     """
 
-    __slots__ = ("_coroutine", "_pending", "_started", "error", "finished", "value")
+    __slots__ = ("_coroutine", "_pending", "_started", "finished")
 
     def __init__(self) -> None:
         self._coroutine: Coroutine[Any, Any, Any] | None = None
         self._started = False
         self._pending: Any = None
         self.finished = True
-        self.value: Any = None
-        self.error: BaseException | None = None
 
-    def first_leg(self) -> None:
-        """Run the user's coroutine up to its first wait, or to its end."""
-        coroutine = self._coroutine
-        assert coroutine is not None
-        try:
-            self._pending = coroutine.send(None)
-        except StopIteration as stop:
-            self.finished = True
-            self.value = stop.value
-        except BaseException as error:
-            self.finished = True
-            self.error = error
+    def take(self, coroutine: Coroutine[Any, Any, Any], pending: Any) -> None:
+        """Continue ``coroutine``, whose eager leg waits on ``pending``, in the task."""
+        self._coroutine = coroutine
+        self._pending = pending
+        self.finished = False
 
     def send(self, value: Any) -> Any:
         if self.finished:
