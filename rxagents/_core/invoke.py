@@ -39,13 +39,17 @@ _current_tasks: dict[asyncio.AbstractEventLoop, asyncio.Task[Any]] = vars(asynci
 
 
 def invoke(
-    function: Callable[[_T], Any], argument: _T, report: Outcome
+    function: Callable[[_T], Any],
+    argument: _T,
+    report: Outcome,
+    loop: asyncio.AbstractEventLoop | None = None,
 ) -> asyncio.Task[Any] | None:
     """Call ``function(argument)`` and ``report`` its outcome, synchronously when it is ready.
 
     Exceptions (``Exception`` only) are reported, never raised. Returns the task still running
     the call, or ``None`` when ``report`` was already called. Cancel the task to cancel the
     call; ignore reports after that (a cancelled call reports a :class:`StepCancelledError`).
+    ``loop`` is the running loop when the caller knows it (asking costs a system call).
     """
     try:
         result = function(argument)
@@ -59,7 +63,8 @@ def invoke(
     else:
         report(result, None)
         return None
-    loop = asyncio.get_running_loop()
+    if loop is None:
+        loop = asyncio.get_running_loop()
     if _EAGER_START:
         task: asyncio.Task[Any] = asyncio.Task(  # type: ignore[call-arg,unused-ignore]  # 3.12+
             coroutine, loop=loop, eager_start=True

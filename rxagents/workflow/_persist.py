@@ -123,7 +123,7 @@ class SnapshotWriter:
                 self._dirty = False
                 waiters, self._waiting = self._waiting, []
                 self._busy = True
-                invoke(self._write, None, self._reporter(waiters))
+                invoke(self._write, None, self._reporter(waiters), self._exe.loop)
         finally:
             self._in_start = False
         if self.error is not None:

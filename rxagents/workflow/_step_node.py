@@ -76,7 +76,7 @@ class _StepRun(LeafRun):
             retry_count=self.retry_count,
             iteration_count=scope.iteration,
         )
-        self.task = invoke(self.node.step.execute, context, self.outcome)
+        self.task = invoke(self.node.step.execute, context, self.outcome, exe.loop)
 
     def outcome(self, value: Any, error: Exception | None) -> None:
         if self.disposed:
