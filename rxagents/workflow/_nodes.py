@@ -117,6 +117,8 @@ class LeafRun(_Host, LeanSource[Chunk], abc.DisposableBase):
 
     observer: abc.ObserverBase[Chunk]
     """Where the run's chunks go (set when subscribed)."""
+    record: Record
+    """The step's record in this run (set when it starts)."""
 
     def __init__(self, node: LeafNode, exe: Execution, scope: Scope, slot: Slot) -> None:
         self.node = node
@@ -133,7 +135,6 @@ class LeafRun(_Host, LeanSource[Chunk], abc.DisposableBase):
         self.subscription: abc.DisposableBase | None = None
         self.step_id = ""
         self.call_id = ""
-        self.record: Record = {}
 
     def direct(
         self, observer: abc.ObserverBase[Chunk], scheduler: abc.SchedulerBase | None = None
@@ -223,10 +224,13 @@ class LeafRun(_Host, LeanSource[Chunk], abc.DisposableBase):
         record["output"] = output
         record["endedAt"] = now_ms()
         self.slot.value = output
-        self._leave()
+        exe = self.exe
+        if self.counted:  # _leave(), inline on the common path
+            self.counted = False
+            exe.active -= 1
         if not self.node.quiet:
             self.observer.on_next(self._result_chunk(record))
-            self.exe.save_soon()
+            exe.save_soon()
         self.observer.on_completed()
 
     def fail(self, error: ErrorInfo) -> None:

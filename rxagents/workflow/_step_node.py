@@ -21,7 +21,6 @@ class _StepRun(LeafRun):
     node: StepNode
 
     def work(self) -> None:
-        self.handle = None
         step = self.node.step
         self.retry_count = 0
         self.retry_state: tenacity.RetryCallState | None = None
