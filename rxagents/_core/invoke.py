@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import sys
+import types
 from collections.abc import Callable, Coroutine, Generator
+from types import CoroutineType
 from typing import Any, Final, TypeVar
 
 from rxagents.errors import StepCancelledError
@@ -30,27 +32,40 @@ Outcome = Callable[[Any, Exception | None], None]
 _EAGER_START: Final = sys.version_info >= (3, 12)
 _enter_task = asyncio.tasks._enter_task
 _leave_task = asyncio.tasks._leave_task
+_current_tasks: dict[asyncio.AbstractEventLoop, asyncio.Task[Any]] = vars(asyncio.tasks).get(
+    "_current_tasks",
+    {},  # private, not in the type stubs; read on 3.11 only
+)
+"""What ``asyncio.current_task(loop)`` reads (3.11 has no C function for it)."""
 
 
 def invoke(
-    function: Callable[[_T], Any], argument: _T, report: Outcome
+    function: Callable[[_T], Any],
+    argument: _T,
+    report: Outcome,
+    loop: asyncio.AbstractEventLoop | None = None,
 ) -> asyncio.Task[Any] | None:
     """Call ``function(argument)`` and ``report`` its outcome, synchronously when it is ready.
 
     Exceptions (``Exception`` only) are reported, never raised. Returns the task still running
     the call, or ``None`` when ``report`` was already called. Cancel the task to cancel the
     call; ignore reports after that (a cancelled call reports a :class:`StepCancelledError`).
+    ``loop`` is the running loop when the caller knows it (asking costs a system call).
     """
     try:
         result = function(argument)
     except Exception as error:
         report(None, error)
         return None
-    if not inspect.isawaitable(result):
+    if type(result) is CoroutineType:  # an async function's call: skip the general checks
+        coroutine: Coroutine[Any, Any, Any] = result
+    elif inspect.isawaitable(result):
+        coroutine = result if inspect.iscoroutine(result) else _await(result)
+    else:
         report(result, None)
         return None
-    coroutine = result if inspect.iscoroutine(result) else _await(result)
-    loop = asyncio.get_running_loop()
+    if loop is None:
+        loop = asyncio.get_running_loop()
     if _EAGER_START:
         task: asyncio.Task[Any] = asyncio.Task(  # type: ignore[call-arg,unused-ignore]  # 3.12+
             coroutine, loop=loop, eager_start=True
@@ -58,7 +73,7 @@ def invoke(
         if task.done():
             _report_task(task, report)
             return None
-    elif asyncio.current_task(loop) is not None:
+    elif _current_tasks.get(loop) is not None:
         task = loop.create_task(coroutine)  # inside another task: no eager leg (rare)
     else:
         global _spare
@@ -66,18 +81,18 @@ def invoke(
         if spare is None or spare.loop is not loop or spare.task.done() or spare.task.cancelling():
             spare = _spare = _Spare(loop)
         task = spare.task
-        continuation = spare.continuation
-        continuation._coroutine = coroutine
-        continuation.finished = False
+        outcome = spare.outcome
         _enter_task(loop, task)  # private, stable in 3.11; what 3.12 does
         try:
-            continuation.first_leg()
+            out = spare.runner.send(coroutine)
         finally:
             _leave_task(loop, task)
-        if continuation.finished:
-            value, failure = continuation.value, continuation.error
-            # the task carries the next call's eager leg
-            continuation._coroutine = continuation.value = continuation.error = None
+        if out is not outcome:  # it waits on ``out``
+            spare.continuation.take(spare.runner, outcome, out)
+            _spare = None  # the call waits: the task is its own now
+        else:  # the task carries the next call's eager leg
+            value, failure = outcome.value, outcome.error
+            outcome.value = outcome.error = None  # keep nothing of it
             if failure is None:
                 report(value, None)
             elif isinstance(failure, Exception):
@@ -88,8 +103,6 @@ def invoke(
                 _spare = None
                 raise failure  # KeyboardInterrupt, SystemExit
             return None
-        if _spare is spare:
-            _spare = None  # the call waits: the task is its own now
     task.add_done_callback(lambda done: _report_task(done, report))
     return task
 
@@ -103,12 +116,16 @@ class _Spare:
     cancellation), so the calls of one event-loop callback share one task: the first call that
     really waits keeps it and continues in it, the next call makes a new one. A spare that no
     call took ends with ``None`` at its first step, as a task whose leg finished always did.
+    The legs run in the spare's :func:`_legs` runner, which goes to the call that waits.
     """
 
-    __slots__ = ("continuation", "loop", "task")
+    __slots__ = ("continuation", "loop", "outcome", "runner", "task")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
+        self.outcome = _Outcome()
+        self.runner = _legs(self.outcome)
+        self.runner.send(None)
         self.continuation = _Continuation()
         self.task: asyncio.Task[Any] = loop.create_task(self.continuation)
 
@@ -134,39 +151,72 @@ async def _await(awaitable: Any) -> Any:
     return await awaitable
 
 
-class _Continuation(Coroutine[Any, Any, Any]):
-    """A task's coroutine (Python 3.11) whose first leg already ran eagerly.
+class _Outcome:
+    """How the last coroutine a :func:`_legs` runner ran ended: its value or its error."""
 
-    The eager leg ran the user's coroutine up to its first real wait (``pending``); the task's
-    first step hands that same future to the task instead of restarting the coroutine.
-    Cancellation thrown into the task goes into the user's coroutine, also before the task's
-    first step. When the eager leg finished, the task's first step is a no-op: the outcome was
-    reported already, so the task ends with ``None`` (no "exception never retrieved"). Between
-    calls it holds no coroutine and counts as finished, ready for the next eager leg.
-    """
-
-    __slots__ = ("_coroutine", "_pending", "_started", "error", "finished", "value")
+    __slots__ = ("error", "value")
 
     def __init__(self) -> None:
-        self._coroutine: Coroutine[Any, Any, Any] | None = None
-        self._started = False
-        self._pending: Any = None
-        self.finished = True
         self.value: Any = None
         self.error: BaseException | None = None
 
-    def first_leg(self) -> None:
-        """Run the user's coroutine up to its first wait, or to its end."""
-        coroutine = self._coroutine
-        assert coroutine is not None
+    def take(self) -> tuple[Any, BaseException | None]:
+        """Return ``(value, error)`` and forget them."""
+        found = self.value, self.error
+        self.value = self.error = None
+        return found
+
+
+Legs = Generator[Any, Any, None]
+
+
+@types.coroutine
+def _legs(outcome: _Outcome) -> Legs:
+    """Run each coroutine sent in, in this frame: to its end, or up to its first wait.
+
+    Yields ``outcome`` (filled in) when the coroutine ended: no exception says so, unlike
+    ``coroutine.send``, which ends in a ``StopIteration``. Otherwise it yields what the
+    coroutine waits on, and then belongs to that coroutine until it ends.
+    """
+    coroutine = yield outcome
+    while True:
         try:
-            self._pending = coroutine.send(None)
-        except StopIteration as stop:
-            self.finished = True
-            self.value = stop.value
+            outcome.value = yield from coroutine
+        except GeneratorExit:
+            raise
         except BaseException as error:
-            self.finished = True
-            self.error = error
+            outcome.error = error
+        coroutine = None  # ended: keep nothing of it
+        coroutine = yield outcome
+
+
+class _Continuation(Coroutine[Any, Any, Any]):
+    """A task's coroutine (Python 3.11) whose first leg already ran eagerly.
+
+    The eager leg ran the user's coroutine (in a :func:`_legs` runner) up to its first real
+    wait (``pending``); the task's first step hands that same future to the task instead of
+    restarting the coroutine, later steps go on through the runner, and its outcome ends the
+    task. Cancellation thrown into the task goes into the user's coroutine, also before the
+    task's first step. Until a leg that waits is handed over (:meth:`take`), the continuation
+    holds no coroutine and counts as finished: the task's first step is then a no-op (the
+    outcomes were reported already), so a spare no call took ends with ``None``.
+    """
+
+    __slots__ = ("_outcome", "_pending", "_runner", "_started", "finished")
+
+    def __init__(self) -> None:
+        self._runner: Legs | None = None
+        self._outcome = _Outcome()
+        self._started = False
+        self._pending: Any = None
+        self.finished = True
+
+    def take(self, runner: Legs, outcome: _Outcome, pending: Any) -> None:
+        """Continue the coroutine in ``runner``, whose eager leg waits on ``pending``."""
+        self._runner = runner
+        self._outcome = outcome
+        self._pending = pending
+        self.finished = False
 
     def send(self, value: Any) -> Any:
         if self.finished:
@@ -174,8 +224,8 @@ class _Continuation(Coroutine[Any, Any, Any]):
         if not self._started:
             self._started = True
             return self._pending
-        assert self._coroutine is not None
-        return self._coroutine.send(value)
+        assert self._runner is not None
+        return self._step(self._runner.send(value))
 
     def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
         error = typ if val is None else val
@@ -184,12 +234,22 @@ class _Continuation(Coroutine[Any, Any, Any]):
         if self.finished:
             raise error
         self._started = True
-        assert self._coroutine is not None
-        return self._coroutine.throw(error)
+        assert self._runner is not None
+        return self._step(self._runner.throw(error))
+
+    def _step(self, out: Any) -> Any:
+        if out is not self._outcome:
+            return out  # waits again
+        self.finished = True
+        self._runner = None
+        value, error = self._outcome.take()
+        if error is not None:
+            raise error
+        raise StopIteration(value)
 
     def close(self) -> None:
-        if not self.finished and self._coroutine is not None:
-            self._coroutine.close()
+        if not self.finished and self._runner is not None:
+            self._runner.close()
 
     def __await__(self) -> Generator[Any, None, Any]:
         raise TypeError("a _Continuation is driven by its task only")

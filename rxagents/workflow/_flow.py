@@ -218,7 +218,7 @@ def _evaluate(
 
     exe.active += len(conditions)
     for index, condition in enumerate(conditions):
-        task = invoke(condition, context, reporter(index))
+        task = invoke(condition, context, reporter(index), exe.loop)
         if task is not None:
             tasks.append(task)
 
@@ -392,7 +392,7 @@ def _call(
                 report(value, error)
                 observer.on_completed()
 
-        task = invoke(function, context, reported)
+        task = invoke(function, context, reported, exe.loop)
 
         def dispose() -> None:
             nonlocal disposed

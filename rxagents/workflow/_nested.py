@@ -19,27 +19,9 @@ from rxagents.workflow._nodes import NO_DISPOSAL, LeafNode, LeafRun, error_info
 from rxagents.workflow._state import Scope, Slot
 
 if TYPE_CHECKING:
-    from rxagents.workflow._execution import Execution
     from rxagents.workflow._workflow import Workflow
 
 __all__ = ("ForeachNode", "NestedNode")
-
-
-class NestedNode(LeafNode):
-    """A workflow used as a step: its steps run in the same stream under dotted ids."""
-
-    __slots__ = ("workflow",)
-
-    def __init__(
-        self, workflow: Workflow, key: str, *, deferred: bool = False, quiet: bool = False
-    ):
-        super().__init__(key, workflow.id, deferred=deferred, quiet=quiet)
-        self.workflow = workflow
-
-    def run(
-        self, exe: Execution, scope: Scope, slot: Slot, observer: abc.ObserverBase[Chunk]
-    ) -> LeafRun:
-        return _NestedRun(self, exe, scope, slot, observer)
 
 
 class _NestedRun(LeafRun):
@@ -88,25 +70,18 @@ class _NestedRun(LeafRun):
             self.succeed(output)
 
 
-class ForeachNode(LeafNode):
-    """Run a step for each item of its input list, at most ``concurrency`` at a time.
+class NestedNode(LeafNode):
+    """A workflow used as a step: its steps run in the same stream under dotted ids."""
 
-    One start and one result for the whole foreach (as in Mastra); the items run quietly.
-    After a failure or a suspension no further item starts; running items settle first.
-    """
+    __slots__ = ("workflow",)
 
-    __slots__ = ("concurrency", "item")
+    run_type = _NestedRun
 
-    def __init__(self, item: LeafNode, key: str, concurrency: int) -> None:
-        super().__init__(key, item.id)
-        self.item = item
-        self.concurrency = concurrency
-        self.style = "foreach"
-
-    def run(
-        self, exe: Execution, scope: Scope, slot: Slot, observer: abc.ObserverBase[Chunk]
-    ) -> LeafRun:
-        return _ForeachRun(self, exe, scope, slot, observer)
+    def __init__(
+        self, workflow: Workflow, key: str, *, deferred: bool = False, quiet: bool = False
+    ):
+        super().__init__(key, workflow.id, deferred=deferred, quiet=quiet)
+        self.workflow = workflow
 
 
 class _ForeachRun(LeafRun):
@@ -211,3 +186,21 @@ class _ForeachRun(LeafRun):
             self.suspended(suspended.suspend_payload)
             return
         self.succeed([s.value for s in slots])
+
+
+class ForeachNode(LeafNode):
+    """Run a step for each item of its input list, at most ``concurrency`` at a time.
+
+    One start and one result for the whole foreach (as in Mastra); the items run quietly.
+    After a failure or a suspension no further item starts; running items settle first.
+    """
+
+    __slots__ = ("concurrency", "item")
+
+    run_type = _ForeachRun
+
+    def __init__(self, item: LeafNode, key: str, concurrency: int) -> None:
+        super().__init__(key, item.id)
+        self.item = item
+        self.concurrency = concurrency
+        self.style = "foreach"

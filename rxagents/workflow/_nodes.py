@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
@@ -81,37 +81,20 @@ class LeafNode(Node):
         self.quiet = quiet
         """Emit no start/result chunks and keep no flat record (foreach items)."""
 
+    run_type: ClassVar[type[LeafRun]]
+    """The run of this kind of leaf (a class attribute of each kind)."""
+
     def observe(self, exe: Execution, scope: Scope, slot: Slot) -> Observable[Chunk]:
         """Return the leaf's run as a cold Observable."""
-        return _LeafSource(self, exe, scope, slot)
-
-    @abstractmethod
-    def run(
-        self, exe: Execution, scope: Scope, slot: Slot, observer: abc.ObserverBase[Chunk]
-    ) -> LeafRun:
-        """Return the run object of one subscription."""
-        ...
+        return self.run_type(self, exe, scope, slot)
 
 
-class _LeafSource(LeanSource[Chunk]):
-    """A leaf's work in one run: each subscription starts a :class:`LeafRun`."""
+class LeafRun(_Host, LeanSource[Chunk], abc.DisposableBase):
+    """One execution of a leaf: the start, the work (subclasses), then one ending.
 
-    __slots__ = ("exe", "node", "scope", "slot")  # no instance dict unless a lock is asked for
-
-    def __init__(self, node: LeafNode, exe: Execution, scope: Scope, slot: Slot) -> None:
-        self.node = node
-        self.exe = exe
-        self.scope = scope
-        self.slot = slot
-
-    def direct(
-        self, observer: abc.ObserverBase[Chunk], scheduler: abc.SchedulerBase | None = None
-    ) -> abc.DisposableBase:
-        return self.node.run(self.exe, self.scope, self.slot, observer).start()
-
-
-class LeafRun(_Host, abc.DisposableBase):
-    """One execution of a leaf: the start, the work (subclasses), then one ending."""
+    It is its own cold Observable: subscribing starts it (and its disposable stops it); a
+    second subscription starts a fresh run of the same leaf.
+    """
 
     __slots__ = (
         "call_id",
@@ -127,23 +110,22 @@ class LeafRun(_Host, abc.DisposableBase):
         "scope",
         "slot",
         "step_id",
+        "subscribed",
         "subscription",
         "task",
     )
 
-    def __init__(
-        self,
-        node: LeafNode,
-        exe: Execution,
-        scope: Scope,
-        slot: Slot,
-        observer: abc.ObserverBase[Chunk],
-    ) -> None:
+    observer: abc.ObserverBase[Chunk]
+    """Where the run's chunks go (set when subscribed)."""
+    record: Record
+    """The step's record in this run (set when it starts)."""
+
+    def __init__(self, node: LeafNode, exe: Execution, scope: Scope, slot: Slot) -> None:
         self.node = node
         self.exe = exe
         self.scope = scope
         self.slot = slot
-        self.observer = observer
+        self.subscribed = False
         self.disposed = False
         self.counted = False
         self.resumed = False
@@ -153,7 +135,16 @@ class LeafRun(_Host, abc.DisposableBase):
         self.subscription: abc.DisposableBase | None = None
         self.step_id = ""
         self.call_id = ""
-        self.record: Record = {}
+
+    def direct(
+        self, observer: abc.ObserverBase[Chunk], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        if self.subscribed:
+            again = self.node.run_type(self.node, self.exe, self.scope, self.slot)
+            return again.direct(observer, scheduler)
+        self.subscribed = True
+        self.observer = observer
+        return self.start()
 
     def start(self) -> abc.DisposableBase:
         node = self.node
@@ -233,10 +224,13 @@ class LeafRun(_Host, abc.DisposableBase):
         record["output"] = output
         record["endedAt"] = now_ms()
         self.slot.value = output
-        self._leave()
+        exe = self.exe
+        if self.counted:  # _leave(), inline on the common path
+            self.counted = False
+            exe.active -= 1
         if not self.node.quiet:
             self.observer.on_next(self._result_chunk(record))
-            self.exe.save_soon()
+            exe.save_soon()
         self.observer.on_completed()
 
     def fail(self, error: ErrorInfo) -> None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from itertools import islice
+from operator import is_
 from typing import TYPE_CHECKING, Any
 
 from rxagents._core.invoke import invoke
@@ -33,7 +35,6 @@ _log = logging.getLogger(__name__)
 _ENDED = frozenset({"success", "failed"})
 _encode_strict = json.JSONEncoder(allow_nan=False).encode
 """``json.dumps(value, allow_nan=False)`` without building an encoder per call."""
-_encode_key = json.JSONEncoder().encode
 
 Done = Callable[[Exception | None], None]
 """Called once a write that includes the run's state at request time ended (its error)."""
@@ -44,8 +45,9 @@ class SnapshotWriter:
 
     __slots__ = (
         "_busy",
-        "_cache",
         "_dirty",
+        "_ended",
+        "_ended_text",
         "_exe",
         "_idle",
         "_in_start",
@@ -80,7 +82,10 @@ class SnapshotWriter:
         self._in_start = False
         self._waiting: list[Done] = []
         self._idle: list[Done] = []
-        self._cache: dict[str, tuple[Record, str]] = {}
+        self._ended: list[Record] = []
+        """The records of the run's first steps, all ended when a write encoded them."""
+        self._ended_text = ""
+        """Those steps as JSON object members (``"id": {...}, ...``)."""
 
     @property
     def busy(self) -> bool:
@@ -118,7 +123,7 @@ class SnapshotWriter:
                 self._dirty = False
                 waiters, self._waiting = self._waiting, []
                 self._busy = True
-                invoke(self._write, None, self._reporter(waiters))
+                invoke(self._write, None, self._reporter(waiters), self._exe.loop)
         finally:
             self._in_start = False
         if self.error is not None:
@@ -151,24 +156,31 @@ class SnapshotWriter:
         self.durable_mark = max(self.durable_mark, mark)
 
     def _encode(self, snapshot: dict[str, Any]) -> JsonText:
-        """Encode ``snapshot``, reusing the JSON of steps that ended (they do not change).
+        """Encode ``snapshot``, reusing the JSON of the leading steps that ended (``steps`` last).
 
-        A run's snapshot grows with its steps and is written after each: encoding only what
-        changed keeps the cost per write about constant instead of growing with the run.
+        A run's snapshot grows with its steps and may be written after each: the run's first
+        steps that ended (their records no longer change) are encoded once, together, and
+        their text kept; a write encodes only the steps after them. A kept record that was
+        replaced since (a loop's next iteration, a failed step run again) drops the kept text.
         """
-        cache = self._cache
-        parts = []
-        for step_id, record in snapshot["steps"].items():
-            hit = cache.get(step_id)
-            if hit is not None and hit[0] is record:
-                parts.append(hit[1])
-                continue
-            text = f"{_encode_key(step_id)}:{_encode_strict(record)}"
-            if record.get("status") in _ENDED:
-                cache[step_id] = (record, text)
-            parts.append(text)
+        steps: dict[str, Record] = snapshot["steps"]
+        records = list(steps.values())
+        ended = self._ended
+        if ended and (len(records) < len(ended) or not all(map(is_, ended, records))):
+            ended.clear()
+            self._ended_text = ""
+        start = end = len(ended)
+        while end < len(records) and records[end].get("status") in _ENDED:
+            end += 1
+        if end > start:
+            members = _encode_strict(dict(islice(steps.items(), start, end)))[1:-1]
+            self._ended_text = f"{self._ended_text}, {members}" if start else members
+            ended.extend(records[start:end])
+        parts = [self._ended_text] if end else []
+        if end < len(records):
+            parts.append(_encode_strict(dict(islice(steps.items(), end, None)))[1:-1])
         head = _encode_strict({key: item for key, item in snapshot.items() if key != "steps"})
-        return JsonText(f'{head[:-1]},"steps":{{{",".join(parts)}}}}}')
+        return JsonText(f'{head[:-1]}, "steps": {{{", ".join(parts)}}}}}')
 
     def _reporter(self, waiters: list[Done]) -> Callable[[Any, Exception | None], None]:
         return lambda _, error: self._done(waiters, error)

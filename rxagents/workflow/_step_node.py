@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import tenacity
-from reactivex import abc
 
 from rxagents._core.invoke import invoke
 from rxagents.errors import InvalidInputError
-from rxagents.events import Chunk
 from rxagents.workflow._context import StepContext, StepWriter
 from rxagents.workflow._nodes import LeafNode, LeafRun, error_info
-from rxagents.workflow._state import Scope, Slot
 from rxagents.workflow._step import Step
 
-if TYPE_CHECKING:
-    from rxagents.workflow._execution import Execution
-
 __all__ = ("StepNode",)
-
-
-class StepNode(LeafNode):
-    """A :class:`Step`: validate the input, call ``execute``, retry, validate the output."""
-
-    __slots__ = ("step",)
-
-    def __init__(self, step: Step, key: str, *, deferred: bool = False, quiet: bool = False):
-        super().__init__(key, step.id, deferred=deferred, quiet=quiet)
-        self.step = step
-        if step.is_sleep:
-            self.style = "sleep"
-
-    def run(
-        self, exe: Execution, scope: Scope, slot: Slot, observer: abc.ObserverBase[Chunk]
-    ) -> LeafRun:
-        return _StepRun(self, exe, scope, slot, observer)
 
 
 class _StepRun(LeafRun):
@@ -44,7 +21,6 @@ class _StepRun(LeafRun):
     node: StepNode
 
     def work(self) -> None:
-        self.handle = None
         step = self.node.step
         self.retry_count = 0
         self.retry_state: tenacity.RetryCallState | None = None
@@ -76,7 +52,7 @@ class _StepRun(LeafRun):
             retry_count=self.retry_count,
             iteration_count=scope.iteration,
         )
-        self.task = invoke(self.node.step.execute, context, self.outcome)
+        self.task = invoke(self.node.step.execute, context, self.outcome, exe.loop)
 
     def outcome(self, value: Any, error: Exception | None) -> None:
         if self.disposed:
@@ -93,10 +69,10 @@ class _StepRun(LeafRun):
             else:
                 self.succeed(output)
                 return
-        if not self.retry(error):
+        if not self.retry_later(error):
             self.fail(error_info(error))
 
-    def retry(self, error: Exception) -> bool:
+    def retry_later(self, error: Exception) -> bool:
         """Schedule another attempt if the step's retry policy allows one."""
         policy = self.node.step.retry_policy
         if policy is None:
@@ -130,3 +106,17 @@ class _StepRun(LeafRun):
 
 
 _NOTHING: Any = object()
+
+
+class StepNode(LeafNode):
+    """A :class:`Step`: validate the input, call ``execute``, retry, validate the output."""
+
+    __slots__ = ("step",)
+
+    run_type = _StepRun
+
+    def __init__(self, step: Step, key: str, *, deferred: bool = False, quiet: bool = False):
+        super().__init__(key, step.id, deferred=deferred, quiet=quiet)
+        self.step = step
+        if step.is_sleep:
+            self.style = "sleep"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 from typing import Any
 
 import pytest
@@ -244,3 +245,27 @@ async def test_a_quick_call_that_cancels_its_task_leaves_the_next_calls_alone() 
         reports.arrived.clear()
         await reports.arrived.wait()
     assert reports.items == [("ignored the request", None), ("finished", None)]
+
+
+async def test_quick_calls_keep_nothing_of_their_outcomes_once_reported() -> None:
+    class Output:
+        pass
+
+    class Failure(RuntimeError):
+        pass
+
+    reports = Reports()
+
+    async def quick(_: Any) -> Output:
+        return Output()
+
+    async def fails(_: Any) -> None:
+        raise Failure("failed at once")
+
+    await from_callback(lambda: invoke(quick, None, reports))
+    await from_callback(lambda: invoke(fails, None, reports))
+    value, error = reports.items[0][0], reports.items[1][1]
+    kept = [weakref.ref(value), weakref.ref(error)]
+    reports.items.clear()
+    del value, error
+    assert [ref() for ref in kept] == [None, None]

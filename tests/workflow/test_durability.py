@@ -18,7 +18,7 @@ from rxagents.storage import InMemoryStorage, SqliteStorage, Storage
 from rxagents.testing import assert_well_formed
 from rxagents.workflow import SNAPSHOT_NAMESPACE, RunStateError, Step, StepContext, Workflow
 
-from .conftest import N, ask, collect, dbl, inc
+from .conftest import N, ask, collect, dbl, inc, later
 
 Opener = Callable[[], Storage]
 
@@ -184,6 +184,30 @@ async def test_each_finished_step_is_saved_while_the_run_goes_on(open_storage: O
     assert [r.run_id for r in await observer.list_runs(status="running")] == ["crash"]
     stream.cancel()
     await collect(stream, check=False)
+
+
+async def test_snapshots_written_as_a_loop_goes_keep_its_latest_records(
+    open_storage: Opener,
+) -> None:
+    storage = open_storage()
+
+    async def done(ctx: StepContext[Any]) -> bool:
+        await asyncio.sleep(0)  # a write while "again" is ended, before the next iteration
+        return bool(ctx.input_data["n"] >= 6)
+
+    flow = Workflow("wf-loop-saved", N, N, storage=storage).then(later("first"))
+    flow = flow.dountil(later("again"), done)
+    workflow = flow.then(later("last")).commit()
+    run = await workflow.create_run(run_id="loop")
+    stream = await run.stream(input_data={"n": 0})
+    assert (await stream.result).result == {"n": 7}
+    final = await storage.get(SNAPSHOT_NAMESPACE, "wf-loop-saved/loop")
+    assert isinstance(final, dict)
+    assert {key: step["output"] for key, step in final["steps"].items()} == {
+        "first": {"n": 1},
+        "again": {"n": 6},
+        "last": {"n": 7},
+    }
 
 
 async def test_list_runs_filters_by_status(open_storage: Opener) -> None:
