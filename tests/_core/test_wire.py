@@ -8,7 +8,7 @@ import pickle
 import pytest
 
 from rxagents._core.wire import trusted_builder
-from rxagents.events import TextDelta, TextDeltaPayload
+from rxagents.events import StepMetadata, TextDelta, TextDeltaPayload
 
 _build = trusted_builder(TextDelta, "run_id", "payload")
 
@@ -42,3 +42,22 @@ def test_the_shared_empty_extra_is_read_only_and_copies_are_plain_dicts() -> Non
     restored = pickle.loads(pickle.dumps(built))
     assert restored == built
     assert type(restored.model_extra) is dict
+
+
+def test_extra_keys_are_kept_in_order_like_a_validated_models() -> None:
+    build = trusted_builder(
+        StepMetadata, "id", "model_id", "model_metadata", extras=("modelVersion", "request")
+    )
+    built = build("r1", "m1", {"modelId": "m1"}, "v2", {})
+    validated = StepMetadata(
+        id="r1", model_id="m1", modelVersion="v2", model_metadata={"modelId": "m1"}, request={}
+    )
+    assert built == validated
+    assert built.model_extra == {"modelVersion": "v2", "request": {}}
+    assert built.model_dump_json(by_alias=True) == validated.model_dump_json(by_alias=True)
+    assert built.model_fields_set == validated.model_fields_set
+
+
+def test_extra_keys_must_not_be_fields() -> None:
+    with pytest.raises(ValueError, match="no extra keys"):
+        trusted_builder(StepMetadata, "id", extras=("model_id",))
