@@ -13,24 +13,13 @@ from reactivex import abc
 from rxagents._core.run_stream import ChunkBuffer, RunResult, RunStream, fail_quietly
 from rxagents.errors import ConfigurationError, RunError, RunFailedError
 from rxagents.events import (
-    Abort,
     AgentChunk,
-    AgentError,
     ErrorInfo,
     Finish,
-    ReasoningDelta,
-    StepFinish,
-    StepStart,
-    TextDelta,
-    ToolCall,
-    ToolCallApproval,
     ToolCallApprovalPayload,
     ToolCallPayload,
-    ToolCallSuspended,
     ToolCallSuspendedPayload,
-    ToolError,
     ToolErrorPayload,
-    ToolResult,
     ToolResultPayload,
     compact_chunk,
     compact_text,
@@ -271,9 +260,9 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
         last = chunks[-1] if chunks else None
         usage = Usage.zero
         outcome: dict[str, Any] = {}
-        paused = isinstance(last, ToolCallApproval | ToolCallSuspended)
+        paused = last is not None and last.type in _PAUSES
         outcome["pending_tool_calls"] = (
-            [c.payload for c in items if isinstance(c, ToolCallApproval | ToolCallSuspended)]
+            [c.payload for c in items if type(c) is not tuple and c.type in _PAUSES]
             if paused
             else []
         )
@@ -299,7 +288,7 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
         outcome["steps"] = steps
         outcome["error"] = None
         for chunk in items:
-            if isinstance(chunk, AgentError):
+            if type(chunk) is not tuple and chunk.type == "error":
                 outcome["error"] = chunk.payload.error
         run = self._run
         if run.output is None:
@@ -315,6 +304,9 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
             outcome["object"] = _Failure(RunError(f"no structured output: {reason}"))
         return outcome
 
+
+_PAUSES = frozenset({"tool-call-approval", "tool-call-suspended"})
+"""The chunks a paused run ends with."""
 
 _RESULTS = (
     "text",
@@ -372,22 +364,28 @@ def _steps_of(chunks: Sequence[Any]) -> list[AgentStep]:
             AgentStep("".join(text), "".join(reasoning), list(calls), list(results), reason, usage)
         )
 
+    # dispatched on the wire type: isinstance checks against pydantic classes (ABCs) cost a
+    # few times more, and every kind below is one class
     for chunk in chunks:
         if type(chunk) is tuple:
             delta = compact_text(chunk)
             if delta is not None:
                 (text if delta[0] == "text-delta" else reasoning).append(delta[1])
-        elif isinstance(chunk, StepStart):
+            continue
+        kind = chunk.type
+        if kind == "text-delta":
+            text.append(chunk.payload.text)
+        elif kind == "reasoning-delta":
+            reasoning.append(chunk.payload.text)
+        elif kind == "step-start":
             started = True
             text, reasoning, calls, results = [], [], [], []
             reason, usage = "other", Usage.zero
-        elif isinstance(chunk, TextDelta | ReasoningDelta):
-            (text if chunk.type == "text-delta" else reasoning).append(chunk.payload.text)
-        elif isinstance(chunk, ToolCall):
+        elif kind == "tool-call":
             calls.append(chunk.payload)
-        elif isinstance(chunk, ToolResult | ToolError):
+        elif kind == "tool-result" or kind == "tool-error":
             results.append(chunk.payload)
-        elif isinstance(chunk, StepFinish):
+        elif kind == "step-finish":
             summaries = chunk.payload.output.tool_calls
             if not started and not calls and isinstance(summaries, list):
                 # the step a resumed stream finishes began before the pause
@@ -398,7 +396,7 @@ def _steps_of(chunks: Sequence[Any]) -> list[AgentStep]:
             usage = chunk.payload.output.usage
             close()
             started = False
-        elif isinstance(chunk, Abort) and started:
+        elif kind == "abort" and started:
             reason = "abort"
             close()
             started = False
