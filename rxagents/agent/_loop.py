@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +25,7 @@ from pydantic import MISSING, BaseModel, ValidationError
 from reactivex import abc
 
 from rxagents._core.clock import now_ms
+from rxagents._core.ids import random_id
 from rxagents._core.partial_json import parse_partial_json
 from rxagents._core.rx import OneShotRun, subscribe_direct
 from rxagents._core.wire import trusted_builder
@@ -105,8 +105,8 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers, PauseHandling):
 
     def __init__(self, config: RunConfig) -> None:
         self.config = config
-        self.run_id = config.run_id or str(uuid.uuid4())
-        self.message_id = str(uuid.uuid4())
+        self.run_id = config.run_id or random_id()
+        self.message_id = random_id()
         self.response_messages: list[Message] = []
         """The assistant and tool messages this run produced (for memory)."""
         self.object: Any = None
