@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticUndefined
 
-__all__ = ("SharedFieldsSet", "WireModel", "trusted_builder", "wire_name")
+__all__ = ("SharedFieldsSet", "WireModel", "trusted_builder", "wire_name", "with_extra")
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -168,3 +168,20 @@ def trusted_builder(
     exec(source, namespace)  # generated from field names only; no user input
     build: Callable[..., _M] = namespace["build"]
     return build
+
+
+def with_extra(model: _M, key: str, value: Any) -> _M:
+    """Return ``model.model_copy(update={key: value})`` for an extra ``key``, more cheaply.
+
+    The copy has the same fields, the extras plus ``key`` (last, or in its place when
+    ``model`` had it), and ``key`` in its fields set, exactly as ``model_copy`` makes it. A
+    field name, or a model with private attributes, goes through ``model_copy`` itself.
+    """
+    if key in type(model).model_fields or model.__pydantic_private__ is not None:
+        return model.model_copy(update={key: value})
+    copied = _new(type(model))
+    _set_dict(copied, dict(model.__dict__))
+    _set_fields_set(copied, {*model.__pydantic_fields_set__, key})
+    _set_extra(copied, {**(model.__pydantic_extra__ or {}), key: value})
+    _set_private(copied, None)
+    return copied

@@ -28,7 +28,7 @@ from rxagents._core.clock import now_ms
 from rxagents._core.ids import random_id
 from rxagents._core.partial_json import parse_partial_json
 from rxagents._core.rx import OneShotRun, subscribe_direct
-from rxagents._core.wire import trusted_builder
+from rxagents._core.wire import trusted_builder, with_extra
 from rxagents.agent._part_handlers import HANDLERS, PartHandlers
 from rxagents.agent._pause import PauseHandling, Resume, RunApprovalPolicy
 from rxagents.agent._step_state import PendingCall, StepState, result_chunk
@@ -401,7 +401,7 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers, PauseHandling):
         raw = self._step.raw_usage
         if raw is MISSING:
             return usage
-        return usage.model_copy(update={"raw": raw})
+        return with_extra(usage, "raw", raw)
 
     def _step_payload(self, is_continued: bool, usage: Usage) -> StepFinishPayload:
         return self._step.finish_payload(

@@ -7,8 +7,9 @@ import pickle
 
 import pytest
 
-from rxagents._core.wire import trusted_builder
+from rxagents._core.wire import trusted_builder, with_extra
 from rxagents.events import StepMetadata, TextDelta, TextDeltaPayload
+from rxagents.usage import Usage
 
 _build = trusted_builder(TextDelta, "run_id", "payload")
 
@@ -61,3 +62,17 @@ def test_extra_keys_are_kept_in_order_like_a_validated_models() -> None:
 def test_extra_keys_must_not_be_fields() -> None:
     with pytest.raises(ValueError, match="no extra keys"):
         trusted_builder(StepMetadata, "id", extras=("model_id",))
+
+
+def test_with_extra_copies_like_model_copy() -> None:
+    usage = Usage.model_validate({"inputTokens": 1, "outputTokens": 2, "raw": {"a": 1}})
+    for key in ("raw", "other"):
+        copied = with_extra(usage, key, {"b": 2})
+        expected = usage.model_copy(update={key: {"b": 2}})
+        assert copied == expected
+        assert copied.model_extra == expected.model_extra
+        assert list(copied.model_extra or {}) == list(expected.model_extra or {})
+        assert copied.model_fields_set == expected.model_fields_set
+        assert copied.model_dump_json(by_alias=True) == expected.model_dump_json(by_alias=True)
+    assert usage.model_extra == {"raw": {"a": 1}}
+    assert with_extra(usage, "input_tokens", 5).input_tokens == 5
