@@ -80,9 +80,14 @@ _step_finish = trusted_builder(StepFinish, "run_id", "payload")
 _finish = trusted_builder(Finish, "run_id", "payload")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RunConfig:
-    """Everything one agent run needs; built by ``Agent`` from its settings and the call's."""
+    """Everything one agent run needs; built by ``Agent`` from its settings and the call's.
+
+    Read-only by convention (``dataclasses.replace`` makes variants): not a frozen dataclass,
+    whose ``__init__`` sets each field through ``object.__setattr__`` — a few microseconds on
+    every run.
+    """
 
     agent_id: str
     model: LanguageModel
