@@ -138,7 +138,8 @@ def trusted_builder(
         "_set_fields_set": _set_fields_set,
         "_set_extra": _set_extra,
         "_set_private": _set_private,
-        "_no_extra": _NO_EXTRA,
+        # validation leaves ``__pydantic_extra__`` empty, or ``None`` when the class drops extras
+        "_no_extra": _NO_EXTRA if cls.model_config.get("extra") == "allow" else None,
         "_cls": cls,
         # one shared, read-only set per builder: a set per instance would double the objects
         # the garbage collector tracks

@@ -77,6 +77,7 @@ _step_start_payload = trusted_builder(
     StepStartPayload, "request", "warnings", "message_id", "started_at"
 )
 _step_finish = trusted_builder(StepFinish, "run_id", "payload")
+_model_call = trusted_builder(ModelCall, "prompt", "tools", "response_format")
 _finish = trusted_builder(Finish, "run_id", "payload")
 
 
@@ -207,16 +208,18 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers, PauseHandling):
         self._failed = False
         self._emit(_step_start(self.run_id, _step_start_payload({}, [], self.message_id, now_ms())))
         config = self.config
-        call = ModelCall(
-            prompt=self._prompt,
-            tools=[tool.spec(name) for name, tool in config.tools.items()],
-            response_format=(
-                {"type": "json", "schema": config.output.model_json_schema()}
-                if config.output is not None
-                else None
-            ),
-            **config.settings,
+        tools = [tool.spec(name) for name, tool in config.tools.items()]
+        response_format = (
+            {"type": "json", "schema": config.output.model_json_schema()}
+            if config.output is not None
+            else None
         )
+        if config.settings:
+            call = ModelCall(
+                prompt=self._prompt, tools=tools, response_format=response_format, **config.settings
+            )
+        else:  # nothing to validate: each message copied, as validation copies them
+            call = _model_call([dict(m) for m in self._prompt], tools, response_format)
         try:
             source = config.model.do_stream(call)
             self._model_subscription = subscribe_direct(
