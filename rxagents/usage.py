@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import MISSING
 
-from rxagents._core.wire import WireModel
+from rxagents._core.wire import WireModel, trusted_builder
 
 __all__ = ("Usage",)
 
@@ -51,13 +51,13 @@ class Usage(WireModel):
         creation = _add_optional(
             self.cache_creation_input_tokens, other.cache_creation_input_tokens
         )
-        return Usage(
-            input_tokens=self.input_tokens + other.input_tokens,
-            output_tokens=self.output_tokens + other.output_tokens,
-            total_tokens=self.total_tokens + other.total_tokens,
-            reasoning_tokens=reasoning,
-            cached_input_tokens=cached,
-            cache_creation_input_tokens=creation,
+        return _sum(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.total_tokens + other.total_tokens,
+            reasoning,
+            cached,
+            creation,
         )
 
     def filled(self) -> Usage:
@@ -116,3 +116,15 @@ def _add_optional(a: int | MISSING, b: int | MISSING) -> int | MISSING:
 
 
 Usage.zero = Usage(input_tokens=0, output_tokens=0, total_tokens=0)
+
+_sum = trusted_builder(
+    Usage,
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "reasoning_tokens",
+    "cached_input_tokens",
+    "cache_creation_input_tokens",
+)
+"""A sum of two usages, built without validation: its counters are ints already (fields set:
+all six, as ``Usage(...)`` given every counter, absent ones as ``MISSING``)."""

@@ -9,7 +9,7 @@ streamed token.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, NoReturn, TypeVar
 
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticUndefined
 
-__all__ = ("SharedFieldsSet", "WireModel", "trusted_builder", "wire_name")
+__all__ = ("SharedFieldsSet", "WireModel", "trusted_builder", "wire_name", "with_extra")
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -112,30 +112,38 @@ class WireModel(BaseModel):
 
 
 def trusted_builder(
-    cls: type[_M], *params: str, fields_set: Iterable[str] | None = None
+    cls: type[_M],
+    *params: str,
+    extras: Sequence[str] = (),
+    fields_set: Iterable[str] | None = None,
 ) -> Callable[..., _M]:
     """Return ``build(*values)`` making a ``cls`` instance from trusted data, without validation.
 
     ``params`` names the fields passed positionally, in that order; every other field takes its
-    default (fields with a default factory must be passed). The instance is indistinguishable
-    from a validated one: same ``__dict__`` order, equality, dumps and ``model_fields_set``
-    (``params``, or ``fields_set`` when given).
+    default (fields with a default factory must be passed). ``extras`` names extra keys (``cls``
+    must allow them), passed positionally after the fields and kept in that order, as
+    validation keeps the keys it does not know. The instance is indistinguishable from a
+    validated one: same ``__dict__`` order, extras, equality, dumps and ``model_fields_set``
+    (``params`` and ``extras``, or ``fields_set`` when given).
     """
     fields = cls.model_fields
     unknown = set(params) - set(fields)
     if unknown:
         raise ValueError(f"{cls.__name__} has no fields {sorted(unknown)}")
+    if extras and (set(extras) & set(fields) or cls.model_config.get("extra") != "allow"):
+        raise ValueError(f"{cls.__name__} takes no extra keys {list(extras)}")
     namespace: dict[str, Any] = {
         "_new": _new,
         "_set_dict": _set_dict,
         "_set_fields_set": _set_fields_set,
         "_set_extra": _set_extra,
         "_set_private": _set_private,
-        "_no_extra": _NO_EXTRA,
+        # validation leaves ``__pydantic_extra__`` empty, or ``None`` when the class drops extras
+        "_no_extra": _NO_EXTRA if cls.model_config.get("extra") == "allow" else None,
         "_cls": cls,
         # one shared, read-only set per builder: a set per instance would double the objects
         # the garbage collector tracks
-        "_fields_set": SharedFieldsSet(params if fields_set is None else fields_set),
+        "_fields_set": SharedFieldsSet((*params, *extras) if fields_set is None else fields_set),
     }
     items = []
     for name, field in fields.items():
@@ -146,15 +154,35 @@ def trusted_builder(
             raise ValueError(f"{cls.__name__}.{name} has no default; pass it")
         namespace[f"_d_{name}"] = field.default
         items.append(f"{name!r}: _d_{name}")
+    extra_params = [f"_extra{index}" for index in range(len(extras))]
+    extra_items = [f"{key!r}: _extra{index}" for index, key in enumerate(extras)]
+    extra = f"{{{', '.join(extra_items)}}}" if extras else "_no_extra"
     source = (
-        f"def build({', '.join(params)}):\n"
+        f"def build({', '.join((*params, *extra_params))}):\n"
         "    obj = _new(_cls)\n"
         f"    _set_dict(obj, {{{', '.join(items)}}})\n"
         "    _set_fields_set(obj, _fields_set)\n"
-        "    _set_extra(obj, _no_extra)\n"
+        f"    _set_extra(obj, {extra})\n"
         "    _set_private(obj, None)\n"
         "    return obj\n"
     )
     exec(source, namespace)  # generated from field names only; no user input
     build: Callable[..., _M] = namespace["build"]
     return build
+
+
+def with_extra(model: _M, key: str, value: Any) -> _M:
+    """Return ``model.model_copy(update={key: value})`` for an extra ``key``, more cheaply.
+
+    The copy has the same fields, the extras plus ``key`` (last, or in its place when
+    ``model`` had it), and ``key`` in its fields set, exactly as ``model_copy`` makes it. A
+    field name, or a model with private attributes, goes through ``model_copy`` itself.
+    """
+    if key in type(model).model_fields or model.__pydantic_private__ is not None:
+        return model.model_copy(update={key: value})
+    copied = _new(type(model))
+    _set_dict(copied, dict(model.__dict__))
+    _set_fields_set(copied, {*model.__pydantic_fields_set__, key})
+    _set_extra(copied, {**(model.__pydantic_extra__ or {}), key: value})
+    _set_private(copied, None)
+    return copied

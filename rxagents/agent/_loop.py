@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,9 +25,10 @@ from pydantic import MISSING, BaseModel, ValidationError
 from reactivex import abc
 
 from rxagents._core.clock import now_ms
+from rxagents._core.ids import random_id
 from rxagents._core.partial_json import parse_partial_json
 from rxagents._core.rx import OneShotRun, subscribe_direct
-from rxagents._core.wire import trusted_builder
+from rxagents._core.wire import trusted_builder, with_extra
 from rxagents.agent._part_handlers import HANDLERS, PartHandlers
 from rxagents.agent._pause import PauseHandling, Resume, RunApprovalPolicy
 from rxagents.agent._step_state import PendingCall, StepState, result_chunk
@@ -77,12 +77,18 @@ _step_start_payload = trusted_builder(
     StepStartPayload, "request", "warnings", "message_id", "started_at"
 )
 _step_finish = trusted_builder(StepFinish, "run_id", "payload")
+_model_call = trusted_builder(ModelCall, "prompt", "tools", "response_format")
 _finish = trusted_builder(Finish, "run_id", "payload")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RunConfig:
-    """Everything one agent run needs; built by ``Agent`` from its settings and the call's."""
+    """Everything one agent run needs; built by ``Agent`` from its settings and the call's.
+
+    Read-only by convention (``dataclasses.replace`` makes variants): not a frozen dataclass,
+    whose ``__init__`` sets each field through ``object.__setattr__`` — a few microseconds on
+    every run.
+    """
 
     agent_id: str
     model: LanguageModel
@@ -105,8 +111,8 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers, PauseHandling):
 
     def __init__(self, config: RunConfig) -> None:
         self.config = config
-        self.run_id = config.run_id or str(uuid.uuid4())
-        self.message_id = str(uuid.uuid4())
+        self.run_id = config.run_id or random_id()
+        self.message_id = random_id()
         self.response_messages: list[Message] = []
         """The assistant and tool messages this run produced (for memory)."""
         self.object: Any = None
@@ -202,16 +208,18 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers, PauseHandling):
         self._failed = False
         self._emit(_step_start(self.run_id, _step_start_payload({}, [], self.message_id, now_ms())))
         config = self.config
-        call = ModelCall(
-            prompt=self._prompt,
-            tools=[tool.spec(name) for name, tool in config.tools.items()],
-            response_format=(
-                {"type": "json", "schema": config.output.model_json_schema()}
-                if config.output is not None
-                else None
-            ),
-            **config.settings,
+        tools = [tool.spec(name) for name, tool in config.tools.items()]
+        response_format = (
+            {"type": "json", "schema": config.output.model_json_schema()}
+            if config.output is not None
+            else None
         )
+        if config.settings:
+            call = ModelCall(
+                prompt=self._prompt, tools=tools, response_format=response_format, **config.settings
+            )
+        else:  # nothing to validate: each message copied, as validation copies them
+            call = _model_call([dict(m) for m in self._prompt], tools, response_format)
         try:
             source = config.model.do_stream(call)
             self._model_subscription = subscribe_direct(
@@ -401,7 +409,7 @@ class AgentRun(OneShotRun[AgentChunk], PartHandlers, PauseHandling):
         raw = self._step.raw_usage
         if raw is MISSING:
             return usage
-        return usage.model_copy(update={"raw": raw})
+        return with_extra(usage, "raw", raw)
 
     def _step_payload(self, is_continued: bool, usage: Usage) -> StepFinishPayload:
         return self._step.finish_payload(

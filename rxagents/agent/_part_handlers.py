@@ -43,6 +43,7 @@ _reasoning_delta = trusted_builder(ReasoningDelta, "run_id", "payload")
 _text_start = trusted_builder(TextStart, "run_id", "payload")
 _text_end = trusted_builder(TextEnd, "run_id", "payload")
 _block_payload = trusted_builder(TextBlockPayload, "id")
+_block_end_payload = trusted_builder(TextBlockPayload, "id", extras=("type",))
 _reasoning_delta_payload = trusted_builder(ReasoningDeltaPayload, "id", "text")
 _tool_call_delta = trusted_builder(ToolCallDelta, "run_id", "payload")
 _tool_call_delta_payload = trusted_builder(
@@ -67,13 +68,14 @@ class PartHandlers(ABC):
 
     def _block_payload(self, part: Any, extra_type: str | None = None) -> TextBlockPayload:
         metadata = getattr(part, "provider_metadata", MISSING)
+        if metadata is MISSING:
+            if extra_type is None:
+                return _block_payload(part.id)
+            return _block_end_payload(part.id, extra_type)
         fields: dict[str, Any] = {"id": part.id}
         if extra_type is not None:
             fields["type"] = extra_type  # Mastra repeats the chunk type in text-end payloads
-        if metadata is not MISSING:
-            fields["provider_metadata"] = metadata
-        if len(fields) == 1:
-            return _block_payload(part.id)
+        fields["provider_metadata"] = metadata
         return TextBlockPayload(**fields)
 
     def _on_text_start(self, part: Any) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import MISSING, BaseModel
 
 from rxagents._core.clock import now_ms
+from rxagents._core.wire import trusted_builder
 from rxagents.agent._blocks import OpenBlocks
 from rxagents.events import (
     AgentChunk,
@@ -33,6 +34,27 @@ from rxagents.models import LanguageModel, Message
 from rxagents.usage import Usage
 
 __all__ = ("PendingCall", "StepState", "call_summary", "result_chunk", "transcript")
+
+_step_result = trusted_builder(StepResult, "reason", "is_continued")
+_step_output = trusted_builder(StepOutput, "text", "tool_calls", "usage")
+_step_finish_payload = trusted_builder(
+    StepFinishPayload,
+    "message_id",
+    "step_result",
+    "output",
+    "metadata",
+    extras=("processorRetryCount",),
+)
+_model_metadata = trusted_builder(
+    StepMetadata,
+    "id",
+    "model_id",
+    "provider",
+    "timestamp",
+    "model_metadata",
+    extras=("modelVersion", "modelProvider", "request"),
+)
+"""``metadata`` without a response-metadata part: the model's version and provider stand in."""
 
 
 @dataclass
@@ -88,29 +110,54 @@ class StepState:
         ``resumed``: the step began in a paused stream; as in Mastra, its ``stepResult``
         carries the resumed stream's message id.
         """
-        result: dict[str, Any] = {"reason": self.reason, "is_continued": is_continued}
-        if self.warnings or self.warnings_always:
-            result["warnings"] = self.warnings
-        if resumed:
-            result["message_id"] = message_id
-        output: dict[str, Any] = {}
-        if structured is not None:
-            output["object"] = structured.model_dump(mode="json", by_alias=True)
-        return StepFinishPayload(
-            message_id=message_id,
-            step_result=StepResult(**result),
-            output=StepOutput(
-                text="".join(self.text),
-                tool_calls=[call_summary(c) for c in self.calls],
+        text = "".join(self.text)
+        calls = [call_summary(c) for c in self.calls]
+        # the common shapes are built without validation (every value comes from validated
+        # parts or the loop itself); the rarer ones are validated
+        if self.warnings or self.warnings_always or resumed:
+            result: dict[str, Any] = {"reason": self.reason, "is_continued": is_continued}
+            if self.warnings or self.warnings_always:
+                result["warnings"] = self.warnings
+            if resumed:
+                result["message_id"] = message_id
+            step_result = StepResult(**result)
+        else:
+            step_result = _step_result(self.reason, is_continued)
+        if structured is None:
+            output = _step_output(text, calls, usage)
+        else:
+            output = StepOutput(
+                text=text,
+                tool_calls=calls,
                 usage=usage,
-                **output,
-            ),
-            metadata=self._metadata(message_id, model),
-            processorRetryCount=0,  # as in Mastra (no output processors here)
+                object=structured.model_dump(mode="json", by_alias=True),
+            )
+        return _step_finish_payload(
+            message_id,
+            step_result,
+            output,
+            self._metadata(message_id, model),
+            0,  # processorRetryCount, as in Mastra (no output processors here)
         )
 
     def _metadata(self, message_id: str, model: LanguageModel) -> StepMetadata:
         response = self.response
+        model_metadata = {
+            "modelId": model.model_id,
+            "modelVersion": model.specification_version,
+            "modelProvider": model.provider,
+        }
+        if not response and self.provider_metadata is MISSING:  # the common shape
+            return _model_metadata(
+                f"resp-{message_id}",
+                model.model_id,
+                model.provider,
+                now_ms(),
+                model_metadata,
+                model.specification_version,
+                model.provider,
+                {},
+            )
         fields: dict[str, Any] = {
             "id": response.get("id") or f"resp-{message_id}",
             "model_id": response.get("model_id") or model.model_id,
@@ -120,11 +167,7 @@ class StepState:
         if not response:  # as in Mastra: the model's version and provider stand in
             fields["modelVersion"] = model.specification_version
             fields["modelProvider"] = model.provider
-        fields["model_metadata"] = {
-            "modelId": model.model_id,
-            "modelVersion": model.specification_version,
-            "modelProvider": model.provider,
-        }
+        fields["model_metadata"] = model_metadata
         fields["request"] = {}
         if self.provider_metadata is not MISSING:
             fields["providerMetadata"] = self.provider_metadata

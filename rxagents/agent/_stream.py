@@ -13,24 +13,13 @@ from reactivex import abc
 from rxagents._core.run_stream import ChunkBuffer, RunResult, RunStream, fail_quietly
 from rxagents.errors import ConfigurationError, RunError, RunFailedError
 from rxagents.events import (
-    Abort,
     AgentChunk,
-    AgentError,
     ErrorInfo,
     Finish,
-    ReasoningDelta,
-    StepFinish,
-    StepStart,
-    TextDelta,
-    ToolCall,
-    ToolCallApproval,
     ToolCallApprovalPayload,
     ToolCallPayload,
-    ToolCallSuspended,
     ToolCallSuspendedPayload,
-    ToolError,
     ToolErrorPayload,
-    ToolResult,
     ToolResultPayload,
     compact_chunk,
     compact_text,
@@ -114,21 +103,12 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
     """
 
     def __init__(self, run: AgentSource) -> None:
-        loop = asyncio.get_running_loop()
         self._run = run
-        self._text: asyncio.Future[str] = loop.create_future()
-        self._finish_reason: asyncio.Future[str] = loop.create_future()
-        self._usage: asyncio.Future[Usage] = loop.create_future()
-        self._tool_calls: asyncio.Future[list[ToolCallPayload]] = loop.create_future()
-        self._tool_results: asyncio.Future[list[ToolResultPayload | ToolErrorPayload]] = (
-            loop.create_future()
-        )
-        self._steps: asyncio.Future[list[AgentStep]] = loop.create_future()
-        self._object: asyncio.Future[_O] = loop.create_future()
-        self._pending: asyncio.Future[list[ToolCallApprovalPayload | ToolCallSuspendedPayload]] = (
-            loop.create_future()
-        )
-        self._error_info: ErrorInfo | Exception | None = None
+        self._results: dict[str, asyncio.Future[Any]] = {}
+        """The result futures asked for so far, by name: made on demand, resolved at the end."""
+        self._outcome: dict[str, Any] | None = None
+        """Every result of the ended run (a :class:`_Failure` for one that raises): folded
+        from the chunks once, when first needed (a reader that only iterates never needs it)."""
         super().__init__(
             run,
             closing_chunks=run.closing_chunks,
@@ -160,7 +140,7 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
     @property
     def text(self) -> RunResult[str]:
         """The last step's text (as in Mastra); on error, the text received."""
-        return RunResult(self, self._text)
+        return self._result("text")
 
     @property
     def finish_reason(self) -> RunResult[str]:
@@ -168,12 +148,12 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
 
         ``suspended``: the run paused on a tool call (see :attr:`pending_tool_calls`).
         """
-        return RunResult(self, self._finish_reason)
+        return self._result("finish_reason")
 
     @property
     def usage(self) -> RunResult[Usage]:
         """Token usage summed over every step (a paused run: every model call so far)."""
-        return RunResult(self, self._usage)
+        return self._result("usage")
 
     @property
     def pending_tool_calls(
@@ -184,22 +164,22 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
         Answer them with ``agent.approve_tool_call``, ``decline_tool_call`` or
         ``resume_stream`` and this stream's :attr:`run_id`.
         """
-        return RunResult(self, self._pending)
+        return self._result("pending_tool_calls")
 
     @property
     def tool_calls(self) -> RunResult[list[ToolCallPayload]]:
         """Every tool call of the run, in order."""
-        return RunResult(self, self._tool_calls)
+        return self._result("tool_calls")
 
     @property
     def tool_results(self) -> RunResult[list[ToolResultPayload | ToolErrorPayload]]:
         """Every tool result or error of the run, in order."""
-        return RunResult(self, self._tool_results)
+        return self._result("tool_results")
 
     @property
     def steps(self) -> RunResult[list[AgentStep]]:
         """One :class:`AgentStep` per model call."""
-        return RunResult(self, self._steps)
+        return self._result("steps")
 
     @property
     def object(self) -> RunResult[_O]:
@@ -208,12 +188,15 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
         Awaiting it raises :class:`pydantic.ValidationError` when the model's output did not
         validate, or :class:`~rxagents.errors.ConfigurationError` without ``output``.
         """
-        return RunResult(self, self._object)
+        return self._result("object")
 
     @property
     def error(self) -> ErrorInfo | Exception | None:
         """The run's error once it ended (``None`` when it succeeded or is still running)."""
-        return self._error_info
+        if not self.done:
+            return None
+        error: ErrorInfo | Exception | None = self._outcomes()["error"]
+        return error
 
     async def raise_for_error(self) -> None:
         """Wait for the run to end; raise :class:`~rxagents.errors.RunFailedError` if it failed.
@@ -231,8 +214,9 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
             await self.finish_reason
         except Exception as err:
             raise run_failed(err) from err
-        if self._error_info is not None:
-            failure = run_failed(self._error_info)
+        error = self.error
+        if error is not None:
+            failure = run_failed(error)
             raise failure from failure.__cause__
 
     @property
@@ -240,71 +224,108 @@ class AgentStream(RunStream[AgentChunk], Generic[_O]):
         """The assistant and tool messages the run produced."""
         return self._run.response_messages
 
+    def _result(self, name: str) -> RunResult[Any]:
+        future = self._results.get(name)
+        if future is None:
+            future = self._results[name] = self._future()
+            if self.done:
+                self._resolve(name, future)
+        return RunResult(self, future)
+
     def _settle(self, chunks: ChunkBuffer[AgentChunk], error: Exception | None) -> None:
+        for name, future in self._results.items():
+            self._resolve(name, future)
+
+    def _resolve(self, name: str, future: asyncio.Future[Any]) -> None:
+        value = self._outcomes()[name]
+        if isinstance(value, _Failure):
+            fail_quietly(future, value.error)
+        else:
+            future.set_result(value)
+
+    def _outcomes(self) -> dict[str, Any]:
+        """Every result of the ended run, folded from its chunks on first use."""
+        if self._outcome is None:
+            self._outcome = self._fold(self.chunks, self._error)
+        return self._outcome
+
+    def _fold(self, chunks: ChunkBuffer[AgentChunk], error: Exception | None) -> dict[str, Any]:
         if error is not None:
-            self._error_info = error
-            for future in self._futures():
-                fail_quietly(future, error)
-            return
+            failed = _Failure(error)
+            return dict.fromkeys(_RESULTS, failed) | {"error": error}
         # the stored items, read without expanding compact deltas: none of them is an error,
         # a tool call or a usage report, and steps take their text straight from the tuple
         items = chunks.raw
         steps = _steps_of(items)
         last = chunks[-1] if chunks else None
         usage = Usage.zero
-        paused = isinstance(last, ToolCallApproval | ToolCallSuspended)
-        self._pending.set_result(
-            [c.payload for c in items if isinstance(c, ToolCallApproval | ToolCallSuspended)]
+        outcome: dict[str, Any] = {}
+        paused = last is not None and last.type in _PAUSES
+        outcome["pending_tool_calls"] = (
+            [c.payload for c in items if type(c) is not tuple and c.type in _PAUSES]
             if paused
             else []
         )
         if paused:
             # paused: as in Mastra, no text; unlike Mastra, the usage so far
-            self._text.set_result("")
-            self._finish_reason.set_result("suspended")
+            outcome["text"] = ""
+            outcome["finish_reason"] = "suspended"
             usage = getattr(self._run, "usage_so_far", Usage.zero)
         elif isinstance(last, Finish):
-            self._text.set_result(last.payload.output.text)
-            self._finish_reason.set_result(last.payload.step_result.reason)
+            outcome["text"] = last.payload.output.text
+            outcome["finish_reason"] = last.payload.step_result.reason
             usage = Usage.zero + last.payload.output.usage  # the counters, without ``raw``
         else:
-            self._text.set_result(steps[-1].text if steps else "")
-            self._finish_reason.set_result("abort" if self.cancelled else "other")
+            outcome["text"] = steps[-1].text if steps else ""
+            outcome["finish_reason"] = "abort" if self.cancelled else "other"
             for chunk in items:
                 counted = None if type(chunk) is tuple else usage_of(chunk)
                 if counted is not None:
                     usage = usage + counted
-        self._usage.set_result(usage)
-        self._tool_calls.set_result([c for s in steps for c in s.tool_calls])
-        self._tool_results.set_result([r for s in steps for r in s.tool_results])
-        self._steps.set_result(steps)
+        outcome["usage"] = usage
+        outcome["tool_calls"] = [c for s in steps for c in s.tool_calls]
+        outcome["tool_results"] = [r for s in steps for r in s.tool_results]
+        outcome["steps"] = steps
+        outcome["error"] = None
         for chunk in items:
-            if isinstance(chunk, AgentError):
-                self._error_info = chunk.payload.error
+            if type(chunk) is not tuple and chunk.type == "error":
+                outcome["error"] = chunk.payload.error
         run = self._run
         if run.output is None:
-            fail_quietly(
-                self._object, ConfigurationError("no structured output: pass output=Model")
+            outcome["object"] = _Failure(
+                ConfigurationError("no structured output: pass output=Model")
             )
         elif run.object is not None:
-            self._object.set_result(run.object)
+            outcome["object"] = run.object
         elif run.object_error is not None:
-            fail_quietly(self._object, run.object_error)
+            outcome["object"] = _Failure(run.object_error)
         else:
             reason = "the run was cancelled" if self.cancelled else "the run ended without it"
-            fail_quietly(self._object, RunError(f"no structured output: {reason}"))
+            outcome["object"] = _Failure(RunError(f"no structured output: {reason}"))
+        return outcome
 
-    def _futures(self) -> Sequence[asyncio.Future[Any]]:
-        return (
-            self._text,
-            self._finish_reason,
-            self._usage,
-            self._tool_calls,
-            self._tool_results,
-            self._steps,
-            self._object,
-            self._pending,
-        )
+
+_PAUSES = frozenset({"tool-call-approval", "tool-call-suspended"})
+"""The chunks a paused run ends with."""
+
+_RESULTS = (
+    "text",
+    "finish_reason",
+    "usage",
+    "tool_calls",
+    "tool_results",
+    "steps",
+    "object",
+    "pending_tool_calls",
+)
+"""The awaitable results of an :class:`AgentStream`."""
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """A result that raises ``error`` when awaited."""
+
+    error: BaseException
 
 
 def run_failed(error: ErrorInfo | BaseException) -> RunFailedError:
@@ -343,22 +364,28 @@ def _steps_of(chunks: Sequence[Any]) -> list[AgentStep]:
             AgentStep("".join(text), "".join(reasoning), list(calls), list(results), reason, usage)
         )
 
+    # dispatched on the wire type: isinstance checks against pydantic classes (ABCs) cost a
+    # few times more, and every kind below is one class
     for chunk in chunks:
         if type(chunk) is tuple:
             delta = compact_text(chunk)
             if delta is not None:
                 (text if delta[0] == "text-delta" else reasoning).append(delta[1])
-        elif isinstance(chunk, StepStart):
+            continue
+        kind = chunk.type
+        if kind == "text-delta":
+            text.append(chunk.payload.text)
+        elif kind == "reasoning-delta":
+            reasoning.append(chunk.payload.text)
+        elif kind == "step-start":
             started = True
             text, reasoning, calls, results = [], [], [], []
             reason, usage = "other", Usage.zero
-        elif isinstance(chunk, TextDelta | ReasoningDelta):
-            (text if chunk.type == "text-delta" else reasoning).append(chunk.payload.text)
-        elif isinstance(chunk, ToolCall):
+        elif kind == "tool-call":
             calls.append(chunk.payload)
-        elif isinstance(chunk, ToolResult | ToolError):
+        elif kind == "tool-result" or kind == "tool-error":
             results.append(chunk.payload)
-        elif isinstance(chunk, StepFinish):
+        elif kind == "step-finish":
             summaries = chunk.payload.output.tool_calls
             if not started and not calls and isinstance(summaries, list):
                 # the step a resumed stream finishes began before the pause
@@ -369,7 +396,7 @@ def _steps_of(chunks: Sequence[Any]) -> list[AgentStep]:
             usage = chunk.payload.output.usage
             close()
             started = False
-        elif isinstance(chunk, Abort) and started:
+        elif kind == "abort" and started:
             reason = "abort"
             close()
             started = False

@@ -378,6 +378,29 @@ async def test_late_readers_replay_and_the_model_is_called_once(scripts: Any) ->
     assert await stream.text == "abc"  # awaiting twice is fine
 
 
+async def test_results_asked_for_after_the_end_equal_those_awaited_during_the_run(
+    scripts: Any,
+) -> None:
+    steps = [scripts.tools(("c1", "weather", '{"city":"Paris"}')), scripts.text("a", "b")]
+    waiting_agent, _ = make_agent(steps, tools=[weather])
+    waiting = await waiting_agent.stream("hi")
+    text, usage, steps_seen = waiting.text, waiting.usage, waiting.steps  # asked for first
+    assert waiting.error is None
+    assert not text.done()
+    reading_agent, _ = make_agent(steps, tools=[weather])
+    reading = await reading_agent.stream("hi")
+    assert [c.type async for c in reading] == [c.type async for c in waiting]
+    assert text.done()
+    assert await reading.text == await text == "ab"
+    assert await reading.usage == await usage
+    assert (await reading.steps)[0].tool_calls[0].tool_name == "weather"
+    assert [s.text for s in await reading.steps] == [s.text for s in await steps_seen]
+    assert await reading.tool_results == await waiting.tool_results
+    assert reading.error is None
+    with pytest.raises(ConfigurationError):
+        await reading.object
+
+
 async def test_concurrent_readers_see_the_same_chunks(scripts: Any) -> None:
     agent, model = make_agent([scripts.text("a", "b")])
     stream = await agent.stream("hi")
