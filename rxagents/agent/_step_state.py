@@ -147,7 +147,13 @@ class StepState:
             "modelVersion": model.specification_version,
             "modelProvider": model.provider,
         }
-        if not response and self.provider_metadata is MISSING:  # the common shape
+        if (  # the common shape, from a model whose names are strings as typed
+            not response
+            and self.provider_metadata is MISSING
+            and type(model.model_id) is str
+            and type(model.provider) is str
+            and type(model.specification_version) is str
+        ):
             return _model_metadata(
                 f"resp-{message_id}",
                 model.model_id,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from rxagents.agent import Agent, Tool, tool
 from rxagents.errors import ConfigurationError, InvalidInputError
@@ -542,3 +542,15 @@ async def test_reasoning_goes_back_to_the_model_with_its_provider_metadata(scrip
         "text": "think",
         "providerOptions": signed,
     }
+
+
+async def test_a_model_whose_id_is_not_a_string_fails_the_run_instead_of_reaching_the_wire(
+    scripts: Any,
+) -> None:
+    model = ScriptedModel([scripts.text("Hi")], model_id=cast(Any, 5))
+    stream = await Agent("a", model=model).stream("x")
+
+    with pytest.raises(ValidationError, match="model_id"):
+        async for _chunk in stream:
+            pass
+    assert all(chunk.type != "step-finish" for chunk in stream.chunks)
