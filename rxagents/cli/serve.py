@@ -116,7 +116,10 @@ def serve_main(argv: Sequence[str]) -> int:
 
     def announce(_: str) -> None:  # called by run_app once the server listens
         url = f"http://{args.host}:{args.port}/api"
-        print(f"rxagents serving {args.target} on {url} (Ctrl+C stops)", flush=True)
+        # one write, newline included: with PYTHONUNBUFFERED, print() writes the line and its
+        # newline separately, and the banners of workers sharing one stdout interleave
+        sys.stdout.write(f"rxagents serving {args.target} on {url} (Ctrl+C stops)\n")
+        sys.stdout.flush()
 
     async def close_log(_: web.Application) -> None:
         await runtime.event_log.aclose()  # runs still open end now, as lost
