@@ -105,7 +105,10 @@ class SnapshotWriter:
         return not self._busy and not self._dirty
 
     def request(self, then: Done | None = None) -> None:
-        """Write the run's snapshot soon; ``then(error)`` once a write made after now ends."""
+        """Write the run's snapshot soon; ``then(error)`` once a write made after now ends.
+
+        After :meth:`close` took effect, nothing is written: ``then`` is called at once.
+        """
         if self.storage is None or self.error is not None or self._exe is None:
             if then is not None:
                 then(self.error)
