@@ -231,11 +231,14 @@ class _Continuation(Coroutine[Any, Any, Any]):
         error = typ if val is None else val
         if isinstance(error, type):
             error = error()
-        if self.finished:
-            raise error
-        self._started = True
-        assert self._runner is not None
-        return self._step(self._runner.throw(error))
+        try:
+            if self.finished:
+                raise error
+            self._started = True
+            assert self._runner is not None
+            return self._step(self._runner.throw(error))
+        finally:
+            del typ, val, error  # its traceback holds this frame: no reference cycle
 
     def _step(self, out: Any) -> Any:
         if out is not self._outcome:
@@ -244,7 +247,10 @@ class _Continuation(Coroutine[Any, Any, Any]):
         self._runner = None
         value, error = self._outcome.take()
         if error is not None:
-            raise error
+            try:
+                raise error
+            finally:
+                del error  # its traceback holds this frame: no reference cycle
         raise StopIteration(value)
 
     def close(self) -> None:

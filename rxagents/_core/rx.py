@@ -226,9 +226,7 @@ class _Concat(abc.DisposableBase):
         self.iterator = iterator
         self.observer = observer
         # one relay serves every child: each completes before the next is subscribed
-        self.relay = cast(
-            abc.ObserverBase[_T], _Relay(observer.on_next, observer.on_error, self.next)
-        )
+        self.relay = cast(abc.ObserverBase[_T], _Relay(observer.on_next, self.on_error, self.next))
         self.current: abc.DisposableBase | None = None
         self.disposed = False
         self.looping = False
@@ -246,29 +244,49 @@ class _Concat(abc.DisposableBase):
                 try:
                     source = next(self.iterator)
                 except StopIteration:
-                    self.current = None
+                    self._close()
                     self.observer.on_completed()
                     return
                 except Exception as error:
+                    self._close()
                     self.observer.on_error(error)
                     return
                 if isinstance(source, _Lean):
-                    self.current = source.direct(self.relay, None)
+                    current = source.direct(self.relay, None)
                 else:
                     relay = self.relay
-                    self.current = source.subscribe(
-                        relay.on_next, relay.on_error, relay.on_completed
-                    )
+                    current = source.subscribe(relay.on_next, relay.on_error, relay.on_completed)
                 if not self.again:
+                    if not self.disposed:  # not failed (nor disposed) inside its subscribe
+                        self.current = current
                     return  # still running: its completion calls next()
         finally:
             self.looping = False
 
-    def dispose(self) -> None:
+    def on_error(self, error: Exception) -> None:
+        """Forward a child's error; the concatenation ends with it."""
+        self._close()
+        self.observer.on_error(error)
+
+    def _close(self) -> None:
+        """End: no child runs now, nothing comes next; let go of the relay's cycle."""
         self.disposed = True
-        current, self.current = self.current, None
+        self.current = None
+        self.relay = _INERT
+
+    def dispose(self) -> None:
+        current = self.current
+        self._close()
         if current is not None:
             current.dispose()
+
+
+def _ignore(*_: Any) -> None:
+    """Do nothing (the callbacks of an ended relay)."""
+
+
+_INERT = cast(abc.ObserverBase[Any], _Relay(_ignore, _ignore, _ignore))
+"""The relay of an ended :class:`_Concat`: its own would tie the two in a reference cycle."""
 
 
 def merge_each(
@@ -342,6 +360,7 @@ class _Merge(abc.DisposableBase):
                     self.subscriptions[index] = subscription
             if not self.disposed and self.active == 0 and self.next_index >= len(sources):
                 self.disposed = True
+                self.sources = ()  # the sources keep their observers, which lead back here
                 self.observer.on_completed()
         finally:
             self.looping = False
@@ -365,6 +384,7 @@ class _Merge(abc.DisposableBase):
 
     def dispose(self) -> None:
         self.disposed = True
+        self.sources = ()
         subscriptions = list(self.subscriptions.values())
         self.subscriptions.clear()
         for subscription in subscriptions:

@@ -137,6 +137,17 @@ class Execution(OneShotRun[WorkflowChunk]):
         if self._subscription is not None:
             self._subscription.dispose()
             self._subscription = None
+        self._let_go()
+
+    def _let_go(self) -> None:
+        """Drop the links that tie an ended stream in reference cycles (reader, run, writer).
+
+        A finished run is then freed by reference counting alone, without the collector.
+        """
+        self._observer = None
+        self.on_end = None
+        self.pending.clear()
+        self.snapshots.close()
 
     def closing_chunks(self) -> list[WorkflowChunk]:
         """Return the chunks that end a cancelled stream: ``workflow-finish`` (``canceled``)."""
@@ -166,15 +177,30 @@ class Execution(OneShotRun[WorkflowChunk]):
         observer.on_next(_chunks.workflow_start_chunk(self.run_id, self.workflow.id))
         slot = Slot(self.input)
         try:
-            self._subscription = subscribe_direct(
+            subscription = subscribe_direct(
                 self.workflow.root().observe(self, self.root, slot),
                 self._on_next,
-                observer.on_error,
+                self._on_error,
                 lambda: self._end(slot),
             )
         except Exception as error:  # a bug: end the stream with it rather than lose it
             _log.exception("workflow run %s failed", self.run_id)
-            observer.on_error(error)
+            self._on_error(error)
+            return
+        if self._disposed:  # cancelled from inside the first leg
+            subscription.dispose()
+        elif self.status is None and not self._finished:  # still running
+            self._subscription = subscription
+
+    def _on_error(self, error: Exception) -> None:
+        """End the stream with an error (a bug in the library: steps fail in-band)."""
+        observer = self._observer
+        if self._disposed or observer is None:
+            return
+        self._subscription = None
+        self._finished = True
+        self._let_go()
+        observer.on_error(error)
 
     def _on_next(self, chunk: Chunk) -> None:
         if type(chunk) not in _WITHOUT_USAGE:
@@ -233,11 +259,10 @@ class Execution(OneShotRun[WorkflowChunk]):
 
     def _release(self, error: Exception | None) -> None:
         """Let held chunks through, up to the first suspension not yet covered by a write."""
-        if self._disposed:
+        observer = self._observer
+        if self._disposed or observer is None:
             return
         mark = self.snapshots.durable_mark if error is None else self.sent
-        observer = self._observer
-        assert observer is not None
         held, gates = self._held, self._gates
         while held:
             if gates and gates[0] == self._released:
@@ -274,6 +299,7 @@ class Execution(OneShotRun[WorkflowChunk]):
         snapshot = self.snapshot = self.to_snapshot()
         if self.on_end is not None:
             self.on_end(snapshot)
+            self.on_end = None
         if self._barrier is not None:  # the last write covers every held chunk
             self._barrier.cancel()
             self._barrier = None
@@ -303,6 +329,7 @@ class Execution(OneShotRun[WorkflowChunk]):
                 self.run_id, self.status, self.usage, result=self.output, metadata=metadata
             )
         )
+        self._let_go()
         observer.on_completed()
 
     # --- results ----------------------------------------------------------------------------

@@ -45,17 +45,20 @@ class SnapshotWriter:
 
     __slots__ = (
         "_busy",
+        "_closed",
         "_dirty",
         "_ended",
         "_ended_text",
         "_exe",
         "_idle",
         "_in_start",
+        "_loop",
         "_waiting",
         "durable_mark",
         "error",
         "key",
         "override",
+        "run_id",
         "storage",
         "version",
         "written_status",
@@ -64,7 +67,10 @@ class SnapshotWriter:
     def __init__(
         self, exe: Execution, storage: Storage | None, key: str, version: int | None
     ) -> None:
-        self._exe = exe
+        self._exe: Execution | None = exe
+        """The stream whose run is written; dropped once it ended and its writes did."""
+        self._loop = exe.loop
+        self.run_id = exe.run_id
         self.storage = storage
         self.key = key
         self.version = version
@@ -79,6 +85,7 @@ class SnapshotWriter:
         """How many chunks the run had emitted when the last successful write captured it."""
         self._dirty = False
         self._busy = False
+        self._closed = False
         self._in_start = False
         self._waiting: list[Done] = []
         self._idle: list[Done] = []
@@ -98,8 +105,11 @@ class SnapshotWriter:
         return not self._busy and not self._dirty
 
     def request(self, then: Done | None = None) -> None:
-        """Write the run's snapshot soon; ``then(error)`` once a write made after now ends."""
-        if self.storage is None or self.error is not None:
+        """Write the run's snapshot soon; ``then(error)`` once a write made after now ends.
+
+        After :meth:`close` took effect, nothing is written: ``then`` is called at once.
+        """
+        if self.storage is None or self.error is not None or self._exe is None:
             if then is not None:
                 then(self.error)
             return
@@ -116,6 +126,12 @@ class SnapshotWriter:
         else:
             self._idle.append(then)
 
+    def close(self) -> None:
+        """The stream ended (it asks for no more writes): let go of it once the writes did."""
+        self._closed = True
+        if self.clean:
+            self._exe = None
+
     def _start(self) -> None:
         self._in_start = True
         try:
@@ -123,21 +139,24 @@ class SnapshotWriter:
                 self._dirty = False
                 waiters, self._waiting = self._waiting, []
                 self._busy = True
-                invoke(self._write, None, self._reporter(waiters), self._exe.loop)
+                invoke(self._write, None, self._reporter(waiters), self._loop)
         finally:
             self._in_start = False
         if self.error is not None:
             self._fail_waiting()
         if self.clean:
+            if self._closed:
+                self._exe = None
             idle, self._idle = self._idle, []
             for then in idle:
                 then(self.error)
 
     async def _write(self, _: None) -> None:
-        storage = self.storage
+        storage, exe = self.storage, self._exe
         assert storage is not None
-        snapshot = self.override if self.override is not None else self._exe.to_snapshot()
-        mark = self._exe.sent
+        assert exe is not None  # kept while a write is asked for or in flight
+        snapshot = self.override if self.override is not None else exe.to_snapshot()
+        mark = exe.sent
         status = snapshot["status"]
         value: Any = snapshot if self.override is not None else self._encode(snapshot)
         if self.version is None:
@@ -148,7 +167,7 @@ class SnapshotWriter:
             )
         if entry is None:
             raise RunStateError(
-                f"run {self._exe.run_id!r} was changed by another stream (resumed or started "
+                f"run {self.run_id!r} was changed by another stream (resumed or started "
                 "elsewhere); this stream's progress is not saved"
             )
         self.version = entry.version
@@ -188,7 +207,7 @@ class SnapshotWriter:
     def _done(self, waiters: list[Done], error: Exception | None) -> None:
         self._busy = False
         if error is not None and self.error is None:
-            _log.error("run %s: could not write its snapshot: %r", self._exe.run_id, error)
+            _log.error("run %s: could not write its snapshot: %r", self.run_id, error)
             self.error = error
         for then in waiters:
             then(error)
