@@ -53,47 +53,67 @@ class _Replay(Generic[_P]):
 
     def run(self, observer: abc.ObserverBase[_P]) -> abc.DisposableBase:
         """Emit the step to ``observer`` from the next loop callback; the disposable stops it."""
-        parts, delay = self._parts, self._delay
-        loop = asyncio.get_running_loop()
-        disposed = False
-        handle: asyncio.Handle | None = None
-        position = 0
+        return _Emission(self._parts, self._delay, observer)
 
-        def emit_all() -> None:
-            for part in parts:
-                if disposed:
-                    return
-                if isinstance(part, Exception):
-                    observer.on_error(part)
-                    return
-                observer.on_next(part)
-            if not disposed:
-                observer.on_completed()
 
-        def emit_next() -> None:
-            nonlocal handle, position
-            if disposed:
+class _Emission(abc.DisposableBase, Generic[_P]):
+    """One replay of a step.
+
+    It lets go of its scheduled callback when that runs or when it is disposed, so a finished
+    run leaves no reference cycle behind.
+    """
+
+    __slots__ = ("_delay", "_disposed", "_handle", "_loop", "_observer", "_parts", "_position")
+
+    def __init__(
+        self, parts: Sequence[_P | Exception], delay: float, observer: abc.ObserverBase[_P]
+    ) -> None:
+        self._parts = parts
+        self._delay = delay
+        self._observer = observer
+        self._loop = loop = asyncio.get_running_loop()
+        self._disposed = False
+        self._position = 0
+        self._handle: asyncio.Handle | None = (
+            loop.call_soon(self._emit_all) if delay <= 0 else loop.call_soon(self._emit_next)
+        )
+
+    def _emit_all(self) -> None:
+        self._handle = None
+        observer = self._observer
+        for part in self._parts:
+            if self._disposed:
                 return
-            if position == len(parts):
-                observer.on_completed()
-                return
-            part = parts[position]
-            position += 1
             if isinstance(part, Exception):
                 observer.on_error(part)
                 return
             observer.on_next(part)
-            if not disposed:
-                handle = loop.call_later(delay, emit_next)
+        if not self._disposed:
+            observer.on_completed()
 
-        def dispose() -> None:
-            nonlocal disposed
-            disposed = True
-            if handle is not None:
-                handle.cancel()
+    def _emit_next(self) -> None:
+        self._handle = None
+        if self._disposed:
+            return
+        parts, observer = self._parts, self._observer
+        if self._position == len(parts):
+            observer.on_completed()
+            return
+        part = parts[self._position]
+        self._position += 1
+        if isinstance(part, Exception):
+            observer.on_error(part)
+            return
+        observer.on_next(part)
+        if not self._disposed:
+            self._handle = self._loop.call_later(self._delay, self._emit_next)
 
-        handle = loop.call_soon(emit_all) if delay <= 0 else loop.call_soon(emit_next)
-        return Disposable(dispose)
+    def dispose(self) -> None:
+        """Stop emitting (idempotent)."""
+        self._disposed = True
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            handle.cancel()
 
 
 def _exhausted(model: str, index: int, count: int) -> ConfigurationError:
