@@ -14,7 +14,8 @@ clock beside it. Compare rows with each other, within one run.
   long reply, 20,000 and 100,000 very long ones: flat means the 100,000-token row costs no
   more per token than the 1,000-token one.
 - per run: a 1-token reply, from ``await agent.stream()`` to the last chunk (building the agent
-  and model not counted), median of consecutive warm runs.
+  and model not counted), median of consecutive warm runs; also with ``await stream.text``
+  after the last chunk (the results are folded from the chunks when first asked for).
 - baseline: an async generator yielding the same number of dict events through one
   ``async for``, in the same run.
 - retained: one N-token run from a model that builds its parts as it streams (so that nothing
@@ -117,7 +118,7 @@ class GeneratingModel:
         return Observable(subscribe)
 
 
-async def agent_run(agent: Agent) -> Elapsed:
+async def agent_run(agent: Agent, *, awaited: bool = False) -> Elapsed:
     model = agent.model
     if isinstance(model, ScriptedModel):
         model.calls.clear()  # a cycling model records every call: keep the heap flat
@@ -125,6 +126,8 @@ async def agent_run(agent: Agent) -> Elapsed:
     stream = await agent.stream("go")
     async for _ in stream:
         pass
+    if awaited:  # the results are folded from the chunks when first asked for
+        await stream.text
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
@@ -211,6 +214,7 @@ async def main(token_counts: list[int], runs: int, rounds: int) -> dict[str, Any
 
     for _ in range(rounds):
         record("run", await median_of(lambda: agent_run(small), runs))
+        record("run_text", await median_of(lambda: agent_run(small, awaited=True), runs))
         record("base_run", await median_of(lambda: baseline_run(1), runs))
         for tokens, agent in bigs.items():
             repeats = max(1, 20_000 // tokens)
@@ -222,6 +226,7 @@ async def main(token_counts: list[int], runs: int, rounds: int) -> dict[str, Any
         return min(v[0] for v in values), min(v[1] for v in values)
 
     run_wall, run_cpu = best("run")
+    text_wall, text_cpu = best("run_text")
     base_wall, base_cpu = best("base_run")
     rows = []
     for tokens in token_counts:
@@ -243,6 +248,8 @@ async def main(token_counts: list[int], runs: int, rounds: int) -> dict[str, Any
         "gc_enabled": gc.isenabled(),
         "agent_us_per_run": run_wall * 1e6,
         "agent_cpu_us_per_run": run_cpu * 1e6,
+        "agent_us_per_run_text_awaited": text_wall * 1e6,
+        "agent_cpu_us_per_run_text_awaited": text_cpu * 1e6,
         "baseline_us_per_run": base_wall * 1e6,
         "per_token": rows,
         "retained": kept,
@@ -261,6 +268,11 @@ def report(result: dict[str, Any]) -> None:
         result["baseline_us_per_run"],
     )
     print(f"{'per run (1-token reply)':<32}{cpu:>9.1f}{run:>9.1f}{base:>13.1f}")
+    text, text_cpu = (
+        result["agent_us_per_run_text_awaited"],
+        result["agent_cpu_us_per_run_text_awaited"],
+    )
+    print(f"{'  the same, text awaited':<32}{text_cpu:>9.1f}{text:>9.1f}")
     first = result["per_token"][0]["agent_cpu_us_per_token"]
     for row in result["per_token"]:
         label = f"per token ({row['tokens']:,} tokens)"
