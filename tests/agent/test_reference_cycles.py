@@ -7,30 +7,13 @@ reference to the run and its stream, and checks that ``gc.collect()`` finds noth
 from __future__ import annotations
 
 import asyncio
-import gc
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
 from rxagents.agent import Agent, tool
 from rxagents.models import ScriptedModel
-
-Drive = Callable[[], Awaitable[None]]
-
-
-async def garbage_after(drive: Drive) -> int:
-    """Return how many unreachable objects the collector finds after ``drive()`` ran."""
-    await drive()
-    gc.collect()
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        await drive()
-        return gc.collect()
-    finally:
-        if enabled:
-            gc.enable()
+from tests._cycles import Drive, garbage_after
 
 
 @tool

@@ -8,30 +8,13 @@ checks that ``gc.collect()`` finds nothing unreachable.
 from __future__ import annotations
 
 import asyncio
-import gc
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rxagents.storage import InMemoryStorage
 from rxagents.workflow import Step, StepContext, Workflow
+from tests._cycles import Drive, garbage_after
 
 from .conftest import N, ask, boom, dbl, inc, later
-
-Drive = Callable[[], Awaitable[None]]
-
-
-async def garbage_after(drive: Drive) -> int:
-    """Return how many unreachable objects the collector finds after ``drive()`` ran."""
-    await drive()
-    gc.collect()
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        await drive()
-        return gc.collect()
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def streamed(workflow: Workflow, expected: str) -> Drive:
