@@ -8,7 +8,7 @@ parallel block). The table shows microseconds per step (median and best of the r
 framework's overhead over the baseline and the ratio of the medians. Targets: at most 50 us per
 step, and at most 4 times the baseline of the same run.
 
-Run: ``.venv/bin/python benchmarks/bench_workflow.py [--repeat 7] [--json PATH]``.
+Run: ``.venv/bin/python benchmarks/bench_workflow.py [--repeat 25] [--json PATH]``.
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ def table(rows: dict[str, Any]) -> str:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=25)
     parser.add_argument("--json", type=Path, default=RESULTS)
     args = parser.parse_args()
     rows = asyncio.run(main(args.repeat))
