@@ -126,7 +126,11 @@ async def shared(
     for server in started:
         if server.process.returncode is None:
             server.process.terminate()
-        await server.process.wait()
+        try:  # what is checked here is the storage, not how long a server takes to stop
+            await asyncio.wait_for(server.process.wait(), 20)
+        except TimeoutError:
+            server.process.kill()
+            await server.process.wait()
     await local.close()
 
 
