@@ -20,12 +20,13 @@ from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
 from rxagents._core.clock import now_ms
+from rxagents._core.ids import counted_id
 from rxagents._core.rx import LeanSource
 from rxagents.errors import RunStateError
 from rxagents.events import Chunk, ErrorInfo
 from rxagents.workflow import _chunks
 from rxagents.workflow._context import _Host
-from rxagents.workflow._state import Record, Scope, Slot, error_json, new_call_id
+from rxagents.workflow._state import Record, Scope, Slot, error_json
 from rxagents.workflow._step import AgentStepError
 
 if TYPE_CHECKING:
@@ -171,7 +172,7 @@ class LeafRun(_Host, LeanSource[Chunk], abc.DisposableBase):
             style = node.style
             chunk: Chunk
             if style == "step":
-                self.call_id = new_call_id()
+                self.call_id = counted_id()
                 start = _chunks.start_chunk(exe.run_id, self.step_id, self.call_id, record)
                 if scope.loop_body:
                     _chunks.add_iteration(start, scope.iteration)

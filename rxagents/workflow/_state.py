@@ -1,4 +1,4 @@
-"""Per-run state: value slots between steps, the record tree kept in snapshots, call ids.
+"""Per-run state: value slots between steps and the record tree kept in snapshots.
 
 Records are plain JSON-ready dicts with Mastra's camelCase keys (``status``, ``payload``,
 ``output``, ``error``, ``startedAt``, ``endedAt``, ``suspendPayload`` …). They are kept twice by
@@ -9,53 +9,17 @@ dotted step id (what the run result and ``get_step_result`` read).
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from itertools import count
 from typing import Any, Literal
 
 from rxagents.events import ErrorInfo
 
-__all__ = ("Halt", "Record", "Scope", "Slot", "new_call_id")
+__all__ = ("Halt", "Record", "Scope", "Slot")
 
 Record = dict[str, Any]
 """A JSON-ready record of a step (or a control-flow block) in a run."""
 
 Halt = Literal["failed", "suspended"]
 """Why a sequence stops early."""
-
-_UUID_MASK = ~(0xF000 << 64) & ~(0xC000 << 48) & ((1 << 128) - 1)
-_UUID_BITS = (0x4000 << 64) | (0x8000 << 48)
-_TAIL = (1 << 48) - 1
-
-
-def _fresh() -> tuple[str, Iterator[int]]:
-    """Return a random call id prefix (the first four groups) and a counter from a random start."""
-    bits = (int.from_bytes(os.urandom(16), "big") & _UUID_MASK) | _UUID_BITS
-    text = bits.to_bytes(16, "big").hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-", count(bits & _TAIL)
-
-
-_prefix, _counter = _fresh()
-
-
-def _refresh() -> None:
-    global _prefix, _counter
-    _prefix, _counter = _fresh()
-
-
-if hasattr(os, "register_at_fork"):  # POSIX: a forked process numbers its own ids
-    os.register_at_fork(after_in_child=_refresh)
-
-
-def new_call_id() -> str:
-    """Return a step call id: a version-4 UUID string, unique in the process (not a secret).
-
-    The first four groups are random per process (74 random bits), the last counts on from a
-    random start: unique by construction within the process, and a third of the cost of
-    drawing 128 random bits each time.
-    """
-    return _prefix + format(next(_counter) & _TAIL, "012x")
 
 
 class Slot:
